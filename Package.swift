@@ -1,0 +1,42 @@
+// swift-tools-version: 6.0
+// Vigil: urgent alerts about threatened human rights defenders, routed to the people who can act.
+// No SwiftPM package dependencies: the toolchain, plus four system C libraries.
+import PackageDescription
+
+let package = Package(
+    name: "Vigil",
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+    ],
+    targets: [
+        // System C libraries, each wrapped once in the Swift module named beside it.
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
+
+        .target(name: "VigilCore"),
+        .target(name: "VigilCrypto", dependencies: ["COpenSSL"]),
+        .target(name: "VigilStore", dependencies: ["VigilCore", "VigilCrypto", "CSQLite"]),
+        .target(name: "VigilKafka", dependencies: ["VigilCore", "CRdKafka"]),
+        .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "CCurl"]),
+        .target(name: "VigilHTTP"),
+        .target(
+            name: "VigilServer",
+            dependencies: ["VigilCore", "VigilCrypto", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP"]
+        ),
+        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilCrypto"]),
+
+        .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
+
+        .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
+        .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka"]),
+        .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery"]),
+        .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilTestSupport"]),
+        .testTarget(name: "VigilServerTests", dependencies: ["VigilServer"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilTestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,9 @@
+#ifndef VIGIL_COPENSSL_SHIM_H
+#define VIGIL_COPENSSL_SHIM_H
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+#include <openssl/err.h>
+#endif

@@ -1,0 +1,137 @@
+/// A position in the alert log. Offsets grow with every append and are never reused.
+public typealias LogOffset = Int64
+
+/// What the log answers once an append is durable.
+public struct AppendReceipt: Sendable, Equatable, Codable {
+    /// The alert's id.
+    public let id: String
+    /// Where it sits in the log.
+    public let offset: LogOffset
+    /// `true` when an earlier append with the same idempotency key already holds the alert.
+    public let repeated: Bool
+
+    /// A receipt for the alert `id` at `offset`.
+    public init(id: String, offset: LogOffset, repeated: Bool) {
+        self.id = id
+        self.offset = offset
+        self.repeated = repeated
+    }
+}
+
+/// A producer's `Idempotency-Key`, scoped to its organisation, with a fingerprint of the
+/// body it came with, so a retry returns the first answer and a reuse with another body is
+/// refused.
+public struct IdempotencyClaim: Sendable, Equatable {
+    /// The organisation that sent the key; keys of different organisations never collide.
+    public let organisation: String
+    /// The key as the producer sent it.
+    public let key: String
+    /// A digest of the request body.
+    public let fingerprint: String
+
+    /// A claim of `key` by `organisation` for a body with `fingerprint`.
+    public init(organisation: String, key: String, fingerprint: String) {
+        self.organisation = organisation
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+}
+
+/// An alert with its position in the log.
+public struct StoredAlert: Sendable, Equatable {
+    /// The position in the log.
+    public let offset: LogOffset
+    /// The alert as appended.
+    public let alert: Alert
+
+    /// Pairs `alert` with its `offset`.
+    public init(offset: LogOffset, alert: Alert) {
+        self.offset = offset
+        self.alert = alert
+    }
+}
+
+/// A selection of alerts from the log; every criterion is optional and they combine.
+public struct AlertQuery: Sendable, Equatable {
+    /// Smallest offset, inclusive.
+    public var fromOffset: LogOffset?
+    /// Largest offset, inclusive.
+    public var toOffset: LogOffset?
+    /// Earliest reception time, inclusive.
+    public var since: Timestamp?
+    /// Latest reception time, exclusive.
+    public var until: Timestamp?
+    /// Only alerts in this country.
+    public var country: CountryCode?
+    /// Only alerts of this case.
+    public var caseID: String?
+    /// At most this many alerts, in offset order.
+    public var limit: Int
+
+    /// A query; with no arguments, the first 100 alerts of the log.
+    public init(
+        fromOffset: LogOffset? = nil, toOffset: LogOffset? = nil, since: Timestamp? = nil, until: Timestamp? = nil,
+        country: CountryCode? = nil, caseID: String? = nil, limit: Int = 100
+    ) {
+        self.fromOffset = fromOffset
+        self.toOffset = toOffset
+        self.since = since
+        self.until = until
+        self.country = country
+        self.caseID = caseID
+        self.limit = limit
+    }
+}
+
+/// Why the log could not take or give alerts.
+public enum AlertLogError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The idempotency key was used before with a different body.
+    case idempotencyConflict(key: String)
+    /// The log cannot write now (disk full, read-only, broker unreachable); try again later.
+    case unavailable(String)
+    /// The log was closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .idempotencyConflict(let key):
+            "the Idempotency-Key '\(key)' was already used with a different body; use a new key for a new alert"
+        case .unavailable(let reason): "the alert log cannot accept writes right now: \(reason)"
+        case .closed: "the alert log is closed"
+        }
+    }
+}
+
+/// The durable, ordered log of alerts (DESIGN §2): the embedded SQLite table or a Kafka
+/// topic. The API, the router and replay see only this.
+public protocol AlertLog: AnyObject, Sendable {
+    /// Appends `alert` and calls `completion` once it is durable (or has failed).
+    /// Concurrent appends may share one commit.
+    func append(
+        _ alert: Alert, idempotency: IdempotencyClaim?,
+        completion: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)
+
+    /// The alert with `id`, or `nil`.
+    func alert(id: String) throws -> StoredAlert?
+
+    /// Alerts matching `query`, in offset order.
+    func alerts(matching query: AlertQuery) throws -> [StoredAlert]
+
+    /// The offset of the newest alert, or 0 when the log is empty.
+    func lastOffset() throws -> LogOffset
+
+    /// Calls `handler` with the newest offset after every durable append, until the
+    /// returned observation is cancelled.
+    func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation
+}
+
+/// A registration for append notifications; cancel it to stop them.
+public final class AppendObservation: Sendable {
+    private let onCancel: @Sendable () -> Void
+
+    /// An observation that runs `onCancel` when cancelled.
+    public init(onCancel: @escaping @Sendable () -> Void) { self.onCancel = onCancel }
+
+    /// Stops the notifications.
+    public func cancel() { onCancel() }
+}

@@ -1,0 +1,270 @@
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One client connection. Every field is touched only on `queue`, which is what makes the
+/// `@unchecked Sendable` honest; the responder and the server reach it by `queue.async`.
+///
+/// Requests are handled one at a time in arrival order, so pipelined requests are answered
+/// in order. One timer enforces three deadlines: a request must arrive whole within
+/// `requestTimeout` of its first byte (so a slow or silent client is cut off), an idle
+/// kept-alive connection is closed after `idleTimeout`, and a response must drain within
+/// `writeTimeout`.
+final class HTTPConnection: @unchecked Sendable {
+    let id: UInt64
+    let queue: DispatchQueue
+    private let fd: Int32
+    private let configuration: HTTPServerConfiguration
+    private let handler: HTTPHandler
+    private let onClose: @Sendable (UInt64) -> Void
+    private var parser: HTTPRequestParser
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var outgoing: [UInt8] = []
+    private var outgoingIndex = 0
+    private var readSource: DispatchSourceRead?
+    private var writeSource: DispatchSourceWrite?
+    private var writeSourceRunning = false
+    private var readPaused = false
+    private let timer: DispatchSourceTimer
+    private var inFlight = false
+    private var keepAliveAfterResponse = true
+    private var closeAfterWrite = false
+    private var continueSent = false
+    private var requestStartedAt: DispatchTime?
+    private var peerClosed = false
+    private var draining = false
+    private var closed = false
+    private var sequence: UInt64 = 0
+    private static let readChunk = 64 * 1024
+
+    init(id: UInt64, fd: Int32, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
+        self.id = id
+        self.fd = fd
+        self.configuration = configuration
+        self.handler = handler
+        self.onClose = onClose
+        queue = DispatchQueue(label: "vigil.http.connection", target: target)
+        parser = HTTPRequestParser(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
+        timer = DispatchSource.makeTimerSource(queue: queue)
+    }
+
+    /// Starts reading; call once.
+    func start() {
+        queue.async { [self] in
+            let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.readAvailable() }
+            readSource = source
+            timer.setEventHandler { [weak self] in self?.deadlinePassed() }
+            timer.schedule(deadline: .now() + configuration.idleTimeout)
+            timer.resume()
+            source.resume()
+        }
+    }
+
+    /// Stops taking new requests: closes now when idle, after the current response otherwise.
+    func drain() {
+        queue.async { [self] in
+            draining = true
+            if !inFlight && outgoing.isEmpty { close() }
+        }
+    }
+
+    /// Closes the connection at once, whatever it is doing.
+    func forceClose() {
+        queue.async { [self] in close() }
+    }
+
+    // MARK: reading
+
+    private func readAvailable() {
+        guard !closed else { return }
+        var chunk = [UInt8](repeating: 0, count: HTTPConnection.readChunk)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count > 0 {
+                if requestStartedAt == nil && readIndex == buffer.count && !inFlight {
+                    requestStartedAt = .now()
+                    timer.schedule(deadline: .now() + configuration.requestTimeout)
+                }
+                buffer.append(contentsOf: chunk[0..<count])
+                if count < chunk.count { break }
+            } else if count == 0 {
+                peerClosed = true
+                pauseReading()
+                break
+            } else {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { break }
+                close()
+                return
+            }
+        }
+        // Bound what a pipelining client may queue up while a request is being handled.
+        if buffer.count - readIndex > configuration.maxHeaderBytes + configuration.maxBodyBytes { pauseReading() }
+        processBuffered()
+    }
+
+    private func pauseReading() {
+        guard !readPaused, let readSource else { return }
+        readPaused = true
+        readSource.suspend()
+    }
+
+    private func resumeReading() {
+        guard readPaused, !peerClosed, let readSource else { return }
+        readPaused = false
+        readSource.resume()
+    }
+
+    private func processBuffered() {
+        guard !closed, !inFlight, outgoing.isEmpty else { return }
+        if draining { close(); return }
+        switch parser.parse(buffer, from: readIndex) {
+        case .needMore:
+            if readIndex == buffer.count {
+                compact()
+                requestStartedAt = nil
+                if peerClosed { close(); return }
+                timer.schedule(deadline: .now() + configuration.idleTimeout)
+            } else if peerClosed {
+                close()
+            }
+            resumeReading()
+        case .awaitingBody(let expectsContinue):
+            if peerClosed { close(); return }
+            if expectsContinue && !continueSent {
+                continueSent = true
+                send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+            }
+            resumeReading()
+        case .failure(let error):
+            inFlight = true
+            let body = "{\"error\":\"bad_request\",\"message\":\"\(error.reason)\"}"
+            respond(HTTPResponse(status: error.status, contentType: "application/json", text: body), keepAlive: false, sequence: sequence)
+        case .request(let request, let consumed):
+            readIndex += consumed
+            continueSent = false
+            inFlight = true
+            sequence += 1
+            keepAliveAfterResponse = request.keepAlive
+            let responder = HTTPResponder(connection: self, sequence: sequence, head: request.method == "HEAD")
+            handler(request, responder)
+        }
+    }
+
+    private func compact() {
+        if readIndex > 0 {
+            buffer.removeFirst(readIndex)
+            readIndex = 0
+        }
+    }
+
+    // MARK: writing
+
+    /// Sends the response of request `sequence`; called on `queue` by `HTTPResponder`.
+    func respond(_ response: HTTPResponse, keepAlive: Bool? = nil, sequence: UInt64, head: Bool = false) {
+        guard !closed, inFlight, sequence == self.sequence else { return }
+        let keep = (keepAlive ?? keepAliveAfterResponse) && !draining && !peerClosed
+        closeAfterWrite = !keep
+        inFlight = false
+        requestStartedAt = nil
+        compactIfLarge()
+        timer.schedule(deadline: .now() + configuration.writeTimeout)
+        send(response.serialized(keepAlive: keep, includeBody: !head))
+    }
+
+    private func compactIfLarge() {
+        if readIndex > 64 * 1024 { compact() }
+    }
+
+    private func send(_ bytes: [UInt8]) {
+        if outgoing.isEmpty {
+            outgoing = bytes
+            outgoingIndex = 0
+        } else {
+            outgoing += bytes
+        }
+        flush()
+    }
+
+    private func flush() {
+        while outgoingIndex < outgoing.count {
+            let written = outgoing.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + outgoingIndex, raw.count - outgoingIndex, Int32(MSG_NOSIGNAL))
+            }
+            if written > 0 {
+                outgoingIndex += written
+            } else if written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+                waitForWritable()
+                return
+            } else {
+                close()
+                return
+            }
+        }
+        outgoing.removeAll(keepingCapacity: true)
+        outgoingIndex = 0
+        if writeSourceRunning, let writeSource {
+            writeSourceRunning = false
+            writeSource.suspend()
+        }
+        if inFlight { return }  // an interim 100 Continue went out; the request is still arriving
+        if closeAfterWrite {
+            close()
+        } else {
+            processBuffered()
+        }
+    }
+
+    private func waitForWritable() {
+        if writeSource == nil {
+            let source = DispatchSource.makeWriteSource(fileDescriptor: fd, queue: queue)
+            source.setEventHandler { [weak self] in self?.flush() }
+            writeSource = source
+        }
+        if !writeSourceRunning, let writeSource {
+            writeSourceRunning = true
+            writeSource.resume()
+        }
+    }
+
+    // MARK: deadlines and closing
+
+    private func deadlinePassed() {
+        guard !closed else { return }
+        if !outgoing.isEmpty {
+            close()  // a reader too slow to take its response
+        } else if inFlight {
+            timer.schedule(deadline: .now() + configuration.requestTimeout)  // the handler is working
+        } else if requestStartedAt != nil || readIndex < buffer.count {
+            inFlight = true
+            let body = "{\"error\":\"request_timeout\",\"message\":\"the request did not arrive in time\"}"
+            respond(HTTPResponse(status: 408, contentType: "application/json", text: body), keepAlive: false, sequence: sequence)
+        } else {
+            close()  // idle
+        }
+    }
+
+    private func close() {
+        guard !closed else { return }
+        closed = true
+        timer.cancel()
+        if let writeSource {
+            if !writeSourceRunning { writeSource.resume() }
+            writeSource.cancel()
+        }
+        if let readSource {
+            if readPaused { readSource.resume() }
+            let fd = self.fd
+            readSource.setCancelHandler { Glibc.close(fd) }
+            readSource.cancel()
+        } else {
+            Glibc.close(fd)
+        }
+        buffer = []
+        outgoing = []
+        onClose(id)
+    }
+}

@@ -1,0 +1,60 @@
+/// Routes requests by method and path pattern (`/v1/alerts/{id}`) to handlers; answers
+/// `404` for an unknown path and `405` with `Allow` for a known path and wrong method.
+public struct HTTPRouter: Sendable {
+    private struct Route: Sendable {
+        let method: String
+        let segments: [Substring]
+        let handler: HTTPHandler
+    }
+
+    private var routes: [Route] = []
+
+    /// An empty router.
+    public init() {}
+
+    /// Adds a route; `{name}` segments match one path segment and fill `pathParameters`.
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping HTTPHandler) {
+        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+    }
+
+    /// The router as a handler for `HTTPServer`.
+    public var handler: HTTPHandler {
+        let routes = self.routes
+        return { request, responder in
+            let segments = request.path.split(separator: "/")
+            var allowed: [String] = []
+            for route in routes {
+                guard let parameters = HTTPRouter.match(route.segments, segments) else { continue }
+                if route.method == request.method || (route.method == "GET" && request.method == "HEAD") {
+                    var routed = request
+                    routed.pathParameters = parameters
+                    route.handler(routed, responder)
+                    return
+                }
+                allowed.append(route.method)
+            }
+            if allowed.isEmpty {
+                responder.send(HTTPResponse(status: 404, contentType: "application/json", text: "{\"error\":\"not_found\",\"message\":\"no such resource\"}"))
+            } else {
+                responder.send(HTTPResponse(
+                    status: 405, contentType: "application/json",
+                    text: "{\"error\":\"method_not_allowed\",\"message\":\"use \(allowed.joined(separator: " or "))\"}",
+                    headers: ["allow": allowed.joined(separator: ", ")]))
+            }
+        }
+    }
+
+    private static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {
+        guard pattern.count == path.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (p, s) in zip(pattern, path) {
+            if p.hasPrefix("{") && p.hasSuffix("}") {
+                guard let decoded = HTTPRequest.percentDecode(String(s)) else { return nil }
+                parameters[String(p.dropFirst().dropLast())] = decoded
+            } else if p != s {
+                return nil
+            }
+        }
+        return parameters
+    }
+}

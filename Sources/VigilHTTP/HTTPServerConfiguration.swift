@@ -1,0 +1,25 @@
+/// Where an `HTTPServer` listens and the hard limits that keep one client from exhausting it.
+public struct HTTPServerConfiguration: Sendable {
+    /// Host to bind: an IPv4 or IPv6 literal, or a name such as `localhost`.
+    public var host: String
+    /// Port to bind; 0 picks a free one (see `HTTPServer.port`).
+    public var port: Int
+    /// Largest request line plus headers; beyond it the answer is `431`.
+    public var maxHeaderBytes: Int = 16 * 1024
+    /// Largest body; beyond it the answer is `413`.
+    public var maxBodyBytes: Int = 1024 * 1024
+    /// Most connections open at once; more are answered `503` and closed.
+    public var maxConnections: Int = 1024
+    /// Longest time from a request's first byte to its last; beyond it the answer is `408`.
+    public var requestTimeout: Double = 10
+    /// Longest time a kept-alive connection may sit with no request.
+    public var idleTimeout: Double = 60
+    /// Longest time a response may take to drain to a slow reader.
+    public var writeTimeout: Double = 30
+
+    /// A configuration listening on `host`:`port` with the default limits.
+    public init(host: String = "127.0.0.1", port: Int = 8080) {
+        self.host = host
+        self.port = port
+    }
+}

@@ -1,0 +1,28 @@
+import CRdKafka
+
+/// Properties for a librdkafka client (`bootstrap.servers`, `acks`, …), checked by
+/// librdkafka itself as they are set. See librdkafka's CONFIGURATION.md for the keys.
+public struct KafkaConfiguration: Sendable {
+    /// The properties, applied in order.
+    public private(set) var properties: [(String, String)] = []
+
+    /// No properties.
+    public init() {}
+
+    /// Adds `key = value`.
+    public mutating func set(_ key: String, _ value: String) { properties.append((key, value)) }
+
+    /// A new `rd_kafka_conf_t` holding the properties; the caller owns it.
+    func makeHandle() throws(KafkaError) -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError("librdkafka could not allocate a configuration") }
+        var errorText = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties {
+            let result = rd_kafka_conf_set(conf, key, value, &errorText, errorText.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                throw KafkaError("Kafka setting \(key): \(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+            }
+        }
+        return conf
+    }
+}

@@ -1,0 +1,48 @@
+import CRdKafka
+
+/// librdkafka's in-process mock cluster (`rdkafka_mock.h`): real Kafka brokers speaking the
+/// wire protocol on loopback ports, for tests and `vigil dev kafka`.
+///
+/// Limits worth knowing: it keeps a small in-memory log, offers no timestamp index for
+/// `offsetsForTimes`, and lives only as long as this object.
+public final class KafkaMockCluster: @unchecked Sendable {
+    private let client: OpaquePointer
+    private let cluster: OpaquePointer
+    /// The `bootstrap.servers` string of the mock brokers, for example `127.0.0.1:39235`.
+    public let bootstrapServers: String
+
+    /// Starts `brokers` mock brokers on free loopback ports.
+    public init(brokers: Int = 1) throws(KafkaError) {
+        var configuration = KafkaConfiguration()
+        configuration.set("log_level", "3")
+        let conf = try configuration.makeHandle()
+        var errorText = [CChar](repeating: 0, count: 512)
+        // The mock cluster needs a client instance to own its threads; a producer is the lightest.
+        guard let client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
+            throw KafkaError("cannot create the client that hosts the mock cluster: \(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+        }
+        guard let cluster = rd_kafka_mock_cluster_new(client, Int32(brokers)) else {
+            rd_kafka_destroy(client)
+            throw KafkaError("librdkafka could not start a mock cluster")
+        }
+        self.client = client
+        self.cluster = cluster
+        bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
+    }
+
+    deinit {
+        rd_kafka_mock_cluster_destroy(cluster)
+        rd_kafka_destroy(client)
+    }
+
+    /// Creates `topic` with `partitions` partitions and the given replication factor.
+    public func createTopic(_ topic: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
+        let code = rd_kafka_mock_topic_create(cluster, topic, Int32(partitions), Int32(replicationFactor))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError("cannot create topic \(topic) on the mock cluster: \(String(cString: rd_kafka_err2str(code)))")
+        }
+    }
+
+    /// The librdkafka version linked in, for example `2.0.2`.
+    public static var librdkafkaVersion: String { String(cString: rd_kafka_version_str()) }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import VigilCore
+import VigilHTTP
+
+/// An API failure and the JSON response it becomes: `{"error": code, "message": …}`, with
+/// `fields` for validation failures (DESIGN §10).
+public enum APIError: Error, Sendable {
+    /// 400: a malformed query or header.
+    case badRequest(String)
+    /// 401: no valid token.
+    case unauthorized(String)
+    /// 403: the token lacks the scope.
+    case forbidden(String)
+    /// 404: no such resource.
+    case notFound(String)
+    /// 409: an idempotency key reused with another body.
+    case conflict(String)
+    /// 415: the body is not JSON.
+    case unsupportedMediaType(String)
+    /// 422: every invalid field.
+    case validation(ValidationFailure)
+    /// 503: the store or log cannot take writes now.
+    case unavailable(String)
+
+    /// The response to send.
+    public var response: HTTPResponse {
+        switch self {
+        case .badRequest(let m): APIError.body(400, "bad_request", m)
+        case .unauthorized(let m):
+            APIError.body(401, "unauthorized", m, headers: ["www-authenticate": "Bearer realm=\"vigil\""])
+        case .forbidden(let m): APIError.body(403, "forbidden", m)
+        case .notFound(let m): APIError.body(404, "not_found", m)
+        case .conflict(let m): APIError.body(409, "idempotency_conflict", m)
+        case .unsupportedMediaType(let m): APIError.body(415, "unsupported_media_type", m)
+        case .validation(let failure):
+            APIResponse.json(422, ValidationBody(error: "validation_failed", fields: failure.fields))
+        case .unavailable(let m): APIError.body(503, "unavailable", m, headers: ["retry-after": "5"])
+        }
+    }
+
+    private struct MessageBody: Encodable {
+        let error: String
+        let message: String
+    }
+
+    private struct ValidationBody: Encodable {
+        let error: String
+        let fields: [FieldError]
+    }
+
+    private static func body(_ status: Int, _ code: String, _ message: String, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        APIResponse.json(status, MessageBody(error: code, message: message), headers: headers)
+    }
+}
+
+/// JSON responses.
+public enum APIResponse {
+    /// `value` encoded as the response body with `content-type: application/json`.
+    public static func json(_ status: Int, _ value: some Encodable, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        var headers = headers
+        headers.set("content-type", "application/json")
+        let body = (try? VigilJSON.encode(value)) ?? Data("{\"error\":\"internal\"}".utf8)
+        return HTTPResponse(status: status, headers: headers, body: Array(body))
+    }
+}

@@ -1,0 +1,226 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilCrypto
+import VigilHTTP
+import VigilStore
+
+/// `POST /v1/alerts`, `GET /v1/alerts/{id}` and `GET /v1/alerts` (DESIGN §10).
+///
+/// Filing answers `202` only once the log says the append is durable; reads are redacted
+/// to the caller's clearance.
+public struct AlertsAPI: Sendable {
+    let log: any AlertLog
+    let authenticator: Authenticator
+    let metrics: Metrics
+    let logger: Logger
+
+    /// Longest `wait` a listing may ask for, in seconds.
+    static let maxWaitSeconds = 30.0
+    /// Largest `limit` a listing may ask for.
+    static let maxLimit = 1000
+
+    /// Adds the routes to `router`.
+    public func register(on router: inout HTTPRouter) {
+        router.add("POST", "/v1/alerts") { request, responder in file(request, responder) }
+        router.add("GET", "/v1/alerts/{id}") { request, responder in read(request, responder) }
+        router.add("GET", "/v1/alerts") { request, responder in list(request, responder) }
+    }
+
+    func file(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let started = DispatchTime.now()
+        let token: TokenRecord
+        switch authenticator.authorize(request, scope: .alertsWrite) {
+        case .failure(let error): return responder.send(error.response)
+        case .success(let record): token = record
+        }
+        if let type = request.headers["content-type"], !type.lowercased().hasPrefix("application/json") {
+            return responder.send(APIError.unsupportedMediaType("send the alert as application/json").response)
+        }
+        var claim: IdempotencyClaim?
+        if let key = request.headers["idempotency-key"] {
+            guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
+                return responder.send(APIError.badRequest("Idempotency-Key must be 1 to 200 visible ASCII characters").response)
+            }
+            claim = IdempotencyClaim(organisation: token.organisation, key: key, fingerprint: SHA256.hex(request.body))
+        }
+        let alert: Alert
+        do {
+            let receivedAt = Timestamp.now()
+            alert = try AlertSubmission(json: request.body).validate(
+                id: ULID(time: receivedAt), receivedAt: receivedAt, organisation: token.organisation)
+        } catch {
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
+            return responder.send(APIError.validation(error).response)
+        }
+        if alert.kind != .alert {
+            do {
+                if try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).isEmpty {
+                    return responder.send(APIError.validation(ValidationFailure([
+                        FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
+                    ])).response)
+                }
+            } catch {
+                return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
+            }
+        }
+        let metrics = self.metrics, logger = self.logger
+        log.append(alert, idempotency: claim) { result in
+            switch result {
+            case .success(let receipt):
+                if !receipt.repeated {
+                    metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"")
+                }
+                metrics.observe("vigil_ingest_seconds", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+                var headers = HTTPHeaders()
+                headers.set("location", "/v1/alerts/\(receipt.id)")
+                if receipt.repeated { headers.set("idempotent-replayed", "true") }
+                responder.send(APIResponse.json(202, AcceptedBody(id: receipt.id, offset: receipt.offset), headers: headers))
+            case .failure(.idempotencyConflict(let key)):
+                responder.send(APIError.conflict(AlertLogError.idempotencyConflict(key: key).description).response)
+            case .failure(let error):
+                metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"unavailable\"")
+                logger.error("append failed; answering 503", ["reason": error.description])
+                responder.send(APIError.unavailable("the alert was not stored: \(error.description)").response)
+            }
+        }
+    }
+
+    func read(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let token: TokenRecord
+        switch authenticator.authorize(request, scope: .alertsRead) {
+        case .failure(let error): return responder.send(error.response)
+        case .success(let record): token = record
+        }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            guard let stored = try log.alert(id: id) else {
+                return responder.send(APIError.notFound("no alert with id '\(id)'").response)
+            }
+            responder.send(APIResponse.json(200, AlertEnvelope(alert: stored.alert.redacted(for: token.clearance), offset: stored.offset)))
+        } catch {
+            responder.send(APIError.unavailable("the alert log cannot be read right now").response)
+        }
+    }
+
+    /// Lists alerts by `country`, `since`, `until`, `after` (an offset, exclusive) and
+    /// `limit`; with `wait=N` and nothing to list yet, holds the request up to N seconds
+    /// until a matching alert is appended (what `vigil tail` uses).
+    func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let token: TokenRecord
+        switch authenticator.authorize(request, scope: .alertsRead) {
+        case .failure(let error): return responder.send(error.response)
+        case .success(let record): token = record
+        }
+        let listing: ListingRequest
+        switch ListingRequest.parse(request.query) {
+        case .failure(let error): return responder.send(error.response)
+        case .success(let parsed): listing = parsed
+        }
+        let log = self.log
+        var (query, wait, after) = (listing.query, listing.wait, listing.after)
+        if listing.fromEnd {
+            guard let last = try? log.lastOffset() else {
+                return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
+            }
+            after = last
+            query.fromOffset = last + 1
+        }
+        let fixed = (query: query, wait: wait, after: after)
+        let answer: @Sendable () -> HTTPResponse? = {
+            guard let found = try? log.alerts(matching: fixed.query) else {
+                return APIError.unavailable("the alert log cannot be read right now").response
+            }
+            if found.isEmpty && fixed.wait > 0 { return nil }
+            let envelopes = found.map { AlertEnvelope(alert: $0.alert.redacted(for: token.clearance), offset: $0.offset) }
+            return APIResponse.json(200, AlertListBody(alerts: envelopes, nextAfter: found.last?.offset ?? fixed.after))
+        }
+        if let response = answer() { return responder.send(response) }
+        AppendWaiter.wait(on: log, seconds: fixed.wait, check: answer) { response in
+            responder.send(response ?? APIResponse.json(200, AlertListBody(alerts: [], nextAfter: fixed.after)))
+        }
+    }
+}
+
+/// Holds a long-poll until an append produces an answer or the wait runs out.
+final class AppendWaiter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    private var observation: AppendObservation?
+    private let check: @Sendable () -> HTTPResponse?
+    private let finish: @Sendable (HTTPResponse?) -> Void
+    private static let queue = DispatchQueue(label: "vigil.api.longpoll")
+
+    private init(check: @escaping @Sendable () -> HTTPResponse?, finish: @escaping @Sendable (HTTPResponse?) -> Void) {
+        self.check = check
+        self.finish = finish
+    }
+
+    static func wait(on log: any AlertLog, seconds: Double, check: @escaping @Sendable () -> HTTPResponse?, finish: @escaping @Sendable (HTTPResponse?) -> Void) {
+        let waiter = AppendWaiter(check: check, finish: finish)
+        let observation = log.observeAppends { _ in queue.async { waiter.recheck() } }
+        waiter.lock.withLock { waiter.observation = observation }
+        queue.async { waiter.recheck() }  // an append may have landed between the first check and the observation
+        queue.asyncAfter(deadline: .now() + seconds) { waiter.complete(nil) }
+    }
+
+    private func recheck() {
+        guard !lock.withLock({ done }) else { return }
+        if let response = check() { complete(response) }
+    }
+
+    private func complete(_ response: HTTPResponse?) {
+        let observation: AppendObservation? = lock.withLock {
+            guard !done else { return nil }
+            done = true
+            defer { self.observation = nil }
+            return self.observation ?? AppendObservation {}
+        }
+        guard let observation else { return }
+        observation.cancel()
+        finish(response)
+    }
+}
+
+/// The query parameters of `GET /v1/alerts`, checked.
+struct ListingRequest {
+    let query: AlertQuery
+    let wait: Double
+    let after: LogOffset
+    /// `after=end`: start from the newest alert, as `vigil tail` does.
+    let fromEnd: Bool
+
+    static func parse(_ q: [String: String]) -> Result<ListingRequest, APIError> {
+        var query = AlertQuery()
+        var problems: [FieldError] = []
+        if let text = q["country"] {
+            query.country = CountryCode(text)
+            if query.country == nil { problems.append(FieldError("country", "'\(text)' is not an ISO 3166-1 alpha-2 code")) }
+        }
+        for (name, assign) in [("since", { (t: Timestamp) in query.since = t }), ("until", { query.until = $0 })] {
+            guard let text = q[name] else { continue }
+            if let time = Timestamp(rfc3339: text) { assign(time) } else { problems.append(FieldError(name, "must be an RFC 3339 time")) }
+        }
+        var after: LogOffset = 0
+        var fromEnd = false
+        if let text = q["after"] {
+            if text == "end" { fromEnd = true } else if let value = LogOffset(text), value >= 0 { after = value } else {
+            problems.append(FieldError("after", "must be an offset (0 or more) or 'end'"))
+        }
+        }
+        query.fromOffset = after + 1
+        if let text = q["limit"] {
+            if let value = Int(text), (1...AlertsAPI.maxLimit).contains(value) { query.limit = value } else {
+                problems.append(FieldError("limit", "must be between 1 and \(AlertsAPI.maxLimit)"))
+            }
+        }
+        var wait = 0.0
+        if let text = q["wait"] {
+            if let value = Double(text), value >= 0, value <= AlertsAPI.maxWaitSeconds { wait = value } else {
+                problems.append(FieldError("wait", "must be between 0 and \(Int(AlertsAPI.maxWaitSeconds)) seconds"))
+            }
+        }
+        guard problems.isEmpty else { return .failure(.badRequest(ValidationFailure(problems).description)) }
+        return .success(ListingRequest(query: query, wait: wait, after: after, fromEnd: fromEnd))
+    }
+}

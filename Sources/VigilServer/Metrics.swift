@@ -1,0 +1,83 @@
+import Foundation
+
+/// Counters, gauges and histograms rendered in the Prometheus text format at `/metrics`.
+///
+/// Labels carry only operational values (severity, channel, outcome, status), never
+/// personal data.
+public final class Metrics: @unchecked Sendable {
+    private struct Histogram {
+        var buckets: [Double]
+        var counts: [UInt64]
+        var sum = 0.0
+        var count: UInt64 = 0
+    }
+
+    private let lock = NSLock()
+    private var counters: [String: [String: Double]] = [:]
+    private var gauges: [String: () -> Double] = [:]
+    private var histograms: [String: Histogram] = [:]
+    private var help: [String: (String, String)] = [:]
+
+    /// An empty registry.
+    public init() {}
+
+    /// Declares a metric's help text and type (`counter`, `gauge`, `histogram`).
+    public func describe(_ name: String, type: String, help text: String) {
+        lock.withLock { help[name] = (type, text) }
+    }
+
+    /// Adds `value` to the counter `name` with `labels` (`severity="critical"`).
+    public func increment(_ name: String, labels: String = "", by value: Double = 1) {
+        lock.withLock { counters[name, default: [:]][labels, default: 0] += value }
+    }
+
+    /// Registers a gauge read at scrape time.
+    public func gauge(_ name: String, _ read: @escaping @Sendable () -> Double) {
+        lock.withLock { gauges[name] = read }
+    }
+
+    /// Records one observation in the histogram `name` (seconds).
+    public func observe(_ name: String, _ value: Double, buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
+        lock.withLock {
+            var histogram = histograms[name] ?? Histogram(buckets: buckets, counts: Array(repeating: 0, count: buckets.count))
+            for (i, bound) in histogram.buckets.enumerated() where value <= bound { histogram.counts[i] += 1 }
+            histogram.sum += value
+            histogram.count += 1
+            histograms[name] = histogram
+        }
+    }
+
+    /// The current value of a counter, for tests and benchmarks.
+    public func value(_ name: String, labels: String = "") -> Double { lock.withLock { counters[name]?[labels] ?? 0 } }
+
+    /// Everything in the Prometheus text exposition format.
+    public func render() -> String {
+        let (counters, gauges, histograms, help) = lock.withLock { (self.counters, self.gauges, self.histograms, self.help) }
+        var out = ""
+        func header(_ name: String, _ fallback: String) {
+            let (type, text) = help[name] ?? (fallback, name)
+            out += "# HELP \(name) \(text)\n# TYPE \(name) \(type)\n"
+        }
+        for name in counters.keys.sorted() {
+            header(name, "counter")
+            for (labels, value) in counters[name]!.sorted(by: { $0.key < $1.key }) {
+                out += labels.isEmpty ? "\(name) \(format(value))\n" : "\(name){\(labels)} \(format(value))\n"
+            }
+        }
+        for name in gauges.keys.sorted() {
+            header(name, "gauge")
+            out += "\(name) \(format(gauges[name]!()))\n"
+        }
+        for name in histograms.keys.sorted() {
+            let h = histograms[name]!
+            header(name, "histogram")
+            for (bound, count) in zip(h.buckets, h.counts) { out += "\(name)_bucket{le=\"\(format(bound))\"} \(count)\n" }
+            out += "\(name)_bucket{le=\"+Inf\"} \(h.count)\n\(name)_sum \(format(h.sum))\n\(name)_count \(h.count)\n"
+        }
+        return out
+    }
+
+    private func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import VigilCore
+
+/// Every setting of a running Vigil, loaded from a JSON file (`config/vigil.json`) and
+/// overridable key by key with `VIGIL_<KEY>` environment variables (`listen` ↔
+/// `VIGIL_LISTEN`, `data_dir` ↔ `VIGIL_DATA_DIR`, …), then command-line flags.
+public struct VigilConfiguration: Codable, Sendable, Equatable {
+    /// Address of the HTTP API, `host:port` (`[::1]:8080` for IPv6); port 0 picks a free one.
+    public var listen = "127.0.0.1:8080"
+    /// Directory of the embedded store.
+    public var dataDir = "./data"
+    /// `embedded`, or `kafka://host:port,…` for the Kafka backend.
+    public var log = "embedded"
+    /// SMTP relay for email deliveries, `smtp://host:port` or `smtps://host:port`.
+    public var smtpURL: String?
+    /// A secret that becomes an admin token with every scope at start (first runs, tests).
+    public var bootstrapToken: String?
+    /// The organisation of the bootstrap token.
+    public var bootstrapOrganisation = "vigil-operators"
+    /// Lets webhooks reach loopback and private addresses (tests and demos only).
+    public var allowPrivateWebhooks = false
+    /// Largest request body, in bytes.
+    public var maxBodyBytes = 1_048_576
+    /// Most HTTP connections open at once.
+    public var maxConnections = 1024
+    /// Seconds a request may take to arrive whole.
+    public var requestTimeoutSeconds = 10.0
+    /// Seconds an idle kept-alive connection stays open.
+    public var idleTimeoutSeconds = 60.0
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case listen
+        case dataDir = "data_dir"
+        case log
+        case smtpURL = "smtp_url"
+        case bootstrapToken = "bootstrap_token"
+        case bootstrapOrganisation = "bootstrap_organisation"
+        case allowPrivateWebhooks = "allow_private_webhooks"
+        case maxBodyBytes = "max_body_bytes"
+        case maxConnections = "max_connections"
+        case requestTimeoutSeconds = "request_timeout_seconds"
+        case idleTimeoutSeconds = "idle_timeout_seconds"
+    }
+
+    /// The defaults.
+    public init() {}
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        var d = VigilConfiguration()
+        d.listen = try c.decodeIfPresent(String.self, forKey: .listen) ?? d.listen
+        d.dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? d.dataDir
+        d.log = try c.decodeIfPresent(String.self, forKey: .log) ?? d.log
+        d.smtpURL = try c.decodeIfPresent(String.self, forKey: .smtpURL)
+        d.bootstrapToken = try c.decodeIfPresent(String.self, forKey: .bootstrapToken)
+        d.bootstrapOrganisation = try c.decodeIfPresent(String.self, forKey: .bootstrapOrganisation) ?? d.bootstrapOrganisation
+        d.allowPrivateWebhooks = try c.decodeIfPresent(Bool.self, forKey: .allowPrivateWebhooks) ?? d.allowPrivateWebhooks
+        d.maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
+        d.maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
+        d.requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds) ?? d.requestTimeoutSeconds
+        d.idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+        self = d
+    }
+
+    /// The environment variable that overrides `key`.
+    static func environmentName(_ key: CodingKeys) -> String { "VIGIL_" + key.rawValue.uppercased() }
+
+    /// Loads the file at `path` (when given, or `config/vigil.json` when it exists), applies
+    /// `VIGIL_*` variables from `environment`, then `overrides` (flag values by key), and
+    /// validates the result.
+    public static func load(
+        file path: String?, environment: [String: String], overrides: [String: String] = [:]
+    ) throws(ConfigurationError) -> VigilConfiguration {
+        var object: [String: JSONValue] = [:]
+        let chosen = path ?? (FileManager.default.fileExists(atPath: "config/vigil.json") ? "config/vigil.json" : nil)
+        if let chosen {
+            guard let data = FileManager.default.contents(atPath: chosen) else { throw .unreadableFile(chosen) }
+            guard case .object(let fields)? = try? JSONDecoder().decode(JSONValue.self, from: data) else {
+                throw .invalid(key: chosen, message: "is not a JSON object of settings")
+            }
+            let known = Set(CodingKeys.allCases.map(\.rawValue))
+            for key in fields.keys.sorted() where !known.contains(key) && !key.hasPrefix("_") {
+                throw .invalid(key: key, message: "is not a setting (in \(chosen)); known settings: \(known.sorted().joined(separator: ", "))")
+            }
+            object = fields.filter { !$0.key.hasPrefix("_") }
+        }
+        for key in CodingKeys.allCases {
+            let text = overrides[key.rawValue] ?? environment[environmentName(key)]
+            guard let text else { continue }
+            switch key {
+            case .allowPrivateWebhooks:
+                guard let flag = ["true": true, "1": true, "yes": true, "false": false, "0": false, "no": false][text.lowercased()] else {
+                    throw .invalid(key: environmentName(key), message: "must be true or false, got '\(text)'")
+                }
+                object[key.rawValue] = .bool(flag)
+            case .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds:
+                guard let number = Double(text) else {
+                    throw .invalid(key: environmentName(key), message: "must be a number, got '\(text)'")
+                }
+                object[key.rawValue] = .number(number)
+            default:
+                object[key.rawValue] = .string(text)
+            }
+        }
+        let configuration: VigilConfiguration
+        do {
+            configuration = try JSONDecoder().decode(VigilConfiguration.self, from: JSONEncoder().encode(JSONValue.object(object)))
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.dataCorrupted(context) {
+            let key = context.codingPath.last?.stringValue ?? "?"
+            throw .invalid(key: key, message: "has the wrong type: \(context.debugDescription)")
+        } catch {
+            throw .invalid(key: "?", message: String(describing: error))
+        }
+        try configuration.validate()
+        return configuration
+    }
+
+    /// Checks every setting; the error names the first bad key and what would be right.
+    public func validate() throws(ConfigurationError) {
+        guard listenAddress != nil else {
+            throw .invalid(key: "listen", message: "must be host:port such as 127.0.0.1:8080 or [::1]:8080, got '\(listen)'")
+        }
+        guard !dataDir.isEmpty else { throw .invalid(key: "data_dir", message: "must name a directory") }
+        guard backend != nil else {
+            throw .invalid(key: "log", message: "must be 'embedded' or 'kafka://host:port[,host:port…]', got '\(log)'")
+        }
+        if let smtpURL {
+            guard let url = URL(string: smtpURL), ["smtp", "smtps"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
+                throw .invalid(key: "smtp_url", message: "must be smtp://host:port or smtps://host:port, got '\(smtpURL)'")
+            }
+        }
+        if let bootstrapToken, bootstrapToken.count < 16 {
+            throw .invalid(key: "bootstrap_token", message: "must be at least 16 characters so it cannot be guessed")
+        }
+        guard (1024...(64 * 1024 * 1024)).contains(maxBodyBytes) else {
+            throw .invalid(key: "max_body_bytes", message: "must be between 1024 and 67108864")
+        }
+        guard (1...100_000).contains(maxConnections) else {
+            throw .invalid(key: "max_connections", message: "must be between 1 and 100000")
+        }
+        guard requestTimeoutSeconds > 0, idleTimeoutSeconds > 0 else {
+            throw .invalid(key: requestTimeoutSeconds > 0 ? "idle_timeout_seconds" : "request_timeout_seconds", message: "must be greater than 0")
+        }
+    }
+
+    /// `listen` split into host and port, or `nil` when malformed.
+    public var listenAddress: (host: String, port: Int)? {
+        guard let colon = listen.lastIndex(of: ":") else { return nil }
+        var host = String(listen[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        return (host, port)
+    }
+
+    /// The log backend `log` names, or `nil` when malformed.
+    public var backend: LogBackend? { LogBackend(log) }
+}
+
+/// Which alert log a service runs on.
+public enum LogBackend: Sendable, Equatable {
+    /// The SQLite file in `data_dir`.
+    case embedded
+    /// A Kafka cluster, by its bootstrap servers.
+    case kafka(bootstrapServers: [String])
+
+    /// Parses `embedded` or `kafka://host:port,…`.
+    public init?(_ text: String) {
+        if text == "embedded" {
+            self = .embedded
+            return
+        }
+        guard text.hasPrefix("kafka://") else { return nil }
+        let servers = text.dropFirst("kafka://".count).split(separator: ",").map(String.init)
+        guard !servers.isEmpty, servers.allSatisfy({ $0.contains(":") }) else { return nil }
+        self = .kafka(bootstrapServers: servers)
+    }
+}
+
+/// A setting that stops the service from starting.
+public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The configuration file cannot be read.
+    case unreadableFile(String)
+    /// A setting is wrong; `key` names it.
+    case invalid(key: String, message: String)
+
+    public var description: String {
+        switch self {
+        case .unreadableFile(let path): "cannot read the configuration file \(path)"
+        case .invalid(let key, let message): "configuration: \(key) \(message)"
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilHTTP
+import VigilStore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a service could not start.
+public enum ServiceError: Error, Sendable, CustomStringConvertible {
+    /// The data directory cannot be created or written.
+    case dataDirectory(String, String)
+    /// The store failed to open.
+    case store(String)
+    /// The configured backend is not available in this build.
+    case backendUnavailable(String)
+
+    public var description: String {
+        switch self {
+        case .dataDirectory(let path, let why): "data_dir \(path) cannot be used: \(why)"
+        case .store(let why): "the embedded store cannot be opened: \(why)"
+        case .backendUnavailable(let why): why
+        }
+    }
+}
+
+/// A running Vigil assembled from a configuration: the store, the alert log, the HTTP API,
+/// metrics and a graceful stop (DESIGN §4, `VigilServer`).
+public final class VigilService: @unchecked Sendable {
+    /// The settings it runs with.
+    public let configuration: VigilConfiguration
+    /// The embedded store.
+    public let database: Database
+    /// The alert log.
+    public let log: any AlertLog
+    /// Bearer tokens.
+    public let tokens: TokenStore
+    /// The metrics registry behind `/metrics`.
+    public let metrics = Metrics()
+    private let logger = Logger(label: "service")
+    private let lock = NSLock()
+    private var server: HTTPServer?
+    private var stopping = false
+
+    /// Opens the store in `configuration.dataDir` and registers the bootstrap token.
+    public init(configuration: VigilConfiguration) throws {
+        self.configuration = configuration
+        if case .kafka = configuration.backend {
+            throw ServiceError.backendUnavailable(
+                "log: the Kafka backend is not available in this build yet; run with log=embedded (the default)")
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
+        } catch {
+            throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
+        }
+        let path = (configuration.dataDir as NSString).appendingPathComponent("vigil.sqlite")
+        do {
+            database = try Database(path: path)
+        } catch {
+            throw ServiceError.store(String(describing: error))
+        }
+        log = EmbeddedAlertLog(database: database)
+        tokens = TokenStore(database: database)
+        if let secret = configuration.bootstrapToken {
+            try tokens.register(
+                secret: secret, organisation: configuration.bootstrapOrganisation, scopes: Set(Scope.allCases),
+                clearance: .confidential)
+        }
+        describeMetrics()
+    }
+
+    /// Starts the HTTP API; returns the bound port.
+    @discardableResult
+    public func start() throws -> Int {
+        guard let address = configuration.listenAddress else { throw ConfigurationError.invalid(key: "listen", message: "is malformed") }
+        var router = HTTPRouter()
+        let authenticator = Authenticator(tokens: tokens)
+        AlertsAPI(log: log, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api")).register(on: &router)
+        HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
+        var http = HTTPServerConfiguration(host: address.host, port: address.port)
+        http.maxBodyBytes = configuration.maxBodyBytes
+        http.maxConnections = configuration.maxConnections
+        http.requestTimeout = configuration.requestTimeoutSeconds
+        http.idleTimeout = configuration.idleTimeoutSeconds
+        let server = try HTTPServer(configuration: http, handler: router.handler)
+        server.start()
+        lock.withLock { self.server = server }
+        let offset = (try? log.lastOffset()) ?? 0
+        logger.info("listening", [
+            "address": address.host, "port": String(server.port), "log": configuration.log,
+            "data_dir": configuration.dataDir, "last_offset": String(offset),
+        ])
+        return server.port
+    }
+
+    /// Whether a stop has begun.
+    public var isStopping: Bool { lock.withLock { stopping } }
+
+    /// Stops accepting requests, finishes those in flight, and closes the store.
+    public func stop() {
+        let server: HTTPServer? = lock.withLock {
+            guard !stopping else { return nil }
+            stopping = true
+            return self.server
+        }
+        logger.info("stopping: finishing in-flight requests")
+        server?.stop(timeout: 10)
+        database.close()
+        logger.info("stopped")
+    }
+
+    /// Starts, then blocks until SIGTERM or SIGINT, then stops gracefully.
+    public func runUntilSignalled() throws {
+        try start()
+        let stop = DispatchSemaphore(value: 0)
+        var sources: [DispatchSourceSignal] = []
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            sources.append(source)
+        }
+        stop.wait()
+        self.stop()
+        sources.forEach { $0.cancel() }
+    }
+
+    private func describeMetrics() {
+        metrics.describe("vigil_alerts_received_total", type: "counter", help: "Alerts appended durably, by severity.")
+        metrics.describe("vigil_alerts_rejected_total", type: "counter", help: "Alerts refused, by reason.")
+        metrics.describe("vigil_ingest_seconds", type: "histogram", help: "Time from request to durable append.")
+        metrics.describe("vigil_log_last_offset", type: "gauge", help: "Offset of the newest alert in the log.")
+        let log = self.log
+        metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
+    }
+}

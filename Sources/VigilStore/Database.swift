@@ -1,0 +1,217 @@
+import Dispatch
+import Foundation
+
+/// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`.
+///
+/// Writes go through one serial writer that drains every pending write job into a single
+/// transaction — group commit: concurrent appends share one fsync instead of paying one
+/// each — and answers each job only after the commit. Reads use a small pool of read
+/// connections, which WAL lets run beside the writer.
+public final class Database: @unchecked Sendable {
+    /// The file path.
+    public let path: String
+    private let writer: SQLiteConnection
+    private let writerQueue = DispatchQueue(label: "vigil.store.writer", qos: .userInitiated)
+    private let lock = NSLock()
+    private var pending: [any PendingWrite] = []
+    private var drainScheduled = false
+    private var closed = false
+    private let readers: [SQLiteConnection]
+    private let readerLocks: [NSLock]
+    private let readerSlots: DispatchSemaphore
+    private var freeReaders: [Int]
+    private var commitCount: UInt64 = 0
+    private var committedJobs: UInt64 = 0
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String, readers readerCount: Int = 4) throws {
+        self.path = path
+        writer = try SQLiteConnection(path: path)
+        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        try Migrations.apply(to: writer)
+        var readers: [SQLiteConnection] = []
+        for _ in 0..<max(1, readerCount) {
+            let reader = try SQLiteConnection(path: path)
+            try reader.execute("PRAGMA query_only=ON;")
+            readers.append(reader)
+        }
+        self.readers = readers
+        readerLocks = readers.map { _ in NSLock() }
+        readerSlots = DispatchSemaphore(value: readers.count)
+        freeReaders = Array(readers.indices)
+    }
+
+    /// Runs `body` in the next group-commit transaction and calls `completion` after the
+    /// commit, with the body's result or the error that stopped it. A body that throws is
+    /// rolled back alone; the others in the batch still commit.
+    public func write<T: Sendable>(
+        _ body: @escaping @Sendable (WriteTransaction) throws -> T,
+        completion: @escaping @Sendable (Result<T, Error>) -> Void
+    ) {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            completion(.failure(StoreError.closed))
+            return
+        }
+        pending.append(Write(body: body, completion: completion))
+        let schedule = !drainScheduled
+        drainScheduled = true
+        lock.unlock()
+        if schedule { writerQueue.async { self.drain() } }
+    }
+
+    /// Runs `body` in the next group commit and waits for the commit.
+    public func writeAndWait<T: Sendable>(_ body: @escaping @Sendable (WriteTransaction) throws -> T) throws -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        write(body) { result in
+            box.set(result)
+            done.signal()
+        }
+        done.wait()
+        return try box.get()
+    }
+
+    /// Runs `body` with a read connection; concurrent readers see the last committed state.
+    public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
+        readerSlots.wait()
+        lock.lock()
+        let index = freeReaders.removeLast()
+        lock.unlock()
+        defer {
+            lock.lock()
+            freeReaders.append(index)
+            lock.unlock()
+            readerSlots.signal()
+        }
+        readerLocks[index].lock()
+        defer { readerLocks[index].unlock() }
+        return try body(ReadTransaction(connection: readers[index]))
+    }
+
+    /// Transactions committed and write jobs they carried since opening; their ratio is the
+    /// group-commit batch size.
+    public var commitStatistics: (commits: UInt64, jobs: UInt64) { lock.withLock { (commitCount, committedJobs) } }
+
+    /// Finishes pending writes, then refuses new ones.
+    public func close() {
+        lock.lock()
+        closed = true
+        lock.unlock()
+        writerQueue.sync {}
+    }
+
+    private func drain() {
+        while true {
+            lock.lock()
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            if batch.isEmpty {
+                drainScheduled = false
+                lock.unlock()
+                return
+            }
+            lock.unlock()
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [any PendingWrite]) {
+        do {
+            try writer.execute("BEGIN IMMEDIATE")
+        } catch {
+            for job in batch { job.finish(commitError: error) }
+            return
+        }
+        let transaction = WriteTransaction(connection: writer)
+        for job in batch {
+            do {
+                try writer.execute("SAVEPOINT job")
+                job.perform(transaction)
+                if job.failed {
+                    try writer.execute("ROLLBACK TO job; RELEASE job")
+                } else {
+                    try writer.execute("RELEASE job")
+                }
+            } catch {
+                job.abort(error)
+            }
+        }
+        do {
+            try writer.execute("COMMIT")
+            lock.withLock {
+                commitCount += 1
+                committedJobs += UInt64(batch.count)
+            }
+            for job in batch { job.finish(commitError: nil) }
+        } catch {
+            try? writer.execute("ROLLBACK")
+            for job in batch { job.finish(commitError: error) }
+        }
+    }
+}
+
+/// Why the store refused work.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    /// The database was closed.
+    case closed
+    /// A row did not decode; the file may be damaged or from a newer version.
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .closed: "the store is closed"
+        case .corrupt(let what): "the store holds data this version cannot read: \(what)"
+        }
+    }
+}
+
+/// The writer connection inside a group-commit transaction.
+public struct WriteTransaction {
+    let connection: SQLiteConnection
+}
+
+/// A read connection.
+public struct ReadTransaction {
+    let connection: SQLiteConnection
+}
+
+private protocol PendingWrite: AnyObject {
+    var failed: Bool { get }
+    func perform(_ transaction: WriteTransaction)
+    func abort(_ error: Error)
+    func finish(commitError: Error?)
+}
+
+private final class Write<T: Sendable>: PendingWrite {
+    let body: @Sendable (WriteTransaction) throws -> T
+    let completion: @Sendable (Result<T, Error>) -> Void
+    var result: Result<T, Error>?
+
+    init(body: @escaping @Sendable (WriteTransaction) throws -> T, completion: @escaping @Sendable (Result<T, Error>) -> Void) {
+        self.body = body
+        self.completion = completion
+    }
+
+    var failed: Bool { if case .failure = result { true } else { false } }
+
+    func perform(_ transaction: WriteTransaction) { result = Result { try body(transaction) } }
+
+    func abort(_ error: Error) { result = .failure(error) }
+
+    func finish(commitError: Error?) {
+        if let commitError {
+            completion(.failure(commitError))
+        } else {
+            completion(result ?? .failure(StoreError.closed))
+        }
+    }
+}
+
+private final class ResultBox<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var result: Result<T, Error>?
+    func set(_ value: Result<T, Error>) { lock.withLock { result = value } }
+    func get() throws -> T { try lock.withLock { result! }.get() }
+}

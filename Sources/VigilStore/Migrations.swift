@@ -1,0 +1,59 @@
+/// The schema, as numbered steps applied once each, in order, inside one transaction.
+enum Migrations {
+    static let steps: [String] = [
+        // 1: the alert log, idempotency keys and tokens.
+        """
+        CREATE TABLE alerts (
+            log_offset INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL UNIQUE,
+            case_id TEXT NOT NULL,
+            country TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            threat TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            status TEXT NOT NULL,
+            received_at INTEGER NOT NULL,
+            body BLOB NOT NULL
+        );
+        CREATE INDEX alerts_country_time ON alerts(country, received_at);
+        CREATE INDEX alerts_time ON alerts(received_at);
+        CREATE INDEX alerts_case ON alerts(case_id);
+        CREATE TABLE idempotency_keys (
+            organisation TEXT NOT NULL,
+            key TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            alert_id TEXT NOT NULL,
+            log_offset INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (organisation, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            organisation TEXT NOT NULL,
+            scopes TEXT NOT NULL,
+            clearance TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            revoked_at INTEGER
+        );
+        """,
+    ]
+
+    /// Applies every step `connection`'s file has not seen yet.
+    static func apply(to connection: SQLiteConnection) throws(SQLiteError) {
+        try connection.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+        let applied = try connection.query("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").first?.int(0) ?? 0
+        guard applied < steps.count else { return }
+        try connection.execute("BEGIN IMMEDIATE")
+        do {
+            for (index, step) in steps.enumerated() where index + 1 > applied {
+                try connection.execute(step)
+                try connection.run("INSERT INTO schema_migrations(version) VALUES (?)", [.integer(Int64(index + 1))])
+            }
+            try connection.execute("COMMIT")
+        } catch {
+            try? connection.execute("ROLLBACK")
+            throw error
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A failure talking to a Vigil server, phrased for the person at the terminal.
+struct ClientError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The HTTP client of the client commands; reads `VIGIL_URL` and `VIGIL_TOKEN`.
+struct APIClient {
+    let baseURL: URL
+    let token: String
+
+    init(environment: [String: String], url: String?, token: String?) throws(ClientError) {
+        let text = url ?? environment["VIGIL_URL"] ?? "http://127.0.0.1:8080"
+        guard let base = URL(string: text), base.scheme == "http" || base.scheme == "https" else {
+            throw ClientError(description: "VIGIL_URL must be an http(s) URL, got '\(text)'")
+        }
+        guard let token = token ?? environment["VIGIL_TOKEN"], !token.isEmpty else {
+            throw ClientError(description: "set VIGIL_TOKEN (or --token) to a token with the needed scope")
+        }
+        baseURL = base
+        self.token = token
+    }
+
+    /// Sends one request and returns the status and body.
+    func send(_ method: String, _ path: String, body: Data? = nil, headers: [String: String] = [:], timeout: Double = 30) throws(ClientError) -> (Int, Data) {
+        guard let url = URL(string: path, relativeTo: baseURL) else { throw ClientError(description: "bad path \(path)") }
+        var request = URLRequest(url: url, timeoutInterval: timeout)
+        request.httpMethod = method
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        request.httpBody = body
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        let task = URLSession.shared.dataTask(with: request) { data, response, error in
+            box.set(data, response as? HTTPURLResponse, error)
+            done.signal()
+        }
+        task.resume()
+        done.wait()
+        let (data, response, error) = box.get()
+        if let error { throw ClientError(description: "cannot reach \(baseURL.absoluteString): \(error.localizedDescription)") }
+        guard let response else { throw ClientError(description: "no response from \(baseURL.absoluteString)") }
+        return (response.statusCode, data ?? Data())
+    }
+
+    /// The server's `message`, or the field errors, from an error body.
+    static func explain(_ status: Int, _ body: Data) -> String {
+        struct ErrorBody: Decodable {
+            struct Field: Decodable { let field: String; let message: String }
+            let error: String?
+            let message: String?
+            let fields: [Field]?
+        }
+        guard let parsed = try? JSONDecoder().decode(ErrorBody.self, from: body) else {
+            return "the server answered \(status)"
+        }
+        if let fields = parsed.fields, !fields.isEmpty {
+            return "the server refused the alert (\(status)): " + fields.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
+        }
+        return "the server answered \(status): \(parsed.message ?? parsed.error ?? "no reason given")"
+    }
+
+    private final class Box: @unchecked Sendable {
+        private let lock = NSLock()
+        private var value: (Data?, HTTPURLResponse?, Error?) = (nil, nil, nil)
+        func set(_ d: Data?, _ r: HTTPURLResponse?, _ e: Error?) { lock.withLock { value = (d, r, e) } }
+        func get() -> (Data?, HTTPURLResponse?, Error?) { lock.withLock { value } }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import VigilServer
+
+/// `vigil serve`: runs the service until SIGTERM or SIGINT.
+enum ServeCommand: Command {
+    static let path = ["serve"]
+    static let summary = "run the service (embedded SQLite log by default)"
+    static let switches: Set<String> = ["allow-private-webhooks", "help"]
+    static let help = """
+        usage: vigil serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log embedded|kafka://HOST:PORT,…]
+                           [--smtp-url smtp://HOST:PORT] [--bootstrap-token SECRET] [--allow-private-webhooks]
+
+        Runs the whole pipeline in one process. With no flags it listens on 127.0.0.1:8080 and keeps
+        everything in ./data/vigil.sqlite. Every flag overrides the key of the same name in the
+        configuration file (default config/vigil.json when present) and its VIGIL_* variable:
+        VIGIL_LISTEN, VIGIL_DATA_DIR, VIGIL_LOG, VIGIL_SMTP_URL, VIGIL_BOOTSTRAP_TOKEN,
+        VIGIL_ALLOW_PRIVATE_WEBHOOKS. SIGTERM or SIGINT stops it after in-flight requests finish.
+        """
+
+    static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
+        var flags = [
+            "listen": "listen", "data-dir": "data_dir", "log": "log", "smtp-url": "smtp_url",
+            "bootstrap-token": "bootstrap_token", "role": "role",
+        ]
+        flags.removeValue(forKey: "role")
+        if let role = arguments.value("role"), role != "all" {
+            throw UsageError("--role \(role) needs the Kafka backend, which this build does not have yet; omit --role")
+        }
+        var configuration = try loadConfiguration(&arguments, environment: environment, flags: flags)
+        if arguments.flag("allow-private-webhooks") { configuration.allowPrivateWebhooks = true }
+        try arguments.finish()
+        let service = try VigilService(configuration: configuration)
+        try service.runUntilSignalled()
+    }
+}

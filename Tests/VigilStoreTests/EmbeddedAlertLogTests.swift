@@ -1,0 +1,165 @@
+import Dispatch
+import Foundation
+import Testing
+import VigilCore
+@testable import VigilStore
+
+func temporaryDatabasePath() -> String {
+    let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-store-\(UUID().uuidString)")
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return (dir as NSString).appendingPathComponent("vigil.sqlite")
+}
+
+func makeAlert(country: String = "BY", at ms: Int64 = 1_795_338_843_120, caseID: String? = nil, kind: AlertKind = .alert) -> Alert {
+    let id = ULID(time: Timestamp(milliseconds: ms)).description
+    return Alert(
+        id: id, caseID: caseID, kind: kind, receivedAt: Timestamp(milliseconds: ms), country: CountryCode(country)!,
+        threat: .arrest, severity: .critical, certainty: .observed, defender: Defender(name: "Test Defender"),
+        summary: "arrested", source: AlertSource(organisation: "partner"))
+}
+
+/// Appends and waits for the commit.
+func appendNow(_ log: EmbeddedAlertLog, _ alert: Alert, claim: IdempotencyClaim? = nil) -> Result<AppendReceipt, AlertLogError> {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var result: Result<AppendReceipt, AlertLogError>!
+    log.append(alert, idempotency: claim) { result = $0; done.signal() }
+    done.wait()
+    return result
+}
+
+@Suite struct EmbeddedAlertLogTests {
+    @Test func appendsInOrderAndReadsBack() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let log = EmbeddedAlertLog(database: db)
+        let first = makeAlert(), second = makeAlert(country: "CO")
+        let a = try appendNow(log, first).get(), b = try appendNow(log, second).get()
+        #expect(a.offset == 1 && b.offset == 2 && !a.repeated)
+        #expect(try log.alert(id: first.id)?.alert == first)
+        #expect(try log.alert(id: "nope") == nil)
+        #expect(try log.lastOffset() == 2)
+    }
+
+    @Test func survivesCloseAndReopen() throws {
+        let path = temporaryDatabasePath()
+        var ids: [String] = []
+        do {
+            let db = try Database(path: path)
+            let log = EmbeddedAlertLog(database: db)
+            for _ in 0..<10 { let a = makeAlert(); ids.append(a.id); _ = try appendNow(log, a).get() }
+            db.close()
+        }
+        let reopened = EmbeddedAlertLog(database: try Database(path: path))
+        #expect(try reopened.lastOffset() == 10)
+        #expect(try reopened.alerts(matching: AlertQuery(limit: 100)).map(\.alert.id) == ids)
+        #expect(try appendNow(reopened, makeAlert()).get().offset == 11)
+    }
+
+    @Test func selectsByOffsetCountryTimeAndCase() throws {
+        let log = EmbeddedAlertLog(database: try Database(path: temporaryDatabasePath()))
+        let base: Int64 = 1_795_338_843_000
+        let countries = ["BY", "CO", "PH", "BY", "GT", "BY"]
+        var alerts: [Alert] = []
+        for (i, c) in countries.enumerated() {
+            let a = makeAlert(country: c, at: base + Int64(i) * 1000)
+            alerts.append(a)
+            _ = try appendNow(log, a).get()
+        }
+        #expect(try log.alerts(matching: AlertQuery(country: CountryCode("BY"))).map(\.offset) == [1, 4, 6])
+        #expect(try log.alerts(matching: AlertQuery(fromOffset: 2, toOffset: 4)).map(\.offset) == [2, 3, 4])
+        #expect(try log.alerts(matching: AlertQuery(since: Timestamp(milliseconds: base + 1000), until: Timestamp(milliseconds: base + 3000))).map(\.offset) == [2, 3])
+        #expect(try log.alerts(matching: AlertQuery(since: Timestamp(milliseconds: base + 2000), country: CountryCode("BY"))).map(\.offset) == [4, 6])
+        #expect(try log.alerts(matching: AlertQuery(limit: 2)).count == 2)
+        let update = makeAlert(caseID: alerts[0].id, kind: .update)
+        _ = try appendNow(log, update).get()
+        #expect(try log.alerts(matching: AlertQuery(caseID: alerts[0].id)).map(\.alert.id) == [alerts[0].id, update.id])
+    }
+
+    @Test func idempotencyKeyReturnsTheFirstAnswer() throws {
+        let log = EmbeddedAlertLog(database: try Database(path: temporaryDatabasePath()))
+        let claim = IdempotencyClaim(organisation: "partner", key: "k-1", fingerprint: "body-a")
+        let first = try appendNow(log, makeAlert(), claim: claim).get()
+        let retry = try appendNow(log, makeAlert(), claim: claim).get()
+        #expect(retry.id == first.id && retry.offset == first.offset && retry.repeated)
+        #expect(try log.lastOffset() == 1)
+
+        let conflict = appendNow(log, makeAlert(), claim: IdempotencyClaim(organisation: "partner", key: "k-1", fingerprint: "body-b"))
+        #expect(conflict == .failure(.idempotencyConflict(key: "k-1")))
+        // Another organisation's key of the same text is its own.
+        let other = try appendNow(log, makeAlert(), claim: IdempotencyClaim(organisation: "other", key: "k-1", fingerprint: "body-b")).get()
+        #expect(!other.repeated && other.offset == 2)
+        #expect(try log.lastOffset() == 2)
+    }
+
+    @Test func concurrentAppendsShareCommits() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let log = EmbeddedAlertLog(database: db)
+        let count = 400
+        let group = DispatchGroup()
+        let lock = NSLock()
+        nonisolated(unsafe) var offsets: [LogOffset] = []
+        for _ in 0..<count {
+            group.enter()
+            DispatchQueue.global().async {
+                log.append(makeAlert(), idempotency: nil) { result in
+                    if case .success(let receipt) = result { lock.withLock { offsets.append(receipt.offset) } }
+                    group.leave()
+                }
+            }
+        }
+        #expect(group.wait(timeout: .now() + 60) == .success)
+        #expect(Set(offsets).count == count)
+        #expect(offsets.max() == LogOffset(count))
+        let stats = db.commitStatistics
+        #expect(stats.jobs == UInt64(count))
+        #expect(stats.commits < UInt64(count), "group commit should batch concurrent appends: \(stats)")
+    }
+
+    @Test func notifiesObserversAfterCommit() throws {
+        let log = EmbeddedAlertLog(database: try Database(path: temporaryDatabasePath()))
+        let seen = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var observed: LogOffset = 0
+        let observation = log.observeAppends { offset in observed = offset; seen.signal() }
+        _ = try appendNow(log, makeAlert()).get()
+        #expect(seen.wait(timeout: .now() + 5) == .success)
+        #expect(observed == 1)
+        observation.cancel()
+        _ = try appendNow(log, makeAlert()).get()
+        #expect(seen.wait(timeout: .now() + 0.2) == .timedOut)
+    }
+
+    @Test func aFailedInsertIsReportedAndRollsBackAlone() throws {
+        let path = temporaryDatabasePath()
+        do {
+            let db = try Database(path: path)
+            _ = try appendNow(EmbeddedAlertLog(database: db), makeAlert()).get()
+            db.close()
+        }
+        // A failing write is reported as unavailable, never as success, and rolls back alone.
+        let db = try Database(path: path)
+        let log = EmbeddedAlertLog(database: db)
+        let duplicate = makeAlert()
+        _ = try appendNow(log, duplicate).get()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var outcome: Result<AppendReceipt, AlertLogError>?
+        log.append(duplicate, idempotency: nil) { outcome = $0; done.signal() }  // same id: UNIQUE violation
+        done.wait()
+        guard case .failure(.unavailable)? = outcome else { Issue.record("a failed insert must not succeed: \(String(describing: outcome))"); return }
+        #expect(try log.lastOffset() == 2)
+    }
+}
+
+@Suite struct TokenStoreTests {
+    @Test func storesOnlyHashesAndRevokes() throws {
+        let path = temporaryDatabasePath()
+        let tokens = TokenStore(database: try Database(path: path))
+        let record = try tokens.register(secret: "secret-abcdefghijklmnop", organisation: "FIDH", scopes: [.alertsWrite], clearance: .restricted)
+        #expect(try tokens.authenticate(secret: "secret-abcdefghijklmnop")?.organisation == "FIDH")
+        #expect(try tokens.authenticate(secret: "secret-abcdefghijklmnoq") == nil)
+        let raw = try String(decoding: Data(contentsOf: URL(fileURLWithPath: path)), as: UTF8.self)
+            + ((try? String(contentsOfFile: path + "-wal", encoding: .isoLatin1)) ?? "")
+        #expect(!raw.contains("secret-abcdefghijklmnop"))
+        #expect(try tokens.revoke(id: record.id))
+        #expect(try tokens.authenticate(secret: "secret-abcdefghijklmnop") == nil)
+        #expect(try !tokens.revoke(id: record.id))
+    }
+}

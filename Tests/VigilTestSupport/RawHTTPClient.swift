@@ -1,0 +1,126 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A blocking TCP client for tests: sends exact bytes (malformed, partial, pipelined) to a
+/// loopback server and reads HTTP/1.1 responses, every call bounded by a timeout.
+public final class RawHTTPClient {
+    public struct Response: Sendable {
+        public let status: Int
+        public let headers: [String: String]
+        public let body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    public enum Failure: Error { case connect(String), timeout, closed, malformed(String) }
+
+    private let fd: Int32
+    private var buffer: [UInt8] = []
+
+    /// Connects to `127.0.0.1:port`; reads and writes time out after `timeout` seconds.
+    public init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, host, &address.sin_addr)
+        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard rc == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw Failure.connect(reason)
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends raw bytes.
+    public func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw Failure.closed }
+            offset += n
+        }
+    }
+
+    /// Sends raw text.
+    public func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    /// A whole request with the usual headers.
+    public func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) throws -> Response {
+        try send(RawHTTPClient.format(method, path, body: body, headers: headers))
+        return try readResponse()
+    }
+
+    /// The bytes of a request.
+    public static func format(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) -> String {
+        var text = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) { text += "\(name): \(value)\r\n" }
+        if let body { text += "Content-Length: \(body.utf8.count)\r\n" }
+        return text + "\r\n" + (body ?? "")
+    }
+
+    /// Reads one response; throws `timeout` when none arrives in time, `closed` at EOF.
+    public func readResponse() throws -> Response {
+        while true {
+            if let end = headEnd() {
+                let head = String(decoding: buffer[0..<end], as: UTF8.self)
+                var lines = head.components(separatedBy: "\r\n")
+                let statusLine = lines.removeFirst().split(separator: " ")
+                guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure.malformed(head) }
+                var headers: [String: String] = [:]
+                for line in lines where !line.isEmpty {
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    headers[parts[0].lowercased()] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
+                }
+                let length = Int(headers["content-length"] ?? "0") ?? 0
+                let total = end + 4 + (status == 100 ? 0 : length)
+                while buffer.count < total { try fill() }
+                let body = Array(buffer[(end + 4)..<total])
+                buffer.removeFirst(total)
+                return Response(status: status, headers: headers, body: body)
+            }
+            try fill()
+        }
+    }
+
+    /// `true` when the server has closed the connection (EOF within the timeout).
+    public func isClosedByServer() -> Bool {
+        do {
+            while true { try fill() }
+        } catch Failure.closed {
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private func headEnd() -> Int? {
+        guard buffer.count >= 4 else { return nil }
+        for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+            return i
+        }
+        return nil
+    }
+
+    private func fill() throws {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        if n > 0 {
+            buffer += chunk[0..<n]
+        } else if n == 0 {
+            throw Failure.closed
+        } else if errno == EAGAIN || errno == EWOULDBLOCK {
+            throw Failure.timeout
+        } else {
+            throw Failure.closed
+        }
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A `vigil` process started by a test on a free loopback port, with its own data directory
+/// and a bootstrap token; killed when the test ends, whatever happens.
+public final class ServiceProcess: @unchecked Sendable {
+    public static let token = "e2e-bootstrap-token-0123456789"
+    public let dataDir: String
+    public private(set) var port = 0
+    private var process: Process?
+    private let stderrPath: String
+
+    /// The `vigil` binary built beside the test bundle (or `VIGIL_BIN`).
+    public static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["VIGIL_BIN"] { return path }
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return ((me as NSString).deletingLastPathComponent as NSString).appendingPathComponent("vigil")
+    }
+
+    /// A service over `dataDir` (a new temporary directory by default).
+    public init(dataDir: String? = nil) {
+        self.dataDir = dataDir ?? TemporaryDirectory.make("vigil-e2e")
+        stderrPath = (self.dataDir as NSString).appendingPathComponent("stderr-\(UUID().uuidString.prefix(8)).log")
+    }
+
+    deinit { kill(signal: SIGKILL) }
+
+    /// Starts `vigil serve` and waits (at most `timeout` seconds) until it logs its port.
+    public func start(environment extra: [String: String] = [:], timeout: Double = 20) throws {
+        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+        process.arguments = ["serve"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["VIGIL_LISTEN"] = "127.0.0.1:0"
+        environment["VIGIL_DATA_DIR"] = dataDir
+        environment["VIGIL_BOOTSTRAP_TOKEN"] = ServiceProcess.token
+        for (k, v) in extra { environment[k] = v }
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: dataDir)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let port = listeningPort() {
+                self.port = port
+                return
+            }
+            if !process.isRunning { throw ServiceFailure.exited(logs) }
+            usleep(10_000)
+        }
+        kill(signal: SIGKILL)
+        throw ServiceFailure.noPort(logs)
+    }
+
+    /// Everything the process wrote to standard error (its JSON log lines).
+    public var logs: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
+
+    /// Sends `signal` and waits for the process to exit.
+    public func kill(signal: Int32) {
+        guard let process, process.isRunning else { return }
+        Glibc.kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(15)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+    }
+
+    /// The exit status after the process ended.
+    public var terminationStatus: Int32? {
+        guard let process, !process.isRunning else { return nil }
+        return process.terminationStatus
+    }
+
+    private func listeningPort() -> Int? {
+        for line in logs.split(separator: "\n").reversed() where line.contains("\"msg\":\"listening\"") {
+            if let range = line.range(of: "\"port\":\""), let end = line[range.upperBound...].firstIndex(of: "\"") {
+                return Int(line[range.upperBound..<end])
+            }
+        }
+        return nil
+    }
+
+    public enum ServiceFailure: Error, CustomStringConvertible {
+        case exited(String), noPort(String)
+        public var description: String {
+            switch self {
+            case .exited(let logs): "vigil serve exited early:\n\(logs)"
+            case .noPort(let logs): "vigil serve did not report its port:\n\(logs)"
+            }
+        }
+    }
+}
+
+/// Runs the `vigil` command line and captures its output.
+public enum VigilCommand {
+    public struct Output: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs `vigil arguments…` with `environment` added, for at most `timeout` seconds.
+    public static func run(_ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil, timeout: Double = 60) throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+        process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        for (k, v) in extra { environment[k] = v }
+        process.environment = environment
+        let directory = TemporaryDirectory.make("vigil-cli")
+        let out = (directory as NSString).appendingPathComponent("out"), err = (directory as NSString).appendingPathComponent("err")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        FileManager.default.createFile(atPath: err, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        return Output(
+            status: process.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
+            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+    }
+}
+
+/// Fresh directories under the system's temporary directory.
+public enum TemporaryDirectory {
+    public static func make(_ prefix: String) -> String {
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Vigil's setup script: installs what a fresh Debian 12 machine with the Swift toolchain is
+# missing (idempotent, safe to re-run), then
+#   deploy/setup.sh demo   builds Vigil and runs it on the embedded default with a demo
+#                          subscriber and a sample alert flowing (Ctrl-C stops it);
+#   deploy/setup.sh test   runs the whole test suite (what .ci/run calls);
+#   deploy/setup.sh        only installs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+command -v swift >/dev/null 2>&1 || die "the Swift 6 toolchain is not on PATH; install it from swift.org first"
+
+# Debian packages: the four C libraries, kcat as an outside Kafka client for the tests,
+# Python's venv for the test receivers (SMTP server, Standard Webhooks verifier).
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev librdkafka-dev kcat curl python3 python3-venv)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Python test helpers live in a private virtual environment, never in the system Python.
+venv="$root/.venv"
+if ! "$venv/bin/python3" -c 'import aiosmtpd, standardwebhooks' >/dev/null 2>&1; then
+  say "installing Python test helpers (aiosmtpd, standardwebhooks) into .venv"
+  python3 -m venv "$venv" || die "python3 -m venv failed; install python3-venv"
+  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check aiosmtpd standardwebhooks
+fi
+export VIGIL_PYTHON="$venv/bin/python3"
+
+case "${1:-}" in
+  "")
+    say "everything Vigil needs is installed"
+    ;;
+  test)
+    say "building and running the whole test suite"
+    swift build --build-tests
+    exec swift test
+    ;;
+  demo)
+    say "building vigil (release)"
+    swift build -c release --product vigil
+    bin="$(swift build -c release --show-bin-path)/vigil"
+    export VIGIL_DATA_DIR="${VIGIL_DATA_DIR:-$root/data}"
+    export VIGIL_LISTEN="${VIGIL_LISTEN:-127.0.0.1:8080}"
+    export VIGIL_BOOTSTRAP_TOKEN="${VIGIL_BOOTSTRAP_TOKEN:-demo-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
+    export VIGIL_ALLOW_PRIVATE_WEBHOOKS=true
+    export VIGIL_URL="http://$VIGIL_LISTEN" VIGIL_TOKEN="$VIGIL_BOOTSTRAP_TOKEN"
+    exec "$root/deploy/demo.sh" "$bin"
+    ;;
+  *)
+    die "unknown mode '$1'; use: deploy/setup.sh [demo|test]"
+    ;;
+esac
