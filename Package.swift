@@ -25,15 +25,15 @@ let package = Package(
             name: "VigilServer",
             dependencies: ["VigilCore", "VigilCrypto", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP"]
         ),
-        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilCrypto"]),
+        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
         .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
-        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka"]),
-        .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery"]),
+        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilTestSupport"]),
+        .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilTestSupport"]),

@@ -9,6 +9,13 @@ public struct HTTPOutcome: Sendable, Equatable {
     public let retryAfterMilliseconds: Int64?
     /// Up to 1 KiB of the response body, for the delivery's last error.
     public let bodyPrefix: String
+
+    /// An outcome, as a receiver's answer is read.
+    public init(status: Int, retryAfterMilliseconds: Int64?, bodyPrefix: String) {
+        self.status = status
+        self.retryAfterMilliseconds = retryAfterMilliseconds
+        self.bodyPrefix = bodyPrefix
+    }
 }
 
 /// Why a request got no HTTP answer.

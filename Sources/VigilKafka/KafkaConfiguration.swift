@@ -12,6 +12,11 @@ public struct KafkaConfiguration: Sendable {
     /// Adds `key = value`.
     public mutating func set(_ key: String, _ value: String) { properties.append((key, value)) }
 
+    /// Checks every property with librdkafka; the error names the first bad key.
+    public func validate() throws(KafkaError) {
+        rd_kafka_conf_destroy(try makeHandle())
+    }
+
     /// A new `rd_kafka_conf_t` holding the properties; the caller owns it.
     func makeHandle() throws(KafkaError) -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else { throw KafkaError("librdkafka could not allocate a configuration") }
