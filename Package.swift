@@ -27,7 +27,7 @@ let package = Package(
         ),
         .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
-        .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
+        .target(name: "VigilTestSupport", dependencies: ["VigilHTTP"], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTP", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

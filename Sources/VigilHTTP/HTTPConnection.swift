@@ -29,6 +29,11 @@ final class HTTPConnection: @unchecked Sendable {
     private var writeSourceRunning = false
     private var readPaused = false
     private let timer: DispatchSourceTimer
+    /// When the current state's deadline passes.
+    private var deadline = DispatchTime.distantFuture
+    /// When the timer is set to fire; it is moved only when a deadline comes earlier, since
+    /// rearming a dispatch timer is a system call and most deadlines only move later.
+    private var scheduledFor = DispatchTime.distantFuture
     private var inFlight = false
     private var keepAliveAfterResponse = true
     private var closeAfterWrite = false
@@ -58,8 +63,8 @@ final class HTTPConnection: @unchecked Sendable {
             source.setEventHandler { [weak self] in self?.readAvailable() }
             readSource = source
             timer.setEventHandler { [weak self] in self?.deadlinePassed() }
-            timer.schedule(deadline: .now() + configuration.idleTimeout)
             timer.resume()
+            arm(.now() + configuration.idleTimeout)
             source.resume()
         }
     }
@@ -87,7 +92,6 @@ final class HTTPConnection: @unchecked Sendable {
             if count > 0 {
                 if requestStartedAt == nil && readIndex == buffer.count && !inFlight {
                     requestStartedAt = .now()
-                    timer.schedule(deadline: .now() + configuration.requestTimeout)
                 }
                 buffer.append(contentsOf: chunk[0..<count])
                 if count < chunk.count { break }
@@ -127,13 +131,16 @@ final class HTTPConnection: @unchecked Sendable {
                 compact()
                 requestStartedAt = nil
                 if peerClosed { close(); return }
-                timer.schedule(deadline: .now() + configuration.idleTimeout)
+                arm(.now() + configuration.idleTimeout)
             } else if peerClosed {
                 close()
+            } else {
+                armRequestDeadline()
             }
             resumeReading()
         case .awaitingBody(let expectsContinue):
             if peerClosed { close(); return }
+            armRequestDeadline()
             if expectsContinue && !continueSent {
                 continueSent = true
                 send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
@@ -171,7 +178,6 @@ final class HTTPConnection: @unchecked Sendable {
         inFlight = false
         requestStartedAt = nil
         compactIfLarge()
-        timer.schedule(deadline: .now() + configuration.writeTimeout)
         send(response.serialized(keepAlive: keep, includeBody: !head))
     }
 
@@ -224,6 +230,7 @@ final class HTTPConnection: @unchecked Sendable {
             source.setEventHandler { [weak self] in self?.flush() }
             writeSource = source
         }
+        arm(.now() + configuration.writeTimeout)
         if !writeSourceRunning, let writeSource {
             writeSourceRunning = true
             writeSource.resume()
@@ -232,12 +239,31 @@ final class HTTPConnection: @unchecked Sendable {
 
     // MARK: deadlines and closing
 
+    /// Sets the current deadline, moving the timer only when it must fire sooner.
+    private func arm(_ at: DispatchTime) {
+        deadline = at
+        if at < scheduledFor {
+            scheduledFor = at
+            timer.schedule(deadline: at)
+        }
+    }
+
+    /// The whole request must have arrived `requestTimeout` after its first byte.
+    private func armRequestDeadline() {
+        arm((requestStartedAt ?? .now()) + configuration.requestTimeout)
+    }
+
     private func deadlinePassed() {
         guard !closed else { return }
+        scheduledFor = .distantFuture
+        if DispatchTime.now() < deadline {
+            arm(deadline)  // the deadline moved later since the timer was set
+            return
+        }
         if !outgoing.isEmpty {
             close()  // a reader too slow to take its response
         } else if inFlight {
-            timer.schedule(deadline: .now() + configuration.requestTimeout)  // the handler is working
+            arm(.now() + configuration.requestTimeout)  // the handler is working
         } else if requestStartedAt != nil || readIndex < buffer.count {
             inFlight = true
             let body = "{\"error\":\"request_timeout\",\"message\":\"the request did not arrive in time\"}"

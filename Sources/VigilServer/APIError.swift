@@ -57,9 +57,14 @@ public enum APIError: Error, Sendable {
 public enum APIResponse {
     /// `value` encoded as the response body with `content-type: application/json`.
     public static func json(_ status: Int, _ value: some Encodable, headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
+        let body = (try? VigilJSON.encode(value)) ?? Data("{\"error\":\"internal\"}".utf8)
+        return json(status, bytes: Array(body), headers: headers)
+    }
+
+    /// Already-encoded JSON `bytes` as the response body.
+    public static func json(_ status: Int, bytes: [UInt8], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
         var headers = headers
         headers.set("content-type", "application/json")
-        let body = (try? VigilJSON.encode(value)) ?? Data("{\"error\":\"internal\"}".utf8)
-        return HTTPResponse(status: status, headers: headers, body: Array(body))
+        return HTTPResponse(status: status, headers: headers, body: bytes)
     }
 }

@@ -75,7 +75,14 @@ public struct AlertsAPI: Sendable {
                 var headers = HTTPHeaders()
                 headers.set("location", "/v1/alerts/\(receipt.id)")
                 if receipt.repeated { headers.set("idempotent-replayed", "true") }
-                responder.send(APIResponse.json(202, AcceptedBody(id: receipt.id, offset: receipt.offset), headers: headers))
+                var w = JSONWriter(capacity: 80)
+                w.beginObject()
+                w.field("id", receipt.id)
+                w.key("offset")
+                w.integer(receipt.offset)
+                w.field("status", "accepted")
+                w.endObject()
+                responder.send(APIResponse.json(202, bytes: w.bytes, headers: headers))
             case .failure(.idempotencyConflict(let key)):
                 responder.send(APIError.conflict(AlertLogError.idempotencyConflict(key: key).description).response)
             case .failure(let error):
@@ -97,7 +104,7 @@ public struct AlertsAPI: Sendable {
             guard let stored = try log.alert(id: id) else {
                 return responder.send(APIError.notFound("no alert with id '\(id)'").response)
             }
-            responder.send(APIResponse.json(200, AlertEnvelope(alert: stored.alert.redacted(for: token.clearance), offset: stored.offset)))
+            responder.send(APIResponse.json(200, bytes: stored.alert.redacted(for: token.clearance).jsonBytes(offset: stored.offset)))
         } catch {
             responder.send(APIError.unavailable("the alert log cannot be read right now").response)
         }
@@ -132,13 +139,32 @@ public struct AlertsAPI: Sendable {
                 return APIError.unavailable("the alert log cannot be read right now").response
             }
             if found.isEmpty && fixed.wait > 0 { return nil }
-            let envelopes = found.map { AlertEnvelope(alert: $0.alert.redacted(for: token.clearance), offset: $0.offset) }
-            return APIResponse.json(200, AlertListBody(alerts: envelopes, nextAfter: found.last?.offset ?? fixed.after))
+            return AlertsAPI.listing(found, clearance: token.clearance, nextAfter: found.last?.offset ?? fixed.after)
         }
         if let response = answer() { return responder.send(response) }
+        let metrics = self.metrics
+        metrics.adjust("vigil_api_long_polls_waiting", by: 1)
         AppendWaiter.wait(on: log, seconds: fixed.wait, check: answer) { response in
-            responder.send(response ?? APIResponse.json(200, AlertListBody(alerts: [], nextAfter: fixed.after)))
+            metrics.adjust("vigil_api_long_polls_waiting", by: -1)
+            responder.send(response ?? AlertsAPI.listing([], clearance: token.clearance, nextAfter: fixed.after))
         }
+    }
+}
+
+extension AlertsAPI {
+    /// `{"alerts":[…],"next_after":N}`, each alert redacted to `clearance` and carrying its
+    /// `offset`; pass `next_after` as `after` for the next page.
+    static func listing(_ alerts: [StoredAlert], clearance: Confidentiality, nextAfter: LogOffset) -> HTTPResponse {
+        var w = JSONWriter(capacity: 64 + alerts.count * 900)
+        w.beginObject()
+        w.key("alerts")
+        w.beginArray()
+        for stored in alerts { stored.alert.redacted(for: clearance).write(to: &w, offset: stored.offset) }
+        w.endArray()
+        w.key("next_after")
+        w.integer(nextAfter)
+        w.endObject()
+        return APIResponse.json(200, bytes: w.bytes)
     }
 }
 

@@ -13,11 +13,18 @@ public struct Logger: Sendable {
     /// The component, for example `http` or `store`.
     public let label: String
 
-    /// A logger for `label`.
-    public init(label: String) { self.label = label }
+    /// Whether lines are written at all.
+    public let enabled: Bool
+
+    /// A logger for `label`; a disabled one writes nothing.
+    public init(label: String, enabled: Bool = true) {
+        self.label = label
+        self.enabled = enabled
+    }
 
     /// Writes one line.
     public func log(_ level: Level, _ message: String, _ fields: [String: String] = [:]) {
+        guard enabled else { return }
         var line = "{\"ts\":\"\(Timestamp.now())\",\"level\":\"\(level.rawValue)\",\"component\":\(Logger.quote(label)),\"msg\":\(Logger.quote(message))"
         for key in fields.keys.sorted() { line += ",\(Logger.quote(key)):\(Logger.quote(fields[key]!))" }
         line += "}\n"

@@ -15,6 +15,7 @@ public final class Metrics: @unchecked Sendable {
     private let lock = NSLock()
     private var counters: [String: [String: Double]] = [:]
     private var gauges: [String: () -> Double] = [:]
+    private var levels: [String: Double] = [:]
     private var histograms: [String: Histogram] = [:]
     private var help: [String: (String, String)] = [:]
 
@@ -36,6 +37,11 @@ public final class Metrics: @unchecked Sendable {
         lock.withLock { gauges[name] = read }
     }
 
+    /// Moves the gauge `name` up or down by `delta` (open long polls, in-flight work).
+    public func adjust(_ name: String, by delta: Double) {
+        lock.withLock { levels[name, default: 0] += delta }
+    }
+
     /// Records one observation in the histogram `name` (seconds).
     public func observe(_ name: String, _ value: Double, buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
         lock.withLock {
@@ -52,7 +58,7 @@ public final class Metrics: @unchecked Sendable {
 
     /// Everything in the Prometheus text exposition format.
     public func render() -> String {
-        let (counters, gauges, histograms, help) = lock.withLock { (self.counters, self.gauges, self.histograms, self.help) }
+        let (counters, gauges, levels, histograms, help) = lock.withLock { (self.counters, self.gauges, self.levels, self.histograms, self.help) }
         var out = ""
         func header(_ name: String, _ fallback: String) {
             let (type, text) = help[name] ?? (fallback, name)
@@ -67,6 +73,10 @@ public final class Metrics: @unchecked Sendable {
         for name in gauges.keys.sorted() {
             header(name, "gauge")
             out += "\(name) \(format(gauges[name]!()))\n"
+        }
+        for name in levels.keys.sorted() {
+            header(name, "gauge")
+            out += "\(name) \(format(levels[name]!))\n"
         }
         for name in histograms.keys.sorted() {
             let h = histograms[name]!

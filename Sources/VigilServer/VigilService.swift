@@ -38,14 +38,16 @@ public final class VigilService: @unchecked Sendable {
     public let tokens: TokenStore
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
-    private let logger = Logger(label: "service")
+    private let logger: Logger
     private let lock = NSLock()
     private var server: HTTPServer?
     private var stopping = false
 
-    /// Opens the store in `configuration.dataDir` and registers the bootstrap token.
-    public init(configuration: VigilConfiguration) throws {
+    /// Opens the store in `configuration.dataDir` and registers the bootstrap token;
+    /// `logging: false` silences the service's log lines (benchmarks).
+    public init(configuration: VigilConfiguration, logging: Bool = true) throws {
         self.configuration = configuration
+        logger = Logger(label: "service", enabled: logging)
         if case .kafka = configuration.backend {
             throw ServiceError.backendUnavailable(
                 "log: the Kafka backend is not available in this build yet; run with log=embedded (the default)")
@@ -77,7 +79,7 @@ public final class VigilService: @unchecked Sendable {
         guard let address = configuration.listenAddress else { throw ConfigurationError.invalid(key: "listen", message: "is malformed") }
         var router = HTTPRouter()
         let authenticator = Authenticator(tokens: tokens)
-        AlertsAPI(log: log, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api")).register(on: &router)
+        AlertsAPI(log: log, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
@@ -133,6 +135,8 @@ public final class VigilService: @unchecked Sendable {
         metrics.describe("vigil_alerts_rejected_total", type: "counter", help: "Alerts refused, by reason.")
         metrics.describe("vigil_ingest_seconds", type: "histogram", help: "Time from request to durable append.")
         metrics.describe("vigil_log_last_offset", type: "gauge", help: "Offset of the newest alert in the log.")
+        metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
+        metrics.adjust("vigil_api_long_polls_waiting", by: 0)
         let log = self.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
     }

@@ -18,15 +18,9 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         _ alert: Alert, idempotency: IdempotencyClaim?,
         completion: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void
     ) {
-        let body: Data
-        do {
-            body = try VigilJSON.encode(alert)
-        } catch {
-            completion(.failure(.unavailable("the alert could not be encoded: \(error)")))
-            return
-        }
+        let body = alert.jsonBytes()
         database.write({ transaction in
-            try EmbeddedAlertLog.insert(alert, body: Array(body), claim: idempotency, into: transaction.connection)
+            try EmbeddedAlertLog.insert(alert, body: body, claim: idempotency, into: transaction.connection)
         }) { [weak self] result in
             switch result {
             case .success(let receipt):

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import VigilCore
+import VigilHTTP
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc
@@ -25,7 +26,7 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         var accepted: [String] = []
         for round in 0..<20 {
             try service.start()
-            let client = try RawHTTPClient(port: service.port)
+            let client = try BlockingHTTPClient(port: service.port)
             let response = try client.request("POST", "/v1/alerts", body: alertJSON(summary: "round \(round)"), headers: auth)
             #expect(response.status == 202, "\(response.text)")
             let body = try JSONDecoder().decode(Accepted.self, from: Data(response.body))
@@ -34,7 +35,7 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
             #expect(body.offset == Int64(round + 1))
         }
         try service.start()
-        let client = try RawHTTPClient(port: service.port)
+        let client = try BlockingHTTPClient(port: service.port)
         for id in accepted {
             let response = try client.request("GET", "/v1/alerts/\(id)", headers: auth)
             #expect(response.status == 200, "alert \(id) was acknowledged but is gone")
@@ -48,7 +49,7 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start()
-        let client = try RawHTTPClient(port: service.port)
+        let client = try BlockingHTTPClient(port: service.port)
         #expect(try client.request("POST", "/v1/alerts", body: alertJSON()).status == 401)
         #expect(try client.request("POST", "/v1/alerts", body: alertJSON(), headers: ["Authorization": "Bearer wrong-token-xxxxxxxxxxxx"]).status == 401)
         let invalid = try client.request("POST", "/v1/alerts", body: alertJSON(country: "XX"), headers: auth)
@@ -71,11 +72,11 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         try service.start()
         var headers = auth
         headers["Idempotency-Key"] = "case-2026-0042"
-        let first = try RawHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(), headers: headers)
+        let first = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(), headers: headers)
         #expect(first.status == 202)
         service.kill(signal: SIGKILL)
         try service.start()
-        let client = try RawHTTPClient(port: service.port)
+        let client = try BlockingHTTPClient(port: service.port)
         let retry = try client.request("POST", "/v1/alerts", body: alertJSON(), headers: headers)
         #expect(retry.status == 202 && retry.body == first.body && retry.headers["idempotent-replayed"] == "true")
         let reused = try client.request("POST", "/v1/alerts", body: alertJSON(country: "CO"), headers: headers)
@@ -88,7 +89,7 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start()
-        #expect(try RawHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(), headers: auth).status == 202)
+        #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(), headers: auth).status == 202)
         service.kill(signal: SIGTERM)
         #expect(service.terminationStatus == 0)
         #expect(service.logs.contains("\"msg\":\"stopped\""))
@@ -139,15 +140,19 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         defer { service.kill(signal: SIGKILL) }
         try service.start()
         let environment = ["VIGIL_URL": "http://127.0.0.1:\(service.port)", "VIGIL_TOKEN": ServiceProcess.token]
-        _ = try RawHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(summary: "old"), headers: auth)
+        _ = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(summary: "old"), headers: auth)
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var output: VigilCommand.Output?
         DispatchQueue.global().async {
             output = try? VigilCommand.run(["tail", "--count", "1"], environment: environment, timeout: 30)
             done.signal()
         }
-        usleep(700_000)  // tail starts at the end of the log, after "old"
-        _ = try RawHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(summary: "fresh"), headers: auth)
+        // tail starts at the end of the log, after "old"; file "fresh" once its long poll waits.
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline, try !BlockingHTTPClient(port: service.port).request("GET", "/metrics").text.contains("vigil_api_long_polls_waiting 1") {
+            usleep(20_000)
+        }
+        _ = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(summary: "fresh"), headers: auth)
         #expect(done.wait(timeout: .now() + 30) == .success)
         #expect(output?.stdout.contains("fresh") == true)
         #expect(output?.stdout.contains("\"old\"") == false)

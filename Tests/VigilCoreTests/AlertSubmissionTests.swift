@@ -149,3 +149,26 @@ func fieldsOf(_ body: JSONValue) -> [String] {
         }
     }
 }
+
+@Suite struct JSONWriterTests {
+    /// The fast writer must agree with JSONEncoder byte for byte, or the log would hold two dialects.
+    @Test func writesWhatJSONEncoderWrites() throws {
+        var generator = SystemRandomNumberGenerator()
+        let awkward = ["plain", "quote \" and \\ backslash", "new\nline\ttab\r", "control \u{1}\u{1f}\u{8}\u{c}\u{7f}", "ünïcødé — 逮捕 🕊", "a/b</script>", ""]
+        for _ in 0..<500 {
+            let text = { awkward.randomElement(using: &generator)! + String(Int.random(in: 0...999, using: &generator)) }
+            var alert = try validate(validBody())
+            alert.summary = text()
+            alert.region = Bool.random(using: &generator) ? text() : nil
+            alert.defender = Defender(
+                name: text(), organisation: Bool.random(using: &generator) ? text() : nil,
+                role: Bool.random(using: &generator) ? text() : nil, group: DefenderGroup.allCases.randomElement(using: &generator))
+            alert.occurredAt = Bool.random(using: &generator) ? Timestamp(milliseconds: Int64.random(in: 0...4_000_000_000_000, using: &generator)) : nil
+            alert.tags = (0..<Int.random(in: 0...3, using: &generator)).map { _ in text() }
+            alert.links = (0..<Int.random(in: 0...2, using: &generator)).map { _ in "https://example.org/" + text() }
+            alert.severity = Severity.allCases.randomElement(using: &generator)!
+            #expect(alert.jsonBytes() == Array(try VigilJSON.encode(alert)))
+            #expect(try VigilJSON.decode(Alert.self, from: Data(alert.jsonBytes())) == alert)
+        }
+    }
+}

@@ -30,7 +30,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func keepsAliveAcrossRequests() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         for i in 0..<5 {
             let response = try client.request("GET", "/echo/n\(i)?q=a%20b")
             #expect(response.status == 200 && response.text == "GET n\(i) a b")
@@ -43,9 +43,9 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func answersPipelinedRequestsInOrder() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
-        let batch = RawHTTPClient.format("GET", "/slow") + RawHTTPClient.format("POST", "/echo", body: "two")
-            + RawHTTPClient.format("GET", "/echo/three") + RawHTTPClient.format("GET", "/missing")
+        let client = try BlockingHTTPClient(port: server.port)
+        let batch = BlockingHTTPClient.format("GET", "/slow") + BlockingHTTPClient.format("POST", "/echo", body: "two")
+            + BlockingHTTPClient.format("GET", "/echo/three") + BlockingHTTPClient.format("GET", "/missing")
         try client.send(batch)
         #expect(try client.readResponse().text == "slow")
         #expect(try client.readResponse().text == "POST 3 two")
@@ -56,7 +56,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func refusesHeadsOver16KiBWith431() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         let response = try client.request("GET", "/echo/x", headers: ["X-Big": String(repeating: "a", count: 17 * 1024)])
         #expect(response.status == 431)
         #expect(client.isClosedByServer())
@@ -65,7 +65,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func refusesOversizedBodiesWith413BeforeReadingThem() throws {
         let server = try startServer { $0.maxBodyBytes = 1024 }
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n")
         #expect(try client.readResponse().status == 413)
         #expect(client.isClosedByServer())
@@ -74,7 +74,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func refusesChunkedBodiesWith411() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
         #expect(try client.readResponse().status == 411)
     }
@@ -93,7 +93,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     func answersMalformedRequestsWith400(raw: String) throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         try client.send(raw)
         #expect(try client.readResponse().status == 400)
         #expect(client.isClosedByServer())
@@ -102,7 +102,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func answersUnknownVersionsWith505() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         try client.send("GET /echo/x HTTP/2.0\r\nHost: x\r\n\r\n")
         #expect(try client.readResponse().status == 505)
     }
@@ -110,7 +110,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func cutsOffAClientThatSendsHalfARequestAndGoesSilent() throws {
         let server = try startServer { $0.requestTimeout = 0.5 }
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port, timeout: 5)
+        let client = try BlockingHTTPClient(port: server.port, timeout: 5)
         let started = Date()
         try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part")
         #expect(try client.readResponse().status == 408)
@@ -121,7 +121,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func aDrippingClientDoesNotExtendItsDeadline() throws {
         let server = try startServer { $0.requestTimeout = 0.6 }
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port, timeout: 5)
+        let client = try BlockingHTTPClient(port: server.port, timeout: 5)
         var cutOff = false
         for byte in "GET /echo/x HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".utf8 {
             do { try client.send([byte]) } catch { cutOff = true; break }
@@ -133,7 +133,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func closesIdleConnections() throws {
         let server = try startServer { $0.idleTimeout = 0.3 }
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port, timeout: 5)
+        let client = try BlockingHTTPClient(port: server.port, timeout: 5)
         #expect(try client.request("GET", "/echo/x").status == 200)
         #expect(client.isClosedByServer())
         #expect(server.openConnections == 0)
@@ -142,7 +142,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func honoursConnectionClose() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         let response = try client.request("GET", "/echo/x", headers: ["Connection": "close"])
         #expect(response.headers["connection"] == "close")
         #expect(client.isClosedByServer())
@@ -151,7 +151,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func sends100ContinueWhenAsked() throws {
         let server = try startServer()
         defer { server.stop() }
-        let client = try RawHTTPClient(port: server.port)
+        let client = try BlockingHTTPClient(port: server.port)
         try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
         #expect(try client.readResponse().status == 100)
         try client.send("body")
@@ -161,7 +161,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func answers405WithAllow() throws {
         let server = try startServer()
         defer { server.stop() }
-        let response = try RawHTTPClient(port: server.port).request("DELETE", "/echo")
+        let response = try BlockingHTTPClient(port: server.port).request("DELETE", "/echo")
         #expect(response.status == 405 && response.headers["allow"] == "POST")
     }
 
@@ -172,7 +172,7 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
         nonisolated(unsafe) var failed = 0
         DispatchQueue.concurrentPerform(iterations: 200) { i in
             do {
-                let client = try RawHTTPClient(port: server.port)
+                let client = try BlockingHTTPClient(port: server.port)
                 for j in 0..<5 where try client.request("POST", "/echo", body: "\(i)-\(j)").text != "POST \("\(i)-\(j)".utf8.count) \(i)-\(j)" {
                     failures.withLock { failed += 1 }
                 }
@@ -186,10 +186,10 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func refusesConnectionsBeyondTheCapWith503() throws {
         let server = try startServer { $0.maxConnections = 2 }
         defer { server.stop() }
-        let a = try RawHTTPClient(port: server.port), b = try RawHTTPClient(port: server.port)
+        let a = try BlockingHTTPClient(port: server.port), b = try BlockingHTTPClient(port: server.port)
         #expect(try a.request("GET", "/echo/a").status == 200)
         #expect(try b.request("GET", "/echo/b").status == 200)
-        let c = try RawHTTPClient(port: server.port)
+        let c = try BlockingHTTPClient(port: server.port)
         #expect(try c.readResponse().status == 503)
         #expect(try a.request("GET", "/echo/a").status == 200)
     }
@@ -197,10 +197,10 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     @Test func stopFinishesInFlightRequestsAndRefusesNewOnes() throws {
         let server = try startServer()
         let port = server.port
-        let client = try RawHTTPClient(port: port)
-        let idle = try RawHTTPClient(port: port)
+        let client = try BlockingHTTPClient(port: port)
+        let idle = try BlockingHTTPClient(port: port)
         #expect(try idle.request("GET", "/echo/x").status == 200)
-        try client.send(RawHTTPClient.format("GET", "/slow"))
+        try client.send(BlockingHTTPClient.format("GET", "/slow"))
         usleep(50_000)
         let stopped = DispatchSemaphore(value: 0)
         DispatchQueue.global().async { server.stop(timeout: 5); stopped.signal() }
@@ -209,6 +209,6 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
         #expect(response.headers["connection"] == "close")
         #expect(stopped.wait(timeout: .now() + 10) == .success)
         #expect(idle.isClosedByServer())
-        #expect(throws: (any Error).self) { _ = try RawHTTPClient(port: port).request("GET", "/echo/x") }
+        #expect(throws: (any Error).self) { _ = try BlockingHTTPClient(port: port).request("GET", "/echo/x") }
     }
 }

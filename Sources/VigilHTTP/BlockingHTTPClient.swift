@@ -3,16 +3,23 @@ import Foundation
 import Glibc
 #endif
 
-/// A blocking TCP client for tests: sends exact bytes (malformed, partial, pipelined) to a
-/// loopback server and reads HTTP/1.1 responses, every call bounded by a timeout.
-public final class RawHTTPClient {
+/// A blocking HTTP/1.1 client over one keep-alive TCP connection, every call bounded by a
+/// timeout. The tests use it to send exact bytes (malformed, partial, pipelined); `vigil
+/// bench` uses it as a load generator, one per simulated client.
+public final class BlockingHTTPClient {
+    /// One response as read off the wire.
     public struct Response: Sendable {
+        /// The status code.
         public let status: Int
+        /// Header fields, names lower-cased.
         public let headers: [String: String]
+        /// The body.
         public let body: [UInt8]
+        /// The body as UTF-8 text.
         public var text: String { String(decoding: body, as: UTF8.self) }
     }
 
+    /// Why a call failed.
     public enum Failure: Error { case connect(String), timeout, closed, malformed(String) }
 
     private let fd: Int32
@@ -55,7 +62,7 @@ public final class RawHTTPClient {
 
     /// A whole request with the usual headers.
     public func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) throws -> Response {
-        try send(RawHTTPClient.format(method, path, body: body, headers: headers))
+        try send(BlockingHTTPClient.format(method, path, body: body, headers: headers))
         return try readResponse()
     }
 
@@ -71,15 +78,7 @@ public final class RawHTTPClient {
     public func readResponse() throws -> Response {
         while true {
             if let end = headEnd() {
-                let head = String(decoding: buffer[0..<end], as: UTF8.self)
-                var lines = head.components(separatedBy: "\r\n")
-                let statusLine = lines.removeFirst().split(separator: " ")
-                guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw Failure.malformed(head) }
-                var headers: [String: String] = [:]
-                for line in lines where !line.isEmpty {
-                    let parts = line.split(separator: ":", maxSplits: 1)
-                    headers[parts[0].lowercased()] = parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : ""
-                }
+                let (status, headers) = try BlockingHTTPClient.parseHead(buffer[0..<end])
                 let length = Int(headers["content-length"] ?? "0") ?? 0
                 let total = end + 4 + (status == 100 ? 0 : length)
                 while buffer.count < total { try fill() }
@@ -100,6 +99,27 @@ public final class RawHTTPClient {
         } catch {
             return false
         }
+    }
+
+    /// The status and lower-cased headers of a response head, split on bytes (Foundation's
+    /// string splitting would cost the benchmark's load generator more than the server).
+    static func parseHead(_ head: ArraySlice<UInt8>) throws -> (Int, [String: String]) {
+        var lines = head.split(separator: 10, omittingEmptySubsequences: true).map { line in
+            line.last == 13 ? line.dropLast() : line
+        }
+        guard !lines.isEmpty else { throw Failure.malformed("empty head") }
+        let statusLine = lines.removeFirst().split(separator: 32)
+        guard statusLine.count >= 2, let status = Int(String(decoding: statusLine[1], as: UTF8.self)) else {
+            throw Failure.malformed(String(decoding: head, as: UTF8.self))
+        }
+        var headers: [String: String] = [:]
+        for line in lines {
+            guard let colon = line.firstIndex(of: 58) else { continue }
+            var value = line[(colon + 1)...]
+            while value.first == 32 { value = value.dropFirst() }
+            headers[String(decoding: line[..<colon], as: UTF8.self).lowercased()] = String(decoding: value, as: UTF8.self)
+        }
+        return (status, headers)
     }
 
     private func headEnd() -> Int? {

@@ -1,0 +1,198 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilHTTP
+import VigilStore
+
+/// `vigil bench ingest`: `POST /v1/alerts`, one alert per request, from N keep-alive clients
+/// against a real service on loopback, next to baselines measured in the same run:
+/// SQLite's own durable append rate (one commit per row), the embedded log alone with N
+/// concurrent appenders (group commit, no HTTP), and the HTTP server answering a constant.
+public struct IngestBenchmark: Sendable {
+    /// Concurrent keep-alive clients.
+    public var clients = 32
+    /// Seconds per measured run.
+    public var seconds = 3.0
+    /// Measured runs per scenario; the table reports medians.
+    public var runs = 5
+
+    /// A benchmark with the defaults.
+    public init() {}
+
+    /// One scenario's medians.
+    public struct Row: Sendable {
+        public let name: String
+        public let rate: Double
+        public let p50: Double?
+        public let p99: Double?
+    }
+
+    static let token = "bench-token-0123456789abcdef"
+
+    /// Runs every scenario `runs` times, interleaved so drift hits all alike; returns the rows.
+    public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
+        var samples: [String: [LatencySample]] = [:]
+        let order = ["sqlite: one row per commit", "embedded log, \(clients) appenders", "http: constant 202", "POST /v1/alerts"]
+        for round in 1...runs {
+            progress("run \(round) of \(runs)")
+            samples[order[0], default: []].append(try sqliteBaseline())
+            samples[order[1], default: []].append(try logOnly())
+            samples[order[2], default: []].append(try constantHTTP())
+            samples[order[3], default: []].append(try ingest())
+        }
+        return order.map { name in
+            let runs = samples[name]!
+            return Row(
+                name: name, rate: median(runs.map(\.rate)),
+                p50: runs.first?.latencies.isEmpty == false ? median(runs.compactMap { $0.percentile(50) }) : nil,
+                p99: runs.first?.latencies.isEmpty == false ? median(runs.compactMap { $0.percentile(99) }) : nil)
+        }
+    }
+
+    func scratchDirectory() -> String {
+        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func sqliteBaseline() throws -> LatencySample {
+        let dir = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let started = DispatchTime.now()
+        let count = try SQLiteBaseline.appendOneByOne(path: dir + "/baseline.sqlite", seconds: seconds)
+        return LatencySample(count: count, seconds: elapsed(since: started))
+    }
+
+    func logOnly() throws -> LatencySample {
+        let dir = scratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let database = try Database(path: dir + "/vigil.sqlite")
+        defer { database.close() }
+        let log = EmbeddedAlertLog(database: database)
+        let alert = try Self.sampleAlert()
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let counter = Counter()
+        let started = DispatchTime.now()
+        onThreads(clients) { _ in
+            let done = DispatchSemaphore(value: 0)
+            while DispatchTime.now().uptimeNanoseconds < deadline {
+                var copy = alert
+                copy.id = ULID().description
+                copy.caseID = copy.id
+                log.append(copy, idempotency: nil) { _ in done.signal() }
+                done.wait()
+                counter.add(1, latency: nil)
+            }
+        }
+        return LatencySample(count: counter.count, seconds: elapsed(since: started))
+    }
+
+    func constantHTTP() throws -> LatencySample {
+        var router = HTTPRouter()
+        let answer = HTTPResponse(status: 202, contentType: "application/json", text: #"{"id":"01M825CFCJ7PXX86Y361FVVH2B","offset":1,"status":"accepted"}"#)
+        router.add("POST", "/v1/alerts") { _, responder in responder.send(answer) }
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), handler: router.handler)
+        server.start()
+        defer { server.stop() }
+        return try load(port: server.port)
+    }
+
+    func ingest() throws -> LatencySample {
+        var configuration = VigilConfiguration()
+        configuration.listen = "127.0.0.1:0"
+        configuration.dataDir = scratchDirectory()
+        configuration.bootstrapToken = Self.token
+        defer { try? FileManager.default.removeItem(atPath: configuration.dataDir) }
+        let service = try VigilService(configuration: configuration, logging: false)
+        let port = try service.start()
+        defer { service.stop() }
+        return try load(port: port)
+    }
+
+    /// `clients` threads, each on its own keep-alive connection, posting the sample alert
+    /// back to back for `seconds`.
+    func load(port: Int) throws -> LatencySample {
+        let body = Self.sampleBody
+        let request = Array(BlockingHTTPClient.format("POST", "/v1/alerts", body: body, headers: [
+            "Authorization": "Bearer \(Self.token)", "Content-Type": "application/json",
+        ]).utf8)
+        let counter = Counter()
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let started = DispatchTime.now()
+        onThreads(clients) { _ in
+            guard let client = try? BlockingHTTPClient(port: port, timeout: 10) else { counter.fail(); return }
+            var latencies: [UInt64] = []
+            latencies.reserveCapacity(100_000)
+            while DispatchTime.now().uptimeNanoseconds < deadline {
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                guard (try? client.send(request)) != nil, let response = try? client.readResponse(), response.status == 202 else {
+                    counter.fail()
+                    return
+                }
+                latencies.append(DispatchTime.now().uptimeNanoseconds - t0)
+            }
+            counter.merge(latencies)
+        }
+        return LatencySample(count: counter.count, seconds: elapsed(since: started), latencies: counter.latencies)
+    }
+
+    /// A realistic alert body of about 600 bytes.
+    static let sampleBody = """
+        {"country":"BY","region":"Minsk","threat":"arrest","severity":"critical","urgency":"immediate",\
+        "certainty":"observed","confidentiality":"restricted","defender":{"name":"Bench Defender",\
+        "organisation":"Independent Trade Union","role":"chair","group":"trade_unionist"},\
+        "summary":"A trade union leader was detained at home by plain-clothes officers late last night; the union has had no contact since.",\
+        "tags":["trade-union"],"links":["https://example.org/case/1"]}
+        """
+
+    static func sampleAlert() throws -> Alert {
+        let data = Array(sampleBody.utf8)
+        let now = Timestamp.now()
+        return try AlertSubmission(json: data).validate(id: ULID(time: now), receivedAt: now, organisation: "bench")
+    }
+
+    private func elapsed(since start: DispatchTime) -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+    }
+}
+
+/// Counts operations and gathers latencies from many threads.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var count = 0
+    private(set) var failures = 0
+    private(set) var latencies: [UInt64] = []
+
+    func add(_ n: Int, latency: UInt64?) {
+        lock.withLock {
+            count += n
+            if let latency { latencies.append(latency) }
+        }
+    }
+
+    func merge(_ values: [UInt64]) {
+        lock.withLock {
+            count += values.count
+            latencies += values
+        }
+    }
+
+    func fail() { lock.withLock { failures += 1 } }
+}
+
+/// Runs `body` on `count` dedicated threads at once and waits for all; unlike
+/// `concurrentPerform`, which runs only as many iterations at a time as there are cores,
+/// this gives each simulated client its own thread, as separate client processes would.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let group = DispatchGroup()
+    for index in 0..<count {
+        group.enter()
+        let thread = Thread {
+            body(index)
+            group.leave()
+        }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+    group.wait()
+}
