@@ -11,8 +11,11 @@ public struct ULID: Hashable, Sendable, CustomStringConvertible {
     /// A new ULID at `time`, with randomness from the system's secure generator.
     public init(time: Timestamp = .now()) {
         var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64, low = generator.next() as UInt64  // two draws, not ten
         var random = [UInt8](repeating: 0, count: 10)
-        for i in 0..<10 { random[i] = UInt8.random(in: .min ... .max, using: &generator) }
+        for i in 0..<8 { random[i] = UInt8(truncatingIfNeeded: high >> (8 * UInt64(i))) }
+        random[8] = UInt8(truncatingIfNeeded: low)
+        random[9] = UInt8(truncatingIfNeeded: low >> 8)
         self.init(time: time, randomness: random)
     }
 

@@ -131,10 +131,13 @@ public final class BlockingHTTPClient {
     }
 
     private func fill() throws {
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+        var n = 0
+        let chunk = [UInt8](unsafeUninitializedCapacity: 65536) { raw, initialised in
+            n = recv(fd, raw.baseAddress, raw.count, 0)
+            initialised = max(n, 0)
+        }
         if n > 0 {
-            buffer += chunk[0..<n]
+            buffer += chunk
         } else if n == 0 {
             throw Failure.closed
         } else if errno == EAGAIN || errno == EWOULDBLOCK {
