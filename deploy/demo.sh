@@ -16,10 +16,18 @@ for _ in $(seq 1 100); do
 done
 curl -fsS "http://$VIGIL_LISTEN/readyz" >/dev/null || { echo "demo: vigil did not become ready" >&2; exit 1; }
 
+echo "demo: adding the demo subscriber (a Belarus desk in config/demo-subscriber.json)" >&2
+"$bin" subscribers add --file "$root/config/demo-subscriber.json"
+echo "demo: the example desks, delegations and NGOs of config/subscribers.json were seeded at start:" >&2
+"$bin" subscribers list >&2
+
 echo "demo: filing the sample alert in config/sample-alert.json" >&2
 id=$("$bin" alert send --file "$root/config/sample-alert.json")
 echo "demo: accepted as $id; it reads back as:" >&2
 curl -fsS -H "Authorization: Bearer $VIGIL_TOKEN" "http://$VIGIL_LISTEN/v1/alerts/$id" >&2; echo >&2
+sleep 0.3
+echo "demo: the router made these deliveries of it:" >&2
+curl -fsS -H "Authorization: Bearer $VIGIL_TOKEN" "http://$VIGIL_LISTEN/v1/alerts/$id/deliveries" >&2; echo >&2
 cat >&2 <<MSG
 demo: Vigil is running at http://$VIGIL_LISTEN with data in $VIGIL_DATA_DIR.
 demo: try   VIGIL_URL=http://$VIGIL_LISTEN VIGIL_TOKEN=$VIGIL_TOKEN $bin tail --from-beginning

@@ -54,6 +54,7 @@ case "${1:-}" in
     export VIGIL_LISTEN="${VIGIL_LISTEN:-127.0.0.1:8080}"
     export VIGIL_BOOTSTRAP_TOKEN="${VIGIL_BOOTSTRAP_TOKEN:-demo-admin-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')}"
     export VIGIL_ALLOW_PRIVATE_WEBHOOKS=true
+    export VIGIL_SUBSCRIBERS_FILE="${VIGIL_SUBSCRIBERS_FILE:-$root/config/subscribers.json}"
     export VIGIL_URL="http://$VIGIL_LISTEN" VIGIL_TOKEN="$VIGIL_BOOTSTRAP_TOKEN"
     exec "$root/deploy/demo.sh" "$bin"
     ;;

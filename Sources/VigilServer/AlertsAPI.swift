@@ -11,6 +11,7 @@ import VigilStore
 /// to the caller's clearance.
 public struct AlertsAPI: Sendable {
     let log: any AlertLog
+    let deliveries: any DeliveryQueue
     let authenticator: Authenticator
     let metrics: Metrics
     let logger: Logger
@@ -25,6 +26,7 @@ public struct AlertsAPI: Sendable {
         router.add("POST", "/v1/alerts") { request, responder in file(request, responder) }
         router.add("GET", "/v1/alerts/{id}") { request, responder in read(request, responder) }
         router.add("GET", "/v1/alerts") { request, responder in list(request, responder) }
+        router.add("GET", "/v1/alerts/{id}/deliveries") { request, responder in listDeliveries(request, responder) }
     }
 
     func file(_ request: HTTPRequest, _ responder: HTTPResponder) {
@@ -107,6 +109,27 @@ public struct AlertsAPI: Sendable {
             responder.send(APIResponse.json(200, bytes: stored.alert.redacted(for: token.clearance).jsonBytes(offset: stored.offset)))
         } catch {
             responder.send(APIError.unavailable("the alert log cannot be read right now").response)
+        }
+    }
+
+    /// `GET /v1/alerts/{id}/deliveries`: every delivery of the alert and its state.
+    func listDeliveries(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        if case .failure(let error) = authenticator.authorize(request, scope: .alertsRead) { return responder.send(error.response) }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            guard try log.alert(id: id) != nil else { return responder.send(APIError.notFound("no alert with id '\(id)'").response) }
+            let records = try deliveries.deliveries(ofAlert: id)
+            var w = JSONWriter(capacity: 64 + records.count * 400)
+            w.beginObject()
+            w.field("alert_id", id)
+            w.key("deliveries")
+            w.beginArray()
+            for record in records { record.write(to: &w) }
+            w.endArray()
+            w.endObject()
+            responder.send(APIResponse.json(200, bytes: w.bytes))
+        } catch {
+            responder.send(APIError.unavailable("the deliveries cannot be read right now").response)
         }
     }
 

@@ -17,6 +17,8 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var bootstrapToken: String?
     /// The organisation of the bootstrap token.
     public var bootstrapOrganisation = "vigil-operators"
+    /// A JSON array of subscribers stored at start when there are none yet.
+    public var subscribersFile: String?
     /// Lets webhooks reach loopback and private addresses (tests and demos only).
     public var allowPrivateWebhooks = false
     /// Largest request body, in bytes.
@@ -35,6 +37,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case smtpURL = "smtp_url"
         case bootstrapToken = "bootstrap_token"
         case bootstrapOrganisation = "bootstrap_organisation"
+        case subscribersFile = "subscribers_file"
         case allowPrivateWebhooks = "allow_private_webhooks"
         case maxBodyBytes = "max_body_bytes"
         case maxConnections = "max_connections"
@@ -54,6 +57,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.smtpURL = try c.decodeIfPresent(String.self, forKey: .smtpURL)
         d.bootstrapToken = try c.decodeIfPresent(String.self, forKey: .bootstrapToken)
         d.bootstrapOrganisation = try c.decodeIfPresent(String.self, forKey: .bootstrapOrganisation) ?? d.bootstrapOrganisation
+        d.subscribersFile = try c.decodeIfPresent(String.self, forKey: .subscribersFile)
         d.allowPrivateWebhooks = try c.decodeIfPresent(Bool.self, forKey: .allowPrivateWebhooks) ?? d.allowPrivateWebhooks
         d.maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
         d.maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections

@@ -36,6 +36,12 @@ public final class VigilService: @unchecked Sendable {
     public let log: any AlertLog
     /// Bearer tokens.
     public let tokens: TokenStore
+    /// Subscribers and their webhook secrets.
+    public let subscribers: SubscriberRegistry
+    /// Deliveries, as the router records them.
+    public let deliveries: EmbeddedDeliveryQueue
+    /// The router following the log.
+    public let router: AlertRouter
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
     private let logger: Logger
@@ -65,12 +71,36 @@ public final class VigilService: @unchecked Sendable {
         }
         log = EmbeddedAlertLog(database: database)
         tokens = TokenStore(database: database)
+        subscribers = SubscriberRegistry(database: database)
+        deliveries = EmbeddedDeliveryQueue(database: database)
+        router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: Logger(label: "router", enabled: logging))
         if let secret = configuration.bootstrapToken {
             try tokens.register(
                 secret: secret, organisation: configuration.bootstrapOrganisation, scopes: Set(Scope.allCases),
                 clearance: .confidential)
         }
+        if let file = configuration.subscribersFile { try seedSubscribers(from: file) }
         describeMetrics()
+    }
+
+    /// Stores the subscribers in `file` (a JSON array of subscribers as the API takes them)
+    /// when the registry is empty, so a first run has its desks without API calls.
+    private func seedSubscribers(from file: String) throws {
+        guard try subscribers.isEmpty() else { return }
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw ConfigurationError.invalid(key: "subscribers_file", message: "cannot read \(file)")
+        }
+        guard case .array(let items) = try JSONParser.parse(Array(data)) else {
+            throw ConfigurationError.invalid(key: "subscribers_file", message: "\(file) must hold a JSON array of subscribers")
+        }
+        for (index, item) in items.enumerated() {
+            do {
+                _ = try SubscribersAPI.store(item, replacing: nil, in: subscribers)
+            } catch let failure as ValidationFailure {
+                throw ConfigurationError.invalid(key: "subscribers_file", message: "entry \(index) of \(file): \(failure.description)")
+            }
+        }
+        logger.info("seeded subscribers", ["count": String(items.count), "file": file])
     }
 
     /// Starts the HTTP API; returns the bound port.
@@ -79,13 +109,15 @@ public final class VigilService: @unchecked Sendable {
         guard let address = configuration.listenAddress else { throw ConfigurationError.invalid(key: "listen", message: "is malformed") }
         var router = HTTPRouter()
         let authenticator = Authenticator(tokens: tokens)
-        AlertsAPI(log: log, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
+        AlertsAPI(log: log, deliveries: deliveries, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
+        SubscribersAPI(registry: subscribers, authenticator: authenticator, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
         http.maxConnections = configuration.maxConnections
         http.requestTimeout = configuration.requestTimeoutSeconds
         http.idleTimeout = configuration.idleTimeoutSeconds
+        try self.router.start()
         let server = try HTTPServer(configuration: http, handler: router.handler)
         server.start()
         lock.withLock { self.server = server }
@@ -109,6 +141,7 @@ public final class VigilService: @unchecked Sendable {
         }
         logger.info("stopping: finishing in-flight requests")
         server?.stop(timeout: 10)
+        router.stop()
         database.close()
         logger.info("stopped")
     }
@@ -135,9 +168,16 @@ public final class VigilService: @unchecked Sendable {
         metrics.describe("vigil_alerts_rejected_total", type: "counter", help: "Alerts refused, by reason.")
         metrics.describe("vigil_ingest_seconds", type: "histogram", help: "Time from request to durable append.")
         metrics.describe("vigil_log_last_offset", type: "gauge", help: "Offset of the newest alert in the log.")
+        metrics.describe("vigil_alerts_routed_total", type: "counter", help: "Alerts the router has turned into deliveries.")
+        metrics.describe("vigil_deliveries_created_total", type: "counter", help: "Deliveries the router has recorded.")
+        metrics.describe("vigil_routing_seconds", type: "histogram", help: "Time from an alert's reception to its deliveries being recorded.")
+        metrics.describe("vigil_router_lag", type: "gauge", help: "Alerts appended but not yet routed.")
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
         let log = self.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
+        let router = self.router
+        metrics.gauge("vigil_router_lag") { Double(max(0, ((try? log.lastOffset()) ?? 0) - router.routedOffset)) }
+
     }
 }

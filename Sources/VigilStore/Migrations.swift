@@ -37,6 +37,46 @@ enum Migrations {
             revoked_at INTEGER
         );
         """,
+        // 2: subscribers, their webhook secrets, deliveries and consumer positions.
+        """
+        CREATE TABLE subscribers (
+            id TEXT PRIMARY KEY,
+            body BLOB NOT NULL,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        CREATE TABLE channel_secrets (
+            channel_id TEXT PRIMARY KEY,
+            subscriber_id TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            previous_secret TEXT,
+            rotated_at INTEGER
+        );
+        CREATE TABLE deliveries (
+            id TEXT PRIMARY KEY,
+            alert_id TEXT NOT NULL,
+            alert_offset INTEGER NOT NULL,
+            subscriber_id TEXT NOT NULL,
+            channel_id TEXT NOT NULL,
+            channel_type TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            clearance TEXT NOT NULL,
+            severity_rank INTEGER NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER,
+            last_error TEXT,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX deliveries_alert ON deliveries(alert_id);
+        CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
+        CREATE INDEX deliveries_due ON deliveries(state, severity_rank DESC, next_attempt_at);
+        CREATE TABLE consumer_positions (
+            consumer TEXT PRIMARY KEY,
+            log_offset INTEGER NOT NULL
+        );
+        """,
     ]
 
     /// Applies every step `connection`'s file has not seen yet.

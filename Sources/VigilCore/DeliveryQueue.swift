@@ -1,0 +1,80 @@
+/// A delivery as the queue keeps it: what, to whom, and where it is in its life.
+public struct DeliveryRecord: Sendable, Equatable {
+    /// Stable across retries and replays: a digest of alert, subscriber and channel.
+    public let id: String
+    public let alertID: String
+    public let alertOffset: LogOffset
+    public let subscriberID: String
+    public let channelID: String
+    public let channelType: Channel.Kind
+    public let reason: RoutingReason
+    /// The subscriber's clearance when routed.
+    public let clearance: Confidentiality
+    public let severity: Severity
+    public var state: DeliveryState
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp?
+    public var lastError: String?
+    public let createdAt: Timestamp
+    public var updatedAt: Timestamp
+
+    /// A record as read from the queue.
+    public init(
+        id: String, alertID: String, alertOffset: LogOffset, subscriberID: String, channelID: String, channelType: Channel.Kind,
+        reason: RoutingReason, clearance: Confidentiality, severity: Severity, state: DeliveryState, attempts: Int,
+        nextAttemptAt: Timestamp?, lastError: String?, createdAt: Timestamp, updatedAt: Timestamp
+    ) {
+        self.id = id
+        self.alertID = alertID
+        self.alertOffset = alertOffset
+        self.subscriberID = subscriberID
+        self.channelID = channelID
+        self.channelType = channelType
+        self.reason = reason
+        self.clearance = clearance
+        self.severity = severity
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    /// The JSON the API shows for this delivery.
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("alert_id", alertID)
+        w.key("attempts")
+        w.integer(Int64(attempts))
+        w.field("channel_id", channelID)
+        w.field("channel_type", channelType.rawValue)
+        w.field("created_at", createdAt.description)
+        w.field("id", id)
+        w.field("last_error", lastError)
+        w.field("next_attempt_at", nextAttemptAt?.description)
+        w.field("reason", reason.rawValue)
+        w.field("state", state.rawValue)
+        w.field("subscriber_id", subscriberID)
+        w.field("updated_at", updatedAt.description)
+        w.endObject()
+    }
+}
+
+/// The durable queue of deliveries (DESIGN §2): the `deliveries` table or Kafka topics.
+/// The router writes to it; workers and the status API read from it.
+public protocol DeliveryQueue: AnyObject, Sendable {
+    /// Records `deliveries` and moves `consumer`'s log position to `offset`, atomically:
+    /// after a crash the router either sees both or neither, so it neither loses nor
+    /// doubles a routing. Recording a delivery that exists already changes nothing.
+    func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws
+
+    /// The last log offset `consumer` routed (0 before the first).
+    func position(of consumer: String) throws -> LogOffset
+
+    /// Every delivery of the alert `id`.
+    func deliveries(ofAlert id: String) throws -> [DeliveryRecord]
+
+    /// The subscribers that were sent (not merely recorded) any alert of `caseID`.
+    func recipients(ofCase caseID: String) throws -> Set<String>
+}

@@ -1,0 +1,74 @@
+/// Why a subscriber gets an alert.
+public enum RoutingReason: String, Sendable, Codable, Equatable {
+    /// One of its subscriptions matches.
+    case matched
+    /// It received an earlier alert of the same case (updates and cancels follow the case).
+    case followsCase = "follows_case"
+    /// A replay addressed to it.
+    case replay
+}
+
+/// One delivery the router decided on: an alert to one channel of one subscriber.
+public struct RoutedDelivery: Sendable, Equatable {
+    /// The alert.
+    public let alertID: String
+    /// Its log offset.
+    public let alertOffset: LogOffset
+    /// Who receives it.
+    public let subscriberID: String
+    /// Through which channel.
+    public let channelID: String
+    /// Webhook or email.
+    public let channelType: Channel.Kind
+    /// The subscriber's clearance when routed, for the record; redaction uses the clearance
+    /// at send time.
+    public let clearance: Confidentiality
+    /// The alert's severity, so the workers can send critical alerts first.
+    public let severity: Severity
+    /// Why.
+    public let reason: RoutingReason
+    /// `skipped` for `test` alerts (recorded, never sent); otherwise `pending`.
+    public let initialState: DeliveryState
+}
+
+/// Where a delivery is in its life.
+public enum DeliveryState: String, Vocabulary {
+    /// Waiting for a worker.
+    case pending
+    /// A worker is sending it under a lease.
+    case inFlight = "in_flight"
+    /// The receiver took it.
+    case delivered
+    /// The last attempt failed; another is scheduled.
+    case failed
+    /// Retries ran out or the failure was permanent; kept with its last error.
+    case dead
+    /// Never sent, by design (a `test` alert).
+    case skipped
+}
+
+/// The pure routing function of DESIGN §6: an alert and the subscriptions in, deliveries out.
+public enum Router {
+    /// One delivery per (subscriber, channel) for every subscriber that matches `alert` now,
+    /// plus — for updates and cancels — every subscriber in `caseRecipients` (those who
+    /// received an earlier alert of the case), even if their subscriptions changed since.
+    public static func route(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = []) -> [RoutedDelivery] {
+        let alert = stored.alert
+        var chosen: [(Subscriber, RoutingReason)] = index.matches(alert).map { ($0, .matched) }
+        if alert.kind != .alert {
+            let matched = Set(chosen.map(\.0.id))
+            for id in caseRecipients.sorted() where !matched.contains(id) {
+                if let subscriber = index.subscriber(id: id) { chosen.append((subscriber, .followsCase)) }
+            }
+        }
+        let state: DeliveryState = alert.status == .test ? .skipped : .pending
+        return chosen.flatMap { subscriber, reason in
+            subscriber.channels.map { channel in
+                RoutedDelivery(
+                    alertID: alert.id, alertOffset: stored.offset, subscriberID: subscriber.id, channelID: channel.id,
+                    channelType: channel.type, clearance: subscriber.clearance, severity: alert.severity, reason: reason,
+                    initialState: state)
+            }
+        }
+    }
+}

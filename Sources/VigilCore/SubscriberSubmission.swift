@@ -1,0 +1,140 @@
+/// A subscriber as `POST /v1/subscribers` (or `PUT`) takes it, checked field by field.
+public struct SubscriberSubmission: Sendable {
+    /// The decoded body.
+    public let body: JSONValue
+
+    /// Limits that keep one subscriber from bloating the routing index.
+    public enum Limits {
+        public static let channels = 20
+        public static let subscriptions = 50
+        public static let text = 200
+        public static let url = 2000
+    }
+
+    static let knownFields: Set<String> = ["id", "name", "kind", "organisation", "contact", "clearance", "language", "channels", "subscriptions", "secrets"]
+    static let channelFields: Set<String> = ["id", "type", "url", "address", "secret"]
+    static let subscriptionFields: Set<String> = ["countries", "min_severity", "threats"]
+
+    /// A submission of `body`.
+    public init(body: JSONValue) { self.body = body }
+
+    /// Parses `bytes` as JSON; malformed JSON is one field error at `$`.
+    public init(json bytes: [UInt8]) throws(ValidationFailure) {
+        do {
+            body = try JSONParser.parse(bytes)
+        } catch {
+            throw ValidationFailure([FieldError("$", "the body is not valid JSON: \(error.description)")])
+        }
+    }
+
+    /// Checks every field and returns the subscriber.
+    ///
+    /// - Parameters:
+    ///   - id: the subscriber's id (new, or the one being replaced).
+    ///   - existingChannels: channel ids the subscriber already has; a channel naming one of
+    ///     them keeps it, any other gets an id from `newChannelID`.
+    ///   - newChannelID: makes ids for new channels.
+    public func validate(id: String, existingChannels: Set<String> = [], newChannelID: () -> String) throws(ValidationFailure) -> Subscriber {
+        guard case .object(let fields) = body else {
+            throw ValidationFailure([FieldError("$", "expected a JSON object, got \(body.typeName)")])
+        }
+        var r = FieldReader(fields)
+        r.refuseUnknown(Self.knownFields.subtracting(["id", "secrets"]), of: "a subscriber")
+        let name = r.text("name", max: Limits.text, required: true)
+        let kind: SubscriberKind? = r.word("kind")
+        let organisation = r.text("organisation", max: Limits.text, required: true)
+        var contact: String?
+        if let text = r.string("contact", required: true) {
+            if FieldReader.isEmailAddress(text) { contact = text } else { r.fail("contact", "must be an email address for notices about this subscriber's endpoints") }
+        }
+        let clearance = r.word("clearance", default: Confidentiality.public)
+        let language = r.language("language", default: "en")
+
+        var channels: [Channel] = []
+        let channelItems = r.array("channels", maxCount: Limits.channels) ?? []
+        if channelItems.isEmpty { r.fail("channels", "needs at least one webhook or email channel") }
+        var seenTargets = Set<String>()
+        for (index, item) in channelItems.enumerated() {
+            guard case .object(let object) = item else {
+                r.fail("channels[\(index)]", "expected an object, got \(item.typeName)")
+                continue
+            }
+            let channel: Channel? = r.nested(object, path: "channels[\(index)]") { c in
+                c.refuseUnknown(Self.channelFields.subtracting(["secret"]), of: "a channel")
+                guard let type: Channel.Kind = c.word("type") else { return nil }
+                var channelID = newChannelID()
+                if let given = c.string("id", required: false) {
+                    if existingChannels.contains(given) { channelID = given } else { c.fail("id", "is not a channel of this subscriber; leave it out for a new channel") }
+                }
+                switch type {
+                case .webhook:
+                    if c.fields["address"] != nil { c.fail("address", "belongs to email channels; a webhook has a url") }
+                    guard let url = c.string("url", required: true) else { return nil }
+                    guard AlertSubmission.isWebURL(url, maxLength: Limits.url) else {
+                        c.fail("url", "must be an https (or, where allowed, http) URL of at most \(Limits.url) characters")
+                        return nil
+                    }
+                    return Channel(id: channelID, type: .webhook, url: url)
+                case .email:
+                    if c.fields["url"] != nil { c.fail("url", "belongs to webhook channels; an email channel has an address") }
+                    guard let address = c.string("address", required: true) else { return nil }
+                    guard FieldReader.isEmailAddress(address) else {
+                        c.fail("address", "'\(address)' is not an email address")
+                        return nil
+                    }
+                    return Channel(id: channelID, type: .email, address: address)
+                }
+            }
+            if let channel {
+                if !seenTargets.insert("\(channel.type.rawValue) \(channel.target.lowercased())").inserted {
+                    r.fail("channels[\(index)]", "repeats another channel of this subscriber")
+                } else {
+                    channels.append(channel)
+                }
+            }
+        }
+
+        var subscriptions: [Subscription] = []
+        let subscriptionItems = r.array("subscriptions", maxCount: Limits.subscriptions) ?? []
+        if subscriptionItems.isEmpty { r.fail("subscriptions", "needs at least one subscription (countries and a minimum severity)") }
+        for (index, item) in subscriptionItems.enumerated() {
+            guard case .object(let object) = item else {
+                r.fail("subscriptions[\(index)]", "expected an object, got \(item.typeName)")
+                continue
+            }
+            let subscription: Subscription? = r.nested(object, path: "subscriptions[\(index)]") { s in
+                s.refuseUnknown(Self.subscriptionFields, of: "a subscription")
+                var countries = Set<CountryCode>()
+                var everywhere = false
+                let words = s.strings("countries", maxCount: 249) { word in
+                    word == "*" || CountryCode(word) != nil ? nil : "'\(word)' is not an ISO 3166-1 alpha-2 code (or * for every country)"
+                }
+                if s.isAbsent("countries") || words.isEmpty && s.errors.isEmpty {
+                    s.fail("countries", "needs at least one country code, or [\"*\"] for every country")
+                } else if words.contains("*") {
+                    if words.count > 1 { s.fail("countries", "use either \"*\" or a list of countries, not both") }
+                    everywhere = true
+                } else {
+                    countries = Set(words.compactMap { CountryCode($0) })
+                }
+                let minSeverity: Severity? = s.word("min_severity")
+                var threats: Set<Threat>?
+                if !s.isAbsent("threats") {
+                    let names = s.strings("threats", maxCount: Threat.allCases.count) { Threat(rawValue: $0) == nil ? "'\($0)' is not one of: \(Threat.allowedWords)" : nil }
+                    if names.isEmpty && s.errors.isEmpty { s.fail("threats", "leave it out to receive every threat; an empty list would receive none") }
+                    threats = Set(names.compactMap { Threat(rawValue: $0) })
+                }
+                guard let minSeverity else { return nil }
+                return Subscription(countries: countries, allCountries: everywhere, minSeverity: minSeverity, threats: threats)
+            }
+            if let subscription { subscriptions.append(subscription) }
+        }
+
+        guard r.errors.isEmpty, let name, let kind, let organisation, let contact, let clearance else {
+            throw ValidationFailure(r.errors)
+        }
+        return Subscriber(
+            id: id, name: name, kind: kind, organisation: organisation, contact: contact, clearance: clearance,
+            language: language, channels: channels, subscriptions: subscriptions)
+    }
+}

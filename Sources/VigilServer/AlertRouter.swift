@@ -1,0 +1,106 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilStore
+
+/// The router of DESIGN §1: a consumer on a serial dispatch queue that reads the alert log
+/// from its committed position, routes each alert through the subscription index, and
+/// records the deliveries together with its new position in one transaction.
+///
+/// It wakes when the log reports an append (coalesced by a dispatch source, so a burst of
+/// appends costs one wake-up), never by polling, and after a crash resumes from the
+/// position it last committed: no alert is lost, none is routed twice.
+public final class AlertRouter: @unchecked Sendable {
+    /// The consumer name under which the position is kept.
+    public static let consumer = "router"
+    /// Alerts routed per transaction.
+    let batchSize: Int
+
+    private let log: any AlertLog
+    private let queue: any DeliveryQueue
+    private let subscribers: SubscriberRegistry
+    private let metrics: Metrics
+    private let logger: Logger
+    private let dispatchQueue = DispatchQueue(label: "vigil.router", qos: .userInitiated)
+    private let wake: DispatchSourceUserDataOr
+    private var observation: AppendObservation?
+    private var position: LogOffset = 0
+    private var stopped = false
+    private let lock = NSLock()
+    private var routedListeners: [@Sendable (LogOffset) -> Void] = []
+
+    /// A router over `log` into `queue`, matching with `subscribers`' index.
+    public init(log: any AlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256) {
+        self.log = log
+        self.queue = queue
+        self.subscribers = subscribers
+        self.metrics = metrics
+        self.logger = logger
+        self.batchSize = batchSize
+        wake = DispatchSource.makeUserDataOrSource(queue: dispatchQueue)
+    }
+
+    /// Calls `listener` with the newest routed offset after every batch (workers, tests).
+    public func onRouted(_ listener: @escaping @Sendable (LogOffset) -> Void) {
+        lock.withLock { routedListeners.append(listener) }
+    }
+
+    /// The offset routed so far.
+    public var routedOffset: LogOffset { dispatchQueue.sync { position } }
+
+    /// Resumes from the committed position and starts following the log.
+    public func start() throws {
+        position = try queue.position(of: Self.consumer)
+        wake.setEventHandler { [weak self] in self?.drain() }
+        observation = log.observeAppends { [weak self] _ in self?.poke() }
+        wake.resume()
+        wake.or(data: 1)  // catch up on whatever was appended while stopped
+        logger.info("router started", ["position": String(position)])
+    }
+
+    /// Asks for a drain; many pokes before the router gets to it coalesce into one.
+    private func poke() { wake.or(data: 1) }
+
+    /// Stops after the batch in progress; its position is committed.
+    public func stop() {
+        observation?.cancel()
+        dispatchQueue.sync { stopped = true }
+        wake.cancel()
+    }
+
+    private func drain() {
+        while !stopped {
+            let batch: [StoredAlert]
+            do {
+                batch = try log.alerts(matching: AlertQuery(fromOffset: position + 1, limit: batchSize))
+            } catch {
+                logger.error("router cannot read the log; retrying in 1 s", ["error": String(describing: error)])
+                dispatchQueue.asyncAfter(deadline: .now() + 1) { [weak self] in self?.wake.or(data: 1) }
+                return
+            }
+            guard let last = batch.last else { return }
+            do {
+                let index = try subscribers.index()
+                var deliveries: [RoutedDelivery] = []
+                for stored in batch {
+                    let recipients = stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
+                    deliveries += Router.route(stored, index: index, caseRecipients: recipients)
+                }
+                try queue.recordRouting(deliveries, through: last.offset, consumer: Self.consumer)
+                let now = Timestamp.now().milliseconds
+                for stored in batch {
+                    metrics.observe("vigil_routing_seconds", Double(max(0, now - stored.alert.receivedAt.milliseconds)) / 1000)
+                }
+                metrics.increment("vigil_alerts_routed_total", by: Double(batch.count))
+                metrics.increment("vigil_deliveries_created_total", by: Double(deliveries.count))
+                position = last.offset
+            } catch {
+                logger.error("router cannot record deliveries; retrying in 1 s", ["error": String(describing: error), "position": String(position)])
+                dispatchQueue.asyncAfter(deadline: .now() + 1) { [weak self] in self?.wake.or(data: 1) }
+                return
+            }
+            let listeners = lock.withLock { routedListeners }
+            for listener in listeners { listener(last.offset) }
+        }
+    }
+}

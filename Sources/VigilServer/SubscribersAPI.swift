@@ -1,0 +1,135 @@
+import Foundation
+import VigilCore
+import VigilDelivery
+import VigilHTTP
+import VigilStore
+
+/// `POST/GET/PUT/DELETE /v1/subscribers` (scope `subscribers:admin`). New webhook channels
+/// get a `whsec_` signing secret, shown once in the answer that created them.
+struct SubscribersAPI: Sendable {
+    let registry: SubscriberRegistry
+    let authenticator: Authenticator
+    let logger: Logger
+
+    func register(on router: inout HTTPRouter) {
+        router.add("POST", "/v1/subscribers") { request, responder in save(request, responder, replacing: nil) }
+        router.add("GET", "/v1/subscribers") { request, responder in list(request, responder) }
+        router.add("GET", "/v1/subscribers/{id}") { request, responder in get(request, responder) }
+        router.add("PUT", "/v1/subscribers/{id}") { request, responder in
+            save(request, responder, replacing: request.pathParameters["id"])
+        }
+        router.add("DELETE", "/v1/subscribers/{id}") { request, responder in delete(request, responder) }
+    }
+
+    /// Validates and stores a subscriber; the one place that creates ids and secrets, used
+    /// by the API and by seeding from `config/subscribers.json`.
+    static func store(_ body: JSONValue, replacing existing: Subscriber?, in registry: SubscriberRegistry) throws -> (Subscriber, [String: String]) {
+        let subscriber = try SubscriberSubmission(body: body).validate(
+            id: existing?.id ?? "sub_" + ULID().description.lowercased(),
+            existingChannels: Set(existing?.channels.map(\.id) ?? []),
+            newChannelID: { "chn_" + ULID().description.lowercased() })
+        let known = Set(existing?.channels.map(\.id) ?? [])
+        var secrets: [String: String] = [:]
+        for channel in subscriber.channels where channel.type == .webhook && !known.contains(channel.id) {
+            secrets[channel.id] = WebhookSecret.generate().description
+        }
+        try registry.save(subscriber, newSecrets: secrets)
+        return (subscriber, secrets)
+    }
+
+    private func authorize(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
+        if case .failure(let error) = authenticator.authorize(request, scope: .subscribersAdmin) {
+            responder.send(error.response)
+            return false
+        }
+        return true
+    }
+
+    private func save(_ request: HTTPRequest, _ responder: HTTPResponder, replacing id: String?) {
+        guard authorize(request, responder) else { return }
+        do {
+            var existing: Subscriber?
+            if let id {
+                existing = try registry.subscriber(id: id)
+                guard existing != nil else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
+            }
+            let body = try SubscriberSubmission(json: request.body).body
+            let (subscriber, secrets) = try Self.store(body, replacing: existing, in: registry)
+            logger.info(id == nil ? "subscriber created" : "subscriber replaced", ["subscriber": subscriber.id])
+            responder.send(APIResponse.json(id == nil ? 201 : 200, SubscriberBody(subscriber, secrets: secrets)))
+        } catch let failure as ValidationFailure {
+            responder.send(APIError.validation(failure).response)
+        } catch {
+            responder.send(APIError.unavailable("the subscriber could not be stored: \(error)").response)
+        }
+    }
+
+    private func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard authorize(request, responder) else { return }
+        do {
+            struct Listing: Encodable { let subscribers: [SubscriberBody] }
+            responder.send(APIResponse.json(200, Listing(subscribers: try registry.list().map { SubscriberBody($0, secrets: [:]) })))
+        } catch {
+            responder.send(APIError.unavailable("the subscribers cannot be read right now").response)
+        }
+    }
+
+    private func get(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard authorize(request, responder) else { return }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            guard let subscriber = try registry.subscriber(id: id) else {
+                return responder.send(APIError.notFound("no subscriber with id '\(id)'").response)
+            }
+            responder.send(APIResponse.json(200, SubscriberBody(subscriber, secrets: [:])))
+        } catch {
+            responder.send(APIError.unavailable("the subscriber cannot be read right now").response)
+        }
+    }
+
+    private func delete(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard authorize(request, responder) else { return }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            guard try registry.delete(id: id) else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
+            logger.info("subscriber deleted", ["subscriber": id])
+            responder.send(HTTPResponse(status: 204))
+        } catch {
+            responder.send(APIError.unavailable("the subscriber could not be deleted: \(error)").response)
+        }
+    }
+}
+
+/// A subscriber as the API shows it; `secret` appears on webhook channels only in the
+/// answer that created them.
+struct SubscriberBody: Encodable {
+    struct ChannelBody: Encodable {
+        let id: String
+        let type: String
+        let url: String?
+        let address: String?
+        let secret: String?
+    }
+
+    let id: String
+    let name: String
+    let kind: String
+    let organisation: String
+    let contact: String
+    let clearance: String
+    let language: String
+    let channels: [ChannelBody]
+    let subscriptions: [Subscription]
+
+    init(_ s: Subscriber, secrets: [String: String]) {
+        id = s.id
+        name = s.name
+        kind = s.kind.rawValue
+        organisation = s.organisation
+        contact = s.contact
+        clearance = s.clearance.rawValue
+        language = s.language
+        channels = s.channels.map { ChannelBody(id: $0.id, type: $0.type.rawValue, url: $0.url, address: $0.address, secret: secrets[$0.id]) }
+        subscriptions = s.subscriptions
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import VigilCore
+import VigilCrypto
+
+/// The delivery queue of the embedded backend: the `deliveries` table and the
+/// `consumer_positions` row of the router, in the same SQLite file as the log.
+public final class EmbeddedDeliveryQueue: DeliveryQueue, Sendable {
+    private let database: Database
+
+    /// The queue kept in `database`.
+    public init(database: Database) { self.database = database }
+
+    /// The stable delivery id of DESIGN §6: the same on every retry and every replay.
+    public static func deliveryID(alertID: String, subscriberID: String, channelID: String) -> String {
+        "dlv_" + SHA256.hex("\(alertID)/\(subscriberID)/\(channelID)").prefix(32)
+    }
+
+    public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
+        let now = Timestamp.now().milliseconds
+        _ = try database.writeAndWait { transaction in
+            let db = transaction.connection
+            for d in deliveries {
+                try db.run(
+                    """
+                    INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
+                        severity_rank, state, next_attempt_at, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                    """,
+                    [
+                        .text(Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)),
+                        .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
+                        .text(d.channelType.rawValue), .text(d.reason.rawValue), .text(d.clearance.rawValue),
+                        .integer(Int64(d.severity.rank)), .text(d.initialState.rawValue),
+                        d.initialState == .pending ? .integer(now) : .null, .integer(now), .integer(now),
+                    ])
+            }
+            try db.run(
+                "INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET log_offset = MAX(log_offset, excluded.log_offset)",
+                [.text(consumer), .integer(offset)])
+        }
+    }
+
+    public func position(of consumer: String) throws -> LogOffset {
+        try database.read { try $0.connection.query("SELECT log_offset FROM consumer_positions WHERE consumer = ?", [.text(consumer)]).first?.int(0) ?? 0 }
+    }
+
+    public func deliveries(ofAlert id: String) throws -> [DeliveryRecord] {
+        try database.read { transaction in
+            try transaction.connection.query("SELECT \(Self.columns) FROM deliveries WHERE alert_id = ? ORDER BY subscriber_id, channel_id", [.text(id)]).map(Self.record)
+        }
+    }
+
+    public func recipients(ofCase caseID: String) throws -> Set<String> {
+        try database.read { transaction in
+            Set(try transaction.connection.query(
+                """
+                SELECT DISTINCT d.subscriber_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
+                WHERE a.case_id = ? AND d.state != 'skipped'
+                """, [.text(caseID)]
+            ).compactMap { $0.text(0) })
+        }
+    }
+
+    /// How many deliveries are in each state, for metrics and tests.
+    public func countsByState() throws -> [DeliveryState: Int] {
+        try database.read { transaction in
+            var counts: [DeliveryState: Int] = [:]
+            for row in try transaction.connection.query("SELECT state, COUNT(*) FROM deliveries GROUP BY state") {
+                if let state = row.text(0).flatMap(DeliveryState.init(rawValue:)) { counts[state] = Int(row.int(1) ?? 0) }
+            }
+            return counts
+        }
+    }
+
+    static let columns = "id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance, severity_rank, state, attempts, next_attempt_at, last_error, created_at, updated_at"
+
+    static func record(_ row: SQLiteRow) -> DeliveryRecord {
+        DeliveryRecord(
+            id: row.text(0) ?? "", alertID: row.text(1) ?? "", alertOffset: row.int(2) ?? 0, subscriberID: row.text(3) ?? "",
+            channelID: row.text(4) ?? "", channelType: Channel.Kind(rawValue: row.text(5) ?? "") ?? .webhook,
+            reason: RoutingReason(rawValue: row.text(6) ?? "") ?? .matched,
+            clearance: Confidentiality(rawValue: row.text(7) ?? "") ?? .public,
+            severity: Severity.allCases.first { $0.rank == Int(row.int(8) ?? 0) } ?? .low,
+            state: DeliveryState(rawValue: row.text(9) ?? "") ?? .pending, attempts: Int(row.int(10) ?? 0),
+            nextAttemptAt: row.int(11).map { Timestamp(milliseconds: $0) }, lastError: row.text(12),
+            createdAt: Timestamp(milliseconds: row.int(13) ?? 0), updatedAt: Timestamp(milliseconds: row.int(14) ?? 0))
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import VigilCore
+
+/// Subscribers and their webhook secrets, kept in the `subscribers` and `channel_secrets`
+/// tables, with the routing index rebuilt only when a subscriber changes.
+public final class SubscriberRegistry: @unchecked Sendable {
+    private let database: Database
+    private let lock = NSLock()
+    private var cachedIndex: SubscriptionIndex?
+
+    /// The registry kept in `database`.
+    public init(database: Database) { self.database = database }
+
+    /// The current routing index; cheap unless a subscriber changed since the last call.
+    public func index() throws -> SubscriptionIndex {
+        if let cached = lock.withLock({ cachedIndex }) { return cached }
+        let index = SubscriptionIndex(try list())
+        lock.withLock { cachedIndex = index }
+        return index
+    }
+
+    /// Every subscriber, by id.
+    public func list() throws -> [Subscriber] {
+        try database.read { transaction in
+            try transaction.connection.query("SELECT body FROM subscribers ORDER BY id").map { row in
+                try VigilJSON.decode(Subscriber.self, from: Data(row.blob(0) ?? []))
+            }
+        }
+    }
+
+    /// The subscriber `id`, or `nil`.
+    public func subscriber(id: String) throws -> Subscriber? {
+        try database.read { transaction in
+            try transaction.connection.query("SELECT body FROM subscribers WHERE id = ?", [.text(id)]).first.map { row in
+                try VigilJSON.decode(Subscriber.self, from: Data(row.blob(0) ?? []))
+            }
+        }
+    }
+
+    /// Stores `subscriber` (new or replacing the one with its id) with `secrets` for new
+    /// webhook channels; secrets of channels it no longer has are deleted.
+    public func save(_ subscriber: Subscriber, newSecrets secrets: [String: String]) throws {
+        let body = Array(try VigilJSON.encode(subscriber))
+        let now = Timestamp.now().milliseconds
+        let channelIDs = subscriber.channels.map(\.id)
+        _ = try database.writeAndWait { transaction in
+            let db = transaction.connection
+            try db.run(
+                "INSERT INTO subscribers(id, body, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                [.text(subscriber.id), .blob(body), .integer(now), .integer(now)])
+            for (channelID, secret) in secrets {
+                try db.run("INSERT INTO channel_secrets(channel_id, subscriber_id, secret) VALUES (?, ?, ?)", [.text(channelID), .text(subscriber.id), .text(secret)])
+            }
+            let kept = Set(channelIDs)
+            for row in try db.query("SELECT channel_id FROM channel_secrets WHERE subscriber_id = ?", [.text(subscriber.id)]) {
+                if let id = row.text(0), !kept.contains(id) { try db.run("DELETE FROM channel_secrets WHERE channel_id = ?", [.text(id)]) }
+            }
+        }
+        invalidate()
+    }
+
+    /// Deletes the subscriber `id` and its secrets; `false` when there was none. Its past
+    /// deliveries stay, as the record of who was told.
+    public func delete(id: String) throws -> Bool {
+        let removed = try database.writeAndWait { transaction in
+            let count = try transaction.connection.run("DELETE FROM subscribers WHERE id = ?", [.text(id)])
+            try transaction.connection.run("DELETE FROM channel_secrets WHERE subscriber_id = ?", [.text(id)])
+            return count > 0
+        }
+        invalidate()
+        return removed
+    }
+
+    /// The signing secrets of a webhook channel: the current one first, then one being
+    /// rotated out.
+    public func secrets(channelID: String) throws -> [String] {
+        try database.read { transaction in
+            guard let row = try transaction.connection.query("SELECT secret, previous_secret FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return [] }
+            return [row.text(0), row.text(1)].compactMap { $0 }
+        }
+    }
+
+    /// Whether no subscriber exists yet (for seeding from `config/subscribers.json`).
+    public func isEmpty() throws -> Bool {
+        try database.read { try $0.connection.query("SELECT 1 FROM subscribers LIMIT 1").isEmpty }
+    }
+
+    private func invalidate() { lock.withLock { cachedIndex = nil } }
+}
