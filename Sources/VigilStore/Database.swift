@@ -20,6 +20,8 @@ public final class Database: @unchecked Sendable {
     private let readerLocks: [NSLock]
     private let readerSlots: DispatchSemaphore
     private var freeReaders: [Int]
+    private let checkpointer: SQLiteConnection
+    private let checkpointTimer: DispatchSourceTimer
     private var commitCount: UInt64 = 0
     private var committedJobs: UInt64 = 0
 
@@ -27,7 +29,9 @@ public final class Database: @unchecked Sendable {
     public init(path: String, readers readerCount: Int = 4) throws {
         self.path = path
         writer = try SQLiteConnection(path: path)
-        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;")
+        // A 32 MiB page cache for the writer keeps the delivery indexes' upper levels in memory;
+        // with SQLite's 2 MiB default the router spent its time re-reading pages from the OS.
+        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;")
         try Migrations.apply(to: writer)
         var readers: [SQLiteConnection] = []
         for _ in 0..<max(1, readerCount) {
@@ -39,6 +43,14 @@ public final class Database: @unchecked Sendable {
         readerLocks = readers.map { _ in NSLock() }
         readerSlots = DispatchSemaphore(value: readers.count)
         freeReaders = Array(readers.indices)
+        // Checkpoints copy the WAL back into the database file. Run inside a commit (SQLite's
+        // automatic checkpoint) they stalled appends for hundreds of milliseconds; run
+        // PASSIVE from a connection of their own once a second, they never block a writer.
+        checkpointer = try SQLiteConnection(path: path)
+        checkpointTimer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "vigil.store.checkpoint", qos: .utility))
+        checkpointTimer.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(200))
+        checkpointTimer.setEventHandler { [checkpointer] in _ = try? checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)") }
+        checkpointTimer.resume()
     }
 
     /// Runs `body` in the next group-commit transaction and calls `completion` after the
@@ -97,9 +109,14 @@ public final class Database: @unchecked Sendable {
     /// Finishes pending writes, then refuses new ones.
     public func close() {
         lock.lock()
+        let wasClosed = closed
         closed = true
         lock.unlock()
         writerQueue.sync {}
+        if !wasClosed {
+            checkpointTimer.cancel()
+            _ = try? writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        }
     }
 
     private func drain() {

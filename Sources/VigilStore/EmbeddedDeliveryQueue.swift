@@ -10,9 +10,12 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, Sendable {
     /// The queue kept in `database`.
     public init(database: Database) { self.database = database }
 
-    /// The stable delivery id of DESIGN §6: the same on every retry and every replay.
+    /// The stable delivery id of DESIGN §6, the same on every retry and every replay: the
+    /// alert's ULID, then 80 bits of SHA-256 over alert, subscriber and channel. Leading with
+    /// the time-ordered ULID makes new deliveries append to the primary-key index instead of
+    /// landing at random pages (a pure hash made every commit dirty pages all over the tree).
     public static func deliveryID(alertID: String, subscriberID: String, channelID: String) -> String {
-        "dlv_" + SHA256.hex("\(alertID)/\(subscriberID)/\(channelID)").prefix(32)
+        "dlv_" + alertID.lowercased() + SHA256.hex("\(alertID)/\(subscriberID)/\(channelID)").prefix(20)
     }
 
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {

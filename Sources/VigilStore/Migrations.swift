@@ -70,7 +70,6 @@ enum Migrations {
             updated_at INTEGER NOT NULL
         ) WITHOUT ROWID;
         CREATE INDEX deliveries_alert ON deliveries(alert_id);
-        CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id);
         CREATE INDEX deliveries_due ON deliveries(state, severity_rank DESC, next_attempt_at);
         CREATE TABLE consumer_positions (
             consumer TEXT PRIMARY KEY,

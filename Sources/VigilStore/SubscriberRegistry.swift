@@ -59,6 +59,20 @@ public final class SubscriberRegistry: @unchecked Sendable {
         invalidate()
     }
 
+    /// Stores many subscribers in one transaction (seeding, benchmarks); no secrets.
+    public func saveAll(_ subscribers: [Subscriber]) throws {
+        let bodies = try subscribers.map { ($0.id, Array(try VigilJSON.encode($0))) }
+        let now = Timestamp.now().milliseconds
+        _ = try database.writeAndWait { transaction in
+            for (id, body) in bodies {
+                try transaction.connection.run(
+                    "INSERT INTO subscribers(id, body, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                    [.text(id), .blob(body), .integer(now), .integer(now)])
+            }
+        }
+        invalidate()
+    }
+
     /// Deletes the subscriber `id` and its secrets; `false` when there was none. Its past
     /// deliveries stay, as the record of who was told.
     public func delete(id: String) throws -> Bool {

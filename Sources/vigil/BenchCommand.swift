@@ -8,12 +8,16 @@ enum BenchCommand: Command {
     static let switches: Set<String> = ["json", "help"]
     static let help = """
         usage: vigil bench ingest [--clients 32] [--seconds 3] [--runs 5] [--json]
+               vigil bench route [--runs 3] [--subscribers 10000] [--alerts 20000]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
         (one durable row per commit), the embedded log alone with N appenders (group commit, no
         HTTP), and the HTTP server answering a constant. Scenarios run interleaved, RUNS times each;
-        the table shows medians and each rate as a ratio to SQLite alone. Build with -c release.
+        the table shows medians and each rate as a ratio to SQLite alone.
+        route: 10,000 subscribers over all countries; matching through the per-country index next to
+        brute force, the router draining a 20,000-alert backlog into SQLite, and the time from a
+        durable append to its deliveries being recorded at 200 alerts/s. Build with -c release.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
@@ -21,10 +25,28 @@ enum BenchCommand: Command {
         var benchmark = IngestBenchmark()
         if let v = arguments.value("clients") { guard let n = Int(v), n > 0 else { throw UsageError("--clients must be positive") }; benchmark.clients = n }
         if let v = arguments.value("seconds") { guard let n = Double(v), n > 0 else { throw UsageError("--seconds must be positive") }; benchmark.seconds = n }
-        if let v = arguments.value("runs") { guard let n = Int(v), n > 0 else { throw UsageError("--runs must be positive") }; benchmark.runs = n }
+        let runsText = arguments.value("runs")
+        let subscribersText = arguments.value("subscribers"), alertsText = arguments.value("alerts")
+        if let v = runsText { guard let n = Int(v), n > 0 else { throw UsageError("--runs must be positive") }; benchmark.runs = n }
         let json = arguments.flag("json")
         try arguments.finish()
-        guard scenario == "ingest" else { throw UsageError("unknown scenario '\(scenario)'; this build has: ingest") }
+        if scenario == "route" {
+            var route = RouteBenchmark()
+            if let n = Int(runsText ?? "") { route.runs = n }
+            if let n = Int(subscribersText ?? "") { route.subscribers = n }
+            if let n = Int(alertsText ?? "") { route.alerts = n }
+            let rows = try route.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
+            let baseline = rows.first?.rate ?? 1
+            print("vigil bench route — \(route.subscribers) subscribers over all countries, \(route.runs) runs, medians; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print("scenario".padding(toLength: 44, withPad: " ", startingAt: 0) + "alerts/s".leftPadded(12) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10) + "× brute".leftPadded(10) + "  note")
+            for row in rows {
+                print(row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%.0f", row.rate).leftPadded(12)
+                    + (row.p50.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10) + (row.p99.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10)
+                    + (row.p50 == nil ? String(format: "%.1f", row.rate / baseline) : "–").leftPadded(10) + "  " + row.note)
+            }
+            return
+        }
+        guard scenario == "ingest" else { throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route") }
         let rows = try benchmark.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
         let baseline = rows.first?.rate ?? 1
         if json {

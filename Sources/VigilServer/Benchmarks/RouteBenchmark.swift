@@ -1,0 +1,185 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilStore
+
+/// `vigil bench route`: routing with 10,000 subscribers spread over all countries.
+///
+/// - matching: `Router.route` through the index against checking every subscriber (brute
+///   force), the same alerts, the same run;
+/// - router: a backlog of alerts drained by the real router into the store (alerts/s and
+///   deliveries/s);
+/// - latency: alerts appended at a steady rate; time from the durable append to the
+///   router having recorded their deliveries (p50/p99).
+public struct RouteBenchmark: Sendable {
+    public var subscribers = 10_000
+    public var alerts = 20_000
+    public var rate = 200.0
+    public var latencySeconds = 5.0
+    public var runs = 3
+
+    /// A benchmark with the defaults.
+    public init() {}
+
+    /// One line of the table.
+    public struct Row: Sendable {
+        public let name: String
+        public let rate: Double
+        public let p50: Double?
+        public let p99: Double?
+        public let note: String
+    }
+
+    /// Subscribers each following 1–2 random countries (one in a hundred also `*` at critical),
+    /// from a random minimum severity, a third with a threat filter, with 1–2 channels.
+    static func makeSubscribers(_ count: Int) -> [Subscriber] {
+        var generator = SystemRandomNumberGenerator()
+        let countries = CountryCode.all
+        return (0..<count).map { n in
+            var subscriptions = [Subscription(
+                countries: Set((0..<Int.random(in: 1...2, using: &generator)).map { _ in countries.randomElement(using: &generator)! }),
+                minSeverity: Severity.allCases.randomElement(using: &generator)!,
+                threats: Int.random(in: 0..<3, using: &generator) == 0 ? Set(Threat.allCases.shuffled(using: &generator).prefix(3)) : nil)]
+            if n % 100 == 0 { subscriptions.append(Subscription(countries: [], allCountries: true, minSeverity: .critical)) }
+            let channels = (0..<Int.random(in: 1...2, using: &generator)).map { c in
+                c == 0 ? Channel(id: "chn_\(n)_w", type: .webhook, url: "https://s\(n).example.org/h") : Channel(id: "chn_\(n)_e", type: .email, address: "s\(n)@example.org")
+            }
+            return Subscriber(id: "sub_\(n)", name: "Subscriber \(n)", kind: .other, organisation: "o", contact: "c@example.org",
+                              clearance: .restricted, language: "en", channels: channels, subscriptions: subscriptions)
+        }
+    }
+
+    static func makeAlert(_ n: Int, generator: inout some RandomNumberGenerator) -> Alert {
+        let now = Timestamp.now()
+        return Alert(
+            id: ULID(time: now).description, receivedAt: now, country: CountryCode.all.randomElement(using: &generator)!,
+            threat: Threat.allCases.randomElement(using: &generator)!, severity: Severity.allCases.randomElement(using: &generator)!,
+            certainty: .observed, defender: Defender(name: "Bench Defender"), summary: "bench alert \(n)", source: AlertSource(organisation: "bench"))
+    }
+
+    /// Runs the three parts `runs` times and returns medians.
+    public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
+        let population = Self.makeSubscribers(subscribers)
+        let index = SubscriptionIndex(population)
+        var generator = SystemRandomNumberGenerator()
+        let sample = (0..<20_000).map { StoredAlert(offset: LogOffset($0 + 1), alert: Self.makeAlert($0, generator: &generator)) }
+        var indexed: [Double] = [], brute: [Double] = [], drain: [Double] = [], deliveriesPerSecond: [Double] = []
+        var p50s: [Double] = [], p99s: [Double] = []
+        var matchesPerAlert = 0.0
+        for round in 1...runs {
+            progress("run \(round) of \(runs): matching")
+            var t = DispatchTime.now()
+            var total = 0
+            for alert in sample { total += Router.route(alert, index: index).count }
+            indexed.append(Double(sample.count) / seconds(since: t))
+            matchesPerAlert = Double(total) / Double(sample.count)
+            t = DispatchTime.now()
+            var bruteTotal = 0
+            for alert in sample.prefix(2000) {
+                bruteTotal += population.filter { $0.follows(alert.alert) }.reduce(0) { $0 + $1.channels.count }
+            }
+            brute.append(2000 / seconds(since: t))
+            _ = bruteTotal
+            progress("run \(round) of \(runs): router drain and latency")
+            let (alertsRate, deliveryRate, latencies) = try throughStore(population)
+            drain.append(alertsRate)
+            deliveriesPerSecond.append(deliveryRate)
+            p50s.append(latencies.percentile(50) ?? 0)
+            p99s.append(latencies.percentile(99) ?? 0)
+        }
+        return [
+            Row(name: "match: brute force over all subscribers", rate: median(brute), p50: nil, p99: nil, note: "baseline"),
+            Row(name: "match: per-country index", rate: median(indexed), p50: nil, p99: nil, note: String(format: "%.1f deliveries/alert", matchesPerAlert)),
+            Row(name: "router: backlog drained into SQLite", rate: median(drain), p50: nil, p99: nil, note: String(format: "%.0f deliveries/s", median(deliveriesPerSecond))),
+            Row(name: "router: append → deliveries at \(Int(rate))/s", rate: rate, p50: median(p50s), p99: median(p99s), note: "latency"),
+        ]
+    }
+
+    private func throughStore(_ population: [Subscriber]) throws -> (Double, Double, LatencySample) {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-route-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let database = try Database(path: dir + "/vigil.sqlite")
+        defer { database.close() }
+        let log = EmbeddedAlertLog(database: database)
+        let queue = EmbeddedDeliveryQueue(database: database)
+        let registry = SubscriberRegistry(database: database)
+        try registry.saveAll(population)
+        let metrics = Metrics()
+        var generator = SystemRandomNumberGenerator()
+
+        // Backlog: append with the router stopped, then time the drain.
+        let appended = DispatchGroup()
+        for n in 0..<alerts {
+            appended.enter()
+            log.append(Self.makeAlert(n, generator: &generator), idempotency: nil) { _ in appended.leave() }
+        }
+        appended.wait()
+        let last = try log.lastOffset()
+        let router = AlertRouter(log: log, queue: queue, subscribers: registry, metrics: metrics, logger: Logger(label: "bench", enabled: false))
+        let caughtUp = DispatchSemaphore(value: 0)
+        let marks = Marks()
+        router.onRouted { offset in
+            marks.routed(offset)
+            if offset >= last { caughtUp.signal() }
+        }
+        let t = DispatchTime.now()
+        try router.start()
+        caughtUp.wait()
+        let drainSeconds = seconds(since: t)
+        let deliveries = try queue.countsByState().values.reduce(0, +)
+
+        // Steady rate: the time from each durable append to its routing.
+        let interval = 1.0 / rate
+        let start = DispatchTime.now()
+        let count = Int(rate * latencySeconds)
+        let done = DispatchGroup()
+        for n in 0..<count {
+            let due = start + interval * Double(n)
+            while DispatchTime.now() < due { usleep(100) }
+            done.enter()
+            log.append(Self.makeAlert(n, generator: &generator), idempotency: nil) { result in
+                if case .success(let receipt) = result { marks.appended(receipt.offset) }
+                done.leave()
+            }
+        }
+        done.wait()
+        let final = try log.lastOffset()
+        while marks.routedOffset < final { usleep(1000) }
+        router.stop()
+        return (Double(alerts) / drainSeconds, Double(deliveries) / drainSeconds, LatencySample(count: count, seconds: latencySeconds, latencies: marks.latencies(after: last)))
+    }
+
+    private func seconds(since start: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+}
+
+/// When each offset was appended and when it was routed.
+final class Marks: @unchecked Sendable {
+    private let lock = NSLock()
+    private var appendedAt: [LogOffset: UInt64] = [:]
+    private var routedAt: [LogOffset: UInt64] = [:]
+    private(set) var routedOffset: LogOffset = 0
+    private var pending: [LogOffset] = []
+
+    func appended(_ offset: LogOffset) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.withLock {
+            if offset <= routedOffset { routedAt[offset] = now }  // routed before its append was acknowledged
+            appendedAt[offset] = now
+        }
+    }
+
+    func routed(_ offset: LogOffset) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.withLock {
+            for o in (routedOffset + 1)...max(offset, routedOffset + 1) where o <= offset { routedAt[o] = now }
+            routedOffset = max(routedOffset, offset)
+        }
+    }
+
+    func latencies(after offset: LogOffset) -> [UInt64] {
+        lock.withLock {
+            appendedAt.compactMap { o, a in o > offset ? routedAt[o].map { $0 > a ? $0 - a : 0 } : nil }
+        }
+    }
+}
