@@ -78,3 +78,49 @@ public protocol DeliveryQueue: AnyObject, Sendable {
     /// The subscribers that were sent (not merely recorded) any alert of `caseID`.
     func recipients(ofCase caseID: String) throws -> Set<String>
 }
+
+/// What became of one attempt, as the worker reports it to the queue.
+public enum DeliveryOutcome: Sendable, Equatable {
+    /// The receiver took it.
+    case delivered
+    /// Try again at `retryAt`.
+    case retry(at: Timestamp, error: String)
+    /// Give up: permanent refusal or budget spent.
+    case dead(error: String)
+}
+
+/// The workers' side of the delivery queue: claiming due work under a lease, reporting
+/// outcomes, and the dead letters.
+public protocol DeliveryWorkQueue: DeliveryQueue {
+    /// Claims up to `limit` deliveries that are due at `now` — pending, failed and due, or
+    /// in flight under a lease that expired (its worker died) — critical alerts first,
+    /// skipping `excludedChannels`; each is marked `in_flight` until `now + leaseMilliseconds`.
+    func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord]
+
+    /// Records the outcome of the attempt on `id`.
+    func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp) throws
+
+    /// When the first attempt of `id` was made, for the retry budget.
+    func firstAttempt(of id: String) throws -> Timestamp?
+
+    /// The earliest time a pending or failed delivery becomes due, if any.
+    func nextDueTime() throws -> Timestamp?
+
+    /// Dead letters, newest first.
+    func deadLetters(limit: Int) throws -> [DeliveryRecord]
+
+    /// Puts a dead delivery back in the queue with a fresh budget; `false` if it is not dead.
+    func retryDead(_ id: String, at now: Timestamp) throws -> Bool
+}
+
+/// Who receives, as the workers need to know it: the subscriber and its signing secrets.
+public protocol SubscriberDirectory: Sendable {
+    /// The subscriber `id` as it is now, or `nil` once deleted.
+    func subscriber(id: String) throws -> Subscriber?
+    /// The `whsec_` secrets of a webhook channel, current first.
+    func secrets(channelID: String) throws -> [String]
+    /// Why the channel was disabled (its endpoint answered 410 Gone), or `nil`.
+    func disabledReason(channelID: String) throws -> String?
+    /// Disables a channel for good; its deliveries go to the dead letters.
+    func disable(channelID: String, reason: String) throws
+}

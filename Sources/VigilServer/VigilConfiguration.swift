@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilDelivery
 
 /// Every setting of a running Vigil, loaded from a JSON file (`config/vigil.json`) and
 /// overridable key by key with `VIGIL_<KEY>` environment variables (`listen` ↔
@@ -29,6 +30,24 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var requestTimeoutSeconds = 10.0
     /// Seconds an idle kept-alive connection stays open.
     public var idleTimeoutSeconds = 60.0
+    /// The sender of alert emails, for example `Vigil <alerts@vigil.example.org>`.
+    public var smtpFrom = "Vigil <vigil@localhost>"
+    /// Seconds to wait for a webhook's answer.
+    public var webhookTimeoutSeconds = 15.0
+    /// Seconds after the first attempt before a delivery goes to the dead letters.
+    public var retryBudgetSeconds = 86_400.0
+    /// The first retry backoff in milliseconds (critical alerts use a quarter of it).
+    public var retryBaseMilliseconds = 1000.0
+    /// The longest backoff in seconds (critical alerts: a sixtieth of it, at least 1 s).
+    public var retryCapSeconds = 3600.0
+    /// Consecutive failures that open an endpoint's circuit breaker.
+    public var breakerThreshold = 5.0
+    /// Seconds a breaker stays open before a trial (doubling up to ten minutes).
+    public var breakerCooldownSeconds = 30.0
+    /// Seconds a worker holds a claimed delivery before another may take it.
+    public var leaseSeconds = 60.0
+    /// Sends in flight at once.
+    public var workerConcurrency = 32.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -43,7 +62,22 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case maxConnections = "max_connections"
         case requestTimeoutSeconds = "request_timeout_seconds"
         case idleTimeoutSeconds = "idle_timeout_seconds"
+        case smtpFrom = "smtp_from"
+        case webhookTimeoutSeconds = "webhook_timeout_seconds"
+        case retryBudgetSeconds = "retry_budget_seconds"
+        case retryBaseMilliseconds = "retry_base_milliseconds"
+        case retryCapSeconds = "retry_cap_seconds"
+        case breakerThreshold = "breaker_threshold"
+        case breakerCooldownSeconds = "breaker_cooldown_seconds"
+        case leaseSeconds = "lease_seconds"
+        case workerConcurrency = "worker_concurrency"
     }
+
+    /// Keys whose values are numbers.
+    static let numericKeys: Set<CodingKeys> = [
+        .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds, .webhookTimeoutSeconds, .retryBudgetSeconds,
+        .retryBaseMilliseconds, .retryCapSeconds, .breakerThreshold, .breakerCooldownSeconds, .leaseSeconds, .workerConcurrency,
+    ]
 
     /// The defaults.
     public init() {}
@@ -63,6 +97,15 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
         d.requestTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .requestTimeoutSeconds) ?? d.requestTimeoutSeconds
         d.idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+        d.smtpFrom = try c.decodeIfPresent(String.self, forKey: .smtpFrom) ?? d.smtpFrom
+        d.webhookTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .webhookTimeoutSeconds) ?? d.webhookTimeoutSeconds
+        d.retryBudgetSeconds = try c.decodeIfPresent(Double.self, forKey: .retryBudgetSeconds) ?? d.retryBudgetSeconds
+        d.retryBaseMilliseconds = try c.decodeIfPresent(Double.self, forKey: .retryBaseMilliseconds) ?? d.retryBaseMilliseconds
+        d.retryCapSeconds = try c.decodeIfPresent(Double.self, forKey: .retryCapSeconds) ?? d.retryCapSeconds
+        d.breakerThreshold = try c.decodeIfPresent(Double.self, forKey: .breakerThreshold) ?? d.breakerThreshold
+        d.breakerCooldownSeconds = try c.decodeIfPresent(Double.self, forKey: .breakerCooldownSeconds) ?? d.breakerCooldownSeconds
+        d.leaseSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? d.leaseSeconds
+        d.workerConcurrency = try c.decodeIfPresent(Double.self, forKey: .workerConcurrency) ?? d.workerConcurrency
         self = d
     }
 
@@ -97,7 +140,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
                     throw .invalid(key: environmentName(key), message: "must be true or false, got '\(text)'")
                 }
                 object[key.rawValue] = .bool(flag)
-            case .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds:
+            case _ where numericKeys.contains(key):
                 guard let number = Double(text) else {
                     throw .invalid(key: environmentName(key), message: "must be a number, got '\(text)'")
                 }
@@ -142,9 +185,16 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         guard (1...100_000).contains(maxConnections) else {
             throw .invalid(key: "max_connections", message: "must be between 1 and 100000")
         }
-        guard requestTimeoutSeconds > 0, idleTimeoutSeconds > 0 else {
-            throw .invalid(key: requestTimeoutSeconds > 0 ? "idle_timeout_seconds" : "request_timeout_seconds", message: "must be greater than 0")
+        for (key, value) in [
+            ("request_timeout_seconds", requestTimeoutSeconds), ("idle_timeout_seconds", idleTimeoutSeconds),
+            ("webhook_timeout_seconds", webhookTimeoutSeconds), ("retry_budget_seconds", retryBudgetSeconds),
+            ("retry_base_milliseconds", retryBaseMilliseconds), ("retry_cap_seconds", retryCapSeconds),
+            ("breaker_threshold", breakerThreshold), ("breaker_cooldown_seconds", breakerCooldownSeconds),
+            ("lease_seconds", leaseSeconds), ("worker_concurrency", workerConcurrency),
+        ] where !(value > 0) {
+            throw .invalid(key: key, message: "must be greater than 0")
         }
+        guard smtpFrom.contains("@") else { throw .invalid(key: "smtp_from", message: "must contain an email address, such as Vigil <alerts@example.org>") }
     }
 
     /// `listen` split into host and port, or `nil` when malformed.
@@ -154,6 +204,20 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         guard !host.isEmpty, let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else { return nil }
         return (host, port)
+    }
+
+    /// The workers' settings.
+    public var workerConfiguration: WorkerConfiguration {
+        var w = WorkerConfiguration()
+        w.maxConcurrent = Int(workerConcurrency)
+        w.leaseMilliseconds = Int64(leaseSeconds * 1000)
+        w.webhookTimeoutMilliseconds = Int(webhookTimeoutSeconds * 1000)
+        let budget = Int64(retryBudgetSeconds * 1000), base = Int64(retryBaseMilliseconds), cap = Int64(retryCapSeconds * 1000)
+        w.standardRetry = RetryPolicy(baseMilliseconds: base, capMilliseconds: cap, budgetMilliseconds: budget)
+        w.criticalRetry = RetryPolicy(baseMilliseconds: max(1, base / 4), capMilliseconds: max(min(cap, 1000), cap / 60), budgetMilliseconds: budget)
+        w.allowPrivateWebhooks = allowPrivateWebhooks
+        w.smtp = smtpURL.map { SMTPSender(url: $0, from: smtpFrom) }
+        return w
     }
 
     /// The log backend `log` names, or `nil` when malformed.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import VigilCore
+import VigilDelivery
 import VigilHTTP
 import VigilStore
 #if canImport(Glibc)
@@ -42,6 +43,8 @@ public final class VigilService: @unchecked Sendable {
     public let deliveries: EmbeddedDeliveryQueue
     /// The router following the log.
     public let router: AlertRouter
+    /// The delivery workers.
+    public let workers: DeliveryWorkerPool
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
     private let logger: Logger
@@ -79,6 +82,11 @@ public final class VigilService: @unchecked Sendable {
                 secret: secret, organisation: configuration.bootstrapOrganisation, scopes: Set(Scope.allCases),
                 clearance: .confidential)
         }
+        workers = DeliveryWorkerPool(
+            queue: deliveries, log: log, directory: subscribers, configuration: configuration.workerConfiguration,
+            breaker: CircuitBreaker(threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds),
+            events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
+        router.onRouted { [workers] _ in workers.poke() }
         if let file = configuration.subscribersFile { try seedSubscribers(from: file) }
         describeMetrics()
     }
@@ -110,6 +118,7 @@ public final class VigilService: @unchecked Sendable {
         var router = HTTPRouter()
         let authenticator = Authenticator(tokens: tokens)
         AlertsAPI(log: log, deliveries: deliveries, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
+        DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
         SubscribersAPI(registry: subscribers, authenticator: authenticator, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
@@ -118,6 +127,7 @@ public final class VigilService: @unchecked Sendable {
         http.requestTimeout = configuration.requestTimeoutSeconds
         http.idleTimeout = configuration.idleTimeoutSeconds
         try self.router.start()
+        workers.start()
         let server = try HTTPServer(configuration: http, handler: router.handler)
         server.start()
         lock.withLock { self.server = server }
@@ -142,6 +152,7 @@ public final class VigilService: @unchecked Sendable {
         logger.info("stopping: finishing in-flight requests")
         server?.stop(timeout: 10)
         router.stop()
+        workers.stop()
         database.close()
         logger.info("stopped")
     }
@@ -163,6 +174,22 @@ public final class VigilService: @unchecked Sendable {
         sources.forEach { $0.cancel() }
     }
 
+    /// Turns the workers' events into metrics and log lines (ids only, never identities).
+    static func deliveryEvents(metrics: Metrics, logger: Logger) -> DeliveryEvents {
+        var events = DeliveryEvents()
+        events.attempted = { delivery, outcome, seconds in
+            metrics.increment("vigil_deliveries_total", labels: "channel=\"\(delivery.channelType.rawValue)\",outcome=\"\(outcome)\"")
+            if outcome == "delivered" { metrics.observe("vigil_delivery_seconds", seconds) }
+            if outcome == "dead" { logger.warning("delivery dead-lettered", ["delivery": delivery.id, "subscriber": delivery.subscriberID]) }
+        }
+        events.breakerOpened = { subscriber, channel in
+            metrics.increment("vigil_breaker_openings_total")
+            logger.warning("circuit breaker opened; the owner is told", ["subscriber": subscriber, "channel": channel])
+        }
+        events.note = { message, fields in logger.info(message, fields) }
+        return events
+    }
+
     private func describeMetrics() {
         metrics.describe("vigil_alerts_received_total", type: "counter", help: "Alerts appended durably, by severity.")
         metrics.describe("vigil_alerts_rejected_total", type: "counter", help: "Alerts refused, by reason.")
@@ -172,6 +199,18 @@ public final class VigilService: @unchecked Sendable {
         metrics.describe("vigil_deliveries_created_total", type: "counter", help: "Deliveries the router has recorded.")
         metrics.describe("vigil_routing_seconds", type: "histogram", help: "Time from an alert's reception to its deliveries being recorded.")
         metrics.describe("vigil_router_lag", type: "gauge", help: "Alerts appended but not yet routed.")
+        metrics.describe("vigil_deliveries_total", type: "counter", help: "Delivery attempts by channel and outcome (delivered, retry, dead).")
+        metrics.describe("vigil_delivery_seconds", type: "histogram", help: "Time from an alert's reception to a delivery's success.")
+        metrics.describe("vigil_delivery_queue_depth", type: "gauge", help: "Deliveries pending, failed-awaiting-retry or in flight.")
+        metrics.describe("vigil_dead_letters", type: "gauge", help: "Deliveries in the dead letters.")
+        metrics.describe("vigil_breakers_open", type: "gauge", help: "Endpoints whose circuit breaker is open or half-open.")
+        let deliveries = self.deliveries, workers = self.workers
+        metrics.gauge("vigil_delivery_queue_depth") {
+            let counts = (try? deliveries.countsByState()) ?? [:]
+            return Double((counts[.pending] ?? 0) + (counts[.failed] ?? 0) + (counts[.inFlight] ?? 0))
+        }
+        metrics.gauge("vigil_dead_letters") { Double((try? deliveries.countsByState())?[.dead] ?? 0) }
+        metrics.gauge("vigil_breakers_open") { Double(workers.breaker.openCount) }
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
         let log = self.log

@@ -4,7 +4,7 @@ import VigilCrypto
 
 /// The delivery queue of the embedded backend: the `deliveries` table and the
 /// `consumer_positions` row of the router, in the same SQLite file as the log.
-public final class EmbeddedDeliveryQueue: DeliveryQueue, Sendable {
+public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     private let database: Database
 
     /// The queue kept in `database`.
@@ -61,6 +61,80 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, Sendable {
                 WHERE a.case_id = ? AND d.state != 'skipped'
                 """, [.text(caseID)]
             ).compactMap { $0.text(0) })
+        }
+    }
+
+    public func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
+        let t = now.milliseconds
+        let excluded = Array(excludedChannels)
+        let placeholders = excluded.isEmpty ? "" : " AND channel_id NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
+        return try database.writeAndWait { transaction in
+            let db = transaction.connection
+            var records: [DeliveryRecord] = []
+            // Due work by priority: critical first, then by due time.
+            for state in ["pending", "failed"] where records.count < limit {
+                records += try db.query(
+                    "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND next_attempt_at <= ?\(placeholders) ORDER BY severity_rank DESC, next_attempt_at LIMIT ?",
+                    [.text(state), .integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
+                ).map(Self.record)
+            }
+            // Work whose worker died holding the lease.
+            if records.count < limit {
+                records += try db.query(
+                    "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(placeholders) ORDER BY severity_rank DESC LIMIT ?",
+                    [.integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
+                ).map(Self.record)
+            }
+            records.sort { ($0.severity.rank, -($0.nextAttemptAt?.milliseconds ?? 0)) > ($1.severity.rank, -($1.nextAttemptAt?.milliseconds ?? 0)) }
+            for i in records.indices {
+                try db.run(
+                    "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
+                    [.integer(t + leaseMilliseconds), .integer(t), .integer(t), .text(records[i].id)])
+                records[i].state = .inFlight
+                records[i].attempts += 1
+            }
+            return records
+        }
+    }
+
+    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp) throws {
+        let t = now.milliseconds
+        _ = try database.writeAndWait { transaction in
+            let db = transaction.connection
+            switch outcome {
+            case .delivered:
+                try db.run("UPDATE deliveries SET state = 'delivered', lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE id = ?", [.integer(t), .text(id)])
+            case .retry(let at, let error):
+                try db.run("UPDATE deliveries SET state = 'failed', lease_until = NULL, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?", [.integer(at.milliseconds), .text(error), .integer(t), .text(id)])
+            case .dead(let error):
+                try db.run("UPDATE deliveries SET state = 'dead', lease_until = NULL, next_attempt_at = NULL, last_error = ?, updated_at = ? WHERE id = ?", [.text(error), .integer(t), .text(id)])
+            }
+        }
+    }
+
+    public func firstAttempt(of id: String) throws -> Timestamp? {
+        try database.read { try $0.connection.query("SELECT first_attempt_at FROM deliveries WHERE id = ?", [.text(id)]).first?.int(0).map { Timestamp(milliseconds: $0) } }
+    }
+
+    public func nextDueTime() throws -> Timestamp? {
+        try database.read { transaction in
+            let row = try transaction.connection.query(
+                "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state IN ('pending', 'failed') UNION ALL SELECT MIN(lease_until) FROM deliveries WHERE state = 'in_flight')").first
+            return row?.int(0).map { Timestamp(milliseconds: $0) }
+        }
+    }
+
+    public func deadLetters(limit: Int) throws -> [DeliveryRecord] {
+        try database.read { transaction in
+            try transaction.connection.query("SELECT \(Self.columns) FROM deliveries WHERE state = 'dead' ORDER BY updated_at DESC LIMIT ?", [.integer(Int64(limit))]).map(Self.record)
+        }
+    }
+
+    public func retryDead(_ id: String, at now: Timestamp) throws -> Bool {
+        try database.writeAndWait { transaction in
+            try transaction.connection.run(
+                "UPDATE deliveries SET state = 'pending', next_attempt_at = ?, first_attempt_at = NULL, updated_at = ? WHERE id = ? AND state = 'dead'",
+                [.integer(now.milliseconds), .integer(now.milliseconds), .text(id)]) > 0
         }
     }
 

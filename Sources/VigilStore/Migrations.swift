@@ -76,6 +76,17 @@ enum Migrations {
             log_offset INTEGER NOT NULL
         );
         """,
+        // 3: worker leases and the retry budget's start.
+        """
+        ALTER TABLE deliveries ADD COLUMN lease_until INTEGER;
+        ALTER TABLE deliveries ADD COLUMN first_attempt_at INTEGER;
+        CREATE INDEX deliveries_leases ON deliveries(state, lease_until);
+        CREATE TABLE disabled_channels (
+            channel_id TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            disabled_at INTEGER NOT NULL
+        );
+        """,
     ]
 
     /// Applies every step `connection`'s file has not seen yet.

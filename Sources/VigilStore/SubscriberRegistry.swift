@@ -3,7 +3,7 @@ import VigilCore
 
 /// Subscribers and their webhook secrets, kept in the `subscribers` and `channel_secrets`
 /// tables, with the routing index rebuilt only when a subscriber changes.
-public final class SubscriberRegistry: @unchecked Sendable {
+public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable {
     private let database: Database
     private let lock = NSLock()
     private var cachedIndex: SubscriptionIndex?
@@ -91,6 +91,18 @@ public final class SubscriberRegistry: @unchecked Sendable {
         try database.read { transaction in
             guard let row = try transaction.connection.query("SELECT secret, previous_secret FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return [] }
             return [row.text(0), row.text(1)].compactMap { $0 }
+        }
+    }
+
+    public func disabledReason(channelID: String) throws -> String? {
+        try database.read { try $0.connection.query("SELECT reason FROM disabled_channels WHERE channel_id = ?", [.text(channelID)]).first?.text(0) }
+    }
+
+    public func disable(channelID: String, reason: String) throws {
+        _ = try database.writeAndWait { transaction in
+            try transaction.connection.run(
+                "INSERT INTO disabled_channels(channel_id, reason, disabled_at) VALUES (?, ?, ?) ON CONFLICT(channel_id) DO NOTHING",
+                [.text(channelID), .text(reason), .integer(Timestamp.now().milliseconds)])
         }
     }
 

@@ -44,11 +44,20 @@ public final class HelperProcess: @unchecked Sendable {
     private let process: Process
     public let output: String
 
-    public init(script: String, arguments: [String] = [], timeout: Double = 20) throws {
+    public convenience init(script: String, arguments: [String] = [], timeout: Double = 20) throws {
+        try self.init(pythonArguments: ["-u", "-c", script] + arguments, timeout: timeout)
+    }
+
+    /// Runs the Python file at `path` with `arguments`.
+    public convenience init(file path: String, arguments: [String] = [], timeout: Double = 20) throws {
+        try self.init(pythonArguments: ["-u", path] + arguments, timeout: timeout)
+    }
+
+    private init(pythonArguments: [String], timeout: Double) throws {
         let process = Process()
         let python = PythonHelper.executable
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = (python == "/usr/bin/env" ? ["python3"] : []) + ["-u", "-c", script] + arguments
+        process.arguments = (python == "/usr/bin/env" ? ["python3"] : []) + pythonArguments
         let directory = TemporaryDirectory.make("vigil-helper")
         output = (directory as NSString).appendingPathComponent("out.log")
         FileManager.default.createFile(atPath: output, contents: nil)
@@ -58,11 +67,16 @@ public final class HelperProcess: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(timeout)
         var found: Int?
-        while Date() < deadline, found == nil, process.isRunning {
-            let text = (try? String(contentsOfFile: output, encoding: .utf8)) ?? ""
+        let logPath = output
+        func look() {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("READY ") }) { found = Int(line.dropFirst(6)) }
+        }
+        while Date() < deadline, found == nil, process.isRunning {
+            look()
             if found == nil { usleep(10_000) }
         }
+        if found == nil { look() }  // a helper may print READY and exit before the loop looked
         guard let found else {
             process.terminate()
             throw HelperFailure(description: "helper did not start: " + ((try? String(contentsOfFile: output, encoding: .utf8)) ?? ""))

@@ -1,0 +1,92 @@
+import Foundation
+
+/// One breaker per endpoint (DESIGN §7): after `threshold` consecutive failures it opens and
+/// no delivery is sent to the endpoint for a cool-down (doubling up to `maxCooldown`); then
+/// one trial is let through (half-open): success closes it, failure opens it again.
+public final class CircuitBreaker: @unchecked Sendable {
+    /// A breaker's state.
+    public enum State: String, Sendable { case closed, open, halfOpen = "half_open" }
+
+    private struct Entry {
+        var state: State = .closed
+        var failures = 0
+        var openedUntil: Double = 0
+        var cooldown: Double
+        var trialInFlight = false
+    }
+
+    let threshold: Int
+    let baseCooldown: Double
+    let maxCooldown: Double
+    private let lock = NSLock()
+    private var entries: [String: Entry] = [:]
+
+    /// A breaker set: open after `threshold` failures for `cooldown` seconds, doubling up to `maxCooldown`.
+    public init(threshold: Int = 5, cooldown: Double = 30, maxCooldown: Double = 600) {
+        self.threshold = threshold
+        baseCooldown = cooldown
+        self.maxCooldown = maxCooldown
+    }
+
+    /// Whether a delivery to `endpoint` may be sent at `now` (seconds); in half-open state
+    /// only one trial at a time.
+    public func allows(_ endpoint: String, now: Double) -> Bool {
+        lock.withLock {
+            guard var entry = entries[endpoint] else { return true }
+            switch entry.state {
+            case .closed: return true
+            case .open:
+                guard now >= entry.openedUntil else { return false }
+                entry.state = .halfOpen
+                entry.trialInFlight = true
+                entries[endpoint] = entry
+                return true
+            case .halfOpen:
+                guard !entry.trialInFlight else { return false }
+                entry.trialInFlight = true
+                entries[endpoint] = entry
+                return true
+            }
+        }
+    }
+
+    /// Endpoints that may not be sent to at `now`.
+    public func blocked(now: Double) -> Set<String> {
+        lock.withLock {
+            Set(entries.filter { $0.value.state == .open && now < $0.value.openedUntil || $0.value.state == .halfOpen && $0.value.trialInFlight }.keys)
+        }
+    }
+
+    /// Records a success; closes the breaker.
+    public func recordSuccess(_ endpoint: String) {
+        _ = lock.withLock { entries.removeValue(forKey: endpoint) }
+    }
+
+    /// Records a failure; returns `true` when this failure opened the breaker (tell the owner).
+    @discardableResult
+    public func recordFailure(_ endpoint: String, now: Double) -> Bool {
+        lock.withLock {
+            var entry = entries[endpoint] ?? Entry(cooldown: baseCooldown)
+            entry.failures += 1
+            var opened = false
+            if entry.state == .halfOpen {
+                entry.cooldown = min(maxCooldown, entry.cooldown * 2)
+                entry.state = .open
+                entry.openedUntil = now + entry.cooldown
+            } else if entry.state == .closed && entry.failures >= threshold {
+                entry.state = .open
+                entry.openedUntil = now + entry.cooldown
+                opened = true
+            }
+            entry.trialInFlight = false
+            entries[endpoint] = entry
+            return opened
+        }
+    }
+
+    /// The state of `endpoint`'s breaker.
+    public func state(of endpoint: String) -> State { lock.withLock { entries[endpoint]?.state ?? .closed } }
+
+    /// How many breakers are open or half-open, for `/metrics`.
+    public var openCount: Int { lock.withLock { entries.values.filter { $0.state != .closed }.count } }
+}

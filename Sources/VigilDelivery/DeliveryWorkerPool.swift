@@ -1,0 +1,274 @@
+import Dispatch
+import Foundation
+import VigilCore
+
+/// How the workers behave; the defaults are DESIGN §7's.
+public struct WorkerConfiguration: Sendable {
+    /// Sends in flight at once, over all endpoints.
+    public var maxConcurrent = 32
+    /// Sends in flight at once to one channel, so a slow endpoint cannot take every slot.
+    public var perChannel = 4
+    /// How long a claimed delivery is ours; after that another worker (or this one after a
+    /// restart) picks it up again.
+    public var leaseMilliseconds: Int64 = 60_000
+    /// Longest wait for a webhook's answer.
+    public var webhookTimeoutMilliseconds = 15_000
+    /// The schedule for everything but critical alerts.
+    public var standardRetry = RetryPolicy.standard
+    /// The faster schedule for critical alerts.
+    public var criticalRetry = RetryPolicy.critical
+    /// After this many failed attempts of a critical alert's webhook, the subscriber's
+    /// contact is also emailed (once) when it has no email channel of its own.
+    public var criticalFallbackAfter = 3
+    /// Lets webhooks reach internal addresses and plain http.
+    public var allowPrivateWebhooks = false
+    /// The SMTP relay, or `nil` when email is not configured.
+    public var smtp: SMTPSender?
+
+    /// The defaults.
+    public init() {}
+}
+
+/// What the pool reports, for metrics and logs; no personal data passes through it.
+public struct DeliveryEvents: Sendable {
+    /// After every attempt: the delivery, the outcome word (`delivered`, `retry`, `dead`) and
+    /// the seconds since the alert was received.
+    public var attempted: @Sendable (DeliveryRecord, String, Double) -> Void = { _, _, _ in }
+    /// A breaker opened for a channel of a subscriber.
+    public var breakerOpened: @Sendable (String, String) -> Void = { _, _ in }
+    /// Something to log: a message and fields.
+    public var note: @Sendable (String, [String: String]) -> Void = { _, _ in }
+
+    /// Events that do nothing.
+    public init() {}
+}
+
+/// The delivery workers (DESIGN §7) on dispatch queues.
+///
+/// A serial control queue claims due deliveries — critical first — under a lease, when the
+/// router reports new ones or a timer reaches the next due time; sends run on a concurrent
+/// queue, bounded overall and per channel; each outcome is recorded, retried with backoff
+/// within the budget, or sent to the dead letters. A circuit breaker per channel stops
+/// hammering a receiver that is down and tells its owner.
+public final class DeliveryWorkerPool: @unchecked Sendable {
+    private let queue: any DeliveryWorkQueue
+    private let log: any AlertLog
+    private let directory: any SubscriberDirectory
+    private let configuration: WorkerConfiguration
+    private let events: DeliveryEvents
+    /// The per-channel breakers.
+    public let breaker: CircuitBreaker
+    private let policy: AddressPolicy
+    private let control = DispatchQueue(label: "vigil.workers.control")
+    private let senders = DispatchQueue(label: "vigil.workers.send", attributes: .concurrent)
+    private let wake: DispatchSourceUserDataOr
+    private let timer: DispatchSourceTimer
+    private let inFlightGroup = DispatchGroup()
+    private var inFlight = 0
+    private var inFlightByChannel: [String: Int] = [:]
+    private var running = false
+
+    /// A pool over `queue`, reading alerts from `log` and receivers from `directory`.
+    public init(queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents()) {
+        self.queue = queue
+        self.log = log
+        self.directory = directory
+        self.configuration = configuration
+        self.breaker = breaker
+        self.events = events
+        policy = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks)
+        wake = DispatchSource.makeUserDataOrSource(queue: control)
+        timer = DispatchSource.makeTimerSource(queue: control)
+    }
+
+    /// Starts claiming; deliveries in flight under an expired lease are picked up too.
+    public func start() {
+        control.sync { running = true }
+        wake.setEventHandler { [weak self] in self?.claim() }
+        timer.setEventHandler { [weak self] in self?.claim() }
+        timer.schedule(deadline: .distantFuture)
+        wake.resume()
+        timer.resume()
+        poke()
+    }
+
+    /// Asks the pool to look for due work (the router calls this after recording deliveries).
+    public func poke() { wake.or(data: 1) }
+
+    /// Stops claiming and waits up to `timeout` seconds for sends in flight; a send still
+    /// running then is picked up again after its lease expires.
+    public func stop(timeout: Double = 20) {
+        control.sync { running = false }
+        wake.cancel()
+        timer.cancel()
+        _ = inFlightGroup.wait(timeout: .now() + timeout)
+    }
+
+    /// Sends in flight now.
+    public var sendsInFlight: Int { control.sync { inFlight } }
+
+    private func claim() {
+        guard running else { return }
+        let free = configuration.maxConcurrent - inFlight
+        guard free > 0 else { return }
+        let now = Timestamp.now()
+        let excluded = Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys).union(breaker.blocked(now: Double(now.milliseconds) / 1000))
+        let claimed: [DeliveryRecord]
+        do {
+            claimed = try queue.claimDue(now: now, limit: free, leaseMilliseconds: configuration.leaseMilliseconds, excludedChannels: excluded)
+        } catch {
+            events.note("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
+            timer.schedule(deadline: .now() + 1)
+            return
+        }
+        for delivery in claimed {
+            inFlight += 1
+            inFlightByChannel[delivery.channelID, default: 0] += 1
+            inFlightGroup.enter()
+            senders.async { [self] in
+                let outcome = attempt(delivery)
+                control.async { [self] in
+                    inFlight -= 1
+                    inFlightByChannel[delivery.channelID, default: 1] -= 1
+                    if inFlightByChannel[delivery.channelID] == 0 { inFlightByChannel.removeValue(forKey: delivery.channelID) }
+                    inFlightGroup.leave()
+                    _ = outcome
+                    claim()
+                }
+            }
+        }
+        if claimed.count == free { return }  // more may be due; the next completion claims again
+        if let due = try? queue.nextDueTime() {
+            let wait = max(0, due.milliseconds - Timestamp.now().milliseconds)
+            timer.schedule(deadline: .now() + .milliseconds(Int(min(wait, 60_000)) + 1))
+        } else {
+            timer.schedule(deadline: .now() + 60)
+        }
+    }
+
+    /// One attempt at `delivery`, its outcome recorded; returns the outcome word.
+    @discardableResult
+    func attempt(_ delivery: DeliveryRecord) -> String {
+        let now = Timestamp.now()
+        let word: String
+        do {
+            let outcome = try decide(delivery, now: now)
+            try queue.complete(delivery.id, outcome: outcome, at: Timestamp.now())
+            switch outcome {
+            case .delivered: word = "delivered"
+            case .retry: word = "retry"
+            case .dead: word = "dead"
+            }
+        } catch {
+            events.note("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+            return "error"
+        }
+        let received = (try? log.alert(id: delivery.alertID))??.alert.receivedAt ?? now
+        events.attempted(delivery, word, Double(max(0, Timestamp.now().milliseconds - received.milliseconds)) / 1000)
+        return word
+    }
+
+    private func decide(_ delivery: DeliveryRecord, now: Timestamp) throws -> DeliveryOutcome {
+        guard let stored = try log.alert(id: delivery.alertID) else { return .dead(error: "the alert is no longer in the log") }
+        guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .dead(error: "the subscriber was deleted") }
+        guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
+            return .dead(error: "the subscriber no longer has this channel")
+        }
+        if let reason = try directory.disabledReason(channelID: channel.id) { return .dead(error: "the endpoint is disabled: \(reason)") }
+        let alert = stored.alert.redacted(for: subscriber.clearance)
+        let verdict: DeliveryVerdict
+        switch channel.type {
+        case .webhook: verdict = try sendWebhook(delivery, alert: alert, url: channel.url ?? "", now: now)
+        case .email: verdict = sendEmail(delivery, alert: alert, to: channel.address ?? "", language: subscriber.language)
+        }
+        let seconds = Double(now.milliseconds) / 1000
+        switch verdict {
+        case .delivered:
+            breaker.recordSuccess(channel.id)
+            return .delivered
+        case .gone:
+            try directory.disable(channelID: channel.id, reason: "the endpoint answered 410 Gone")
+            events.note("endpoint answered 410 Gone; channel disabled", ["subscriber": subscriber.id, "channel": channel.id])
+            return .dead(error: "the endpoint answered 410 Gone; the channel is disabled")
+        case .permanent(let reason):
+            return .dead(error: reason)
+        case .retry(let reason, let notBefore):
+            if breaker.recordFailure(channel.id, now: seconds) {
+                events.breakerOpened(subscriber.id, channel.id)
+                notifyOwner(subscriber, channel: channel, reason: reason)
+            }
+            if delivery.severity == .critical && channel.type == .webhook && delivery.attempts == configuration.criticalFallbackAfter
+                && !subscriber.channels.contains(where: { $0.type == .email }) {
+                emailFallback(delivery, alert: alert, subscriber: subscriber)
+            }
+            let retry = delivery.severity == .critical ? configuration.criticalRetry : configuration.standardRetry
+            var generator = SystemRandomNumberGenerator()
+            let next = now.milliseconds + retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: notBefore, using: &generator)
+            let first = try queue.firstAttempt(of: delivery.id)?.milliseconds ?? now.milliseconds
+            guard retry.allows(nextAttemptAt: next, firstAttemptAt: first) else {
+                return .dead(error: "gave up after \(delivery.attempts) attempts: \(reason)")
+            }
+            return .retry(at: Timestamp(milliseconds: next), error: reason)
+        }
+    }
+
+    private func sendWebhook(_ delivery: DeliveryRecord, alert: Alert, url: String, now: Timestamp) throws -> DeliveryVerdict {
+        let target: (host: String, port: Int, address: String)
+        switch policy.check(url) {
+        case .failure(let refusal): return .permanent(reason: refusal.description)
+        case .success(let checked): target = checked
+        }
+        let secrets = try directory.secrets(channelID: delivery.channelID).compactMap(WebhookSecret.init)
+        guard !secrets.isEmpty else { return .permanent(reason: "the channel has no signing secret") }
+        let body = WebhookPayload.body(alert: alert, deliveryID: delivery.id, sentAt: now)
+        var headers: [(String, String)] = [
+            ("content-type", "application/json"), ("user-agent", "Vigil"),
+            ("webhook-id", delivery.id), ("webhook-timestamp", String(now.unixSeconds)),
+            ("webhook-signature", WebhookSignature.header(id: delivery.id, timestamp: now.unixSeconds, body: body, secrets: secrets)),
+        ]
+        if alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
+        let result = CurlRequest.post(
+            url: url, headers: headers, body: body, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
+            pinnedAddress: target)
+        return DeliveryVerdict.of(result)
+    }
+
+    private func sendEmail(_ delivery: DeliveryRecord, alert: Alert, to address: String, language: String) -> DeliveryVerdict {
+        guard let smtp = configuration.smtp else { return .retry(reason: "no SMTP relay is configured (smtp_url)", notBeforeMilliseconds: nil) }
+        let message = AlertEmail.message(alert: alert, to: address, language: language, deliveryID: delivery.id, from: smtp.from)
+        switch smtp.send(message) {
+        case .success: return .delivered
+        case .failure(.permanent(let why)): return .permanent(reason: why)
+        case .failure(.transient(let why)): return .retry(reason: why, notBeforeMilliseconds: nil)
+        }
+    }
+
+    /// Emails the subscriber's contact that a breaker opened; best effort, never blocks a send.
+    private func notifyOwner(_ subscriber: Subscriber, channel: Channel, reason: String) {
+        guard let smtp = configuration.smtp else { return }
+        let l = EmailLabels.forLanguage(subscriber.language)
+        let text = "\(l.label("notice_body"))\n\n\(channel.target)\n\n\(reason)\n"
+        let message = EmailMessage(
+            from: smtp.from, to: [subscriber.contact], subject: "\(l.label("notice_subject")) (\(subscriber.name))",
+            messageID: "breaker-\(channel.id)-\(Timestamp.now().milliseconds)@vigil.invalid", date: .now(), text: text,
+            html: "<p>\(AlertEmail.escape(l.label("notice_body")))</p><p><code>\(AlertEmail.escape(channel.target))</code></p><p>\(AlertEmail.escape(reason))</p>")
+        senders.async { [events] in
+            if case .failure(let error) = smtp.send(message) {
+                events.note("could not tell the owner that a breaker opened", ["subscriber": subscriber.id, "error": error.description])
+            }
+        }
+    }
+
+    /// A critical alert whose webhook keeps failing also goes to the subscriber's contact.
+    private func emailFallback(_ delivery: DeliveryRecord, alert: Alert, subscriber: Subscriber) {
+        guard let smtp = configuration.smtp else { return }
+        let message = AlertEmail.message(alert: alert, to: subscriber.contact, language: subscriber.language, deliveryID: delivery.id + "-fallback", from: smtp.from)
+        senders.async { [events] in
+            if case .failure(let error) = smtp.send(message) {
+                events.note("critical fallback email failed", ["subscriber": subscriber.id, "error": error.description])
+            } else {
+                events.note("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import Foundation
+import VigilCore
+
+/// A complete RFC 5322 message: multipart/alternative with a plain-text and an HTML part,
+/// UTF-8 throughout, the subject as RFC 2047 encoded words.
+public struct EmailMessage: Sendable, Equatable {
+    public var from: String
+    public var to: [String]
+    public var subject: String
+    /// Without angle brackets, for example `dlv_…@vigil.example.org`.
+    public var messageID: String
+    public var date: Timestamp
+    public var text: String
+    public var html: String
+    /// Extra header fields (`X-Vigil-Delivery`, …).
+    public var extraHeaders: [(String, String)] = []
+
+    public static func == (a: EmailMessage, b: EmailMessage) -> Bool {
+        a.from == b.from && a.to == b.to && a.subject == b.subject && a.messageID == b.messageID && a.text == b.text && a.html == b.html
+    }
+
+    /// A message; render it with `bytes(boundary:)`.
+    public init(from: String, to: [String], subject: String, messageID: String, date: Timestamp, text: String, html: String) {
+        self.from = from
+        self.to = to
+        self.subject = subject
+        self.messageID = messageID
+        self.date = date
+        self.text = text
+        self.html = html
+    }
+
+    /// The message on the wire, CRLF line endings, parts base64-encoded.
+    public func bytes(boundary: String = "vigil-" + UUID().uuidString) -> [UInt8] {
+        var lines = [
+            "From: \(from)",
+            "To: \(to.joined(separator: ", "))",
+            "Subject: \(EmailMessage.encodedWords(subject))",
+            "Date: \(EmailMessage.rfc5322Date(date))",
+            "Message-ID: <\(messageID)>",
+            "MIME-Version: 1.0",
+            "Auto-Submitted: auto-generated",
+        ]
+        lines += extraHeaders.map { "\($0.0): \($0.1)" }
+        lines += [
+            "Content-Type: multipart/alternative; boundary=\"\(boundary)\"",
+            "",
+            "--\(boundary)",
+            "Content-Type: text/plain; charset=utf-8",
+            "Content-Transfer-Encoding: base64",
+            "",
+        ]
+        lines += EmailMessage.base64Lines(text)
+        lines += ["--\(boundary)", "Content-Type: text/html; charset=utf-8", "Content-Transfer-Encoding: base64", ""]
+        lines += EmailMessage.base64Lines(html)
+        lines += ["--\(boundary)--", ""]
+        return Array(lines.joined(separator: "\r\n").utf8)
+    }
+
+    static func base64Lines(_ text: String) -> [String] {
+        let encoded = Data(text.utf8).base64EncodedString()
+        return stride(from: 0, to: encoded.count, by: 76).map { start in
+            let from = encoded.index(encoded.startIndex, offsetBy: start)
+            return String(encoded[from..<(encoded.index(from, offsetBy: 76, limitedBy: encoded.endIndex) ?? encoded.endIndex)])
+        }
+    }
+
+    /// `text` as RFC 2047 `=?UTF-8?B?…?=` words of at most 45 bytes each, never splitting a
+    /// character, folded onto continuation lines; plain ASCII stays as it is.
+    static func encodedWords(_ text: String) -> String {
+        if text.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 32 }) && text.count <= 900 { return text }
+        var words: [String] = []
+        var chunk = ""
+        for character in text {
+            if chunk.utf8.count + String(character).utf8.count > 45 {
+                words.append(chunk)
+                chunk = ""
+            }
+            chunk.append(character)
+        }
+        if !chunk.isEmpty { words.append(chunk) }
+        return words.map { "=?UTF-8?B?" + Data($0.utf8).base64EncodedString() + "?=" }.joined(separator: "\r\n ")
+    }
+
+    /// `Sun, 22 Nov 2026 09:14:03 +0000`.
+    static func rfc5322Date(_ time: Timestamp) -> String {
+        let text = time.description  // 2026-11-22T09:14:03.120Z
+        let days = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        let parts = text.split(whereSeparator: { "-T:.Z".contains($0) }).map(String.init)
+        let dayNumber = Int(time.milliseconds >= 0 ? time.milliseconds / 86_400_000 : (time.milliseconds - 86_399_999) / 86_400_000)
+        let weekday = days[((dayNumber % 7) + 7) % 7]
+        return "\(weekday), \(Int(parts[2])!) \(months[Int(parts[1])! - 1]) \(parts[0]) \(parts[3]):\(parts[4]):\(parts[5]) +0000"
+    }
+}
+
+/// The email of an alert for one subscriber (DESIGN §7): subject such as
+/// `[CRITICAL] Belarus — arrest: <start of the summary>`, labels in the subscriber's language.
+public enum AlertEmail {
+    /// Builds the message; `alert` must already be redacted for the subscriber.
+    public static func message(
+        alert: Alert, to address: String, language: String, deliveryID: String, from: String, replay: Bool = false, now: Timestamp = .now()
+    ) -> EmailMessage {
+        let l = EmailLabels.forLanguage(language)
+        var prefix = "[\(l.word(for: alert.severity))]"
+        if replay { prefix = "[\(l.label("replay"))] " + prefix }
+        if alert.status == .exercise { prefix = "[EXERCISE] " + prefix }
+        if alert.kind == .update { prefix += " \(l.label("update")):" }
+        if alert.kind == .cancel { prefix += " \(l.label("cancel").split(separator: " ").first ?? ""):" }
+        let start = alert.summary.count > 60 ? String(alert.summary.prefix(60)) + "…" : alert.summary
+        let subject = "\(prefix) \(alert.country.name) — \(l.word(for: alert.threat)): \(start)"
+
+        var rows: [(String, String)] = [
+            (l.label("country"), alert.country.name + (alert.region.map { " — \($0)" } ?? "")),
+            (l.label("threat"), l.word(for: alert.threat)),
+            (l.label("severity"), l.word(for: alert.severity)),
+            (l.label("urgency"), alert.urgency.rawValue),
+            (l.label("certainty"), alert.certainty.rawValue),
+            (l.label("defender"), alert.defender.name),
+        ]
+        if let organisation = alert.defender.organisation { rows.append((l.label("organisation"), organisation)) }
+        if let role = alert.defender.role { rows.append((l.label("role"), role)) }
+        if let occurred = alert.occurredAt { rows.append((l.label("occurred"), occurred.description)) }
+        rows.append((l.label("received"), alert.receivedAt.description))
+        rows.append((l.label("source"), alert.source.organisation))
+        rows.append((l.label("case"), alert.caseID))
+        var banner: [String] = []
+        if alert.status == .exercise { banner.append(l.label("exercise")) }
+        if alert.kind == .cancel { banner.append(l.label("cancel")) }
+
+        var text = banner.map { $0 + "\n\n" }.joined()
+        text += rows.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
+        text += "\n\n\(l.label("summary")):\n\(alert.summary)\n"
+        if !alert.links.isEmpty { text += "\n\(l.label("links")):\n" + alert.links.map { "- \($0)" }.joined(separator: "\n") + "\n" }
+        text += "\n-- \n\(l.label("footer")) \(deliveryID)\n"
+
+        var html = "<!doctype html><html lang=\"\(escape(language))\"><body>"
+        html += banner.map { "<p><strong>\(escape($0))</strong></p>" }.joined()
+        html += "<table>" + rows.map { "<tr><th align=\"left\">\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined() + "</table>"
+        html += "<h3>\(escape(l.label("summary")))</h3><p>\(escape(alert.summary))</p>"
+        if !alert.links.isEmpty { html += "<ul>" + alert.links.map { "<li><a href=\"\(escape($0))\">\(escape($0))</a></li>" }.joined() + "</ul>" }
+        html += "<p><small>\(escape(l.label("footer"))) \(escape(deliveryID))</small></p></body></html>"
+
+        let domain = from.split(separator: "@").last.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) } ?? "vigil.invalid"
+        var message = EmailMessage(from: from, to: [address], subject: subject, messageID: "\(deliveryID)@\(domain)", date: now, text: text, html: html)
+        message.extraHeaders = [("X-Vigil-Delivery", deliveryID), ("X-Vigil-Alert", alert.id)]
+        return message
+    }
+
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
+}

@@ -1,0 +1,55 @@
+import VigilCore
+import VigilDelivery
+import VigilHTTP
+import VigilStore
+
+/// `GET /v1/deliveries?state=dead` and `POST /v1/deliveries/{id}/retry` (scope `replay`):
+/// the dead letters, and a way to send one again with a fresh retry budget.
+struct DeliveriesAPI: Sendable {
+    let queue: EmbeddedDeliveryQueue
+    let authenticator: Authenticator
+    let workers: DeliveryWorkerPool
+    let logger: Logger
+
+    func register(on router: inout HTTPRouter) {
+        router.add("GET", "/v1/deliveries") { request, responder in list(request, responder) }
+        router.add("POST", "/v1/deliveries/{id}/retry") { request, responder in retry(request, responder) }
+    }
+
+    private func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        if case .failure(let error) = authenticator.authorize(request, scope: .replay) { return responder.send(error.response) }
+        guard request.query["state"] == "dead" else {
+            return responder.send(APIError.badRequest("state: only state=dead is listed here; an alert's deliveries are at /v1/alerts/{id}/deliveries").response)
+        }
+        let limit = Int(request.query["limit"] ?? "") ?? 100
+        guard (1...1000).contains(limit) else { return responder.send(APIError.badRequest("limit: must be between 1 and 1000").response) }
+        do {
+            let records = try queue.deadLetters(limit: limit)
+            var w = JSONWriter(capacity: 64 + records.count * 400)
+            w.beginObject()
+            w.key("deliveries")
+            w.beginArray()
+            for record in records { record.write(to: &w) }
+            w.endArray()
+            w.endObject()
+            responder.send(APIResponse.json(200, bytes: w.bytes))
+        } catch {
+            responder.send(APIError.unavailable("the dead letters cannot be read right now").response)
+        }
+    }
+
+    private func retry(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        if case .failure(let error) = authenticator.authorize(request, scope: .replay) { return responder.send(error.response) }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            guard try queue.retryDead(id, at: .now()) else {
+                return responder.send(APIError.notFound("no dead delivery with id '\(id)'").response)
+            }
+            logger.info("dead delivery queued again", ["delivery": id])
+            workers.poke()
+            responder.send(HTTPResponse(status: 202, contentType: "application/json", text: "{\"id\":\"\(id)\",\"state\":\"pending\"}"))
+        } catch {
+            responder.send(APIError.unavailable("the delivery could not be queued again: \(error)").response)
+        }
+    }
+}

@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilHTTP
+import VigilTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The receivers' scripts beside this file.
+let receiversDirectory = ((#filePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("receivers")
+
+/// A webhook receiver verifying with `standardwebhooks`, and an aiosmtpd server, both on loopback.
+final class Receivers {
+    let webhook: HelperProcess
+    let smtp: HelperProcess
+    let webhookLog: String
+    let smtpLog: String
+
+    init(hang: Double = 3) throws {
+        let dir = TemporaryDirectory.make("vigil-receivers")
+        webhookLog = dir + "/webhooks.jsonl"
+        smtpLog = dir + "/mail.jsonl"
+        webhook = try HelperProcess(file: receiversDirectory + "/webhook_receiver.py", arguments: [webhookLog, String(hang)])
+        smtp = try HelperProcess(file: receiversDirectory + "/smtp_receiver.py", arguments: [smtpLog])
+    }
+
+    func url(_ path: String) -> String { "http://127.0.0.1:\(webhook.port)\(path)" }
+
+    /// Tells the webhook receiver which secrets to verify with.
+    func trust(_ secrets: [String]) throws {
+        let body = String(decoding: try JSONEncoder().encode(secrets), as: UTF8.self)
+        #expect(try BlockingHTTPClient(port: webhook.port).request("POST", "/_secrets", body: body).status == 204)
+    }
+
+    struct Hook: Decodable {
+        struct Payload: Decodable {
+            struct Data: Decodable {
+                let id: String
+                let defender: [String: String]
+            }
+            let type: String
+            let delivery_id: String
+            let data: Data
+        }
+        let path: String; let id: String; let verified: Bool; let status: Int; let signatures: Int; let payload: Payload?; let at: Double
+    }
+
+    struct Mail: Decodable {
+        struct Part: Decodable { let type: String; let text: String }
+        let mail_from: String; let rcpt_tos: [String]; let subject: String; let message_id: String; let content_type: String; let parts: [Part]
+    }
+
+    var hooks: [Hook] { Receivers.lines(webhookLog) }
+    var mails: [Mail] { Receivers.lines(smtpLog) }
+
+    static func lines<T: Decodable>(_ path: String) -> [T] {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+            try? JSONDecoder().decode(T.self, from: Data($0.utf8))
+        }
+    }
+}
+
+/// Polls `condition` every 20 ms for at most `seconds`.
+func eventually(_ seconds: Double = 20, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
+}
+
+func createSubscriber(_ port: Int, channels: String, country: String = "BY", clearance: String = "restricted", contact: String = "owner@example.org") throws -> CreatedSubscriber {
+    let body = #"{"name":"Desk","kind":"diplomatic_desk","organisation":"FPS","contact":"\#(contact)","clearance":"\#(clearance)","language":"fr","channels":\#(channels),"subscriptions":[{"countries":["\#(country)"],"min_severity":"low"}]}"#
+    let response = try BlockingHTTPClient(port: port).request("POST", "/v1/subscribers", body: body, headers: auth)
+    #expect(response.status == 201, "\(response.text)")
+    return try JSONDecoder().decode(CreatedSubscriber.self, from: Data(response.body))
+}
+
+func file(_ port: Int, country: String = "BY", severity: String = "critical", confidentiality: String = "restricted", name: String = "Delivered Defender") throws -> String {
+    let body = #"{"country":"\#(country)","threat":"arrest","severity":"\#(severity)","certainty":"observed","confidentiality":"\#(confidentiality)","summary":"Trade union leader arrested at dawn in Minsk by plain-clothes officers.","defender":{"name":"\#(name)","organisation":"Free Union"}}"#
+    let response = try BlockingHTTPClient(port: port).request("POST", "/v1/alerts", body: body, headers: auth)
+    #expect(response.status == 202)
+    return try JSONDecoder().decode(Accepted.self, from: Data(response.body)).id
+}
+
+func deliveries(_ port: Int, of alert: String) throws -> [DeliveryList.Item] {
+    try JSONDecoder().decode(DeliveryList.self, from: Data(try BlockingHTTPClient(port: port).request("GET", "/v1/alerts/\(alert)/deliveries", headers: auth).body)).deliveries
+}
+
+func states(_ port: Int, of alert: String) throws -> [String] { try deliveries(port, of: alert).map(\.state) }
+
+/// Settings that make retries quick enough for a test.
+func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String] {
+    var environment = [
+        "VIGIL_ALLOW_PRIVATE_WEBHOOKS": "true", "VIGIL_SMTP_URL": "smtp://127.0.0.1:\(smtp)", "VIGIL_SMTP_FROM": "Vigil <alerts@vigil.test>",
+        "VIGIL_RETRY_BASE_MILLISECONDS": "40", "VIGIL_RETRY_CAP_SECONDS": "0.2", "VIGIL_WEBHOOK_TIMEOUT_SECONDS": "2",
+    ]
+    for (k, v) in extra { environment[k] = v }
+    return environment
+}
+
+@Suite(.serialized) struct DeliveryEndToEndTests {
+    @Test func signedWebhookAndMultipartEmailArrive() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok"))"},{"type":"email","address":"desk@example.org"}]"#, clearance: "public")
+        try receivers.trust(subscriber.channels.compactMap(\.secret))
+        let alert = try file(service.port)
+        #expect(try eventually { try states(service.port, of: alert) == ["delivered", "delivered"] })
+        let hook = try #require(receivers.hooks.first)
+        #expect(hook.verified && hook.status == 200 && hook.signatures == 1)
+        #expect(hook.payload?.type == "alert.created" && hook.payload?.data.id == alert && hook.payload?.delivery_id == hook.id)
+        #expect(hook.payload?.data.defender["name"] == "[redacted]", "a public-clearance desk must not see a restricted identity")
+        let mail = try #require(receivers.mails.first)
+        #expect(mail.content_type == "multipart/alternative" && mail.parts.map(\.type) == ["text/plain", "text/html"])
+        #expect(mail.subject.hasPrefix("[CRITIQUE] Belarus — arrestation: Trade union leader arrested"), "\(mail.subject)")
+        #expect(mail.rcpt_tos == ["desk@example.org"] && mail.mail_from == "alerts@vigil.test")
+        let emailDelivery = try deliveries(service.port, of: alert).first { $0.channel_id == subscriber.channels[1].id }!
+        #expect(mail.message_id == "<\(emailDelivery.id)@vigil.test>")
+        #expect(mail.parts[0].text.contains("Pays: Belarus") && !mail.parts[0].text.contains("Delivered Defender"))
+        #expect(!service.logs.contains("Delivered Defender"))
+    }
+
+    @Test func aReceiverWithAnotherSecretRefusesEveryMessage() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        _ = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok"))"}]"#)
+        try receivers.trust(["whsec_" + Data(repeating: 7, count: 32).base64EncodedString()])
+        let alert = try file(service.port)
+        // The receiver answers 401, a permanent refusal: one attempt, then the dead letters.
+        #expect(try eventually { try states(service.port, of: alert) == ["dead"] })
+        #expect(receivers.hooks.count == 1 && !receivers.hooks[0].verified && receivers.hooks[0].status == 401)
+        #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/deliveries?state=dead", headers: auth).text.contains("401"))
+    }
+
+    @Test func aFailureIsRetriedWithTheSameWebhookID() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/flaky"))"},{"type":"webhook","url":"\#(receivers.url("/busy"))"}]"#)
+        try receivers.trust(subscriber.channels.compactMap(\.secret))
+        let alert = try file(service.port)
+        #expect(try eventually { try states(service.port, of: alert) == ["delivered", "delivered"] })
+        let flaky = receivers.hooks.filter { $0.path == "/flaky" }, busy = receivers.hooks.filter { $0.path == "/busy" }
+        #expect(flaky.map(\.status) == [500, 200] && Set(flaky.map(\.id)).count == 1)
+        #expect(busy.map(\.status) == [429, 200] && Set(busy.map(\.id)).count == 1)
+        #expect(busy[1].at - busy[0].at >= 0.9, "Retry-After: 1 must be honoured")
+        #expect(try deliveries(service.port, of: alert).allSatisfy { $0.state == "delivered" })
+    }
+
+    @Test func goneDisablesTheEndpoint() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/gone"))"}]"#)
+        try receivers.trust(subscriber.channels.compactMap(\.secret))
+        let first = try file(service.port)
+        #expect(try eventually { try states(service.port, of: first) == ["dead"] })
+        let second = try file(service.port)
+        #expect(try eventually { try states(service.port, of: second) == ["dead"] })
+        #expect(receivers.hooks.count == 1, "a disabled endpoint must not be called again")
+        let dead = try BlockingHTTPClient(port: service.port).request("GET", "/v1/deliveries?state=dead", headers: auth).text
+        #expect(dead.contains("410") && dead.contains("disabled"))
+    }
+
+    @Test func aHangingEndpointTimesOutAndDoesNotDelayOthers() throws {
+        let receivers = try Receivers(hang: 3)
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(["VIGIL_WEBHOOK_TIMEOUT_SECONDS": "1"], smtp: receivers.smtp.port))
+        let slow = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/hang"))"}]"#)
+        let fast = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok"))"}]"#)
+        try receivers.trust((slow.channels + fast.channels).compactMap(\.secret))
+        let alert = try file(service.port)
+        #expect(try eventually { try deliveries(service.port, of: alert).first { $0.subscriber_id == fast.id }?.state == "delivered" })
+        #expect(try deliveries(service.port, of: alert).first { $0.subscriber_id == slow.id }?.state != "delivered",
+                "the fast desk was served while the slow one was still hanging")
+        #expect(try eventually(20) {
+            let slowDelivery = try deliveries(service.port, of: alert).first { $0.subscriber_id == slow.id }
+            return slowDelivery?.state == "failed" || (receivers.hooks.filter { $0.path == "/hang" }.count >= 2)
+        })
+        let dead = try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts/\(alert)/deliveries", headers: auth).text
+        #expect(dead.contains("did not answer in time") || receivers.hooks.filter { $0.path == "/hang" }.count >= 2)
+    }
+
+    @Test func aReceiverDownForTheWholeBudgetOpensTheBreakerAndDies() throws {
+        let receivers = try Receivers()
+        let closedPort: Int
+        do { closedPort = try HelperProcess(script: "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print('READY', s.getsockname()[1], flush=True)").port }
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries([
+            "VIGIL_RETRY_BUDGET_SECONDS": "2", "VIGIL_BREAKER_THRESHOLD": "3", "VIGIL_BREAKER_COOLDOWN_SECONDS": "0.2",
+        ], smtp: receivers.smtp.port))
+        _ = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"http://127.0.0.1:\#(closedPort)/down"}]"#, contact: "owner@desk.example.org")
+        let alert = try file(service.port, severity: "high")
+        #expect(try eventually(30) { try states(service.port, of: alert) == ["dead"] })
+        let item = try #require(try deliveries(service.port, of: alert).first)
+        #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/deliveries?state=dead", headers: auth).text.contains(item.id))
+        #expect(try eventually { receivers.mails.contains { $0.rcpt_tos == ["owner@desk.example.org"] && $0.subject.contains("Vigil") } },
+                "the endpoint's owner must be told when the breaker opens")
+        let metrics = try BlockingHTTPClient(port: service.port).request("GET", "/metrics").text
+        #expect(metrics.contains("vigil_breaker_openings_total") && metrics.contains("vigil_dead_letters 1"))
+        // A dead letter can be sent again.
+        #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/deliveries/\(item.id)/retry", headers: auth).status == 202)
+        #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/deliveries/\(item.id)/retry", headers: auth).status == 404)
+    }
+
+    @Test func sigkillWithSendsInFlightLosesNothing() throws {
+        let receivers = try Receivers(hang: 0.4)
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        let environment = fastRetries(["VIGIL_LEASE_SECONDS": "1"], smtp: receivers.smtp.port)
+        try service.start(environment: environment)
+        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/hang"))"}]"#)
+        try receivers.trust(subscriber.channels.compactMap(\.secret))
+        var alerts: [String] = []
+        for _ in 0..<12 { alerts.append(try file(service.port)) }
+        #expect(eventually { !receivers.hooks.isEmpty })
+        service.kill(signal: SIGKILL)  // sends in flight, leases held
+        try service.start(environment: environment)
+        #expect(try eventually(40) { try alerts.allSatisfy { try states(service.port, of: $0) == ["delivered"] } })
+        let received = receivers.hooks.filter(\.verified)
+        let expected = Set(try alerts.flatMap { try deliveries(service.port, of: $0).map(\.id) })
+        #expect(Set(received.map(\.id)).isSuperset(of: expected), "every delivery reached the receiver")
+        #expect(Set(received.compactMap { $0.payload?.data.id }) == Set(alerts))
+        // Duplicates are allowed only as the same webhook-id, which receivers drop.
+        #expect(Set(received.map(\.id)).count == alerts.count)
+    }
+}
