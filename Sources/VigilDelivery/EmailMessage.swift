@@ -107,7 +107,7 @@ public enum AlertEmail {
         if alert.status == .exercise { prefix = "[EXERCISE] " + prefix }
         if alert.kind == .update { prefix += " \(l.label("update")):" }
         if alert.kind == .cancel { prefix += " \(l.label("cancel").split(separator: " ").first ?? ""):" }
-        let start = alert.summary.count > 60 ? String(alert.summary.prefix(60)) + "…" : alert.summary
+        let start = summaryStart(alert.summary)
         let subject = "\(prefix) \(alert.country.name) — \(l.word(for: alert.threat)): \(start)"
 
         var rows: [(String, String)] = [
@@ -145,6 +145,14 @@ public enum AlertEmail {
         var message = EmailMessage(from: from, to: [address], subject: subject, messageID: "\(deliveryID)@\(domain)", date: now, text: text, html: html)
         message.extraHeaders = [("X-Vigil-Delivery", deliveryID), ("X-Vigil-Alert", alert.id)]
         return message
+    }
+
+    /// The summary's first 60 characters, cut at a word boundary, with an ellipsis when cut.
+    static func summaryStart(_ summary: String) -> String {
+        guard summary.count > 60 else { return summary }
+        var cut = summary.prefix(60)
+        if let space = cut.lastIndex(of: " "), summary[cut.endIndex] != " " { cut = cut[..<space] }
+        return cut.trimmingCharacters(in: .whitespaces.union(.punctuationCharacters)) + "…"
     }
 
     static func escape(_ text: String) -> String {

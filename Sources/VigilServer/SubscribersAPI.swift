@@ -19,6 +19,7 @@ struct SubscribersAPI: Sendable {
             save(request, responder, replacing: request.pathParameters["id"])
         }
         router.add("DELETE", "/v1/subscribers/{id}") { request, responder in delete(request, responder) }
+        router.add("POST", "/v1/subscribers/{id}/channels/{channel}/rotate-secret") { request, responder in rotate(request, responder) }
     }
 
     /// Validates and stores a subscriber; the one place that creates ids and secrets, used
@@ -84,6 +85,28 @@ struct SubscribersAPI: Sendable {
             responder.send(APIResponse.json(200, SubscriberBody(subscriber, secrets: [:])))
         } catch {
             responder.send(APIError.unavailable("the subscriber cannot be read right now").response)
+        }
+    }
+
+    /// A new `whsec_` secret for a webhook channel, shown once; the old one keeps signing,
+    /// as a second signature, for a day so the receiver can switch without losing messages.
+    private func rotate(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard authorize(request, responder) else { return }
+        let id = request.pathParameters["id"] ?? "", channelID = request.pathParameters["channel"] ?? ""
+        do {
+            guard let subscriber = try registry.subscriber(id: id), subscriber.channels.contains(where: { $0.id == channelID && $0.type == .webhook }) else {
+                return responder.send(APIError.notFound("subscriber '\(id)' has no webhook channel '\(channelID)'").response)
+            }
+            let secret = WebhookSecret.generate().description
+            guard try registry.rotate(channelID: channelID, newSecret: secret) else {
+                return responder.send(APIError.notFound("channel '\(channelID)' has no secret to rotate").response)
+            }
+            logger.info("webhook secret rotated", ["subscriber": id, "channel": channelID])
+            struct Rotated: Encodable { let channel_id: String; let secret: String; let previous_valid_until: String }
+            let until = Timestamp.now().adding(milliseconds: SubscriberRegistry.rotationOverlapMilliseconds).description
+            responder.send(APIResponse.json(200, Rotated(channel_id: channelID, secret: secret, previous_valid_until: until)))
+        } catch {
+            responder.send(APIError.unavailable("the secret could not be rotated: \(error)").response)
         }
     }
 

@@ -88,9 +88,24 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// The signing secrets of a webhook channel: the current one first, then one being
     /// rotated out.
     public func secrets(channelID: String) throws -> [String] {
-        try database.read { transaction in
-            guard let row = try transaction.connection.query("SELECT secret, previous_secret FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return [] }
-            return [row.text(0), row.text(1)].compactMap { $0 }
+        let cutoff = Timestamp.now().milliseconds - Self.rotationOverlapMilliseconds
+        return try database.read { transaction in
+            guard let row = try transaction.connection.query("SELECT secret, previous_secret, rotated_at FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return [] }
+            let previous = (row.int(2) ?? 0) > cutoff ? row.text(1) : nil
+            return [row.text(0), previous].compactMap { $0 }
+        }
+    }
+
+    /// How long a rotated-out secret still signs, so receivers can switch without a gap.
+    public static let rotationOverlapMilliseconds: Int64 = 24 * 3600 * 1000
+
+    /// Replaces the channel's secret with `newSecret`; the old one keeps signing (as a second
+    /// signature) for `rotationOverlapMilliseconds`. `false` when the channel has no secret.
+    public func rotate(channelID: String, newSecret: String) throws -> Bool {
+        try database.writeAndWait { transaction in
+            try transaction.connection.run(
+                "UPDATE channel_secrets SET previous_secret = secret, secret = ?, rotated_at = ? WHERE channel_id = ?",
+                [.text(newSecret), .integer(Timestamp.now().milliseconds), .text(channelID)]) > 0
         }
     }
 

@@ -214,6 +214,41 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/deliveries/\(item.id)/retry", headers: auth).status == 404)
     }
 
+    @Test func aRotatedSecretSignsTwiceUntilTheReceiverSwitches() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok"))"}]"#)
+        let channel = subscriber.channels[0]
+        let rotated = try BlockingHTTPClient(port: service.port).request("POST", "/v1/subscribers/\(subscriber.id)/channels/\(channel.id)/rotate-secret", headers: auth)
+        #expect(rotated.status == 200)
+        struct Rotated: Decodable { let secret: String }
+        let newSecret = try JSONDecoder().decode(Rotated.self, from: Data(rotated.body)).secret
+        #expect(newSecret != channel.secret && newSecret.hasPrefix("whsec_"))
+        try receivers.trust([channel.secret!])  // a receiver not yet switched
+        let first = try file(service.port)
+        #expect(try eventually { try states(service.port, of: first) == ["delivered"] })
+        try receivers.trust([newSecret])  // and one that has switched
+        let second = try file(service.port)
+        #expect(try eventually { try states(service.port, of: second) == ["delivered"] })
+        #expect(receivers.hooks.count == 2 && receivers.hooks.allSatisfy { $0.verified && $0.signatures == 2 })
+    }
+
+    @Test func aCriticalAlertFallsBackToTheContactsEmail() throws {
+        let receivers = try Receivers()
+        let closedPort: Int
+        do { closedPort = try HelperProcess(script: "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print('READY', s.getsockname()[1], flush=True)").port }
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(["VIGIL_BREAKER_THRESHOLD": "50"], smtp: receivers.smtp.port))
+        _ = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"http://127.0.0.1:\#(closedPort)/down"}]"#, contact: "duty-officer@desk.example.org")
+        _ = try file(service.port, severity: "critical")
+        #expect(eventually { receivers.mails.contains { $0.rcpt_tos == ["duty-officer@desk.example.org"] && $0.subject.contains("[CRITIQUE]") } },
+                "a critical alert whose webhook keeps failing must reach the contact by email")
+        #expect(receivers.mails.filter { $0.subject.contains("[CRITIQUE]") }.count == 1, "the fallback is sent once")
+    }
+
     @Test func sigkillWithSendsInFlightLosesNothing() throws {
         let receivers = try Receivers(hang: 0.4)
         let service = ServiceProcess()
