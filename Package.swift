@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTP", "VigilTestSupport"], exclude: ["receivers"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTP", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

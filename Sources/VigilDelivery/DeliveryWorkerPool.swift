@@ -215,6 +215,8 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
     private func sendWebhook(_ delivery: DeliveryRecord, alert: Alert, url: String, now: Timestamp) throws -> DeliveryVerdict {
         let target: (host: String, port: Int, address: String)
         switch policy.check(url) {
+        case .failure(.unresolvable(let host)):  // DNS trouble may pass; an internal address will not
+            return .retry(reason: AddressRefusal.unresolvable(host).description, notBeforeMilliseconds: nil)
         case .failure(let refusal): return .permanent(reason: refusal.description)
         case .success(let checked): target = checked
         }

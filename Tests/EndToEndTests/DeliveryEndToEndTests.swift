@@ -7,8 +7,9 @@ import VigilTestSupport
 import Glibc
 #endif
 
-/// The receivers' scripts beside this file.
-let receiversDirectory = ((#filePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("receivers")
+/// The receivers' scripts, shared with the demo in deploy/receivers.
+let receiversDirectory = ((((#filePath as NSString).deletingLastPathComponent as NSString).deletingLastPathComponent as NSString)
+    .deletingLastPathComponent as NSString).appendingPathComponent("deploy/receivers")
 
 /// A webhook receiver verifying with `standardwebhooks`, and an aiosmtpd server, both on loopback.
 final class Receivers {

@@ -1,4 +1,4 @@
-"""An SMTP server (aiosmtpd) for Vigil's end-to-end tests.
+"""An SMTP server (aiosmtpd) for Vigil's end-to-end tests and its demo.
 
 Writes each message as one JSON line to the log file given as the first argument: the
 envelope, the headers that matter, and the MIME parts with their decoded text.

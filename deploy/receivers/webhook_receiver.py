@@ -1,4 +1,4 @@
-"""A webhook receiver for Vigil's end-to-end tests.
+"""A webhook receiver for Vigil's end-to-end tests and its demo.
 
 Every request is checked with the `standardwebhooks` package (an implementation Vigil did
 not write) against the secrets set through POST /_secrets; a request that does not verify
