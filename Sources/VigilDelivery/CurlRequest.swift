@@ -46,8 +46,8 @@ public enum CurlRequest {
         pinnedAddress: (host: String, port: Int, address: String)? = nil
     ) -> Result<HTTPOutcome, TransportError> {
         _ = globalInit
-        guard let handle = curl_easy_init() else { return .failure(.failed("libcurl could not start a request")) }
-        defer { curl_easy_cleanup(handle) }
+        guard let handle = HandlePool.shared.take() else { return .failure(.failed("libcurl could not start a request")) }
+        defer { HandlePool.shared.give(handle) }
         var list: UnsafeMutablePointer<curl_slist>?
         for (name, value) in headers { list = curl_slist_append(list, "\(name): \(value)") }
         list = curl_slist_append(list, "Expect:")  // no 100-continue round trip
@@ -71,6 +71,7 @@ public enum CurlRequest {
             _ = vigil_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
             _ = vigil_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
             _ = vigil_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            _ = vigil_curl_setopt_long(handle, CURLOPT_MAXCONNECTS, 16)
             _ = vigil_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
             _ = vigil_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context.toOpaque())
             _ = vigil_curl_setopt_write_function(handle) { data, size, count, user in
@@ -93,6 +94,33 @@ public enum CurlRequest {
             _ = vigil_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
             return .success(HTTPOutcome(status: status, retryAfterMilliseconds: sink.retryAfterMilliseconds, bodyPrefix: sink.bodyPrefix))
         }
+    }
+}
+
+/// Easy handles kept between requests so their connections are reused: a webhook to an
+/// endpoint that was called recently skips the TCP (and TLS) handshake. `curl_easy_reset`
+/// clears a handle's options but keeps its live connections and DNS cache.
+private final class HandlePool: @unchecked Sendable {
+    static let shared = HandlePool()
+    private let lock = NSLock()
+    private var idle: [UnsafeMutableRawPointer] = []
+    private let capacity = 64
+
+    func take() -> UnsafeMutableRawPointer? {
+        if let handle = lock.withLock({ idle.popLast() }) {
+            curl_easy_reset(handle)
+            return handle
+        }
+        return curl_easy_init()
+    }
+
+    func give(_ handle: UnsafeMutableRawPointer) {
+        let kept = lock.withLock {
+            guard idle.count < capacity else { return false }
+            idle.append(handle)
+            return true
+        }
+        if !kept { curl_easy_cleanup(handle) }
     }
 }
 

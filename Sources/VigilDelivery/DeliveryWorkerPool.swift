@@ -60,13 +60,20 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
     public let breaker: CircuitBreaker
     private let policy: AddressPolicy
     private let control = DispatchQueue(label: "vigil.workers.control")
-    private let senders = DispatchQueue(label: "vigil.workers.send", attributes: .concurrent)
+    /// One serial queue per send slot. A send blocks its thread (in libcurl, or waiting for a
+    /// commit); on a shared concurrent queue libdispatch keeps about one thread per core and
+    /// adds more only slowly when they block, so deliveries waited hundreds of milliseconds
+    /// for a thread. Serial queues are served by overcommitting threads at once.
+    private let senders: [DispatchQueue]
+    private var freeSlots: [Int]
+    private let notices = DispatchQueue(label: "vigil.workers.notices")
     private let wake: DispatchSourceUserDataOr
     private let timer: DispatchSourceTimer
     private let inFlightGroup = DispatchGroup()
     private var inFlight = 0
     private var inFlightByChannel: [String: Int] = [:]
     private var running = false
+    private let alerts = AlertCache(capacity: 4096)
 
     /// A pool over `queue`, reading alerts from `log` and receivers from `directory`.
     public init(queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents()) {
@@ -79,6 +86,8 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         policy = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks)
         wake = DispatchSource.makeUserDataOrSource(queue: control)
         timer = DispatchSource.makeTimerSource(queue: control)
+        senders = (0..<max(1, configuration.maxConcurrent)).map { DispatchQueue(label: "vigil.workers.send.\($0)") }
+        freeSlots = Array(senders.indices)
     }
 
     /// Starts claiming; deliveries in flight under an expired lease are picked up too.
@@ -109,7 +118,7 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
 
     private func claim() {
         guard running else { return }
-        let free = configuration.maxConcurrent - inFlight
+        let free = min(configuration.maxConcurrent - inFlight, freeSlots.count)
         guard free > 0 else { return }
         let now = Timestamp.now()
         let excluded = Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys).union(breaker.blocked(now: Double(now.milliseconds) / 1000))
@@ -125,15 +134,19 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             inFlight += 1
             inFlightByChannel[delivery.channelID, default: 0] += 1
             inFlightGroup.enter()
-            senders.async { [self] in
+            let slot = freeSlots.removeLast()
+            senders[slot].async { [self] in
                 let outcome = attempt(delivery)
                 control.async { [self] in
+                    freeSlots.append(slot)
                     inFlight -= 1
                     inFlightByChannel[delivery.channelID, default: 1] -= 1
                     if inFlightByChannel[delivery.channelID] == 0 { inFlightByChannel.removeValue(forKey: delivery.channelID) }
                     inFlightGroup.leave()
                     _ = outcome
-                    claim()
+                    // Refill in batches: a claim is a transaction, and claiming after every
+                    // single completion made each delivery cost two commits on the writer.
+                    if inFlight <= configuration.maxConcurrent / 2 { claim() }
                 }
             }
         }
@@ -163,13 +176,13 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             events.note("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
             return "error"
         }
-        let received = (try? log.alert(id: delivery.alertID))??.alert.receivedAt ?? now
+        let received = (try? alert(delivery.alertID))??.alert.receivedAt ?? now
         events.attempted(delivery, word, Double(max(0, Timestamp.now().milliseconds - received.milliseconds)) / 1000)
         return word
     }
 
     private func decide(_ delivery: DeliveryRecord, now: Timestamp) throws -> DeliveryOutcome {
-        guard let stored = try log.alert(id: delivery.alertID) else { return .dead(error: "the alert is no longer in the log") }
+        guard let stored = try alert(delivery.alertID) else { return .dead(error: "the alert is no longer in the log") }
         guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .dead(error: "the subscriber was deleted") }
         guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
             return .dead(error: "the subscriber no longer has this channel")
@@ -210,6 +223,15 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             }
             return .retry(at: Timestamp(milliseconds: next), error: reason)
         }
+    }
+
+    /// The alert `id`, from the cache when a sibling delivery already read it: log entries
+    /// never change, and decoding the same alert once per delivery dominated fan-out.
+    private func alert(_ id: String) throws -> StoredAlert? {
+        if let cached = alerts.get(id) { return cached }
+        guard let stored = try log.alert(id: id) else { return nil }
+        alerts.put(stored)
+        return stored
     }
 
     private func sendWebhook(_ delivery: DeliveryRecord, alert: Alert, url: String, now: Timestamp) throws -> DeliveryVerdict {
@@ -254,7 +276,7 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             from: smtp.from, to: [subscriber.contact], subject: "\(l.label("notice_subject")) (\(subscriber.name))",
             messageID: "breaker-\(channel.id)-\(Timestamp.now().milliseconds)@vigil.invalid", date: .now(), text: text,
             html: "<p>\(AlertEmail.escape(l.label("notice_body")))</p><p><code>\(AlertEmail.escape(channel.target))</code></p><p>\(AlertEmail.escape(reason))</p>")
-        senders.async { [events] in
+        notices.async { [events] in
             if case .failure(let error) = smtp.send(message) {
                 events.note("could not tell the owner that a breaker opened", ["subscriber": subscriber.id, "error": error.description])
             }
@@ -265,12 +287,31 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
     private func emailFallback(_ delivery: DeliveryRecord, alert: Alert, subscriber: Subscriber) {
         guard let smtp = configuration.smtp else { return }
         let message = AlertEmail.message(alert: alert, to: subscriber.contact, language: subscriber.language, deliveryID: delivery.id + "-fallback", from: smtp.from)
-        senders.async { [events] in
+        notices.async { [events] in
             if case .failure(let error) = smtp.send(message) {
                 events.note("critical fallback email failed", ["subscriber": subscriber.id, "error": error.description])
             } else {
                 events.note("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
             }
+        }
+    }
+}
+
+/// A bounded map of recently sent alerts; cleared whole when full (cheap, and the working set
+/// of a fan-out is one alert).
+final class AlertCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: StoredAlert] = [:]
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func get(_ id: String) -> StoredAlert? { lock.withLock { entries[id] } }
+
+    func put(_ stored: StoredAlert) {
+        lock.withLock {
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+            entries[stored.alert.id] = stored
         }
     }
 }

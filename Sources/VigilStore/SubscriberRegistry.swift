@@ -7,6 +7,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     private let database: Database
     private let lock = NSLock()
     private var cachedIndex: SubscriptionIndex?
+    private var cachedSecrets: [String: (secrets: [String], until: Int64)] = [:]
 
     /// The registry kept in `database`.
     public init(database: Database) { self.database = database }
@@ -28,8 +29,13 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         }
     }
 
-    /// The subscriber `id`, or `nil`.
+    /// The subscriber `id`, or `nil`; served from the routing index kept in memory.
     public func subscriber(id: String) throws -> Subscriber? {
+        try index().subscriber(id: id)
+    }
+
+    /// The subscriber `id` read from the table, bypassing the index.
+    func storedSubscriber(id: String) throws -> Subscriber? {
         try database.read { transaction in
             try transaction.connection.query("SELECT body FROM subscribers WHERE id = ?", [.text(id)]).first.map { row in
                 try VigilJSON.decode(Subscriber.self, from: Data(row.blob(0) ?? []))
@@ -88,12 +94,18 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// The signing secrets of a webhook channel: the current one first, then one being
     /// rotated out.
     public func secrets(channelID: String) throws -> [String] {
-        let cutoff = Timestamp.now().milliseconds - Self.rotationOverlapMilliseconds
-        return try database.read { transaction in
-            guard let row = try transaction.connection.query("SELECT secret, previous_secret, rotated_at FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return [] }
+        let now = Timestamp.now().milliseconds
+        if let cached = lock.withLock({ cachedSecrets[channelID] }), cached.until > now { return cached.secrets }
+        let cutoff = now - Self.rotationOverlapMilliseconds
+        let (secrets, rotatedAt) = try database.read { transaction -> ([String], Int64?) in
+            guard let row = try transaction.connection.query("SELECT secret, previous_secret, rotated_at FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return ([], nil) }
             let previous = (row.int(2) ?? 0) > cutoff ? row.text(1) : nil
-            return [row.text(0), previous].compactMap { $0 }
+            return ([row.text(0), previous].compactMap { $0 }, row.int(2))
         }
+        // Cached until the previous secret would expire (or a minute), and dropped on any change.
+        let until = min(now + 60_000, rotatedAt.map { $0 + Self.rotationOverlapMilliseconds } ?? Int64.max)
+        lock.withLock { cachedSecrets[channelID] = (secrets, until) }
+        return secrets
     }
 
     /// How long a rotated-out secret still signs, so receivers can switch without a gap.
@@ -102,11 +114,13 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// Replaces the channel's secret with `newSecret`; the old one keeps signing (as a second
     /// signature) for `rotationOverlapMilliseconds`. `false` when the channel has no secret.
     public func rotate(channelID: String, newSecret: String) throws -> Bool {
-        try database.writeAndWait { transaction in
+        let rotated = try database.writeAndWait { transaction in
             try transaction.connection.run(
                 "UPDATE channel_secrets SET previous_secret = secret, secret = ?, rotated_at = ? WHERE channel_id = ?",
                 [.text(newSecret), .integer(Timestamp.now().milliseconds), .text(channelID)]) > 0
         }
+        invalidate()
+        return rotated
     }
 
     public func disabledReason(channelID: String) throws -> String? {
@@ -126,5 +140,10 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         try database.read { try $0.connection.query("SELECT 1 FROM subscribers LIMIT 1").isEmpty }
     }
 
-    private func invalidate() { lock.withLock { cachedIndex = nil } }
+    private func invalidate() {
+        lock.withLock {
+            cachedIndex = nil
+            cachedSecrets.removeAll()
+        }
+    }
 }

@@ -9,6 +9,7 @@ enum BenchCommand: Command {
     static let help = """
         usage: vigil bench ingest [--clients 32] [--seconds 3] [--runs 5] [--json]
                vigil bench route [--runs 3] [--subscribers 10000] [--alerts 20000]
+               vigil bench deliver [--runs 3] [--fanout 200,1000]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
@@ -17,7 +18,9 @@ enum BenchCommand: Command {
         the table shows medians and each rate as a ratio to SQLite alone.
         route: 10,000 subscribers over all countries; matching through the per-country index next to
         brute force, the router draining a 20,000-alert backlog into SQLite, and the time from a
-        durable append to its deliveries being recorded at 200 alerts/s. Build with -c release.
+        durable append to its deliveries being recorded at 200 alerts/s.
+        deliver: the whole pipeline to a webhook sink on loopback; 202 → webhook received at 200
+        alerts/s (p50/p99), and one alert to 200 and 1,000 endpoints (202 → last). Build with -c release.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
@@ -26,10 +29,22 @@ enum BenchCommand: Command {
         if let v = arguments.value("clients") { guard let n = Int(v), n > 0 else { throw UsageError("--clients must be positive") }; benchmark.clients = n }
         if let v = arguments.value("seconds") { guard let n = Double(v), n > 0 else { throw UsageError("--seconds must be positive") }; benchmark.seconds = n }
         let runsText = arguments.value("runs")
-        let subscribersText = arguments.value("subscribers"), alertsText = arguments.value("alerts")
+        let subscribersText = arguments.value("subscribers"), alertsText = arguments.value("alerts"), fanoutText = arguments.value("fanout")
         if let v = runsText { guard let n = Int(v), n > 0 else { throw UsageError("--runs must be positive") }; benchmark.runs = n }
         let json = arguments.flag("json")
         try arguments.finish()
+        if scenario == "deliver" {
+            var deliver = DeliveryBenchmark()
+            if let n = Int(runsText ?? "") { deliver.runs = n }
+            if let only = fanoutText { deliver.fanouts = only.split(separator: ",").compactMap { Int($0) } }
+            let rows = try deliver.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
+            print("vigil bench deliver — ingest, router, workers and signed webhooks to a loopback sink, \(deliver.runs) runs, medians; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+            print("scenario".padding(toLength: 44, withPad: " ", startingAt: 0) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10) + "  note")
+            for row in rows {
+                print(row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%.2f", row.p50).leftPadded(10) + String(format: "%.2f", row.p99).leftPadded(10) + "  " + row.note)
+            }
+            return
+        }
         if scenario == "route" {
             var route = RouteBenchmark()
             if let n = Int(runsText ?? "") { route.runs = n }
@@ -46,7 +61,7 @@ enum BenchCommand: Command {
             }
             return
         }
-        guard scenario == "ingest" else { throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route") }
+        guard scenario == "ingest" else { throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route, deliver") }
         let rows = try benchmark.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
         let baseline = rows.first?.rate ?? 1
         if json {

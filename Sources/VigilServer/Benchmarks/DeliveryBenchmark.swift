@@ -1,0 +1,172 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilHTTP
+import VigilStore
+
+/// `vigil bench deliver`: the whole pipeline — HTTP ingest, durable append, router, workers,
+/// signed webhook — against a webhook sink on loopback (Vigil's own HTTP server).
+///
+/// - latency: alerts filed at a steady rate (default 200/s) for one subscriber; time from the
+///   `202` to the sink receiving the webhook (p50/p99);
+/// - fan-out: one alert to N webhook endpoints (200 and 1,000 by default); time from the
+///   `202` to the last endpoint receiving it.
+public struct DeliveryBenchmark: Sendable {
+    public var rate = 200.0
+    public var seconds = 5.0
+    public var fanouts = [200, 1000]
+    public var runs = 3
+
+    /// A benchmark with the defaults.
+    public init() {}
+
+    /// One line of the table.
+    public struct Row: Sendable {
+        public let name: String
+        public let p50: Double
+        public let p99: Double
+        public let note: String
+    }
+
+    static let token = "bench-token-0123456789abcdef"
+
+    public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
+        var p50s: [Double] = [], p99s: [Double] = [], fanoutTimes: [Int: [Double]] = [:]
+        for round in 1...runs {
+            progress("run \(round) of \(runs): latency at \(Int(rate))/s")
+            let sample = try latency()
+            progress(String(format: "latency p50 %.2f p90 %.2f p95 %.2f p99 %.2f max %.2f ms", sample.percentile(50) ?? 0, sample.percentile(90) ?? 0, sample.percentile(95) ?? 0, sample.percentile(99) ?? 0, sample.percentile(100) ?? 0))
+            p50s.append(sample.percentile(50) ?? 0)
+            p99s.append(sample.percentile(99) ?? 0)
+            for n in fanouts {
+                progress("run \(round) of \(runs): fan-out to \(n)")
+                fanoutTimes[n, default: []].append(try fanout(n))
+            }
+        }
+        var rows = [Row(name: "202 → webhook received at \(Int(rate))/s", p50: median(p50s), p99: median(p99s), note: "\(Int(rate * seconds)) alerts per run")]
+        for n in fanouts {
+            rows.append(Row(name: "one alert → \(n) endpoints, 202 → last", p50: median(fanoutTimes[n]!), p99: fanoutTimes[n]!.max() ?? 0, note: "median of runs; p99 column: slowest run"))
+        }
+        return rows
+    }
+
+    /// When each alert's webhooks reached the sink (nanoseconds of uptime).
+    final class ReceiptLog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var receipts: [String: [UInt64]] = [:]
+
+        /// Records a webhook; the alert id is the ULID inside the delivery id.
+        func record(_ request: HTTPRequest) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard let id = request.headers["webhook-id"], id.count >= 30 else { return }
+            let alert = String(id.dropFirst(4).prefix(26)).uppercased()
+            lock.withLock { receipts[alert, default: []].append(now) }
+        }
+
+        func times(of alert: String) -> [UInt64] { lock.withLock { receipts[alert] ?? [] } }
+    }
+
+    /// A service and a sink on loopback.
+    struct Rig {
+        let service: VigilService
+        let sink: HTTPServer
+        let receipts: ReceiptLog
+        let port: Int
+
+        init() throws {
+            let receipts = ReceiptLog()
+            var router = HTTPRouter()
+            router.add("POST", "/hook/{n}") { request, responder in
+                receipts.record(request)
+                responder.send(HTTPResponse(status: 204))
+            }
+            var sinkConfiguration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
+            sinkConfiguration.maxConnections = 4096
+            sink = try HTTPServer(configuration: sinkConfiguration, handler: router.handler)
+            sink.start()
+            var configuration = VigilConfiguration()
+            configuration.listen = "127.0.0.1:0"
+            configuration.dataDir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-deliver-\(UUID().uuidString)")
+            configuration.bootstrapToken = DeliveryBenchmark.token
+            configuration.allowPrivateWebhooks = true
+            configuration.workerConcurrency = 64
+            service = try VigilService(configuration: configuration, logging: false)
+            port = try service.start()
+            self.receipts = receipts
+        }
+
+        /// Adds `count` subscribers to `country`, each with its own webhook endpoint.
+        func subscribe(_ count: Int, country: String) throws {
+            for n in 0..<count {
+                let body = #"{"name":"Bench \#(n)","kind":"other","organisation":"bench","contact":"b@example.org","channels":[{"type":"webhook","url":"http://127.0.0.1:\#(sink.port)/hook/\#(country)\#(n)"}],"subscriptions":[{"countries":["\#(country)"],"min_severity":"low"}]}"#
+                _ = try SubscribersAPI.store(try JSONParser.parse(Array(body.utf8)), replacing: nil, in: service.subscribers)
+            }
+        }
+
+        /// Files an alert and returns its id and the moment the `202` arrived.
+        func file(_ client: BlockingHTTPClient, country: String) throws -> (String, UInt64) {
+            let body = #"{"country":"\#(country)","threat":"arrest","severity":"critical","certainty":"observed","summary":"bench","defender":{"name":"Bench Defender"}}"#
+            let response = try client.request("POST", "/v1/alerts", body: body, headers: ["Authorization": "Bearer \(DeliveryBenchmark.token)", "Content-Type": "application/json"])
+            let now = DispatchTime.now().uptimeNanoseconds
+            guard response.status == 202, let id = response.text.split(separator: "\"").dropFirst(3).first else {
+                throw BenchmarkFailure(description: "filing answered \(response.status): \(response.text)")
+            }
+            return (String(id), now)
+        }
+
+        func stop() {
+            service.stop()
+            sink.stop(timeout: 1)
+            try? FileManager.default.removeItem(atPath: service.configuration.dataDir)
+        }
+    }
+
+    func latency() throws -> LatencySample {
+        let rig = try Rig()
+        defer { rig.stop() }
+        try rig.subscribe(1, country: "BY")
+        let client = try BlockingHTTPClient(port: rig.port)
+        _ = try rig.file(client, country: "BY")  // warm up
+        var filed: [(String, UInt64)] = []
+        let interval = UInt64(1e9 / rate)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for n in 0..<Int(rate * seconds) {
+            let due = start + UInt64(n) * interval
+            while DispatchTime.now().uptimeNanoseconds < due { usleep(50) }
+            filed.append(try rig.file(client, country: "BY"))
+        }
+        try waitUntil(seconds: 30) { filed.allSatisfy { !rig.receipts.times(of: $0.0).isEmpty } }
+        let latencies = filed.compactMap { id, at in rig.receipts.times(of: id).min().map { $0 > at ? $0 - at : 0 } }
+        let retries = rig.service.metrics.value("vigil_deliveries_total", labels: "channel=\"webhook\",outcome=\"retry\"")
+        if retries > 0 {
+            let errors = filed.prefix(1000).compactMap { (try? rig.service.deliveries.deliveries(ofAlert: $0.0))?.first?.lastError }
+            FileHandle.standardError.write(Data("bench: \(Int(retries)) webhook attempts were retried; last errors: \(Set(errors).prefix(3))\n".utf8))
+        }
+        return LatencySample(count: latencies.count, seconds: seconds, latencies: latencies)
+    }
+
+    func fanout(_ endpoints: Int) throws -> Double {
+        let rig = try Rig()
+        defer { rig.stop() }
+        try rig.subscribe(endpoints, country: "GT")
+        let client = try BlockingHTTPClient(port: rig.port)
+        let (warm, _) = try rig.file(client, country: "GT")  // first round: connections and caches warm
+        try waitUntil(seconds: 60) { rig.receipts.times(of: warm).count >= endpoints }
+        let (id, at) = try rig.file(client, country: "GT")
+        try waitUntil(seconds: 60) { rig.receipts.times(of: id).count >= endpoints }
+        return Double((rig.receipts.times(of: id).max() ?? at) - at) / 1e6
+    }
+
+    private func waitUntil(seconds: Double, _ condition: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !condition() {
+            guard Date() < deadline else { throw BenchmarkFailure(description: "deliveries did not all arrive within \(Int(seconds)) s") }
+            usleep(1000)
+        }
+    }
+}
+
+/// A benchmark that could not complete.
+public struct BenchmarkFailure: Error, CustomStringConvertible {
+    public let description: String
+}
