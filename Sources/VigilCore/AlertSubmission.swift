@@ -36,11 +36,7 @@ public struct AlertSubmission: Sendable {
 
     /// Parses `bytes` as JSON; a body that is not JSON is one field error at `$`.
     public init(json bytes: [UInt8]) throws(ValidationFailure) {
-        do {
-            body = try JSONParser.parse(bytes)
-        } catch {
-            throw ValidationFailure([FieldError("$", "the body is not valid JSON: \(error.description)")])
-        }
+        body = try ValidationFailure.parseBody(bytes)
     }
 
     /// Checks every field and returns the alert the server will append.

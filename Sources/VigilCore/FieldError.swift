@@ -25,3 +25,14 @@ public struct ValidationFailure: Error, Sendable, Equatable, CustomStringConvert
 
     public var description: String { fields.map(\.description).joined(separator: "; ") }
 }
+
+extension ValidationFailure {
+    /// Parses a request body as JSON, or fails with one field error at `$` saying why.
+    public static func parseBody(_ bytes: [UInt8]) throws(ValidationFailure) -> JSONValue {
+        do {
+            return try JSONParser.parse(bytes)
+        } catch {
+            throw ValidationFailure([FieldError("$", "the body is not valid JSON: \(error.description)")])
+        }
+    }
+}

@@ -20,11 +20,7 @@ public struct SubscriberSubmission: Sendable {
 
     /// Parses `bytes` as JSON; malformed JSON is one field error at `$`.
     public init(json bytes: [UInt8]) throws(ValidationFailure) {
-        do {
-            body = try JSONParser.parse(bytes)
-        } catch {
-            throw ValidationFailure([FieldError("$", "the body is not valid JSON: \(error.description)")])
-        }
+        body = try ValidationFailure.parseBody(bytes)
     }
 
     /// Checks every field and returns the subscriber.

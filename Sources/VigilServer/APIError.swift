@@ -61,6 +61,19 @@ public enum APIResponse {
         return json(status, bytes: Array(body), headers: headers)
     }
 
+    /// `{"alert_id": …, "deliveries": [...]}` (the alert id only when given).
+    static func deliveries(_ records: [DeliveryRecord], alertID: String? = nil) -> HTTPResponse {
+        var w = JSONWriter(capacity: 64 + records.count * 400)
+        w.beginObject()
+        w.field("alert_id", alertID)
+        w.key("deliveries")
+        w.beginArray()
+        for record in records { record.write(to: &w) }
+        w.endArray()
+        w.endObject()
+        return json(200, bytes: w.bytes)
+    }
+
     /// Already-encoded JSON `bytes` as the response body.
     public static func json(_ status: Int, bytes: [UInt8], headers: HTTPHeaders = HTTPHeaders()) -> HTTPResponse {
         var headers = headers

@@ -118,16 +118,7 @@ public struct AlertsAPI: Sendable {
         let id = request.pathParameters["id"] ?? ""
         do {
             guard try log.alert(id: id) != nil else { return responder.send(APIError.notFound("no alert with id '\(id)'").response) }
-            let records = try deliveries.deliveries(ofAlert: id)
-            var w = JSONWriter(capacity: 64 + records.count * 400)
-            w.beginObject()
-            w.field("alert_id", id)
-            w.key("deliveries")
-            w.beginArray()
-            for record in records { record.write(to: &w) }
-            w.endArray()
-            w.endObject()
-            responder.send(APIResponse.json(200, bytes: w.bytes))
+            responder.send(APIResponse.deliveries(try deliveries.deliveries(ofAlert: id), alertID: id))
         } catch {
             responder.send(APIError.unavailable("the deliveries cannot be read right now").response)
         }

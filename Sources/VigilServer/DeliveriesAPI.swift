@@ -24,15 +24,7 @@ struct DeliveriesAPI: Sendable {
         let limit = Int(request.query["limit"] ?? "") ?? 100
         guard (1...1000).contains(limit) else { return responder.send(APIError.badRequest("limit: must be between 1 and 1000").response) }
         do {
-            let records = try queue.deadLetters(limit: limit)
-            var w = JSONWriter(capacity: 64 + records.count * 400)
-            w.beginObject()
-            w.key("deliveries")
-            w.beginArray()
-            for record in records { record.write(to: &w) }
-            w.endArray()
-            w.endObject()
-            responder.send(APIResponse.json(200, bytes: w.bytes))
+            responder.send(APIResponse.deliveries(try queue.deadLetters(limit: limit)))
         } catch {
             responder.send(APIError.unavailable("the dead letters cannot be read right now").response)
         }

@@ -160,18 +160,8 @@ public final class VigilService: @unchecked Sendable {
     /// Starts, then blocks until SIGTERM or SIGINT, then stops gracefully.
     public func runUntilSignalled() throws {
         try start()
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
-        self.stop()
-        sources.forEach { $0.cancel() }
+        waitForTerminationSignal()
+        stop()
     }
 
     /// Turns the workers' events into metrics and log lines (ids only, never identities).
@@ -219,4 +209,20 @@ public final class VigilService: @unchecked Sendable {
         metrics.gauge("vigil_router_lag") { Double(max(0, ((try? log.lastOffset()) ?? 0) - router.routedOffset)) }
 
     }
+}
+
+/// Blocks until the process receives SIGTERM or SIGINT (delivered through dispatch signal
+/// sources, so the handlers run no code in signal context).
+public func waitForTerminationSignal() {
+    let stop = DispatchSemaphore(value: 0)
+    var sources: [DispatchSourceSignal] = []
+    for number in [SIGTERM, SIGINT] {
+        signal(number, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+        source.setEventHandler { stop.signal() }
+        source.resume()
+        sources.append(source)
+    }
+    stop.wait()
+    sources.forEach { $0.cancel() }
 }

@@ -24,59 +24,60 @@ enum BenchCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
-        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest") }
-        var benchmark = IngestBenchmark()
-        if let v = arguments.value("clients") { guard let n = Int(v), n > 0 else { throw UsageError("--clients must be positive") }; benchmark.clients = n }
-        if let v = arguments.value("seconds") { guard let n = Double(v), n > 0 else { throw UsageError("--seconds must be positive") }; benchmark.seconds = n }
-        let runsText = arguments.value("runs")
-        let subscribersText = arguments.value("subscribers"), alertsText = arguments.value("alerts"), fanoutText = arguments.value("fanout")
-        if let v = runsText { guard let n = Int(v), n > 0 else { throw UsageError("--runs must be positive") }; benchmark.runs = n }
+        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest, route or deliver") }
+        let runs = try number(arguments.value("runs"), "runs")
+        let clients = try number(arguments.value("clients"), "clients"), seconds = try arguments.value("seconds").map { text throws(UsageError) -> Double in
+            guard let value = Double(text), value > 0 else { throw UsageError("--seconds must be positive") }
+            return value
+        }
+        let subscribers = try number(arguments.value("subscribers"), "subscribers"), alerts = try number(arguments.value("alerts"), "alerts")
+        let fanout = arguments.value("fanout").map { $0.split(separator: ",").compactMap { Int($0) } }
         let json = arguments.flag("json")
         try arguments.finish()
-        if scenario == "deliver" {
-            var deliver = DeliveryBenchmark()
-            if let n = Int(runsText ?? "") { deliver.runs = n }
-            if let only = fanoutText { deliver.fanouts = only.split(separator: ",").compactMap { Int($0) } }
-            let rows = try deliver.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
-            print("vigil bench deliver — ingest, router, workers and signed webhooks to a loopback sink, \(deliver.runs) runs, medians; \(ProcessInfo.processInfo.activeProcessorCount) cores")
-            print("scenario".padding(toLength: 44, withPad: " ", startingAt: 0) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10) + "  note")
-            for row in rows {
-                print(row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%.2f", row.p50).leftPadded(10) + String(format: "%.2f", row.p99).leftPadded(10) + "  " + row.note)
-            }
-            return
+        let progress: (String) -> Void = { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
+        let title: String, rows: [BenchmarkRow]
+        switch scenario {
+        case "ingest":
+            var b = IngestBenchmark()
+            b.clients = clients ?? b.clients
+            b.seconds = seconds ?? b.seconds
+            b.runs = runs ?? b.runs
+            title = "vigil bench ingest — \(b.clients) keep-alive clients, \(b.runs) runs × \(b.seconds) s"
+            rows = try b.run(progress: progress)
+        case "route":
+            var b = RouteBenchmark()
+            b.runs = runs ?? b.runs
+            b.subscribers = subscribers ?? b.subscribers
+            b.alerts = alerts ?? b.alerts
+            title = "vigil bench route — \(b.subscribers) subscribers over all countries, \(b.runs) runs"
+            rows = try b.run(progress: progress)
+        case "deliver":
+            var b = DeliveryBenchmark()
+            b.runs = runs ?? b.runs
+            b.fanouts = fanout ?? b.fanouts
+            title = "vigil bench deliver — ingest, router, workers, signed webhooks to a loopback sink, \(b.runs) runs"
+            rows = try b.run(progress: progress)
+        default:
+            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route, deliver")
         }
-        if scenario == "route" {
-            var route = RouteBenchmark()
-            if let n = Int(runsText ?? "") { route.runs = n }
-            if let n = Int(subscribersText ?? "") { route.subscribers = n }
-            if let n = Int(alertsText ?? "") { route.alerts = n }
-            let rows = try route.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
-            let baseline = rows.first?.rate ?? 1
-            print("vigil bench route — \(route.subscribers) subscribers over all countries, \(route.runs) runs, medians; \(ProcessInfo.processInfo.activeProcessorCount) cores")
-            print("scenario".padding(toLength: 44, withPad: " ", startingAt: 0) + "alerts/s".leftPadded(12) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10) + "× brute".leftPadded(10) + "  note")
-            for row in rows {
-                print(row.name.padding(toLength: 44, withPad: " ", startingAt: 0) + String(format: "%.0f", row.rate).leftPadded(12)
-                    + (row.p50.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10) + (row.p99.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10)
-                    + (row.p50 == nil ? String(format: "%.1f", row.rate / baseline) : "–").leftPadded(10) + "  " + row.note)
-            }
-            return
-        }
-        guard scenario == "ingest" else { throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route, deliver") }
-        let rows = try benchmark.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
-        let baseline = rows.first?.rate ?? 1
         if json {
-            struct Line: Encodable { let scenario: String; let perSecond: Double; let p50Ms: Double?; let p99Ms: Double?; let ratio: Double }
-            for row in rows { try printJSON(Line(scenario: row.name, perSecond: row.rate, p50Ms: row.p50, p99Ms: row.p99, ratio: row.rate / baseline)) }
+            struct Line: Encodable { let scenario: String; let per_second: Double?; let p50_ms: Double?; let p99_ms: Double?; let note: String }
+            for row in rows { try printJSON(Line(scenario: row.name, per_second: row.rate, p50_ms: row.p50, p99_ms: row.p99, note: row.note)) }
             return
         }
-        print("vigil bench ingest — \(benchmark.clients) clients, \(benchmark.runs) runs × \(benchmark.seconds) s, medians; \(ProcessInfo.processInfo.activeProcessorCount) cores")
-        print("scenario".padding(toLength: 36, withPad: " ", startingAt: 0) + "per second".leftPadded(12) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10) + "× sqlite".leftPadded(10))
+        print("\(title); medians; \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("scenario".padding(toLength: 46, withPad: " ", startingAt: 0) + "per second".leftPadded(12) + "p50 ms".leftPadded(10) + "p99 ms".leftPadded(10) + "  note")
         for row in rows {
-            print(row.name.padding(toLength: 36, withPad: " ", startingAt: 0) + String(format: "%.0f", row.rate).leftPadded(12)
-                + (row.p50.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10)
-                + (row.p99.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10)
-                + String(format: "%.1f", row.rate / baseline).leftPadded(10))
+            print(row.name.padding(toLength: 46, withPad: " ", startingAt: 0) + (row.rate.map { String(format: "%.0f", $0) } ?? "–").leftPadded(12)
+                + (row.p50.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10) + (row.p99.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10)
+                + "  " + row.note)
         }
+    }
+
+    private static func number(_ text: String?, _ flag: String) throws(UsageError) -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), value > 0 else { throw UsageError("--\(flag) must be a positive whole number") }
+        return value
     }
 }
 

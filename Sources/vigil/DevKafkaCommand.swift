@@ -1,8 +1,6 @@
 import Foundation
 import VigilKafka
-#if canImport(Glibc)
-import Glibc
-#endif
+import VigilServer
 
 /// `vigil dev kafka`: runs librdkafka's mock cluster in this process for development and
 /// prints its bootstrap address.
@@ -41,16 +39,7 @@ enum DevKafkaCommand: Command {
         }
         fflush(nil)
         FileHandle.standardError.write(Data("mock Kafka cluster (librdkafka \(KafkaMockCluster.librdkafkaVersion)) at \(cluster.bootstrapServers); Ctrl-C stops it\n".utf8))
-        let stop = DispatchSemaphore(value: 0)
-        var sources: [DispatchSourceSignal] = []
-        for number in [SIGTERM, SIGINT] {
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { stop.signal() }
-            source.resume()
-            sources.append(source)
-        }
-        stop.wait()
+        waitForTerminationSignal()
         withExtendedLifetime(cluster) {}
     }
 

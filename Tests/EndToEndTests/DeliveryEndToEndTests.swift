@@ -92,6 +92,11 @@ func deliveries(_ port: Int, of alert: String) throws -> [DeliveryList.Item] {
 
 func states(_ port: Int, of alert: String) throws -> [String] { try deliveries(port, of: alert).map(\.state) }
 
+/// A loopback port that was bound and released: connecting to it is refused.
+func portNobodyListensOn() throws -> Int {
+    try HelperProcess(script: "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print('READY', s.getsockname()[1], flush=True)").port
+}
+
 /// Settings that make retries quick enough for a test.
 func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String] {
     var environment = [
@@ -194,8 +199,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
 
     @Test func aReceiverDownForTheWholeBudgetOpensTheBreakerAndDies() throws {
         let receivers = try Receivers()
-        let closedPort: Int
-        do { closedPort = try HelperProcess(script: "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print('READY', s.getsockname()[1], flush=True)").port }
+        let closedPort = try portNobodyListensOn()
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries([
@@ -238,8 +242,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
 
     @Test func aCriticalAlertFallsBackToTheContactsEmail() throws {
         let receivers = try Receivers()
-        let closedPort: Int
-        do { closedPort = try HelperProcess(script: "import socket; s=socket.socket(); s.bind(('127.0.0.1',0)); print('READY', s.getsockname()[1], flush=True)").port }
+        let closedPort = try portNobodyListensOn()
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(["VIGIL_BREAKER_THRESHOLD": "50"], smtp: receivers.smtp.port))

@@ -20,17 +20,9 @@ public struct DeliveryBenchmark: Sendable {
     /// A benchmark with the defaults.
     public init() {}
 
-    /// One line of the table.
-    public struct Row: Sendable {
-        public let name: String
-        public let p50: Double
-        public let p99: Double
-        public let note: String
-    }
-
     static let token = "bench-token-0123456789abcdef"
 
-    public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
+    public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
         var p50s: [Double] = [], p99s: [Double] = [], fanoutTimes: [Int: [Double]] = [:]
         for round in 1...runs {
             progress("run \(round) of \(runs): latency at \(Int(rate))/s")
@@ -43,9 +35,9 @@ public struct DeliveryBenchmark: Sendable {
                 fanoutTimes[n, default: []].append(try fanout(n))
             }
         }
-        var rows = [Row(name: "202 → webhook received at \(Int(rate))/s", p50: median(p50s), p99: median(p99s), note: "\(Int(rate * seconds)) alerts per run")]
+        var rows = [BenchmarkRow(name: "202 → webhook received at \(Int(rate))/s", p50: median(p50s), p99: median(p99s), note: "\(Int(rate * seconds)) alerts per run")]
         for n in fanouts {
-            rows.append(Row(name: "one alert → \(n) endpoints, 202 → last", p50: median(fanoutTimes[n]!), p99: fanoutTimes[n]!.max() ?? 0, note: "median of runs; p99 column: slowest run"))
+            rows.append(BenchmarkRow(name: "one alert → \(n) endpoints, 202 → last", p50: median(fanoutTimes[n]!), p99: fanoutTimes[n]!.max() ?? 0, note: "p50: median of runs; p99 column: slowest run"))
         }
         return rows
     }

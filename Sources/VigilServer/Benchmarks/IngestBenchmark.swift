@@ -19,18 +19,10 @@ public struct IngestBenchmark: Sendable {
     /// A benchmark with the defaults.
     public init() {}
 
-    /// One scenario's medians.
-    public struct Row: Sendable {
-        public let name: String
-        public let rate: Double
-        public let p50: Double?
-        public let p99: Double?
-    }
-
     static let token = "bench-token-0123456789abcdef"
 
     /// Runs every scenario `runs` times, interleaved so drift hits all alike; returns the rows.
-    public func run(progress: (String) -> Void = { _ in }) throws -> [Row] {
+    public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
         var samples: [String: [LatencySample]] = [:]
         let order = ["sqlite: one row per commit", "embedded log, \(clients) appenders", "http: constant 202", "POST /v1/alerts"]
         for round in 1...runs {
@@ -40,12 +32,15 @@ public struct IngestBenchmark: Sendable {
             samples[order[2], default: []].append(try constantHTTP())
             samples[order[3], default: []].append(try ingest())
         }
+        let baseline = median(samples[order[0]]!.map(\.rate))
         return order.map { name in
             let runs = samples[name]!
-            return Row(
-                name: name, rate: median(runs.map(\.rate)),
+            let rate = median(runs.map(\.rate))
+            return BenchmarkRow(
+                name: name, rate: rate,
                 p50: runs.first?.latencies.isEmpty == false ? median(runs.compactMap { $0.percentile(50) }) : nil,
-                p99: runs.first?.latencies.isEmpty == false ? median(runs.compactMap { $0.percentile(99) }) : nil)
+                p99: runs.first?.latencies.isEmpty == false ? median(runs.compactMap { $0.percentile(99) }) : nil,
+                note: name == order[0] ? "baseline" : String(format: "%.1f× the baseline", rate / baseline))
         }
     }
 

@@ -33,3 +33,26 @@ public func median(_ values: [Double]) -> Double {
     let mid = sorted.count / 2
     return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
+
+/// One line of a benchmark's table: a rate, latencies, or both, and a note.
+public struct BenchmarkRow: Sendable {
+    /// What was measured.
+    public let name: String
+    /// Operations per second, when the row measures a rate.
+    public let rate: Double?
+    /// Median latency in milliseconds, when measured.
+    public let p50: Double?
+    /// 99th-percentile latency in milliseconds, when measured.
+    public let p99: Double?
+    /// A remark: the baseline, a ratio's meaning, the sample size.
+    public let note: String
+
+    /// A row.
+    public init(name: String, rate: Double? = nil, p50: Double? = nil, p99: Double? = nil, note: String = "") {
+        self.name = name
+        self.rate = rate
+        self.p50 = p50
+        self.p99 = p99
+        self.note = note
+    }
+}
