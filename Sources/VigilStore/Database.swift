@@ -20,8 +20,6 @@ public final class Database: @unchecked Sendable {
     private let readerLocks: [NSLock]
     private let readerSlots: DispatchSemaphore
     private var freeReaders: [Int]
-    private let checkpointer: SQLiteConnection
-    private let checkpointTimer: DispatchSourceTimer
     private var commitCount: UInt64 = 0
     private var committedJobs: UInt64 = 0
 
@@ -31,7 +29,7 @@ public final class Database: @unchecked Sendable {
         writer = try SQLiteConnection(path: path)
         // A 32 MiB page cache for the writer keeps the delivery indexes' upper levels in memory;
         // with SQLite's 2 MiB default the router spent its time re-reading pages from the OS.
-        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY; PRAGMA wal_autocheckpoint=0;")
+        try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;")
         try Migrations.apply(to: writer)
         var readers: [SQLiteConnection] = []
         for _ in 0..<max(1, readerCount) {
@@ -43,14 +41,6 @@ public final class Database: @unchecked Sendable {
         readerLocks = readers.map { _ in NSLock() }
         readerSlots = DispatchSemaphore(value: readers.count)
         freeReaders = Array(readers.indices)
-        // Checkpoints copy the WAL back into the database file. Run inside a commit (SQLite's
-        // automatic checkpoint) they stalled appends for hundreds of milliseconds; run
-        // PASSIVE from a connection of their own once a second, they never block a writer.
-        checkpointer = try SQLiteConnection(path: path)
-        checkpointTimer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "vigil.store.checkpoint", qos: .utility))
-        checkpointTimer.schedule(deadline: .now() + 1, repeating: 1, leeway: .milliseconds(200))
-        checkpointTimer.setEventHandler { [checkpointer] in _ = try? checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)") }
-        checkpointTimer.resume()
     }
 
     /// Runs `body` in the next group-commit transaction and calls `completion` after the
@@ -113,10 +103,7 @@ public final class Database: @unchecked Sendable {
         closed = true
         lock.unlock()
         writerQueue.sync {}
-        if !wasClosed {
-            checkpointTimer.cancel()
-            _ = try? writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        }
+        if !wasClosed { _ = try? writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
     }
 
     private func drain() {
