@@ -33,17 +33,25 @@ extension Alert {
         return copy
     }
 
-    /// Replaces `name` and each of its parts of three or more letters in `text`,
-    /// ignoring case.
+    /// Replaces `name` and each of its parts of three or more letters in `text`, ignoring
+    /// case, in one pass over the original text (longest part first), so the marks it
+    /// inserts are never scanned again: a name like "Ted" occurs inside "[redacted]".
     static func scrub(_ name: String, from text: String, mark: String) -> String {
         guard !name.isEmpty, name != RedactionMark.redacted, name != RedactionMark.erased else { return text }
-        var parts = name.split(whereSeparator: { $0 == " " || $0 == "-" }).map(String.init).filter { $0.count >= 3 }
-        parts.insert(name, at: 0)
-        var result = text
-        for part in parts {
-            while let range = result.range(of: part, options: [.caseInsensitive]) {
-                result.replaceSubrange(range, with: mark)
+        let parts = ([name] + name.split(whereSeparator: { $0 == " " || $0 == "-" }).map(String.init).filter { $0.count >= 3 })
+            .sorted { $0.count > $1.count }
+        var result = ""
+        var index = text.startIndex
+        scanning: while index < text.endIndex {
+            for part in parts {
+                if let range = text.range(of: part, options: [.caseInsensitive, .anchored], range: index..<text.endIndex) {
+                    result += mark
+                    index = range.upperBound
+                    continue scanning
+                }
             }
+            result.append(text[index])
+            index = text.index(after: index)
         }
         return result
     }

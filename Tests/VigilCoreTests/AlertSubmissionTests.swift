@@ -172,3 +172,13 @@ func fieldsOf(_ body: JSONValue) -> [String] {
         }
     }
 }
+
+@Suite struct ScrubRegressionTests {
+    /// A name part that occurs inside the mark itself ("Ted" in "[redacted]", "Sed" in
+    /// "[erased]") must not make the scrubber replace its own output forever.
+    @Test(.timeLimit(.minutes(1)), arguments: [("Ted Redd", RedactionMark.redacted), ("Sed Era", RedactionMark.erased)])
+    func namesFoundInsideTheMarkTerminate(name: String, mark: String) {
+        let scrubbed = Alert.scrub(name, from: "\(name) was detained; ted and sed and red.", mark: mark)
+        #expect(!scrubbed.lowercased().replacingOccurrences(of: mark.lowercased(), with: "").contains(name.split(separator: " ")[0].lowercased()))
+    }
+}
