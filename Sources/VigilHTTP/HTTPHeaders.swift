@@ -1,6 +1,9 @@
 /// Header fields in arrival order, looked up without regard to case.
 public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     private var fields: [(name: String, value: String)] = []
+    /// The names lower-cased once, when added, so lookups on the hot path do not lower-case
+    /// every field again.
+    private var lowered: [String] = []
 
     /// No fields.
     public init() {}
@@ -10,7 +13,10 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
     }
 
     /// Appends a field, keeping any earlier one of the same name.
-    public mutating func add(_ name: String, _ value: String) { fields.append((name, value)) }
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append((name, value))
+        lowered.append(name.lowercased())
+    }
 
     /// Replaces every field named `name` with one field.
     public mutating func set(_ name: String, _ value: String) {
@@ -20,19 +26,23 @@ public struct HTTPHeaders: Sendable, Sequence, ExpressibleByDictionaryLiteral {
 
     /// Removes every field named `name`.
     public mutating func remove(_ name: String) {
-        fields.removeAll { $0.name.lowercased() == name.lowercased() }
+        let lower = name.lowercased()
+        for i in lowered.indices.reversed() where lowered[i] == lower {
+            fields.remove(at: i)
+            lowered.remove(at: i)
+        }
     }
 
     /// The first value of `name`, or `nil`.
     public subscript(_ name: String) -> String? {
         let lower = name.lowercased()
-        return fields.first { $0.name.lowercased() == lower }?.value
+        return lowered.firstIndex(of: lower).map { fields[$0].value }
     }
 
     /// Every value of `name`, in order.
     public func values(_ name: String) -> [String] {
         let lower = name.lowercased()
-        return fields.filter { $0.name.lowercased() == lower }.map(\.value)
+        return lowered.indices.filter { lowered[$0] == lower }.map { fields[$0].value }
     }
 
     public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> { fields.makeIterator() }

@@ -24,7 +24,7 @@ public struct HTTPResponse: Sendable {
     /// The status line and headers, then the body, as bytes on the wire.
     func serialized(keepAlive: Bool, includeBody: Bool = true) -> [UInt8] {
         var head = "HTTP/1.1 \(status) \(HTTPResponse.reason(status))\r\n"
-        for (name, value) in headers where !["content-length", "connection"].contains(name.lowercased()) {
+        for (name, value) in headers where name.caseInsensitiveCompare("content-length") != .orderedSame && name.caseInsensitiveCompare("connection") != .orderedSame {
             head += "\(name): \(value)\r\n"
         }
         head += "content-length: \(body.count)\r\n"

@@ -31,11 +31,7 @@ public struct AlertsAPI: Sendable {
 
     func file(_ request: HTTPRequest, _ responder: HTTPResponder) {
         let started = DispatchTime.now()
-        let token: TokenRecord
-        switch authenticator.authorize(request, scope: .alertsWrite) {
-        case .failure(let error): return responder.send(error.response)
-        case .success(let record): token = record
-        }
+        guard let token = authenticator.require(.alertsWrite, request, responder) else { return }
         if let type = request.headers["content-type"], !type.lowercased().hasPrefix("application/json") {
             return responder.send(APIError.unsupportedMediaType("send the alert as application/json").response)
         }
@@ -96,11 +92,7 @@ public struct AlertsAPI: Sendable {
     }
 
     func read(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let token: TokenRecord
-        switch authenticator.authorize(request, scope: .alertsRead) {
-        case .failure(let error): return responder.send(error.response)
-        case .success(let record): token = record
-        }
+        guard let token = authenticator.require(.alertsRead, request, responder) else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard let stored = try log.alert(id: id) else {
@@ -114,7 +106,7 @@ public struct AlertsAPI: Sendable {
 
     /// `GET /v1/alerts/{id}/deliveries`: every delivery of the alert and its state.
     func listDeliveries(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        if case .failure(let error) = authenticator.authorize(request, scope: .alertsRead) { return responder.send(error.response) }
+        guard authenticator.require(.alertsRead, request, responder) != nil else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard try log.alert(id: id) != nil else { return responder.send(APIError.notFound("no alert with id '\(id)'").response) }
@@ -128,11 +120,7 @@ public struct AlertsAPI: Sendable {
     /// `limit`; with `wait=N` and nothing to list yet, holds the request up to N seconds
     /// until a matching alert is appended (what `vigil tail` uses).
     func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let token: TokenRecord
-        switch authenticator.authorize(request, scope: .alertsRead) {
-        case .failure(let error): return responder.send(error.response)
-        case .success(let record): token = record
-        }
+        guard let token = authenticator.require(.alertsRead, request, responder) else { return }
         let listing: ListingRequest
         switch ListingRequest.parse(request.query) {
         case .failure(let error): return responder.send(error.response)

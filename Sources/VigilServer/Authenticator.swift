@@ -50,6 +50,17 @@ public final class Authenticator: @unchecked Sendable {
         return .success(record)
     }
 
+    /// The caller's token when it has `scope`; otherwise answers `responder` with the `401`
+    /// or `403` and returns `nil`. Every handler starts with this.
+    public func require(_ scope: Scope, _ request: HTTPRequest, _ responder: HTTPResponder) -> TokenRecord? {
+        switch authorize(request, scope: scope) {
+        case .success(let record): return record
+        case .failure(let error):
+            responder.send(error.response)
+            return nil
+        }
+    }
+
     /// Forgets cached answers, for example after a revocation in this process.
     public func invalidate() { lock.withLock { cache.removeAll() } }
 }

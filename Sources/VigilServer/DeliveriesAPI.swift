@@ -17,7 +17,7 @@ struct DeliveriesAPI: Sendable {
     }
 
     private func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        if case .failure(let error) = authenticator.authorize(request, scope: .replay) { return responder.send(error.response) }
+        guard authenticator.require(.replay, request, responder) != nil else { return }
         guard request.query["state"] == "dead" else {
             return responder.send(APIError.badRequest("state: only state=dead is listed here; an alert's deliveries are at /v1/alerts/{id}/deliveries").response)
         }
@@ -31,7 +31,7 @@ struct DeliveriesAPI: Sendable {
     }
 
     private func retry(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        if case .failure(let error) = authenticator.authorize(request, scope: .replay) { return responder.send(error.response) }
+        guard authenticator.require(.replay, request, responder) != nil else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard try queue.retryDead(id, at: .now()) else {

@@ -10,6 +10,12 @@ public final class Metrics: @unchecked Sendable {
         var counts: [UInt64]
         var sum = 0.0
         var count: UInt64 = 0
+
+        mutating func record(_ value: Double) {
+            for (i, bound) in buckets.enumerated() where value <= bound { counts[i] += 1 }
+            sum += value
+            count += 1
+        }
     }
 
     private let lock = NSLock()
@@ -45,11 +51,8 @@ public final class Metrics: @unchecked Sendable {
     /// Records one observation in the histogram `name` (seconds).
     public func observe(_ name: String, _ value: Double, buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
         lock.withLock {
-            var histogram = histograms[name] ?? Histogram(buckets: buckets, counts: Array(repeating: 0, count: buckets.count))
-            for (i, bound) in histogram.buckets.enumerated() where value <= bound { histogram.counts[i] += 1 }
-            histogram.sum += value
-            histogram.count += 1
-            histograms[name] = histogram
+            // Mutated in place: copying it out and back copied its arrays on every observation.
+            histograms[name, default: Histogram(buckets: buckets, counts: Array(repeating: 0, count: buckets.count))].record(value)
         }
     }
 

@@ -39,11 +39,7 @@ struct SubscribersAPI: Sendable {
     }
 
     private func authorize(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
-        if case .failure(let error) = authenticator.authorize(request, scope: .subscribersAdmin) {
-            responder.send(error.response)
-            return false
-        }
-        return true
+        authenticator.require(.subscribersAdmin, request, responder) != nil
     }
 
     private func save(_ request: HTTPRequest, _ responder: HTTPResponder, replacing id: String?) {

@@ -17,7 +17,6 @@ public final class Database: @unchecked Sendable {
     private var drainScheduled = false
     private var closed = false
     private let readers: [SQLiteConnection]
-    private let readerLocks: [NSLock]
     private let readerSlots: DispatchSemaphore
     private var freeReaders: [Int]
     private var commitCount: UInt64 = 0
@@ -38,7 +37,6 @@ public final class Database: @unchecked Sendable {
             readers.append(reader)
         }
         self.readers = readers
-        readerLocks = readers.map { _ in NSLock() }
         readerSlots = DispatchSemaphore(value: readers.count)
         freeReaders = Array(readers.indices)
     }
@@ -76,6 +74,7 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Runs `body` with a read connection; concurrent readers see the last committed state.
+    /// The semaphore and the free list hand each connection to one caller at a time.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         readerSlots.wait()
         lock.lock()
@@ -87,8 +86,6 @@ public final class Database: @unchecked Sendable {
             lock.unlock()
             readerSlots.signal()
         }
-        readerLocks[index].lock()
-        defer { readerLocks[index].unlock() }
         return try body(ReadTransaction(connection: readers[index]))
     }
 

@@ -8,6 +8,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     private let lock = NSLock()
     private var cachedIndex: SubscriptionIndex?
     private var cachedSecrets: [String: (secrets: [String], until: Int64)] = [:]
+    private var cachedDisabled: [String: String]?
 
     /// The registry kept in `database`.
     public init(database: Database) { self.database = database }
@@ -32,15 +33,6 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// The subscriber `id`, or `nil`; served from the routing index kept in memory.
     public func subscriber(id: String) throws -> Subscriber? {
         try index().subscriber(id: id)
-    }
-
-    /// The subscriber `id` read from the table, bypassing the index.
-    func storedSubscriber(id: String) throws -> Subscriber? {
-        try database.read { transaction in
-            try transaction.connection.query("SELECT body FROM subscribers WHERE id = ?", [.text(id)]).first.map { row in
-                try VigilJSON.decode(Subscriber.self, from: Data(row.blob(0) ?? []))
-            }
-        }
     }
 
     /// Stores `subscriber` (new or replacing the one with its id) with `secrets` for new
@@ -124,7 +116,16 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     }
 
     public func disabledReason(channelID: String) throws -> String? {
-        try database.read { try $0.connection.query("SELECT reason FROM disabled_channels WHERE channel_id = ?", [.text(channelID)]).first?.text(0) }
+        // The whole table in memory (it only grows when an endpoint answers 410), instead of a
+        // read per delivery on the workers' path.
+        if let cached = lock.withLock({ cachedDisabled }) { return cached[channelID] }
+        let all = try database.read { transaction in
+            Dictionary(try transaction.connection.query("SELECT channel_id, reason FROM disabled_channels").compactMap { row in
+                row.text(0).map { ($0, row.text(1) ?? "") }
+            }, uniquingKeysWith: { first, _ in first })
+        }
+        lock.withLock { cachedDisabled = all }
+        return all[channelID]
     }
 
     public func disable(channelID: String, reason: String) throws {
@@ -133,6 +134,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
                 "INSERT INTO disabled_channels(channel_id, reason, disabled_at) VALUES (?, ?, ?) ON CONFLICT(channel_id) DO NOTHING",
                 [.text(channelID), .text(reason), .integer(Timestamp.now().milliseconds)])
         }
+        invalidate()
     }
 
     /// Whether no subscriber exists yet (for seeding from `config/subscribers.json`).
@@ -144,6 +146,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         lock.withLock {
             cachedIndex = nil
             cachedSecrets.removeAll()
+            cachedDisabled = nil
         }
     }
 }
