@@ -123,6 +123,19 @@ public protocol AlertLog: AnyObject, Sendable {
     /// Calls `handler` with the newest offset after every durable append, until the
     /// returned observation is cancelled.
     func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation
+
+    /// Deletes the data keys of the alerts `target` names, so their identities read as
+    /// `[erased]` everywhere from now on; returns the ids of the alerts erased, in log order.
+    /// The log itself is not rewritten.
+    func erase(_ target: ErasureTarget) throws -> [String]
+}
+
+/// What an erasure covers: one alert, or every alert of a case.
+public enum ErasureTarget: Sendable, Equatable {
+    /// The alert with this id.
+    case alert(String)
+    /// Every alert whose `case_id` is this.
+    case caseID(String)
 }
 
 /// A registration for append notifications; cancel it to stop them.

@@ -101,6 +101,10 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         poke()
     }
 
+    /// Drops cached copies of these alerts, so sends after an erasure read the log again
+    /// and carry `[erased]`.
+    public func forget(alertIDs: [String]) { alerts.remove(alertIDs) }
+
     /// Asks the pool to look for due work (the router calls this after recording deliveries).
     public func poke() { wake.or(data: 1) }
 
@@ -307,6 +311,8 @@ final class AlertCache: @unchecked Sendable {
     init(capacity: Int) { self.capacity = capacity }
 
     func get(_ id: String) -> StoredAlert? { lock.withLock { entries[id] } }
+
+    func remove(_ ids: [String]) { lock.withLock { for id in ids { entries.removeValue(forKey: id) } } }
 
     func put(_ stored: StoredAlert) {
         lock.withLock {

@@ -19,6 +19,8 @@ public enum APIError: Error, Sendable {
     case unsupportedMediaType(String)
     /// 422: every invalid field.
     case validation(ValidationFailure)
+    /// 429: the token is over its rate limit; retry after this many seconds.
+    case tooManyRequests(retryAfter: Int)
     /// 503: the store or log cannot take writes now.
     case unavailable(String)
 
@@ -34,6 +36,10 @@ public enum APIError: Error, Sendable {
         case .unsupportedMediaType(let m): APIError.body(415, "unsupported_media_type", m)
         case .validation(let failure):
             APIResponse.json(422, ValidationBody(error: "validation_failed", fields: failure.fields))
+        case .tooManyRequests(let seconds):
+            APIError.body(
+                429, "rate_limited", "this token is over its rate limit; retry in \(seconds) s",
+                headers: ["retry-after": String(seconds)])
         case .unavailable(let m): APIError.body(503, "unavailable", m, headers: ["retry-after": "5"])
         }
     }

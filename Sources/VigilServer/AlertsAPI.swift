@@ -13,6 +13,7 @@ public struct AlertsAPI: Sendable {
     let log: any AlertLog
     let deliveries: any DeliveryQueue
     let authenticator: Authenticator
+    let audit: AuditTrail
     let metrics: Metrics
     let logger: Logger
 
@@ -62,11 +63,12 @@ public struct AlertsAPI: Sendable {
                 return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
             }
         }
-        let metrics = self.metrics, logger = self.logger
+        let metrics = self.metrics, logger = self.logger, audit = self.audit
         log.append(alert, idempotency: claim) { result in
             switch result {
             case .success(let receipt):
                 if !receipt.repeated {
+                    audit.record([AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")])
                     metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"")
                 }
                 metrics.observe("vigil_ingest_seconds", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
@@ -98,6 +100,7 @@ public struct AlertsAPI: Sendable {
             guard let stored = try log.alert(id: id) else {
                 return responder.send(APIError.notFound("no alert with id '\(id)'").response)
             }
+            audit.recordReads([stored], by: token)
             responder.send(APIResponse.json(200, bytes: stored.alert.redacted(for: token.clearance).jsonBytes(offset: stored.offset)))
         } catch {
             responder.send(APIError.unavailable("the alert log cannot be read right now").response)
@@ -126,7 +129,7 @@ public struct AlertsAPI: Sendable {
         case .failure(let error): return responder.send(error.response)
         case .success(let parsed): listing = parsed
         }
-        let log = self.log
+        let log = self.log, audit = self.audit
         var (query, wait, after) = (listing.query, listing.wait, listing.after)
         if listing.fromEnd {
             guard let last = try? log.lastOffset() else {
@@ -141,6 +144,7 @@ public struct AlertsAPI: Sendable {
                 return APIError.unavailable("the alert log cannot be read right now").response
             }
             if found.isEmpty && fixed.wait > 0 { return nil }
+            audit.recordReads(found, by: token)
             return AlertsAPI.listing(found, clearance: token.clearance, nextAfter: found.last?.offset ?? fixed.after)
         }
         if let response = answer() { return responder.send(response) }

@@ -11,13 +11,16 @@ import VigilStore
 /// how long a revoked token keeps working.
 public final class Authenticator: @unchecked Sendable {
     private let tokens: TokenStore
+    private let limiter: RateLimiter?
     private let cacheSeconds: Double
     private let lock = NSLock()
     private var cache: [String: (record: TokenRecord?, expires: Double)] = [:]
 
-    /// An authenticator over `tokens`, caching answers for `cacheSeconds`.
-    public init(tokens: TokenStore, cacheSeconds: Double = 2) {
+    /// An authenticator over `tokens`, caching answers for `cacheSeconds`, and holding each
+    /// token to `limiter`'s budget when one is given.
+    public init(tokens: TokenStore, limiter: RateLimiter? = nil, cacheSeconds: Double = 2) {
         self.tokens = tokens
+        self.limiter = limiter
         self.cacheSeconds = cacheSeconds
     }
 
@@ -47,6 +50,7 @@ public final class Authenticator: @unchecked Sendable {
         guard record.scopes.contains(scope) else {
             return .failure(.forbidden("this token lacks the '\(scope.rawValue)' scope"))
         }
+        if let limiter, let wait = limiter.admit(record.id) { return .failure(.tooManyRequests(retryAfter: wait)) }
         return .success(record)
     }
 

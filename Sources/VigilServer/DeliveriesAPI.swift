@@ -9,6 +9,7 @@ struct DeliveriesAPI: Sendable {
     let queue: EmbeddedDeliveryQueue
     let authenticator: Authenticator
     let workers: DeliveryWorkerPool
+    let audit: AuditTrail
     let logger: Logger
 
     func register(on router: inout HTTPRouter) {
@@ -31,13 +32,14 @@ struct DeliveriesAPI: Sendable {
     }
 
     private func retry(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard authenticator.require(.replay, request, responder) != nil else { return }
+        guard let token = authenticator.require(.replay, request, responder) else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard try queue.retryDead(id, at: .now()) else {
                 return responder.send(APIError.notFound("no dead delivery with id '\(id)'").response)
             }
             logger.info("dead delivery queued again", ["delivery": id])
+            audit.record([AuditEntry(token, .deliveriesRetried, target: id)])
             workers.poke()
             responder.send(HTTPResponse(status: 202, contentType: "application/json", text: "{\"id\":\"\(id)\",\"state\":\"pending\"}"))
         } catch {

@@ -9,6 +9,7 @@ import VigilStore
 struct SubscribersAPI: Sendable {
     let registry: SubscriberRegistry
     let authenticator: Authenticator
+    let audit: AuditTrail
     let logger: Logger
 
     func register(on router: inout HTTPRouter) {
@@ -38,12 +39,12 @@ struct SubscribersAPI: Sendable {
         return (subscriber, secrets)
     }
 
-    private func authorize(_ request: HTTPRequest, _ responder: HTTPResponder) -> Bool {
-        authenticator.require(.subscribersAdmin, request, responder) != nil
+    private func authorize(_ request: HTTPRequest, _ responder: HTTPResponder) -> TokenRecord? {
+        authenticator.require(.subscribersAdmin, request, responder)
     }
 
     private func save(_ request: HTTPRequest, _ responder: HTTPResponder, replacing id: String?) {
-        guard authorize(request, responder) else { return }
+        guard let token = authorize(request, responder) else { return }
         do {
             var existing: Subscriber?
             if let id {
@@ -53,6 +54,7 @@ struct SubscribersAPI: Sendable {
             let body = try SubscriberSubmission(json: request.body).body
             let (subscriber, secrets) = try Self.store(body, replacing: existing, in: registry)
             logger.info(id == nil ? "subscriber created" : "subscriber replaced", ["subscriber": subscriber.id])
+            audit.record([AuditEntry(token, .subscriberSaved, target: subscriber.id, detail: id == nil ? "created" : "replaced")])
             responder.send(APIResponse.json(id == nil ? 201 : 200, SubscriberBody(subscriber, secrets: secrets)))
         } catch let failure as ValidationFailure {
             responder.send(APIError.validation(failure).response)
@@ -62,7 +64,7 @@ struct SubscribersAPI: Sendable {
     }
 
     private func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard authorize(request, responder) else { return }
+        guard authorize(request, responder) != nil else { return }
         do {
             struct Listing: Encodable { let subscribers: [SubscriberBody] }
             responder.send(APIResponse.json(200, Listing(subscribers: try registry.list().map { SubscriberBody($0, secrets: [:]) })))
@@ -72,7 +74,7 @@ struct SubscribersAPI: Sendable {
     }
 
     private func get(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard authorize(request, responder) else { return }
+        guard authorize(request, responder) != nil else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard let subscriber = try registry.subscriber(id: id) else {
@@ -87,7 +89,7 @@ struct SubscribersAPI: Sendable {
     /// A new `whsec_` secret for a webhook channel, shown once; the old one keeps signing,
     /// as a second signature, for a day so the receiver can switch without losing messages.
     private func rotate(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard authorize(request, responder) else { return }
+        guard let token = authorize(request, responder) else { return }
         let id = request.pathParameters["id"] ?? "", channelID = request.pathParameters["channel"] ?? ""
         do {
             guard let subscriber = try registry.subscriber(id: id), subscriber.channels.contains(where: { $0.id == channelID && $0.type == .webhook }) else {
@@ -98,6 +100,7 @@ struct SubscribersAPI: Sendable {
                 return responder.send(APIError.notFound("channel '\(channelID)' has no secret to rotate").response)
             }
             logger.info("webhook secret rotated", ["subscriber": id, "channel": channelID])
+            audit.record([AuditEntry(token, .secretRotated, target: id, detail: "channel \(channelID)")])
             struct Rotated: Encodable { let channel_id: String; let secret: String; let previous_valid_until: String }
             let until = Timestamp.now().adding(milliseconds: SubscriberRegistry.rotationOverlapMilliseconds).description
             responder.send(APIResponse.json(200, Rotated(channel_id: channelID, secret: secret, previous_valid_until: until)))
@@ -107,11 +110,12 @@ struct SubscribersAPI: Sendable {
     }
 
     private func delete(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        guard authorize(request, responder) else { return }
+        guard let token = authorize(request, responder) else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard try registry.delete(id: id) else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
             logger.info("subscriber deleted", ["subscriber": id])
+            audit.record([AuditEntry(token, .subscriberDeleted, target: id)])
             responder.send(HTTPResponse(status: 204))
         } catch {
             responder.send(APIError.unavailable("the subscriber could not be deleted: \(error)").response)

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilDelivery
+import VigilStore
 
 /// Every setting of a running Vigil, loaded from a JSON file (`config/vigil.json`) and
 /// overridable key by key with `VIGIL_<KEY>` environment variables (`listen` ↔
@@ -48,6 +49,16 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var leaseSeconds = 60.0
     /// Sends in flight at once.
     public var workerConcurrency = 32.0
+    /// The master key that wraps every alert's data key: 64 hex digits or base64 of 32
+    /// bytes. Prefer `VIGIL_MASTER_KEY` or `master_key_file` to writing it in the file.
+    public var masterKey: String?
+    /// A file holding the master key; created with a fresh key (mode 0600) when missing.
+    /// Defaults to `<data_dir>/master.key` when `master_key` is not set either.
+    public var masterKeyFile: String?
+    /// Requests per second each token may make, sustained (a token bucket).
+    public var rateLimitPerSecond = 200.0
+    /// Requests a token may make in a burst above the sustained rate.
+    public var rateLimitBurst = 2000.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -71,12 +82,17 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case breakerCooldownSeconds = "breaker_cooldown_seconds"
         case leaseSeconds = "lease_seconds"
         case workerConcurrency = "worker_concurrency"
+        case masterKey = "master_key"
+        case masterKeyFile = "master_key_file"
+        case rateLimitPerSecond = "rate_limit_per_second"
+        case rateLimitBurst = "rate_limit_burst"
     }
 
     /// Keys whose values are numbers.
     static let numericKeys: Set<CodingKeys> = [
         .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds, .webhookTimeoutSeconds, .retryBudgetSeconds,
         .retryBaseMilliseconds, .retryCapSeconds, .breakerThreshold, .breakerCooldownSeconds, .leaseSeconds, .workerConcurrency,
+        .rateLimitPerSecond, .rateLimitBurst,
     ]
 
     /// The defaults.
@@ -106,6 +122,10 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.breakerCooldownSeconds = try c.decodeIfPresent(Double.self, forKey: .breakerCooldownSeconds) ?? d.breakerCooldownSeconds
         d.leaseSeconds = try c.decodeIfPresent(Double.self, forKey: .leaseSeconds) ?? d.leaseSeconds
         d.workerConcurrency = try c.decodeIfPresent(Double.self, forKey: .workerConcurrency) ?? d.workerConcurrency
+        d.masterKey = try c.decodeIfPresent(String.self, forKey: .masterKey)
+        d.masterKeyFile = try c.decodeIfPresent(String.self, forKey: .masterKeyFile)
+        d.rateLimitPerSecond = try c.decodeIfPresent(Double.self, forKey: .rateLimitPerSecond) ?? d.rateLimitPerSecond
+        d.rateLimitBurst = try c.decodeIfPresent(Double.self, forKey: .rateLimitBurst) ?? d.rateLimitBurst
         self = d
     }
 
@@ -191,10 +211,26 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
             ("retry_base_milliseconds", retryBaseMilliseconds), ("retry_cap_seconds", retryCapSeconds),
             ("breaker_threshold", breakerThreshold), ("breaker_cooldown_seconds", breakerCooldownSeconds),
             ("lease_seconds", leaseSeconds), ("worker_concurrency", workerConcurrency),
+            ("rate_limit_per_second", rateLimitPerSecond), ("rate_limit_burst", rateLimitBurst),
         ] where !(value > 0) {
             throw .invalid(key: key, message: "must be greater than 0")
         }
+        if let masterKey {
+            do {
+                _ = try MasterKey(text: masterKey)
+            } catch {
+                throw .invalid(key: "master_key", message: error.description.replacingOccurrences(of: "master_key must", with: "must"))
+            }
+        }
+        if masterKey != nil, masterKeyFile != nil {
+            throw .invalid(key: "master_key_file", message: "cannot be set together with master_key; choose one")
+        }
         guard smtpFrom.contains("@") else { throw .invalid(key: "smtp_from", message: "must contain an email address, such as Vigil <alerts@example.org>") }
+    }
+
+    /// The master key file in use when `master_key` is not set.
+    public var effectiveMasterKeyFile: String {
+        masterKeyFile ?? (dataDir as NSString).appendingPathComponent("master.key")
     }
 
     /// `listen` split into host and port, or `nil` when malformed.

@@ -16,12 +16,15 @@ public enum ServiceError: Error, Sendable, CustomStringConvertible {
     case store(String)
     /// The configured backend is not available in this build.
     case backendUnavailable(String)
+    /// The master key is missing, malformed or not the one the store was sealed with.
+    case masterKey(String)
 
     public var description: String {
         switch self {
         case .dataDirectory(let path, let why): "data_dir \(path) cannot be used: \(why)"
         case .store(let why): "the embedded store cannot be opened: \(why)"
         case .backendUnavailable(let why): why
+        case .masterKey(let why): why
         }
     }
 }
@@ -37,6 +40,8 @@ public final class VigilService: @unchecked Sendable {
     public let log: any AlertLog
     /// Bearer tokens.
     public let tokens: TokenStore
+    /// Who did what: filings, sensitive reads, erasures, replays, admin changes.
+    public let audit: AuditTrail
     /// Subscribers and their webhook secrets.
     public let subscribers: SubscriberRegistry
     /// Deliveries, as the router records them.
@@ -72,8 +77,13 @@ public final class VigilService: @unchecked Sendable {
         } catch {
             throw ServiceError.store(String(describing: error))
         }
-        log = EmbeddedAlertLog(database: database)
+        do {
+            log = try EmbeddedAlertLog(database: database, masterKey: try VigilService.masterKey(configuration, logger: logger))
+        } catch let error as MasterKeyError {
+            throw ServiceError.masterKey(error.description)
+        }
         tokens = TokenStore(database: database)
+        audit = AuditTrail(database: database)
         subscribers = SubscriberRegistry(database: database)
         deliveries = EmbeddedDeliveryQueue(database: database)
         router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: Logger(label: "router", enabled: logging))
@@ -89,6 +99,22 @@ public final class VigilService: @unchecked Sendable {
         router.onRouted { [workers] _ in workers.poke() }
         if let file = configuration.subscribersFile { try seedSubscribers(from: file) }
         describeMetrics()
+    }
+
+    /// The master key from `master_key`, or from the key file (made on first start, with a
+    /// warning that it must be kept apart from backups of the data).
+    static func masterKey(_ configuration: VigilConfiguration, logger: Logger) throws -> MasterKey {
+        if let text = configuration.masterKey { return try MasterKey(text: text) }
+        let file = configuration.effectiveMasterKeyFile
+        let (key, created) = try MasterKey.loadOrCreate(file: file)
+        if created {
+            logger.warning(
+                "created a new master key", [
+                    "file": file,
+                    "advice": "keep a copy apart from backups of the data directory; without it every identity reads as erased",
+                ])
+        }
+        return key
     }
 
     /// Stores the subscribers in `file` (a JSON array of subscribers as the API takes them)
@@ -116,10 +142,14 @@ public final class VigilService: @unchecked Sendable {
     public func start() throws -> Int {
         guard let address = configuration.listenAddress else { throw ConfigurationError.invalid(key: "listen", message: "is malformed") }
         var router = HTTPRouter()
-        let authenticator = Authenticator(tokens: tokens)
-        AlertsAPI(log: log, deliveries: deliveries, authenticator: authenticator, metrics: metrics, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
-        DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
-        SubscribersAPI(registry: subscribers, authenticator: authenticator, logger: Logger(label: "api", enabled: logger.enabled)).register(on: &router)
+        let authenticator = Authenticator(
+            tokens: tokens, limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
+        let apiLogger = Logger(label: "api", enabled: logger.enabled)
+        AlertsAPI(log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, metrics: metrics, logger: apiLogger).register(on: &router)
+        DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
+        SubscribersAPI(registry: subscribers, authenticator: authenticator, audit: audit, logger: apiLogger).register(on: &router)
+        ErasuresAPI(log: log, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
+        AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes

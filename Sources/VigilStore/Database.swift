@@ -10,6 +10,9 @@ import Foundation
 public final class Database: @unchecked Sendable {
     /// The file path.
     public let path: String
+    /// The key file attached as schema `keys`: the alerts' wrapped data keys, kept apart so
+    /// that the log file and its backups never hold a key (see `IdentityVault`).
+    public let keysPath: String
     private let writer: SQLiteConnection
     private let writerQueue = DispatchQueue(label: "vigil.store.writer", qos: .userInitiated)
     private let lock = NSLock()
@@ -23,16 +26,24 @@ public final class Database: @unchecked Sendable {
     private var committedJobs: UInt64 = 0
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
-    public init(path: String, readers readerCount: Int = 4) throws {
+    ///
+    /// The key file defaults to the log file's name with `.keys.sqlite` in place of its
+    /// extension. Both are opened with `secure_delete`, so an erased key's bytes are
+    /// overwritten rather than left in a free page.
+    public init(path: String, keysPath: String? = nil, readers readerCount: Int = 4) throws {
         self.path = path
+        self.keysPath = keysPath ?? Database.defaultKeysPath(for: path)
         writer = try SQLiteConnection(path: path)
+        try writer.attachKeys(self.keysPath)
         // A 32 MiB page cache for the writer keeps the delivery indexes' upper levels in memory;
         // with SQLite's 2 MiB default the router spent its time re-reading pages from the OS.
         try writer.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;")
         try Migrations.apply(to: writer)
+        try writer.execute(Migrations.keysSchema)
         var readers: [SQLiteConnection] = []
         for _ in 0..<max(1, readerCount) {
             let reader = try SQLiteConnection(path: path)
+            try reader.attachKeys(self.keysPath)
             try reader.execute("PRAGMA query_only=ON;")
             readers.append(reader)
         }
@@ -100,7 +111,18 @@ public final class Database: @unchecked Sendable {
         closed = true
         lock.unlock()
         writerQueue.sync {}
-        if !wasClosed { _ = try? writer.execute("PRAGMA wal_checkpoint(TRUNCATE)") }
+        if !wasClosed { _ = try? writer.execute("PRAGMA main.wal_checkpoint(TRUNCATE); PRAGMA keys.wal_checkpoint(TRUNCATE)") }
+    }
+
+    /// Copies the key file's write-ahead log into the file and truncates it, so a deleted
+    /// key's old page images leave the WAL; run after an erasure.
+    public func checkpointKeys() throws {
+        try writerQueue.sync { try writer.execute("PRAGMA keys.wal_checkpoint(TRUNCATE)") }
+    }
+
+    static func defaultKeysPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingPathExtension().path + ".keys.sqlite"
     }
 
     private func drain() {

@@ -4,23 +4,39 @@ import VigilCore
 /// The alert log of the embedded backend: the `alerts` table, offset = rowid.
 ///
 /// An append answers only after its group commit; idempotency keys are checked and stored
-/// in the same transaction as the alert, so a retry can never append twice.
+/// in the same transaction as the alert, so a retry can never append twice. The identity is
+/// sealed before it reaches the file (`IdentityVault`): the body column holds the
+/// `[erased]` view, and reads put the identity back while its data key exists.
 public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     private let database: Database
+    private let vault: IdentityVault
     private let lock = NSLock()
     private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
     private var nextObserverID: UInt64 = 0
 
-    /// The log kept in `database`.
-    public init(database: Database) { self.database = database }
+    /// The log kept in `database`, sealing identities under data keys wrapped by
+    /// `masterKey`. Throws `MasterKeyError.mismatch` when the store was sealed with
+    /// another master key.
+    public init(database: Database, masterKey: MasterKey) throws {
+        self.database = database
+        vault = try IdentityVault(database: database, masterKey: masterKey)
+    }
 
     public func append(
         _ alert: Alert, idempotency: IdempotencyClaim?,
         completion: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void
     ) {
-        let body = alert.jsonBytes()
+        let sealed: (view: Alert, keyID: Int64, box: [UInt8])
+        do {
+            sealed = try vault.seal(alert)
+        } catch {
+            completion(.failure(.unavailable("the identity could not be sealed: \(error)")))
+            return
+        }
+        let body = sealed.view.jsonBytes()
         database.write({ transaction in
-            try EmbeddedAlertLog.insert(alert, body: body, claim: idempotency, into: transaction.connection)
+            try EmbeddedAlertLog.insert(
+                sealed.view, body: body, keyID: sealed.keyID, identity: sealed.box, claim: idempotency, into: transaction.connection)
         }) { [weak self] result in
             switch result {
             case .success(let receipt):
@@ -36,7 +52,9 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         }
     }
 
-    static func insert(_ alert: Alert, body: [UInt8], claim: IdempotencyClaim?, into db: SQLiteConnection) throws -> AppendReceipt {
+    static func insert(
+        _ alert: Alert, body: [UInt8], keyID: Int64, identity: [UInt8], claim: IdempotencyClaim?, into db: SQLiteConnection
+    ) throws -> AppendReceipt {
         if let claim {
             let rows = try db.query(
                 "SELECT fingerprint, alert_id, log_offset FROM idempotency_keys WHERE organisation = ? AND key = ?",
@@ -48,13 +66,13 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         }
         try db.run(
             """
-            INSERT INTO alerts(id, case_id, country, severity, threat, kind, status, received_at, body)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO alerts(id, case_id, country, severity, threat, kind, status, received_at, body, key_id, identity)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(alert.id), .text(alert.caseID), .text(alert.country.code), .text(alert.severity.rawValue),
                 .text(alert.threat.rawValue), .text(alert.kind.rawValue), .text(alert.status.rawValue),
-                .integer(alert.receivedAt.milliseconds), .blob(body),
+                .integer(alert.receivedAt.milliseconds), .blob(body), .integer(keyID), .blob(identity),
             ])
         let offset = db.lastInsertRowID
         if let claim {
@@ -67,22 +85,22 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     }
 
     public func alert(id: String) throws -> StoredAlert? {
-        try database.read { try Self.decode($0.connection.query("SELECT log_offset, body FROM alerts WHERE id = ?", [.text(id)])) }.first
+        try database.read { try decode($0.connection.query(Self.selection + " WHERE a.id = ?", [.text(id)])) }.first
     }
 
     public func alerts(matching query: AlertQuery) throws -> [StoredAlert] {
         var clauses: [String] = []
         var parameters: [SQLiteValue] = []
-        if let from = query.fromOffset { clauses.append("log_offset >= ?"); parameters.append(.integer(from)) }
-        if let to = query.toOffset { clauses.append("log_offset <= ?"); parameters.append(.integer(to)) }
-        if let since = query.since { clauses.append("received_at >= ?"); parameters.append(.integer(since.milliseconds)) }
-        if let until = query.until { clauses.append("received_at < ?"); parameters.append(.integer(until.milliseconds)) }
-        if let country = query.country { clauses.append("country = ?"); parameters.append(.text(country.code)) }
-        if let caseID = query.caseID { clauses.append("case_id = ?"); parameters.append(.text(caseID)) }
+        if let from = query.fromOffset { clauses.append("a.log_offset >= ?"); parameters.append(.integer(from)) }
+        if let to = query.toOffset { clauses.append("a.log_offset <= ?"); parameters.append(.integer(to)) }
+        if let since = query.since { clauses.append("a.received_at >= ?"); parameters.append(.integer(since.milliseconds)) }
+        if let until = query.until { clauses.append("a.received_at < ?"); parameters.append(.integer(until.milliseconds)) }
+        if let country = query.country { clauses.append("a.country = ?"); parameters.append(.text(country.code)) }
+        if let caseID = query.caseID { clauses.append("a.case_id = ?"); parameters.append(.text(caseID)) }
         let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         parameters.append(.integer(Int64(max(0, query.limit))))
-        let sql = "SELECT log_offset, body FROM alerts\(filter) ORDER BY log_offset LIMIT ?"
-        return try database.read { try Self.decode($0.connection.query(sql, parameters)) }
+        let sql = Self.selection + "\(filter) ORDER BY a.log_offset LIMIT ?"
+        return try database.read { try decode($0.connection.query(sql, parameters)) }
     }
 
     public func lastOffset() throws -> LogOffset {
@@ -106,11 +124,31 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         for handler in handlers { handler(offset) }
     }
 
-    private static func decode(_ rows: [SQLiteRow]) throws -> [StoredAlert] {
+    public func erase(_ target: ErasureTarget) throws -> [String] {
+        let (column, value) = switch target {
+        case .alert(let id): ("id", id)
+        case .caseID(let id): ("case_id", id)
+        }
+        let erased = try database.writeAndWait { transaction in
+            let rows = try transaction.connection.query("SELECT id, key_id FROM alerts WHERE \(column) = ? ORDER BY log_offset", [.text(value)])
+            for row in rows {
+                if let keyID = row.int(1) { try transaction.connection.run("DELETE FROM keys.data_keys WHERE key_id = ?", [.integer(keyID)]) }
+            }
+            return rows.compactMap { $0.text(0) }
+        }
+        try database.checkpointKeys()
+        return erased
+    }
+
+    private static let selection =
+        "SELECT a.log_offset, a.body, a.identity, k.wrapped FROM alerts a LEFT JOIN keys.data_keys k ON k.key_id = a.key_id"
+
+    private func decode(_ rows: [SQLiteRow]) throws -> [StoredAlert] {
         let decoder = VigilJSON.decoder()
         return try rows.map { row in
             guard let offset = row.int(0), let body = row.blob(1) else { throw StoreError.corrupt("an alert row without offset or body") }
-            return StoredAlert(offset: offset, alert: try decoder.decode(Alert.self, from: Data(body)))
+            let view = try decoder.decode(Alert.self, from: Data(body))
+            return StoredAlert(offset: offset, alert: vault.open(view, box: row.blob(2), wrappedKey: row.blob(3)))
         }
     }
 }

@@ -87,7 +87,36 @@ enum Migrations {
             disabled_at INTEGER NOT NULL
         );
         """,
+        // 4: identities sealed under data keys (the keys live in the attached key file), and
+        // the audit trail.
+        """
+        ALTER TABLE alerts ADD COLUMN key_id INTEGER;
+        ALTER TABLE alerts ADD COLUMN identity BLOB;
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            at INTEGER NOT NULL,
+            token_id TEXT NOT NULL,
+            organisation TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT NOT NULL
+        );
+        CREATE INDEX audit_action ON audit(action, seq);
+        """,
     ]
+
+    /// The key file's schema, applied at every open: a fresh or restored-without-keys file
+    /// simply has no keys, and every identity sealed before reads as erased.
+    static let keysSchema = """
+        CREATE TABLE IF NOT EXISTS keys.data_keys (
+            key_id INTEGER PRIMARY KEY,
+            wrapped BLOB NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS keys.master_check (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            sealed BLOB NOT NULL
+        );
+        """
 
     /// Applies every step `connection`'s file has not seen yet.
     static func apply(to connection: SQLiteConnection) throws(SQLiteError) {

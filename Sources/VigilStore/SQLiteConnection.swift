@@ -61,6 +61,13 @@ final class SQLiteConnection {
         handle = nil
     }
 
+    /// Attaches the key file at `path` as schema `keys`, in WAL mode with `synchronous=FULL`
+    /// and `secure_delete`, so a deleted key is overwritten in the file.
+    func attachKeys(_ path: String) throws(SQLiteError) {
+        try run("ATTACH DATABASE ? AS keys", [.text(path)])
+        try execute("PRAGMA keys.journal_mode=WAL; PRAGMA keys.synchronous=FULL; PRAGMA keys.secure_delete=ON;")
+    }
+
     /// Runs one or more statements that take no parameters (pragmas, DDL, BEGIN/COMMIT).
     func execute(_ sql: String) throws(SQLiteError) {
         var error: UnsafeMutablePointer<CChar>?

@@ -29,6 +29,8 @@ enum TokensCommand: Command {
         let database = try Database(path: (configuration.dataDir as NSString).appendingPathComponent("vigil.sqlite"), readers: 1)
         defer { database.close() }
         let tokens = TokenStore(database: database)
+        let audit = AuditTrail(database: database)
+        let localOperator = "local:" + NSUserName()
         switch action {
         case "create":
             guard let organisation, !organisation.isEmpty else { throw UsageError("--org is required") }
@@ -44,6 +46,9 @@ enum TokensCommand: Command {
             } ?? .public
             let secret = SecureRandom.token(prefix: "vgl_")
             let record = try tokens.register(secret: secret, organisation: organisation, scopes: scopes, clearance: clearance)
+            audit.record([AuditEntry(
+                tokenID: "local", organisation: localOperator, action: .tokenCreated, target: record.id,
+                detail: "for \(organisation), scopes \(scopes.map(\.rawValue).sorted().joined(separator: ",")), clearance \(clearance.rawValue)")])
             if json {
                 struct Created: Encodable { let id: String; let token: String; let organisation: String; let scopes: [String]; let clearance: String }
                 try printJSON(Created(id: record.id, token: secret, organisation: organisation, scopes: scopes.map(\.rawValue).sorted(), clearance: clearance.rawValue))
@@ -65,6 +70,7 @@ enum TokensCommand: Command {
             guard try tokens.revoke(id: arguments.positional[1]) else {
                 throw ClientError(description: "no live token with id \(arguments.positional[1])")
             }
+            audit.record([AuditEntry(tokenID: "local", organisation: localOperator, action: .tokenRevoked, target: arguments.positional[1])])
             print("revoked \(arguments.positional[1])")
         default:
             throw UsageError("unknown action '\(action)'; say create, list or revoke")

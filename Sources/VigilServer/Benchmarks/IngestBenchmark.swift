@@ -63,7 +63,7 @@ public struct IngestBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let database = try Database(path: dir + "/vigil.sqlite")
         defer { database.close() }
-        let log = EmbeddedAlertLog(database: database)
+        let log = try EmbeddedAlertLog(database: database, masterKey: .generate())
         let alert = try Self.sampleAlert()
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         let counter = Counter()

@@ -93,7 +93,7 @@ public struct RouteBenchmark: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let database = try Database(path: dir + "/vigil.sqlite")
         defer { database.close() }
-        let log = EmbeddedAlertLog(database: database)
+        let log = try EmbeddedAlertLog(database: database, masterKey: .generate())
         let queue = EmbeddedDeliveryQueue(database: database)
         let registry = SubscriberRegistry(database: database)
         try registry.saveAll(population)

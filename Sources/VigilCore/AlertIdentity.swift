@@ -1,0 +1,49 @@
+/// Everything in an alert that can identify the defender: what is sealed at rest under the
+/// alert's data key and becomes `[erased]` when that key is deleted.
+///
+/// The summary and region are included whole, because filers sometimes repeat the name
+/// there; the log keeps them scrubbed (see `Alert.replacingIdentity(with:)`) so operators
+/// can still read a case after an erasure.
+public struct AlertIdentity: Sendable, Equatable, Codable {
+    /// `defender.name`.
+    public var name: String
+    /// `defender.organisation`.
+    public var organisation: String?
+    /// `defender.role`.
+    public var role: String?
+    /// The unscrubbed summary.
+    public var summary: String
+    /// The unscrubbed region.
+    public var region: String?
+
+    /// An identity record.
+    public init(name: String, organisation: String?, role: String?, summary: String, region: String?) {
+        self.name = name
+        self.organisation = organisation
+        self.role = role
+        self.summary = summary
+        self.region = region
+    }
+}
+
+extension Alert {
+    /// The identifying fields of this alert.
+    public var identity: AlertIdentity {
+        AlertIdentity(name: defender.name, organisation: defender.organisation, role: defender.role, summary: summary, region: region)
+    }
+
+    /// The form kept in the log: every identity field `[erased]`, so that the log, its
+    /// backups and any Kafka copy read as erased once the data key is gone.
+    public var sealedView: Alert { replacingIdentity(with: RedactionMark.erased) }
+
+    /// This alert with `identity` put back into its identity fields.
+    public func restoring(_ identity: AlertIdentity) -> Alert {
+        var copy = self
+        copy.defender.name = identity.name
+        copy.defender.organisation = identity.organisation
+        copy.defender.role = identity.role
+        copy.summary = identity.summary
+        copy.region = identity.region
+        return copy
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import VigilCore
+import VigilHTTP
+import VigilStore
+
+/// `GET /v1/audit?after=&action=&limit=` (scope `subscribers:admin`): the audit trail,
+/// oldest first, paged by `next_after`.
+public struct AuditAPI: Sendable {
+    let trail: AuditTrail
+    let authenticator: Authenticator
+
+    /// Adds the route to `router`.
+    public func register(on router: inout HTTPRouter) {
+        router.add("GET", "/v1/audit") { request, responder in list(request, responder) }
+    }
+
+    private struct Page: Encodable {
+        let entries: [AuditEntry]
+        let nextAfter: Int64
+        enum CodingKeys: String, CodingKey {
+            case entries
+            case nextAfter = "next_after"
+        }
+    }
+
+    func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard authenticator.require(.subscribersAdmin, request, responder) != nil else { return }
+        var problems: [FieldError] = []
+        var after: Int64 = 0
+        var limit = 100
+        var action: AuditAction?
+        if let text = request.query["after"] {
+            if let value = Int64(text), value >= 0 { after = value } else { problems.append(FieldError("after", "must be a sequence number (0 or more)")) }
+        }
+        if let text = request.query["limit"] {
+            if let value = Int(text), (1...1000).contains(value) { limit = value } else { problems.append(FieldError("limit", "must be between 1 and 1000")) }
+        }
+        if let text = request.query["action"] {
+            action = AuditAction(rawValue: text)
+            if action == nil { problems.append(FieldError("action", "must be one of \(AuditAction.allowedWords)")) }
+        }
+        guard problems.isEmpty else { return responder.send(APIError.badRequest(ValidationFailure(problems).description).response) }
+        do {
+            let entries = try trail.entries(after: after, action: action, limit: limit)
+            responder.send(APIResponse.json(200, Page(entries: entries, nextAfter: entries.last?.seq ?? after)))
+        } catch {
+            responder.send(APIError.unavailable("the audit trail cannot be read right now").response)
+        }
+    }
+}
+
+extension AuditEntry {
+    /// An entry for something `token` did now.
+    init(_ token: TokenRecord, _ action: AuditAction, target: String, detail: String = "") {
+        self.init(tokenID: token.id, organisation: token.organisation, action: action, target: target, detail: detail)
+    }
+}
+
+extension AuditTrail {
+    /// Records that `token` read `alerts`, one entry per restricted or confidential alert,
+    /// saying whether the identity was shown or redacted.
+    func recordReads(_ alerts: [StoredAlert], by token: TokenRecord) {
+        record(alerts.filter { $0.alert.confidentiality != .public }.map { stored in
+            let shown = token.clearance.clears(stored.alert.confidentiality)
+            return AuditEntry(
+                token, .alertRead, target: stored.alert.id,
+                detail: "\(stored.alert.confidentiality.rawValue) alert read with \(token.clearance.rawValue) clearance; identity \(shown ? "shown" : "redacted")")
+        })
+    }
+}

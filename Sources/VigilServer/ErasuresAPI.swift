@@ -1,0 +1,63 @@
+import Foundation
+import VigilCore
+import VigilDelivery
+import VigilHTTP
+import VigilStore
+
+/// `POST /v1/erasures` (scope `subscribers:admin`), body `{"alert_id": …}` or
+/// `{"case_id": …}`: deletes the data keys of the alert or of every alert of the case, so
+/// their identities read as `[erased]` in the API, in every later delivery and replay, and
+/// in any copy of the log.
+struct ErasuresAPI: Sendable {
+    let log: any AlertLog
+    let authenticator: Authenticator
+    let workers: DeliveryWorkerPool
+    let audit: AuditTrail
+    let logger: Logger
+
+    func register(on router: inout HTTPRouter) {
+        router.add("POST", "/v1/erasures") { request, responder in erase(request, responder) }
+    }
+
+    private struct Answer: Encodable {
+        let erased: [String]
+    }
+
+    private func erase(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard let token = authenticator.require(.subscribersAdmin, request, responder) else { return }
+        let target: ErasureTarget
+        do {
+            guard case .object(let fields) = try JSONParser.parse(request.body) else {
+                throw ValidationFailure([FieldError("", "must be a JSON object with alert_id or case_id")])
+            }
+            switch (fields["alert_id"], fields["case_id"], fields.count) {
+            case (.string(let id)?, nil, 1) where !id.isEmpty: target = .alert(id)
+            case (nil, .string(let id)?, 1) where !id.isEmpty: target = .caseID(id)
+            default: throw ValidationFailure([FieldError("", "must hold exactly one of alert_id or case_id, as a non-empty string")])
+            }
+        } catch let failure as ValidationFailure {
+            return responder.send(APIError.validation(failure).response)
+        } catch {
+            return responder.send(APIError.validation(ValidationFailure([FieldError("", "is not valid JSON: \(error)")])).response)
+        }
+        do {
+            let erased = try log.erase(target)
+            guard !erased.isEmpty else {
+                return responder.send(APIError.notFound("no alert matches \(Self.describe(target))").response)
+            }
+            workers.forget(alertIDs: erased)
+            audit.record(erased.map { AuditEntry(token, .alertErased, target: $0, detail: Self.describe(target)) })
+            logger.info("identities erased", ["alerts": String(erased.count), "target": Self.describe(target)])
+            responder.send(APIResponse.json(200, Answer(erased: erased)))
+        } catch {
+            responder.send(APIError.unavailable("the erasure was not made: \(error)").response)
+        }
+    }
+
+    static func describe(_ target: ErasureTarget) -> String {
+        switch target {
+        case .alert(let id): "alert \(id)"
+        case .caseID(let id): "case \(id)"
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import VigilCore
+
+/// The audit trail in the embedded store: an append-only table read by `GET /v1/audit`.
+///
+/// `record` queues the entry into the next group commit, so auditing a read costs the
+/// reader no fsync of its own.
+public final class AuditTrail: Sendable {
+    private let database: Database
+
+    /// The trail kept in `database`.
+    public init(database: Database) { self.database = database }
+
+    /// Stores `entries` in the next commit; `completion` hears whether they were stored.
+    public func record(_ entries: [AuditEntry], completion: @escaping @Sendable (Error?) -> Void = { _ in }) {
+        guard !entries.isEmpty else { return completion(nil) }
+        database.write({ transaction in
+            for entry in entries { try AuditTrail.insert(entry, into: transaction) }
+        }) { result in
+            if case .failure(let error) = result { completion(error) } else { completion(nil) }
+        }
+    }
+
+    /// Stores `entry` inside a write the caller is already making, so the change and its
+    /// audit line commit together.
+    public static func insert(_ entry: AuditEntry, into transaction: WriteTransaction) throws {
+        try transaction.connection.run(
+            "INSERT INTO audit(at, token_id, organisation, action, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                .integer(entry.at.milliseconds), .text(entry.tokenID), .text(entry.organisation), .text(entry.action.rawValue),
+                .text(entry.target), .text(entry.detail),
+            ])
+    }
+
+    /// Entries after `seq` (exclusive), oldest first, optionally of one `action`.
+    public func entries(after seq: Int64 = 0, action: AuditAction? = nil, limit: Int = 100) throws -> [AuditEntry] {
+        var sql = "SELECT seq, at, token_id, organisation, action, target, detail FROM audit WHERE seq > ?"
+        var parameters: [SQLiteValue] = [.integer(seq)]
+        if let action {
+            sql += " AND action = ?"
+            parameters.append(.text(action.rawValue))
+        }
+        sql += " ORDER BY seq LIMIT ?"
+        parameters.append(.integer(Int64(max(0, limit))))
+        return try database.read { transaction in
+            try transaction.connection.query(sql, parameters).map { row in
+                guard let seq = row.int(0), let at = row.int(1), let actionText = row.text(4), let action = AuditAction(rawValue: actionText)
+                else { throw StoreError.corrupt("an audit row this version cannot read") }
+                return AuditEntry(
+                    seq: seq, at: Timestamp(milliseconds: at), tokenID: row.text(2) ?? "", organisation: row.text(3) ?? "",
+                    action: action, target: row.text(5) ?? "", detail: row.text(6) ?? "")
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+import VigilCore
+import VigilCrypto
+
+/// Seals each alert's identity (`AlertIdentity`) with AES-256-GCM under a data key of its
+/// own, and opens it again while that key exists.
+///
+/// Data keys are wrapped by the master key and kept in the attached key file, never in the
+/// log. They are made ahead of use, in committed batches, so an acknowledged alert can
+/// never point at a key that a crash lost; the alert row records the key's id. Deleting a
+/// key erases the identity for good: the log keeps only the `[erased]` view and the
+/// ciphertext.
+final class IdentityVault: @unchecked Sendable {
+    private static let wrapContext = Array("vigil-data-key".utf8)
+    private static let checkContext = Array("vigil-master-check".utf8)
+    private static let batchSize = 256
+
+    private let database: Database
+    private let masterKey: MasterKey
+    private let lock = NSLock()
+    private var pool: [(id: Int64, key: [UInt8])] = []
+    private var refilling = false
+
+    init(database: Database, masterKey: MasterKey) throws {
+        self.database = database
+        self.masterKey = masterKey
+        let check = try database.read { try $0.connection.query("SELECT sealed FROM keys.master_check WHERE id = 1").first?.blob(0) }
+        if let check {
+            guard (try? AESGCM.open(check, key: masterKey.bytes, associatedData: Self.checkContext)) != nil else {
+                throw MasterKeyError.mismatch(database.keysPath)
+            }
+        }
+        let sealedCheck = try AESGCM.seal(Self.checkContext, key: masterKey.bytes, associatedData: Self.checkContext)
+        let isNew = check == nil
+        try database.writeAndWait { transaction in
+            if isNew { try transaction.connection.run("INSERT INTO keys.master_check(id, sealed) VALUES (1, ?)", [.blob(sealedCheck)]) }
+            // Keys made for the previous run's pool and never used encrypt nothing.
+            try transaction.connection.run(
+                """
+                DELETE FROM keys.data_keys WHERE key_id > COALESCE(
+                    (SELECT MAX(key_id) FROM (SELECT key_id FROM alerts ORDER BY log_offset DESC LIMIT 4096)), 0)
+                """)
+        }
+        try refillNow()
+    }
+
+    /// `alert` as the log keeps it: the `[erased]` view, the sealed identity and the id of
+    /// the data key that seals it.
+    func seal(_ alert: Alert) throws -> (view: Alert, keyID: Int64, box: [UInt8]) {
+        let dataKey = try takeKey()
+        let plaintext = try VigilJSON.encoder().encode(alert.identity)
+        let box = try AESGCM.seal(Array(plaintext), key: dataKey.key, associatedData: Array(alert.id.utf8))
+        return (alert.sealedView, dataKey.id, box)
+    }
+
+    /// The alert with its identity restored from `box`, or `view` as it is (`[erased]`)
+    /// when the data key is gone.
+    func open(_ view: Alert, box: [UInt8]?, wrappedKey: [UInt8]?) -> Alert {
+        guard let box, let wrappedKey,
+            let key = try? AESGCM.open(wrappedKey, key: masterKey.bytes, associatedData: Self.wrapContext),
+            let plaintext = try? AESGCM.open(box, key: key, associatedData: Array(view.id.utf8)),
+            let identity = try? VigilJSON.decoder().decode(AlertIdentity.self, from: Data(plaintext))
+        else { return view }
+        return view.restoring(identity)
+    }
+
+    private func takeKey() throws -> (id: Int64, key: [UInt8]) {
+        for _ in 0..<3 {
+            let (taken, lowWater) = lock.withLock { () -> ((id: Int64, key: [UInt8])?, Bool) in
+                let taken = pool.isEmpty ? nil : pool.removeFirst()
+                let low = pool.count < Self.batchSize / 4 && !refilling
+                if low { refilling = true }
+                return (taken, low)
+            }
+            if lowWater { refillInBackground() }
+            if let taken { return taken }
+            try refillNow()
+        }
+        throw StoreError.corrupt("no data key could be made for a new alert")
+    }
+
+    private func refillNow() throws {
+        let keys = try database.writeAndWait(makeKeys)
+        lock.withLock { pool.append(contentsOf: keys) }
+    }
+
+    private func refillInBackground() {
+        database.write(makeKeys) { [weak self] result in
+            guard let self else { return }
+            self.lock.withLock {
+                if case .success(let keys) = result { self.pool.append(contentsOf: keys) }
+                self.refilling = false
+            }
+        }
+    }
+
+    private var makeKeys: @Sendable (WriteTransaction) throws -> [(id: Int64, key: [UInt8])] {
+        let masterKey = masterKey
+        return { transaction in
+            try (0..<Self.batchSize).map { _ in
+                let key = SecureRandom.bytes(AESGCM.keyLength)
+                let wrapped = try AESGCM.seal(key, key: masterKey.bytes, associatedData: Self.wrapContext)
+                try transaction.connection.run("INSERT INTO keys.data_keys(wrapped) VALUES (?)", [.blob(wrapped)])
+                return (transaction.connection.lastInsertRowID, key)
+            }
+        }
+    }
+}
