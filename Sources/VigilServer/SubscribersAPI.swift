@@ -10,6 +10,7 @@ struct SubscribersAPI: Sendable {
     let registry: SubscriberRegistry
     let authenticator: Authenticator
     let audit: AuditTrail
+    let policy: AddressPolicy
     let logger: Logger
 
     func register(on router: inout HTTPRouter) {
@@ -24,12 +25,22 @@ struct SubscribersAPI: Sendable {
     }
 
     /// Validates and stores a subscriber; the one place that creates ids and secrets, used
-    /// by the API and by seeding from `config/subscribers.json`.
-    static func store(_ body: JSONValue, replacing existing: Subscriber?, in registry: SubscriberRegistry) throws -> (Subscriber, [String: String]) {
+    /// by the API and by seeding from `config/subscribers.json`. Webhook URLs go through the
+    /// SSRF guard here and again at every send; a host that does not resolve yet is let
+    /// through (the send will check it), an internal address or plain http is refused.
+    static func store(
+        _ body: JSONValue, replacing existing: Subscriber?, in registry: SubscriberRegistry, policy: AddressPolicy
+    ) throws -> (Subscriber, [String: String]) {
         let subscriber = try SubscriberSubmission(body: body).validate(
             id: existing?.id ?? "sub_" + ULID().description.lowercased(),
             existingChannels: Set(existing?.channels.map(\.id) ?? []),
             newChannelID: { "chn_" + ULID().description.lowercased() })
+        let refusals = subscriber.channels.enumerated().compactMap { index, channel -> FieldError? in
+            guard channel.type == .webhook, let url = channel.url, case .failure(let refusal) = policy.check(url) else { return nil }
+            if case .unresolvable = refusal { return nil }
+            return FieldError("channels[\(index)].url", refusal.description)
+        }
+        guard refusals.isEmpty else { throw ValidationFailure(refusals) }
         let known = Set(existing?.channels.map(\.id) ?? [])
         var secrets: [String: String] = [:]
         for channel in subscriber.channels where channel.type == .webhook && !known.contains(channel.id) {
@@ -52,7 +63,7 @@ struct SubscribersAPI: Sendable {
                 guard existing != nil else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
             }
             let body = try SubscriberSubmission(json: request.body).body
-            let (subscriber, secrets) = try Self.store(body, replacing: existing, in: registry)
+            let (subscriber, secrets) = try Self.store(body, replacing: existing, in: registry, policy: policy)
             logger.info(id == nil ? "subscriber created" : "subscriber replaced", ["subscriber": subscriber.id])
             audit.record([AuditEntry(token, .subscriberSaved, target: subscriber.id, detail: id == nil ? "created" : "replaced")])
             responder.send(APIResponse.json(id == nil ? 201 : 200, SubscriberBody(subscriber, secrets: secrets)))

@@ -129,7 +129,8 @@ public final class VigilService: @unchecked Sendable {
         }
         for (index, item) in items.enumerated() {
             do {
-                _ = try SubscribersAPI.store(item, replacing: nil, in: subscribers)
+                _ = try SubscribersAPI.store(
+                    item, replacing: nil, in: subscribers, policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks))
             } catch let failure as ValidationFailure {
                 throw ConfigurationError.invalid(key: "subscribers_file", message: "entry \(index) of \(file): \(failure.description)")
             }
@@ -147,7 +148,9 @@ public final class VigilService: @unchecked Sendable {
         let apiLogger = Logger(label: "api", enabled: logger.enabled)
         AlertsAPI(log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, metrics: metrics, logger: apiLogger).register(on: &router)
         DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
-        SubscribersAPI(registry: subscribers, authenticator: authenticator, audit: audit, logger: apiLogger).register(on: &router)
+        SubscribersAPI(
+            registry: subscribers, authenticator: authenticator, audit: audit,
+            policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), logger: apiLogger).register(on: &router)
         ErasuresAPI(log: log, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
         AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)

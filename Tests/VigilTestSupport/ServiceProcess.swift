@@ -60,13 +60,15 @@ public final class ServiceProcess: @unchecked Sendable {
     /// Everything the process wrote to standard error (its JSON log lines).
     public var logs: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
 
-    /// Sends `signal` and waits for the process to exit.
+    /// Sends `signal`, waits for the process to exit, and scans its log for every name in
+    /// `DefenderNames.all`.
     public func kill(signal: Int32) {
         guard let process, process.isRunning else { return }
         Glibc.kill(process.processIdentifier, signal)
         let deadline = Date().addingTimeInterval(15)
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL); process.waitUntilExit() }
+        DefenderNames.scan(logs, source: "the log of vigil serve in \(dataDir)")
     }
 
     /// The exit status after the process ended.

@@ -2,8 +2,10 @@
 
 Every request is checked with the `standardwebhooks` package (an implementation Vigil did
 not write) against the secrets set through POST /_secrets; a request that does not verify
-is answered 401. Paths choose the behaviour:
+is answered 401. The first path segment chooses the behaviour (/ok/a and /ok/b both
+answer 200, as two endpoints):
   /ok           200
+  /outage       503 while an outage is on (POST /_outage with true or false), else 200
   /flaky        500 the first time a webhook-id is seen, then 200
   /gone         410
   /hang         sleeps HANG seconds, then 200
@@ -19,6 +21,7 @@ log_path = sys.argv[1]
 HANG = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
 secrets = []
 seen = set()
+outage = [False]
 lock = threading.Lock()
 
 
@@ -41,6 +44,10 @@ class Handler(BaseHTTPRequestHandler):
             with lock:
                 secrets[:] = json.loads(body)
             return self.answer(204)
+        if self.path == "/_outage":
+            with lock:
+                outage[0] = bool(json.loads(body))
+            return self.answer(204)
         headers = {k.lower(): v for k, v in self.headers.items()}
         verified = False
         with lock:
@@ -56,17 +63,24 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             first = (self.path, wid) not in seen
             seen.add((self.path, wid))
+        # The first path segment picks the behaviour, so /ok/desk-a and /ok/desk-b are two
+        # endpoints that both answer 200.
+        behaviour = "/" + self.path.split("?")[0].split("/")[1]
+        with lock:
+            down = outage[0]
         if not verified:
             status, extra = 401, {}
-        elif self.path == "/ok":
+        elif behaviour == "/ok":
             status, extra = 200, {}
-        elif self.path == "/flaky":
+        elif behaviour == "/outage":
+            status, extra = (503, {}) if down else (200, {})
+        elif behaviour == "/flaky":
             status, extra = (500, {}) if first else (200, {})
-        elif self.path == "/gone":
+        elif behaviour == "/gone":
             status, extra = 410, {}
-        elif self.path == "/busy":
+        elif behaviour == "/busy":
             status, extra = (429, {"Retry-After": "1"}) if first else (200, {})
-        elif self.path == "/hang":
+        elif behaviour == "/hang":
             time.sleep(HANG)
             status, extra = 200, {}
         else:

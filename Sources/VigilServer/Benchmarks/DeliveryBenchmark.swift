@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import VigilCore
+import VigilDelivery
 import VigilHTTP
 import VigilStore
 
@@ -91,7 +92,7 @@ public struct DeliveryBenchmark: Sendable {
         func subscribe(_ count: Int, country: String) throws {
             for n in 0..<count {
                 let body = #"{"name":"Bench \#(n)","kind":"other","organisation":"bench","contact":"b@example.org","channels":[{"type":"webhook","url":"http://127.0.0.1:\#(sink.port)/hook/\#(country)\#(n)"}],"subscriptions":[{"countries":["\#(country)"],"min_severity":"low"}]}"#
-                _ = try SubscribersAPI.store(try JSONParser.parse(Array(body.utf8)), replacing: nil, in: service.subscribers)
+                _ = try SubscribersAPI.store(try JSONParser.parse(Array(body.utf8)), replacing: nil, in: service.subscribers, policy: AddressPolicy(allowPrivate: true))
             }
         }
 
