@@ -17,12 +17,14 @@ public struct DeliveryRecord: Sendable, Equatable {
     public var lastError: String?
     public let createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// The replay that last queued this delivery again, if any; its sends say they are replays.
+    public var replayID: String?
 
     /// A record as read from the queue.
     public init(
         id: String, alertID: String, alertOffset: LogOffset, subscriberID: String, channelID: String, channelType: Channel.Kind,
         reason: RoutingReason, clearance: Confidentiality, severity: Severity, state: DeliveryState, attempts: Int,
-        nextAttemptAt: Timestamp?, lastError: String?, createdAt: Timestamp, updatedAt: Timestamp
+        nextAttemptAt: Timestamp?, lastError: String?, createdAt: Timestamp, updatedAt: Timestamp, replayID: String? = nil
     ) {
         self.id = id
         self.alertID = alertID
@@ -39,6 +41,7 @@ public struct DeliveryRecord: Sendable, Equatable {
         self.lastError = lastError
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.replayID = replayID
     }
 
     /// The JSON the API shows for this delivery.
@@ -54,6 +57,7 @@ public struct DeliveryRecord: Sendable, Equatable {
         w.field("last_error", lastError)
         w.field("next_attempt_at", nextAttemptAt?.description)
         w.field("reason", reason.rawValue)
+        w.field("replay_id", replayID)
         w.field("state", state.rawValue)
         w.field("subscriber_id", subscriberID)
         w.field("updated_at", updatedAt.description)
@@ -77,6 +81,12 @@ public protocol DeliveryQueue: AnyObject, Sendable {
 
     /// The subscribers that were sent (not merely recorded) any alert of `caseID`.
     func recipients(ofCase caseID: String) throws -> Set<String>
+
+    /// Queues `deliveries` again for replay `replayID`: an existing delivery (same stable id)
+    /// goes back to `pending` with a fresh retry budget, a new one is inserted; either way
+    /// it queues below every live delivery. A delivery in flight right now is left to finish.
+    /// Returns how many were queued.
+    func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int
 }
 
 /// What became of one attempt, as the worker reports it to the queue.

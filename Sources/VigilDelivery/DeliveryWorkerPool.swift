@@ -248,13 +248,14 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         }
         let secrets = try directory.secrets(channelID: delivery.channelID).compactMap(WebhookSecret.init)
         guard !secrets.isEmpty else { return .permanent(reason: "the channel has no signing secret") }
-        let body = WebhookPayload.body(alert: alert, deliveryID: delivery.id, sentAt: now)
+        let body = WebhookPayload.body(alert: alert, deliveryID: delivery.id, sentAt: now, replayID: delivery.replayID)
         var headers: [(String, String)] = [
             ("content-type", "application/json"), ("user-agent", "Vigil"),
             ("webhook-id", delivery.id), ("webhook-timestamp", String(now.unixSeconds)),
             ("webhook-signature", WebhookSignature.header(id: delivery.id, timestamp: now.unixSeconds, body: body, secrets: secrets)),
         ]
         if alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
+        if let replayID = delivery.replayID { headers += [("vigil-replay", "true"), ("vigil-replay-id", replayID)] }
         let result = CurlRequest.post(
             url: url, headers: headers, body: body, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
             pinnedAddress: target)
@@ -263,7 +264,8 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
 
     private func sendEmail(_ delivery: DeliveryRecord, alert: Alert, to address: String, language: String) -> DeliveryVerdict {
         guard let smtp = configuration.smtp else { return .retry(reason: "no SMTP relay is configured (smtp_url)", notBeforeMilliseconds: nil) }
-        let message = AlertEmail.message(alert: alert, to: address, language: language, deliveryID: delivery.id, from: smtp.from)
+        let message = AlertEmail.message(
+            alert: alert, to: address, language: language, deliveryID: delivery.id, from: smtp.from, replay: delivery.replayID != nil)
         switch smtp.send(message) {
         case .success: return .delivered
         case .failure(.permanent(let why)): return .permanent(reason: why)

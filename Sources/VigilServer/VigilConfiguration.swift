@@ -59,6 +59,8 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var rateLimitPerSecond = 200.0
     /// Requests a token may make in a burst above the sustained rate.
     public var rateLimitBurst = 2000.0
+    /// Alerts per second a replay re-routes, so a large replay cannot starve live alerts.
+    public var replayRatePerSecond = 2000.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -86,13 +88,14 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case masterKeyFile = "master_key_file"
         case rateLimitPerSecond = "rate_limit_per_second"
         case rateLimitBurst = "rate_limit_burst"
+        case replayRatePerSecond = "replay_rate_per_second"
     }
 
     /// Keys whose values are numbers.
     static let numericKeys: Set<CodingKeys> = [
         .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds, .webhookTimeoutSeconds, .retryBudgetSeconds,
         .retryBaseMilliseconds, .retryCapSeconds, .breakerThreshold, .breakerCooldownSeconds, .leaseSeconds, .workerConcurrency,
-        .rateLimitPerSecond, .rateLimitBurst,
+        .rateLimitPerSecond, .rateLimitBurst, .replayRatePerSecond,
     ]
 
     /// The defaults.
@@ -126,6 +129,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.masterKeyFile = try c.decodeIfPresent(String.self, forKey: .masterKeyFile)
         d.rateLimitPerSecond = try c.decodeIfPresent(Double.self, forKey: .rateLimitPerSecond) ?? d.rateLimitPerSecond
         d.rateLimitBurst = try c.decodeIfPresent(Double.self, forKey: .rateLimitBurst) ?? d.rateLimitBurst
+        d.replayRatePerSecond = try c.decodeIfPresent(Double.self, forKey: .replayRatePerSecond) ?? d.replayRatePerSecond
         self = d
     }
 
@@ -212,6 +216,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
             ("breaker_threshold", breakerThreshold), ("breaker_cooldown_seconds", breakerCooldownSeconds),
             ("lease_seconds", leaseSeconds), ("worker_concurrency", workerConcurrency),
             ("rate_limit_per_second", rateLimitPerSecond), ("rate_limit_burst", rateLimitBurst),
+            ("replay_rate_per_second", replayRatePerSecond),
         ] where !(value > 0) {
             throw .invalid(key: key, message: "must be greater than 0")
         }

@@ -50,6 +50,9 @@ public final class VigilService: @unchecked Sendable {
     public let router: AlertRouter
     /// The delivery workers.
     public let workers: DeliveryWorkerPool
+    /// Replays and their progress.
+    public let replays: ReplayRunner
+    private let replayStore: ReplayStore
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
     private let logger: Logger
@@ -97,6 +100,10 @@ public final class VigilService: @unchecked Sendable {
             breaker: CircuitBreaker(threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds),
             events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
         router.onRouted { [workers] _ in workers.poke() }
+        replayStore = ReplayStore(database: database)
+        replays = ReplayRunner(
+            log: log, queue: deliveries, subscribers: subscribers, store: replayStore, ratePerSecond: configuration.replayRatePerSecond,
+            metrics: metrics, logger: Logger(label: "replays", enabled: logging), onQueued: { [workers] in workers.poke() })
         if let file = configuration.subscribersFile { try seedSubscribers(from: file) }
         describeMetrics()
     }
@@ -153,6 +160,7 @@ public final class VigilService: @unchecked Sendable {
             policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), logger: apiLogger).register(on: &router)
         ErasuresAPI(log: log, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
         AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
+        ReplaysAPI(runner: replays, store: replayStore, authenticator: authenticator, audit: audit).register(on: &router)
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
@@ -161,6 +169,7 @@ public final class VigilService: @unchecked Sendable {
         http.idleTimeout = configuration.idleTimeoutSeconds
         try self.router.start()
         workers.start()
+        try replays.resume()
         let server = try HTTPServer(configuration: http, handler: router.handler)
         server.start()
         lock.withLock { self.server = server }

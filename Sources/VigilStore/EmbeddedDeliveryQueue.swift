@@ -43,6 +43,37 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         }
     }
 
+    /// Replayed deliveries sort below every live one in `claimDue` by carrying their
+    /// severity rank minus this.
+    static let replayRankOffset: Int64 = 10
+
+    public func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int {
+        let now = Timestamp.now().milliseconds
+        return try database.writeAndWait { transaction in
+            var queued = 0
+            for d in deliveries {
+                queued += try transaction.connection.run(
+                    """
+                    INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
+                        severity_rank, state, next_attempt_at, created_at, updated_at, replay_id)
+                    VALUES (?, ?, ?, ?, ?, ?, 'replay', ?, ?, 'pending', ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET state = 'pending', reason = 'replay', replay_id = excluded.replay_id,
+                        clearance = excluded.clearance, severity_rank = excluded.severity_rank, attempts = 0,
+                        first_attempt_at = NULL, lease_until = NULL, last_error = NULL,
+                        next_attempt_at = excluded.next_attempt_at, updated_at = excluded.updated_at
+                    WHERE deliveries.state != 'in_flight'
+                    """,
+                    [
+                        .text(Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)),
+                        .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
+                        .text(d.channelType.rawValue), .text(d.clearance.rawValue),
+                        .integer(Int64(d.severity.rank) - Self.replayRankOffset), .integer(now), .integer(now), .integer(now), .text(replayID),
+                    ])
+            }
+            return queued
+        }
+    }
+
     public func position(of consumer: String) throws -> LogOffset {
         try database.read { try $0.connection.query("SELECT log_offset FROM consumer_positions WHERE consumer = ?", [.text(consumer)]).first?.int(0) ?? 0 }
     }
@@ -149,7 +180,7 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         }
     }
 
-    static let columns = "id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance, severity_rank, state, attempts, next_attempt_at, last_error, created_at, updated_at"
+    static let columns = "id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance, severity_rank, state, attempts, next_attempt_at, last_error, created_at, updated_at, replay_id"
 
     static func record(_ row: SQLiteRow) -> DeliveryRecord {
         DeliveryRecord(
@@ -157,9 +188,10 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
             channelID: row.text(4) ?? "", channelType: Channel.Kind(rawValue: row.text(5) ?? "") ?? .webhook,
             reason: RoutingReason(rawValue: row.text(6) ?? "") ?? .matched,
             clearance: Confidentiality(rawValue: row.text(7) ?? "") ?? .public,
-            severity: Severity.allCases.first { $0.rank == Int(row.int(8) ?? 0) } ?? .low,
+            severity: Severity.allCases.first { $0.rank == Int((row.int(8) ?? 0) + ((row.int(8) ?? 0) < 0 ? replayRankOffset : 0)) } ?? .low,
             state: DeliveryState(rawValue: row.text(9) ?? "") ?? .pending, attempts: Int(row.int(10) ?? 0),
             nextAttemptAt: row.int(11).map { Timestamp(milliseconds: $0) }, lastError: row.text(12),
-            createdAt: Timestamp(milliseconds: row.int(13) ?? 0), updatedAt: Timestamp(milliseconds: row.int(14) ?? 0))
+            createdAt: Timestamp(milliseconds: row.int(13) ?? 0), updatedAt: Timestamp(milliseconds: row.int(14) ?? 0),
+            replayID: row.text(15))
     }
 }

@@ -103,6 +103,21 @@ enum Migrations {
         );
         CREATE INDEX audit_action ON audit(action, seq);
         """,
+        // 5: replays, and which replay last queued a delivery.
+        """
+        ALTER TABLE deliveries ADD COLUMN replay_id TEXT;
+        CREATE TABLE replays (
+            id TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            state TEXT NOT NULL,
+            cursor INTEGER NOT NULL DEFAULT 0,
+            scanned INTEGER NOT NULL DEFAULT 0,
+            alerts INTEGER NOT NULL DEFAULT 0,
+            deliveries INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        );
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

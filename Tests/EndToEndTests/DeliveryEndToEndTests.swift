@@ -28,6 +28,11 @@ final class Receivers {
 
     func url(_ path: String) -> String { "http://127.0.0.1:\(webhook.port)\(path)" }
 
+    /// Starts or ends an outage of the receiver's `/outage/…` endpoints (503 while on).
+    func outage(_ on: Bool) throws {
+        #expect(try BlockingHTTPClient(port: webhook.port).request("POST", "/_outage", body: on ? "true" : "false").status == 204)
+    }
+
     /// Tells the webhook receiver which secrets to verify with.
     func trust(_ secrets: [String]) throws {
         let body = String(decoding: try JSONEncoder().encode(secrets), as: UTF8.self)
@@ -42,9 +47,11 @@ final class Receivers {
             }
             let type: String
             let delivery_id: String
+            let replay_id: String?
             let data: Data
         }
         let path: String; let id: String; let verified: Bool; let status: Int; let signatures: Int; let payload: Payload?; let at: Double
+        let replay: String?
     }
 
     struct Mail: Decodable {
