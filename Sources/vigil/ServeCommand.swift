@@ -29,6 +29,9 @@ enum ServeCommand: Command {
         var configuration = try loadConfiguration(&arguments, environment: environment, flags: flags)
         if arguments.flag("allow-private-webhooks") { configuration.allowPrivateWebhooks = true }
         try arguments.finish()
+        // On a full file system or a file-size limit, writes must fail with an error the store
+        // reports (and ingest answers 503), not kill the process with SIGXFSZ.
+        signal(SIGXFSZ, SIG_IGN)
         let service = try VigilService(configuration: configuration)
         try service.runUntilSignalled()
     }

@@ -163,6 +163,13 @@ func rawDataDirectory(_ path: String) -> String {
         try service.start(environment: fastRetries(smtp: receivers.smtp.port))
         #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts/\(alert)", headers: auth).text.contains(#""name":"[erased]""#))
         #expect(try auditEntries(service.port, action: "alert.erased").map(\.target) == [alert])
+        let hooksBefore = receivers.hooks.count
+        let replay = try replayCLI(service, ["--case", alert, "--wait"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(try eventually { receivers.hooks.count == hooksBefore + 1 })
+        let replayed = try #require(receivers.hooks.last)
+        #expect(replayed.replay == "true" && replayed.verified && replayed.payload?.data.defender["name"] == "[erased]")
+        #expect(!(try String(contentsOfFile: receivers.webhookLog, encoding: .utf8)).dropFirst(0).split(separator: "\n").last!.contains("Okonkwo"))
         let again = try VigilCommand.run(["erase", "--alert", "01NOSUCHALERT0000000000000"], environment: ["VIGIL_URL": "http://127.0.0.1:\(service.port)", "VIGIL_TOKEN": ServiceProcess.token])
         #expect(again.status == 1 && again.stderr.contains("no alert matches"))
     }

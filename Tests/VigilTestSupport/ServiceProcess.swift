@@ -28,11 +28,18 @@ public final class ServiceProcess: @unchecked Sendable {
     deinit { kill(signal: SIGKILL) }
 
     /// Starts `vigil serve` and waits (at most `timeout` seconds) until it logs its port.
-    public func start(environment extra: [String: String] = [:], timeout: Double = 20) throws {
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+    /// With `fileSizeLimitKiB`, the service runs under `ulimit -f`, so its writes fail as
+    /// on a full disk once a file would grow past it.
+    public func start(environment extra: [String: String] = [:], timeout: Double = 20, fileSizeLimitKiB: Int? = nil) throws {
+        if !FileManager.default.fileExists(atPath: stderrPath) { FileManager.default.createFile(atPath: stderrPath, contents: nil) }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
-        process.arguments = ["serve"]
+        if let limit = fileSizeLimitKiB {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -f \(limit * 2) && exec \"$0\" serve", ServiceProcess.binary]
+        } else {
+            process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+            process.arguments = ["serve"]
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["VIGIL_LISTEN"] = "127.0.0.1:0"
         environment["VIGIL_DATA_DIR"] = dataDir
@@ -41,12 +48,15 @@ public final class ServiceProcess: @unchecked Sendable {
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: dataDir)
         process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle(forWritingAtPath: stderrPath)
+        let log = FileHandle(forWritingAtPath: stderrPath)
+        _ = try? log?.seekToEnd()  // a restart appends, so the whole life of the data directory is scanned
+        process.standardError = log
+        let earlier = logs.utf8.count
         try process.run()
         self.process = process
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let port = listeningPort() {
+            if let port = listeningPort(after: earlier) {
                 self.port = port
                 return
             }
@@ -77,8 +87,9 @@ public final class ServiceProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
-    private func listeningPort() -> Int? {
-        for line in logs.split(separator: "\n").reversed() where line.contains("\"msg\":\"listening\"") {
+    private func listeningPort(after earlier: Int) -> Int? {
+        let fresh = String(decoding: Array(logs.utf8).dropFirst(earlier), as: UTF8.self)
+        for line in fresh.split(separator: "\n").reversed() where line.contains("\"msg\":\"listening\"") {
             if let range = line.range(of: "\"port\":\""), let end = line[range.upperBound...].firstIndex(of: "\"") {
                 return Int(line[range.upperBound..<end])
             }

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+import VigilCore
+import VigilHTTP
+import VigilTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Issue 8's crash safety: alerts filed at a steady rate, the service killed at random
+/// moments many times, and at the end every acknowledged alert in the log and at every
+/// matching subscriber at least once.
+@Suite(.serialized) struct CrashSafetyEndToEndTests {
+    @Test(.timeLimit(.minutes(5))) func everyAcknowledgedAlertIsDeliveredAcrossRandomSIGKILLs() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        let environment = fastRetries(["VIGIL_BREAKER_THRESHOLD": "1000", "VIGIL_LEASE_SECONDS": "1"], smtp: receivers.smtp.port)
+        try service.start(environment: environment)
+        let belarus = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/by"))"},{"type":"email","address":"by@example.org"}]"#, country: "BY")
+        let colombia = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/co"))"}]"#, country: "CO")
+        try receivers.trust((belarus.channels + colombia.channels).compactMap(\.secret))
+        let acknowledged = Acknowledged()
+        var generator = SystemRandomNumberGenerator()
+        let rounds = 12
+        for round in 0..<rounds {
+            if round > 0 { try service.start(environment: environment) }
+            let port = service.port
+            let filer = Thread {
+                var n = 0
+                while let client = try? BlockingHTTPClient(port: port) {
+                    let country = n % 2 == 0 ? "BY" : "CO"
+                    guard let response = try? client.request("POST", "/v1/alerts", body: alertJSON(country: country, name: "Routed Defender"), headers: auth) else { return }
+                    if response.status == 202, let accepted = try? JSONDecoder().decode(Accepted.self, from: Data(response.body)) {
+                        acknowledged.add(accepted.id, country)
+                    }
+                    n += 1
+                    usleep(10_000)  // a steady ~100 alerts/s
+                }
+            }
+            filer.start()
+            usleep(UInt32.random(in: 100_000...600_000, using: &generator))
+            service.kill(signal: SIGKILL)
+            while filer.isExecuting { usleep(5_000) }
+        }
+        try service.start(environment: environment)
+        let alerts = acknowledged.all
+        #expect(alerts.count > 100, "a real stream was filed: \(alerts.count)")
+        let client = try BlockingHTTPClient(port: service.port)
+        for (id, _) in alerts {
+            #expect(try client.request("GET", "/v1/alerts/\(id)", headers: auth).status == 200, "acknowledged alert \(id) is in the log")
+        }
+        let expected = alerts.map { $0.country == "BY" ? 2 : 1 }.reduce(0, +)
+        #expect(try eventually(120) {
+            let hooks = receivers.hooks.filter(\.verified), mails = receivers.mails
+            let hooked = Set(hooks.compactMap { $0.payload?.data.id }), mailed = Set(mails.compactMap { $0.subject.isEmpty ? nil : $0.message_id })
+            return alerts.allSatisfy { hooked.contains($0.id) } && mailed.count >= alerts.filter { $0.country == "BY" }.count
+        })
+        // Every matching channel got every alert; count what arrived more than once.
+        let hooks = receivers.hooks.filter { $0.verified && $0.status == 200 }
+        var received: [String: Int] = [:]
+        for hook in hooks { received[hook.id, default: 0] += 1 }
+        let mails = receivers.mails
+        for mail in mails { received[mail.message_id, default: 0] += 1 }
+        for (id, country) in alerts {
+            for delivery in try deliveries(service.port, of: id) {
+                #expect(delivery.state == "delivered", "\(delivery.id) of a \(country) alert is \(delivery.state)")
+            }
+        }
+        let duplicates = received.values.filter { $0 > 1 }.map { $0 - 1 }.reduce(0, +)
+        let total = received.count
+        #expect(total >= expected, "\(total) distinct messages for \(expected) expected deliveries")
+        let report = "\(rounds) SIGKILLs, \(alerts.count) acknowledged alerts, \(expected) deliveries expected, \(total) distinct received, \(duplicates) duplicates"
+        print("crash safety: \(report)")
+        #expect(duplicates <= expected / 5, "duplicates are at-least-once retries after a kill, bounded: \(report)")
+    }
+
+    /// A full disk: ingest answers 503 with a clear log line, and the store is intact after.
+    @Test func aFullDiskAnswers503AndLeavesTheStoreIntact() throws {
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(fileSizeLimitKiB: 1024)
+        let client = try BlockingHTTPClient(port: service.port)
+        var accepted: [String] = []
+        var refused = 0
+        for n in 0..<3000 where refused < 3 {
+            let summary = "Union leader arrested at dawn, report \(n). " + String(repeating: "Witnesses describe the arrest in detail. ", count: 40)
+            let response = try client.request("POST", "/v1/alerts", body: alertJSON(name: "E2E Defender", summary: summary), headers: auth)
+            if response.status == 202 {
+                accepted.append(try JSONDecoder().decode(Accepted.self, from: Data(response.body)).id)
+            } else {
+                #expect(response.status == 503, "\(response.status) \(response.text)")
+                #expect(response.headers["retry-after"] != nil)
+                refused += 1
+            }
+        }
+        #expect(refused > 0 && accepted.count > 10, "the limit was reached after \(accepted.count) alerts")
+        #expect(service.logs.contains("append failed; answering 503") && service.logs.contains("cannot be written"))
+        service.kill(signal: SIGKILL)
+        try service.start()
+        let reopened = try BlockingHTTPClient(port: service.port)
+        for id in accepted { #expect(try reopened.request("GET", "/v1/alerts/\(id)", headers: auth).status == 200) }
+        #expect(try reopened.request("POST", "/v1/alerts", body: alertJSON(), headers: auth).status == 202, "with room again, ingest resumes")
+    }
+}
+
+/// The alerts a filer thread got a `202` for.
+final class Acknowledged: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [(id: String, country: String)] = []
+    func add(_ id: String, _ country: String) { lock.withLock { items.append((id, country)) } }
+    var all: [(id: String, country: String)] { lock.withLock { items } }
+}
