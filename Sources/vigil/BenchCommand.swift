@@ -20,11 +20,13 @@ enum BenchCommand: Command {
         brute force, the router draining a 20,000-alert backlog into SQLite, and the time from a
         durable append to its deliveries being recorded at 200 alerts/s.
         deliver: the whole pipeline to a webhook sink on loopback; 202 → webhook received at 200
-        alerts/s (p50/p99), and one alert to 200 and 1,000 endpoints (202 → last). Build with -c release.
+        alerts/s (p50/p99), and one alert to 200 and 1,000 endpoints (202 → last).
+        replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
+        and queued, next to reading the log alone. Build with -c release.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
-        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest, route or deliver") }
+        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest, route, deliver or replay") }
         let runs = try number(arguments.value("runs"), "runs")
         let clients = try number(arguments.value("clients"), "clients"), seconds = try arguments.value("seconds").map { text throws(UsageError) -> Double in
             guard let value = Double(text), value > 0 else { throw UsageError("--seconds must be positive") }
@@ -57,8 +59,15 @@ enum BenchCommand: Command {
             b.fanouts = fanout ?? b.fanouts
             title = "vigil bench deliver — ingest, router, workers, signed webhooks to a loopback sink, \(b.runs) runs"
             rows = try b.run(progress: progress)
+        case "replay":
+            var b = ReplayBenchmark()
+            b.runs = runs ?? b.runs
+            b.subscribers = subscribers ?? b.subscribers
+            b.alerts = alerts ?? b.alerts
+            title = "vigil bench replay — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
+            rows = try b.run(progress: progress)
         default:
-            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route, deliver")
+            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route, deliver, replay")
         }
         if json {
             struct Line: Encodable { let scenario: String; let per_second: Double?; let p50_ms: Double?; let p99_ms: Double?; let note: String }

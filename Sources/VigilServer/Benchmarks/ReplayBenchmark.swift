@@ -1,0 +1,77 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilStore
+
+/// `vigil bench replay`: alerts re-routed from the log with 10,000 subscribers.
+///
+/// - baseline: reading the whole log in the replay's batches, nothing routed;
+/// - dry run: `ReplayRunner.plan` over the whole log (read, open, route, list);
+/// - queued: a real replay to every matching subscriber, its deliveries written to the
+///   queue (the sends themselves are `bench deliver`'s business), unpaced.
+public struct ReplayBenchmark: Sendable {
+    public var subscribers = 10_000
+    public var alerts = 100_000
+    public var runs = 3
+
+    /// A benchmark with the defaults.
+    public init() {}
+
+    public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
+        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-replay-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let database = try Database(path: dir + "/vigil.sqlite")
+        defer { database.close() }
+        let log = try EmbeddedAlertLog(database: database, masterKey: .generate())
+        let queue = EmbeddedDeliveryQueue(database: database)
+        let registry = SubscriberRegistry(database: database)
+        try registry.saveAll(RouteBenchmark.makeSubscribers(subscribers))
+        progress("appending \(alerts) alerts")
+        var generator = SystemRandomNumberGenerator()
+        let appended = DispatchGroup()
+        for n in 0..<alerts {
+            appended.enter()
+            log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in appended.leave() }
+        }
+        appended.wait()
+        let store = ReplayStore(database: database)
+        let runner = ReplayRunner(
+            log: log, queue: queue, subscribers: registry, store: store, ratePerSecond: 1e9, metrics: Metrics(),
+            logger: Logger(label: "bench", enabled: false), onQueued: {})
+        let everything = ReplayRequest(selection: { var s = ReplaySelection(); s.fromOffset = 1; return s }(), dryRun: true)
+        var reads: [Double] = [], dryRuns: [Double] = [], queued: [Double] = [], deliveriesPerSecond: [Double] = []
+        for run in 1...runs {
+            progress("run \(run) of \(runs)")
+            var t = DispatchTime.now()
+            var cursor: LogOffset = 0, read = 0
+            while true {
+                let batch = try log.alerts(matching: everything.selection.query(after: cursor, limit: ReplayRunner.batchSize))
+                guard let last = batch.last else { break }
+                read += batch.count
+                cursor = last.offset
+            }
+            reads.append(Double(read) / seconds(since: t))
+            t = DispatchTime.now()
+            let plan = try runner.plan(everything)
+            dryRuns.append(Double(plan.scanned) / seconds(since: t))
+            t = DispatchTime.now()
+            let started = try runner.start(ReplayRequest(selection: everything.selection), id: "rpl_bench_\(run)")
+            while try store.replay(id: started.id)?.state == .running { usleep(2_000) }
+            let elapsed = seconds(since: t)
+            let finished = try store.replay(id: started.id)
+            queued.append(Double(finished?.scanned ?? 0) / elapsed)
+            deliveriesPerSecond.append(Double(finished?.deliveries ?? 0) / elapsed)
+        }
+        let baseline = median(reads)
+        return [
+            BenchmarkRow(name: "baseline: read the log in replay batches", rate: baseline, note: "\(alerts) alerts"),
+            BenchmarkRow(name: "replay dry run (route, list)", rate: median(dryRuns), note: String(format: "%.2f× the read", median(dryRuns) / baseline)),
+            BenchmarkRow(
+                name: "replay queued to every matching subscriber", rate: median(queued),
+                note: String(format: "%.0f deliveries/s", median(deliveriesPerSecond))),
+        ]
+    }
+
+    private func seconds(since start: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
+}
