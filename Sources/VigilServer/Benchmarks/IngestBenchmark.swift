@@ -44,14 +44,8 @@ public struct IngestBenchmark: Sendable {
         }
     }
 
-    func scratchDirectory() -> String {
-        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     func sqliteBaseline() throws -> LatencySample {
-        let dir = scratchDirectory()
+        let dir = ScratchStore.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let started = DispatchTime.now()
         let count = try SQLiteBaseline.appendOneByOne(path: dir + "/baseline.sqlite", seconds: seconds)
@@ -59,11 +53,9 @@ public struct IngestBenchmark: Sendable {
     }
 
     func logOnly() throws -> LatencySample {
-        let dir = scratchDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let database = try Database(path: dir + "/vigil.sqlite")
-        defer { database.close() }
-        let log = try EmbeddedAlertLog(database: database, masterKey: .generate())
+        let store = try ScratchStore()
+        defer { store.remove() }
+        let log = store.log
         let alert = try Self.sampleAlert()
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         let counter = Counter()
@@ -95,7 +87,7 @@ public struct IngestBenchmark: Sendable {
     func ingest() throws -> LatencySample {
         var configuration = VigilConfiguration()
         configuration.listen = "127.0.0.1:0"
-        configuration.dataDir = scratchDirectory()
+        configuration.dataDir = ScratchStore.directory()
         configuration.bootstrapToken = Self.token
         defer { try? FileManager.default.removeItem(atPath: configuration.dataDir) }
         let service = try VigilService(configuration: configuration, logging: false)

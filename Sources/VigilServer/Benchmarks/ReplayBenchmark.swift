@@ -18,14 +18,9 @@ public struct ReplayBenchmark: Sendable {
     public init() {}
 
     public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
-        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-replay-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let database = try Database(path: dir + "/vigil.sqlite")
-        defer { database.close() }
-        let log = try EmbeddedAlertLog(database: database, masterKey: .generate())
-        let queue = EmbeddedDeliveryQueue(database: database)
-        let registry = SubscriberRegistry(database: database)
+        let scratch = try ScratchStore()
+        defer { scratch.remove() }
+        let (log, queue, registry) = (scratch.log, scratch.queue, scratch.subscribers)
         try registry.saveAll(RouteBenchmark.makeSubscribers(subscribers))
         progress("appending \(alerts) alerts")
         var generator = SystemRandomNumberGenerator()
@@ -35,7 +30,7 @@ public struct ReplayBenchmark: Sendable {
             log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in appended.leave() }
         }
         appended.wait()
-        let store = ReplayStore(database: database)
+        let store = ReplayStore(database: scratch.database)
         let runner = ReplayRunner(
             log: log, queue: queue, subscribers: registry, store: store, ratePerSecond: 1e9, metrics: Metrics(),
             logger: Logger(label: "bench", enabled: false), onQueued: {})

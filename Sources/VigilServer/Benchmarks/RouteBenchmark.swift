@@ -88,14 +88,9 @@ public struct RouteBenchmark: Sendable {
     }
 
     private func throughStore(_ population: [Subscriber]) throws -> (Double, Double, LatencySample) {
-        let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-route-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let database = try Database(path: dir + "/vigil.sqlite")
-        defer { database.close() }
-        let log = try EmbeddedAlertLog(database: database, masterKey: .generate())
-        let queue = EmbeddedDeliveryQueue(database: database)
-        let registry = SubscriberRegistry(database: database)
+        let store = try ScratchStore()
+        defer { store.remove() }
+        let (log, queue, registry) = (store.log, store.queue, store.subscribers)
         try registry.saveAll(population)
         let metrics = Metrics()
         var generator = SystemRandomNumberGenerator()
