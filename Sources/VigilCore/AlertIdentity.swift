@@ -26,6 +26,31 @@ public struct AlertIdentity: Sendable, Equatable, Codable {
     }
 }
 
+extension AlertIdentity {
+    /// The identity as compact JSON, written with `JSONWriter` (it is sealed on every
+    /// append, where Foundation's encoder would cost more than the encryption).
+    public var jsonBytes: [UInt8] {
+        var w = JSONWriter(capacity: 64 + name.utf8.count + summary.utf8.count)
+        w.beginObject()
+        w.field("name", name)
+        w.field("organisation", organisation)
+        w.field("role", role)
+        w.field("summary", summary)
+        w.field("region", region)
+        w.endObject()
+        return w.bytes
+    }
+
+    /// An identity read back from `jsonBytes`, or `nil` when the bytes are not one.
+    public init?(json bytes: [UInt8]) {
+        guard case .object(let fields)? = try? JSONParser.parse(bytes), case .string(let name)? = fields["name"],
+            case .string(let summary)? = fields["summary"]
+        else { return nil }
+        func optional(_ key: String) -> String? { if case .string(let text)? = fields[key] { text } else { nil } }
+        self.init(name: name, organisation: optional("organisation"), role: optional("role"), summary: summary, region: optional("region"))
+    }
+}
+
 extension Alert {
     /// The identifying fields of this alert.
     public var identity: AlertIdentity {

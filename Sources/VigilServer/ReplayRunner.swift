@@ -58,18 +58,14 @@ public final class ReplayRunner: @unchecked Sendable {
     /// Everything `request` would send, without sending.
     public func plan(_ request: ReplayRequest) throws -> Plan {
         var plan = Plan()
-        var selection = request.selection
-        selection.toOffset = min(selection.toOffset ?? .max, try log.lastOffset())
+        let selection = try pinned(request.selection)
         var cursor: LogOffset = 0
-        let index = try subscribers.index()
         while let (batch, last) = try nextBatch(selection, after: cursor) {
+            let (alerts, routed) = try route(batch, target: request.target)
             plan.scanned += batch.count
-            for stored in batch {
-                let routed = try route(stored, index: index, target: request.target)
-                if !routed.isEmpty { plan.alerts += 1 }
-                plan.deliveryCount += routed.count
-                if plan.deliveries.count < Self.listedLimit { plan.deliveries += routed.prefix(Self.listedLimit - plan.deliveries.count) }
-            }
+            plan.alerts += alerts
+            plan.deliveryCount += routed.count
+            plan.deliveries += routed.prefix(max(0, Self.listedLimit - plan.deliveries.count))
             cursor = last
         }
         return plan
@@ -77,8 +73,7 @@ public final class ReplayRunner: @unchecked Sendable {
 
     /// Starts `request` as replay `id`; returns its first progress record.
     public func start(_ request: ReplayRequest, id: String) throws -> ReplayProgress {
-        var selection = request.selection
-        selection.toOffset = min(selection.toOffset ?? .max, try log.lastOffset())
+        let selection = try pinned(request.selection)
         let now = Timestamp.now()
         let progress = ReplayProgress(id: id, state: .running, selection: selection, target: request.target, createdAt: now, updatedAt: now)
         try store.save(progress)
@@ -109,13 +104,8 @@ public final class ReplayRunner: @unchecked Sendable {
                 logger.info("replay done", ["replay": progress.id, "alerts": String(progress.alerts), "deliveries": String(progress.deliveries)])
                 return
             }
-            let index = try subscribers.index()
-            var deliveries: [RoutedDelivery] = []
-            for stored in batch {
-                let routed = try route(stored, index: index, target: progress.target)
-                if !routed.isEmpty { progress.alerts += 1 }
-                deliveries += routed
-            }
+            let (alerts, deliveries) = try route(batch, target: progress.target)
+            progress.alerts += alerts
             let queued = try queue.recordReplay(deliveries, replayID: progress.id)
             progress.deliveries += queued
             progress.scanned += batch.count
@@ -152,8 +142,26 @@ public final class ReplayRunner: @unchecked Sendable {
         return (read.filter(selection.matches), last.offset)
     }
 
-    private func route(_ stored: StoredAlert, index: SubscriptionIndex, target: ReplayTarget) throws -> [RoutedDelivery] {
-        let recipients = stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
-        return Router.replay(stored, index: index, caseRecipients: recipients, target: target)
+    /// `selection` bounded by the log's end now, so alerts filed during the replay are not
+    /// swept into it.
+    private func pinned(_ selection: ReplaySelection) throws -> ReplaySelection {
+        var pinned = selection
+        pinned.toOffset = min(selection.toOffset ?? .max, try log.lastOffset())
+        return pinned
+    }
+
+    /// The deliveries `batch` makes for `target` with today's subscribers, and how many of
+    /// its alerts reach anyone; the one routing step of dry runs and real runs.
+    private func route(_ batch: [StoredAlert], target: ReplayTarget) throws -> (alerts: Int, deliveries: [RoutedDelivery]) {
+        let index = try subscribers.index()
+        var alerts = 0
+        var deliveries: [RoutedDelivery] = []
+        for stored in batch {
+            let recipients = stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
+            let routed = Router.replay(stored, index: index, caseRecipients: recipients, target: target)
+            if !routed.isEmpty { alerts += 1 }
+            deliveries += routed
+        }
+        return (alerts, deliveries)
     }
 }

@@ -236,6 +236,9 @@ public final class VigilService: @unchecked Sendable {
         metrics.describe("vigil_delivery_queue_depth", type: "gauge", help: "Deliveries pending, failed-awaiting-retry or in flight.")
         metrics.describe("vigil_dead_letters", type: "gauge", help: "Deliveries in the dead letters.")
         metrics.describe("vigil_breakers_open", type: "gauge", help: "Endpoints whose circuit breaker is open or half-open.")
+        metrics.describe("vigil_replays_running", type: "gauge", help: "Replays still re-routing alerts.")
+        metrics.describe("vigil_replay_alerts_total", type: "counter", help: "Alerts looked at by replays.")
+        metrics.describe("vigil_replay_deliveries_total", type: "counter", help: "Deliveries queued again by replays.")
         let deliveries = self.deliveries, workers = self.workers
         metrics.gauge("vigil_delivery_queue_depth") {
             let counts = (try? deliveries.countsByState()) ?? [:]

@@ -3,10 +3,16 @@ import VigilCore
 
 /// The audit trail in the embedded store: an append-only table read by `GET /v1/audit`.
 ///
-/// `record` queues the entry into the next group commit, so auditing a read costs the
-/// reader no fsync of its own.
-public final class AuditTrail: Sendable {
+/// `record` buffers entries and stores everything buffered as one job of the next group
+/// commit: auditing every filing and every sensitive read costs neither an fsync nor a
+/// write job (with its savepoint) of its own.
+public final class AuditTrail: @unchecked Sendable {
+    private typealias Pending = (entries: [AuditEntry], completion: @Sendable (Error?) -> Void)
+
     private let database: Database
+    private let lock = NSLock()
+    private var buffered: [Pending] = []
+    private var flushScheduled = false
 
     /// The trail kept in `database`.
     public init(database: Database) { self.database = database }
@@ -14,11 +20,33 @@ public final class AuditTrail: Sendable {
     /// Stores `entries` in the next commit; `completion` hears whether they were stored.
     public func record(_ entries: [AuditEntry], completion: @escaping @Sendable (Error?) -> Void = { _ in }) {
         guard !entries.isEmpty else { return completion(nil) }
-        database.write({ transaction in
-            for entry in entries { try AuditTrail.insert(entry, into: transaction) }
-        }) { result in
-            if case .failure(let error) = result { completion(error) } else { completion(nil) }
+        let schedule = lock.withLock {
+            buffered.append((entries, completion))
+            defer { flushScheduled = true }
+            return !flushScheduled
         }
+        guard schedule else { return }
+        let waiting = Waiting()
+        database.write({ [self] transaction in
+            // What was buffered until this job ran; later entries schedule the next job.
+            let taken = lock.withLock {
+                flushScheduled = false
+                defer { buffered.removeAll() }
+                return buffered
+            }
+            waiting.set(taken.map(\.completion))
+            for entry in taken.flatMap(\.entries) { try AuditTrail.insert(entry, into: transaction) }
+        }) { result in
+            if case .failure(let error) = result { waiting.call(error) } else { waiting.call(nil) }
+        }
+    }
+
+    /// The callers waiting on one flush, set by the job and told after its commit.
+    private final class Waiting: @unchecked Sendable {
+        private let lock = NSLock()
+        private var completions: [@Sendable (Error?) -> Void] = []
+        func set(_ all: [@Sendable (Error?) -> Void]) { lock.withLock { completions = all } }
+        func call(_ error: Error?) { for completion in lock.withLock({ completions }) { completion(error) } }
     }
 
     /// Stores `entry` inside a write the caller is already making, so the change and its

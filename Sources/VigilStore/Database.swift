@@ -28,7 +28,7 @@ public final class Database: @unchecked Sendable {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     ///
     /// The key file defaults to the log file's name with `.keys.sqlite` in place of its
-    /// extension. Both are opened with `secure_delete`, so an erased key's bytes are
+    /// extension. It is opened with `secure_delete`, so an erased key's bytes are
     /// overwritten rather than left in a free page.
     public init(path: String, keysPath: String? = nil, readers readerCount: Int = 4) throws {
         self.path = path

@@ -48,8 +48,7 @@ final class IdentityVault: @unchecked Sendable {
     /// the data key that seals it.
     func seal(_ alert: Alert) throws -> (view: Alert, keyID: Int64, box: [UInt8]) {
         let dataKey = try takeKey()
-        let plaintext = try VigilJSON.encoder().encode(alert.identity)
-        let box = try AESGCM.seal(Array(plaintext), key: dataKey.key, associatedData: Array(alert.id.utf8))
+        let box = try AESGCM.seal(alert.identity.jsonBytes, key: dataKey.key, associatedData: Array(alert.id.utf8))
         return (alert.sealedView, dataKey.id, box)
     }
 
@@ -59,7 +58,7 @@ final class IdentityVault: @unchecked Sendable {
         guard let box, let wrappedKey,
             let key = try? AESGCM.open(wrappedKey, key: masterKey.bytes, associatedData: Self.wrapContext),
             let plaintext = try? AESGCM.open(box, key: key, associatedData: Array(view.id.utf8)),
-            let identity = try? VigilJSON.decoder().decode(AlertIdentity.self, from: Data(plaintext))
+            let identity = AlertIdentity(json: plaintext)
         else { return view }
         return view.restoring(identity)
     }
