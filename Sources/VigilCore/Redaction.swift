@@ -36,22 +36,39 @@ extension Alert {
     /// Replaces `name` and each of its parts of three or more letters in `text`, ignoring
     /// case, in one pass over the original text (longest part first), so the marks it
     /// inserts are never scanned again: a name like "Ted" occurs inside "[redacted]".
+    ///
+    /// Characters are compared lower-cased, in Swift: every append seals an alert through
+    /// here, and Foundation's case-insensitive search bridged through NSString per position.
     static func scrub(_ name: String, from text: String, mark: String) -> String {
         guard !name.isEmpty, name != RedactionMark.redacted, name != RedactionMark.erased else { return text }
         let parts = ([name] + name.split(whereSeparator: { $0 == " " || $0 == "-" }).map(String.init).filter { $0.count >= 3 })
             .sorted { $0.count > $1.count }
-        var result = ""
-        var index = text.startIndex
-        scanning: while index < text.endIndex {
-            for part in parts {
-                if let range = text.range(of: part, options: [.caseInsensitive, .anchored], range: index..<text.endIndex) {
+        if name.utf8.allSatisfy({ $0 < 0x80 }) && text.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII, the common case: compare bytes folded to lower case.
+            func fold(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
+            let scrubbed = replacing(parts.map { $0.utf8.map(fold) }, in: Array(text.utf8), folded: text.utf8.map(fold), with: Array(mark.utf8))
+            return String(decoding: scrubbed, as: UTF8.self)
+        }
+        let original = Array(text)
+        return String(replacing(parts.map { $0.map { $0.lowercased() } }, in: original, folded: original.map { $0.lowercased() }, with: Array(mark)))
+    }
+
+    /// `original` with every occurrence of a part (matched in `folded`, the lower-cased
+    /// `original`, earlier parts first) replaced by `mark`, scanning left to right once.
+    private static func replacing<Unit, Folded: Equatable>(_ parts: [[Folded]], in original: [Unit], folded: [Folded], with mark: [Unit]) -> [Unit] {
+        var result: [Unit] = []
+        result.reserveCapacity(original.count)
+        var index = 0
+        scanning: while index < folded.count {
+            for part in parts where !part.isEmpty && index + part.count <= folded.count && folded[index] == part[0] {
+                if folded[index..<(index + part.count)].elementsEqual(part) {
                     result += mark
-                    index = range.upperBound
+                    index += part.count
                     continue scanning
                 }
             }
-            result.append(text[index])
-            index = text.index(after: index)
+            result.append(original[index])
+            index += 1
         }
         return result
     }

@@ -6,14 +6,14 @@ import VigilCrypto
 /// own, and opens it again while that key exists.
 ///
 /// Data keys are wrapped by the master key and kept in the attached key file, never in the
-/// log. They are made ahead of use, in committed batches, so an acknowledged alert can
+/// log. They are made ahead of use, in committed batches of 1,024 (off the writer thread), so an acknowledged alert can
 /// never point at a key that a crash lost; the alert row records the key's id. Deleting a
 /// key erases the identity for good: the log keeps only the `[erased]` view and the
 /// ciphertext.
 final class IdentityVault: @unchecked Sendable {
     private static let wrapContext = Array("vigil-data-key".utf8)
     private static let checkContext = Array("vigil-master-check".utf8)
-    private static let batchSize = 256
+    private static let batchSize = 1024
 
     private let database: Database
     private let masterKey: MasterKey
@@ -79,12 +79,19 @@ final class IdentityVault: @unchecked Sendable {
     }
 
     private func refillNow() throws {
-        let keys = try database.writeAndWait(makeKeys)
+        let keys = try database.writeAndWait(storing(try freshKeys()))
         lock.withLock { pool.append(contentsOf: keys) }
     }
 
     private func refillInBackground() {
-        database.write(makeKeys) { [weak self] result in
+        let made: [(key: [UInt8], wrapped: [UInt8])]
+        do {
+            made = try freshKeys()
+        } catch {
+            lock.withLock { refilling = false }
+            return
+        }
+        database.write(storing(made)) { [weak self] result in
             guard let self else { return }
             self.lock.withLock {
                 if case .success(let keys) = result { self.pool.append(contentsOf: keys) }
@@ -93,14 +100,21 @@ final class IdentityVault: @unchecked Sendable {
         }
     }
 
-    private var makeKeys: @Sendable (WriteTransaction) throws -> [(id: Int64, key: [UInt8])] {
-        let masterKey = masterKey
-        return { transaction in
-            try (0..<Self.batchSize).map { _ in
-                let key = SecureRandom.bytes(AESGCM.keyLength)
-                let wrapped = try AESGCM.seal(key, key: masterKey.bytes, associatedData: Self.wrapContext)
-                try transaction.connection.run("INSERT INTO keys.data_keys(wrapped) VALUES (?)", [.blob(wrapped)])
-                return (transaction.connection.lastInsertRowID, key)
+    /// A batch of random data keys and their wrapped forms, made on the caller's thread so
+    /// the single writer only inserts them.
+    private func freshKeys() throws -> [(key: [UInt8], wrapped: [UInt8])] {
+        try (0..<Self.batchSize).map { _ in
+            let key = SecureRandom.bytes(AESGCM.keyLength)
+            return (key, try AESGCM.seal(key, key: masterKey.bytes, associatedData: Self.wrapContext))
+        }
+    }
+
+    /// The write job that stores `made` and answers with each key's id.
+    private func storing(_ made: [(key: [UInt8], wrapped: [UInt8])]) -> @Sendable (WriteTransaction) throws -> [(id: Int64, key: [UInt8])] {
+        { transaction in
+            try made.map { item in
+                try transaction.connection.run("INSERT INTO keys.data_keys(wrapped) VALUES (?)", [.blob(item.wrapped)])
+                return (transaction.connection.lastInsertRowID, item.key)
             }
         }
     }

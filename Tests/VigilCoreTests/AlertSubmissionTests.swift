@@ -181,4 +181,13 @@ func fieldsOf(_ body: JSONValue) -> [String] {
         let scrubbed = Alert.scrub(name, from: "\(name) was detained; ted and sed and red.", mark: mark)
         #expect(!scrubbed.lowercased().replacingOccurrences(of: mark.lowercased(), with: "").contains(name.split(separator: " ")[0].lowercased()))
     }
+
+    /// ASCII text is scrubbed byte by byte, other text character by character; both ignore case.
+    @Test(arguments: [
+        ("Ana Lopez", "ANA LOPEZ and lopez fled; Anabel stayed.", "[redacted] and [redacted] fled; [redacted]bel stayed."),
+        ("Zoë Müller-Öz", "zoë MÜLLER was seen with müller-öz in Łódź.", "[redacted] [redacted] was seen with [redacted]-öz in Łódź."),
+    ])
+    func ignoresCaseInAnyScript(name: String, text: String, expected: String) {
+        #expect(Alert.scrub(name, from: text, mark: RedactionMark.redacted) == expected)
+    }
 }

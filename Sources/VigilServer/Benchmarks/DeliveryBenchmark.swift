@@ -81,6 +81,9 @@ public struct DeliveryBenchmark: Sendable {
             configuration.listen = "127.0.0.1:0"
             configuration.dataDir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-deliver-\(UUID().uuidString)")
             configuration.bootstrapToken = DeliveryBenchmark.token
+            // The load generator files with one token; per-token rate limits are not what is measured.
+            configuration.rateLimitPerSecond = 1e9
+            configuration.rateLimitBurst = 1e9
             configuration.allowPrivateWebhooks = true
             configuration.workerConcurrency = 64
             service = try VigilService(configuration: configuration, logging: false)

@@ -89,6 +89,9 @@ public struct IngestBenchmark: Sendable {
         configuration.listen = "127.0.0.1:0"
         configuration.dataDir = ScratchStore.directory()
         configuration.bootstrapToken = Self.token
+        // The load generator files with one token; per-token rate limits are not what is measured.
+        configuration.rateLimitPerSecond = 1e9
+        configuration.rateLimitBurst = 1e9
         defer { try? FileManager.default.removeItem(atPath: configuration.dataDir) }
         let service = try VigilService(configuration: configuration, logging: false)
         let port = try service.start()
