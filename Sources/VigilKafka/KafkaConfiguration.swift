@@ -25,7 +25,7 @@ public struct KafkaConfiguration: Sendable {
             let result = rd_kafka_conf_set(conf, key, value, &errorText, errorText.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                throw KafkaError("Kafka setting \(key): \(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+                throw KafkaError("Kafka setting \(key): \(KafkaClientHandle.text(errorText))")
             }
         }
         return conf

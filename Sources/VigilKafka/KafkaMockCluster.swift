@@ -15,12 +15,8 @@ public final class KafkaMockCluster: @unchecked Sendable {
     public init(brokers: Int = 1) throws(KafkaError) {
         var configuration = KafkaConfiguration()
         configuration.set("log_level", "3")
-        let conf = try configuration.makeHandle()
-        var errorText = [CChar](repeating: 0, count: 512)
         // The mock cluster needs a client instance to own its threads; a producer is the lightest.
-        guard let client = rd_kafka_new(RD_KAFKA_PRODUCER, conf, &errorText, errorText.count) else {
-            throw KafkaError("cannot create the client that hosts the mock cluster: \(String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
-        }
+        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(), what: "client that hosts the mock cluster")
         guard let cluster = rd_kafka_mock_cluster_new(client, Int32(brokers)) else {
             rd_kafka_destroy(client)
             throw KafkaError("librdkafka could not start a mock cluster")
@@ -39,7 +35,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
     public func createTopic(_ topic: String, partitions: Int, replicationFactor: Int = 1) throws(KafkaError) {
         let code = rd_kafka_mock_topic_create(cluster, topic, Int32(partitions), Int32(replicationFactor))
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError("cannot create topic \(topic) on the mock cluster: \(String(cString: rd_kafka_err2str(code)))")
+            throw KafkaError("cannot create topic \(topic) on the mock cluster: \(KafkaClientHandle.describe(code))")
         }
     }
 

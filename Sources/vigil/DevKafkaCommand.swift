@@ -17,19 +17,14 @@ enum DevKafkaCommand: Command {
         has no timestamp index, and everything is gone when it stops.
         """
 
-    /// Vigil's topics (DESIGN §2).
-    static let topics = [
-        "vigil.alerts", "vigil.alerts.invalid", "vigil.deliveries.webhook", "vigil.deliveries.email",
-        "vigil.deliveries.retry", "vigil.deliveries.dead", "vigil.deliveries.outcomes", "vigil.subscribers",
-        "vigil.tokens", "vigil.keys",
-    ]
-
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
         let brokers = try positiveNumber(arguments.value("brokers"), flag: "brokers", fallback: 1)
         let partitions = try positiveNumber(arguments.value("partitions"), flag: "partitions", fallback: 4)
         let json = arguments.flag("json")
         try arguments.finish()
         let cluster = try KafkaMockCluster(brokers: brokers)
+        // The mock cluster has no admin API, so topic-level settings (compaction…) do not apply here.
+        let topics = KafkaTopics.all(partitions: partitions, replicationFactor: min(brokers, 3)).map(\.name)
         for topic in topics { try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(brokers, 3)) }
         if json {
             struct Started: Encodable { let bootstrapServers: String; let librdkafka: String; let topics: [String] }

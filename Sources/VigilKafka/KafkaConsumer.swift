@@ -1,0 +1,134 @@
+import CRdKafka
+import Foundation
+
+/// One message read from Kafka.
+public struct KafkaRecord: Sendable, Equatable {
+    /// The topic it came from.
+    public let topic: String
+    /// Its partition.
+    public let partition: Int32
+    /// Its offset in the partition.
+    public let offset: Int64
+    /// Its key, if it has one.
+    public let key: [UInt8]?
+    /// Its value.
+    public let value: [UInt8]
+    /// The broker's or producer's timestamp, in milliseconds since 1970.
+    public let timestamp: Int64
+}
+
+/// A member of a consumer group with explicit commits: a record counts as consumed only
+/// when `commit` says so, after the work it asked for is durable elsewhere. On a rebalance
+/// the partitions move to the other members from the last commit; `close` leaves the group
+/// at once, so no partition waits out the session timeout after a clean stop.
+public final class KafkaConsumer: @unchecked Sendable {
+    private let client: OpaquePointer
+    private let rebalances: Rebalances
+    private let lock = NSLock()
+    private var closed = false
+
+    /// Joins `group` on `bootstrapServers` and subscribes to `topics`, reading from the
+    /// beginning where the group has no commit yet.
+    public init(bootstrapServers: String, group: String, topics: [String], extra: [(String, String)] = []) throws(KafkaError) {
+        var configuration = KafkaConfiguration()
+        configuration.set("bootstrap.servers", bootstrapServers)
+        configuration.set("group.id", group)
+        configuration.set("enable.auto.commit", "false")
+        configuration.set("auto.offset.reset", "earliest")
+        configuration.set("session.timeout.ms", "6000")
+        configuration.set("heartbeat.interval.ms", "500")
+        configuration.set("log_level", "3")
+        for (key, value) in extra { configuration.set(key, value) }
+        let conf = try configuration.makeHandle()
+        let rebalances = Rebalances()
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(rebalances).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf) { client, code, partitions, opaque in
+            // Commits are made per record as work completes, so a revocation needs no
+            // extra commit: hand the partitions back and record what happened.
+            if code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                rd_kafka_assign(client, partitions)
+            } else {
+                rd_kafka_assign(client, nil)
+            }
+            guard let opaque else { return }
+            var owned: [String] = []
+            if let list = partitions?.pointee, code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+                for i in 0..<Int(list.cnt) { owned.append("\(String(cString: list.elems[i].topic))/\(list.elems[i].partition)") }
+            }
+            Unmanaged<Rebalances>.fromOpaque(opaque).takeUnretainedValue().record(owned)
+        }
+        self.rebalances = rebalances
+        client = try KafkaClientHandle.make(RD_KAFKA_CONSUMER, conf, what: "Kafka consumer")
+        rd_kafka_poll_set_consumer(client)
+        guard let list = rd_kafka_topic_partition_list_new(Int32(topics.count)) else { throw KafkaError("out of memory") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
+        let code = rd_kafka_subscribe(client, list)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            rd_kafka_destroy(client)
+            throw KafkaError("cannot subscribe to \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
+        }
+    }
+
+    /// The next record, or `nil` when none arrived within `timeout` seconds.
+    public func poll(timeout: Double) throws(KafkaError) -> KafkaRecord? {
+        guard let message = rd_kafka_consumer_poll(client, Int32(timeout * 1000)) else { return nil }
+        defer { rd_kafka_message_destroy(message) }
+        let m = message.pointee
+        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
+        guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError("Kafka consumer: \(KafkaClientHandle.describe(m.err))")
+        }
+        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
+        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
+        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
+        let timestamp = rd_kafka_message_timestamp(message, &type)
+        return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, timestamp: timestamp)
+    }
+
+    /// Commits `record` and everything before it in its partition, synchronously. Returns
+    /// `false` when the group was rebalancing and the commit was refused: the partition may
+    /// have moved, and its next owner reads the record again (at least once, never lost).
+    @discardableResult
+    public func commit(_ record: KafkaRecord) throws(KafkaError) -> Bool {
+        guard let list = rd_kafka_topic_partition_list_new(1) else { throw KafkaError("out of memory") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        rd_kafka_topic_partition_list_add(list, record.topic, record.partition).pointee.offset = record.offset + 1
+        let code = rd_kafka_commit(client, list, 0)
+        if [RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID].contains(code) {
+            return false
+        }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError("cannot commit \(record.topic)/\(record.partition)@\(record.offset): \(KafkaClientHandle.describe(code))")
+        }
+        return true
+    }
+
+    /// The partitions this member owns now, as `topic/partition`, and how many rebalances
+    /// it has seen.
+    public var assignment: (partitions: [String], rebalances: Int) { rebalances.current }
+
+    /// Leaves the group now (the partitions move to the other members at once) and frees
+    /// the client. Polling after this is an error.
+    public func close() {
+        let first = lock.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        _ = rd_kafka_consumer_close(client)
+        rd_kafka_destroy(client)
+    }
+
+    deinit { close() }
+
+    /// What the rebalance callback saw, read by `assignment`.
+    private final class Rebalances: @unchecked Sendable {
+        private let lock = NSLock()
+        private var owned: [String] = []
+        private var count = 0
+        func record(_ partitions: [String]) { lock.withLock { owned = partitions.sorted(); count += 1 } }
+        var current: ([String], Int) { lock.withLock { (owned, count) } }
+    }
+}

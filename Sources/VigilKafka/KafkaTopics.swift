@@ -1,0 +1,108 @@
+import CRdKafka
+
+/// A topic to create: its name, partition count, replication factor and topic-level
+/// settings (`cleanup.policy`, `retention.ms`, …).
+public struct KafkaTopicSpec: Sendable, Equatable {
+    /// The topic's name.
+    public let name: String
+    /// Its partition count.
+    public let partitions: Int
+    /// Copies of each partition.
+    public let replicationFactor: Int
+    /// Topic-level settings.
+    public let settings: [String: String]
+
+    /// A topic specification.
+    public init(name: String, partitions: Int, replicationFactor: Int, settings: [String: String] = [:]) {
+        self.name = name
+        self.partitions = partitions
+        self.replicationFactor = replicationFactor
+        self.settings = settings
+    }
+}
+
+/// Vigil's topics (DESIGN §2) and creating them through Kafka's admin API.
+public enum KafkaTopics {
+    /// Hours within which an erased data key leaves `vigil.keys`: its segment rolls within
+    /// `segment.ms` (1 h) and is compacted within `max.compaction.lag.ms` (24 h).
+    public static let keyErasureBoundHours = 25
+
+    /// Every topic Vigil uses, with the settings that make each one do its job.
+    public static func all(partitions: Int, replicationFactor: Int) -> [KafkaTopicSpec] {
+        let compacted = ["cleanup.policy": "compact", "min.insync.replicas": String(min(2, replicationFactor))]
+        let durable = ["min.insync.replicas": String(min(2, replicationFactor))]
+        let week = String(7 * 86_400_000)
+        func topic(_ name: String, _ settings: [String: String]) -> KafkaTopicSpec {
+            KafkaTopicSpec(name: name, partitions: partitions, replicationFactor: replicationFactor, settings: settings)
+        }
+        return [
+            // The log of record: kept until an operator decides otherwise.
+            topic("vigil.alerts", durable.merging(["retention.ms": "-1"]) { $1 }),
+            topic("vigil.alerts.invalid", durable.merging(["retention.ms": String(30 * 86_400_000)]) { $1 }),
+            topic("vigil.deliveries.webhook", durable.merging(["retention.ms": week]) { $1 }),
+            topic("vigil.deliveries.email", durable.merging(["retention.ms": week]) { $1 }),
+            topic("vigil.deliveries.retry", durable.merging(["retention.ms": week]) { $1 }),
+            topic("vigil.deliveries.dead", durable.merging(["retention.ms": String(90 * 86_400_000)]) { $1 }),
+            topic("vigil.deliveries.outcomes", durable.merging(["retention.ms": String(90 * 86_400_000)]) { $1 }),
+            topic("vigil.subscribers", compacted),
+            topic("vigil.tokens", compacted),
+            // Wrapped data keys: an erasure's tombstone must make the old key disappear within
+            // a stated bound, so segments roll hourly and compaction may not lag past a day.
+            topic("vigil.keys", compacted.merging([
+                "segment.ms": "3600000", "max.compaction.lag.ms": "86400000", "min.cleanable.dirty.ratio": "0.01",
+                "delete.retention.ms": "3600000",
+            ]) { $1 }),
+        ]
+    }
+
+    /// Creates `topics` on the cluster at `bootstrapServers`, waiting up to `timeout`
+    /// seconds; a topic that already exists is left as it is. Returns what happened to each.
+    public static func create(_ topics: [KafkaTopicSpec], bootstrapServers: String, timeout: Double = 30) throws(KafkaError) -> [String: String] {
+        var configuration = KafkaConfiguration()
+        configuration.set("bootstrap.servers", bootstrapServers)
+        configuration.set("log_level", "3")
+        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(), what: "Kafka admin client")
+        defer { rd_kafka_destroy(client) }
+        var errorText = [CChar](repeating: 0, count: 512)
+        var newTopics: [OpaquePointer?] = []
+        defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
+        for spec in topics {
+            guard let topic = rd_kafka_NewTopic_new(spec.name, Int32(spec.partitions), Int32(spec.replicationFactor), &errorText, errorText.count) else {
+                throw KafkaError("topic \(spec.name): \(KafkaClientHandle.text(errorText))")
+            }
+            newTopics.append(topic)
+            for (key, value) in spec.settings.sorted(by: { $0.key < $1.key }) {
+                let code = rd_kafka_NewTopic_set_config(topic, key, value)
+                guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("topic \(spec.name) setting \(key): \(KafkaClientHandle.describe(code))") }
+            }
+        }
+        guard let queue = rd_kafka_queue_new(client) else { throw KafkaError("out of memory") }
+        defer { rd_kafka_queue_destroy(queue) }
+        let options = rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_CREATETOPICS)
+        defer { rd_kafka_AdminOptions_destroy(options) }
+        _ = rd_kafka_AdminOptions_set_operation_timeout(options, Int32(timeout * 1000), &errorText, errorText.count)
+        newTopics.withUnsafeMutableBufferPointer { rd_kafka_CreateTopics(client, $0.baseAddress, $0.count, options, queue) }
+        guard let event = rd_kafka_queue_poll(queue, Int32((timeout + 5) * 1000)) else {
+            throw KafkaError("the cluster at \(bootstrapServers) did not answer CreateTopics within \(Int(timeout)) s")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
+            throw KafkaError("CreateTopics failed: \(String(cString: rd_kafka_event_error_string(event)))")
+        }
+        guard let result = rd_kafka_event_CreateTopics_result(event) else { throw KafkaError("CreateTopics gave no result") }
+        var count = 0
+        guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [:] }
+        var outcome: [String: String] = [:]
+        for i in 0..<count {
+            guard let item = results[i] else { continue }
+            let name = String(cString: rd_kafka_topic_result_name(item))
+            let code = rd_kafka_topic_result_error(item)
+            switch code {
+            case RD_KAFKA_RESP_ERR_NO_ERROR: outcome[name] = "created"
+            case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: outcome[name] = "exists"
+            default: throw KafkaError("topic \(name): \(rd_kafka_topic_result_error_string(item).map { String(cString: $0) } ?? KafkaClientHandle.describe(code))")
+            }
+        }
+        return outcome
+    }
+}
