@@ -117,6 +117,12 @@ public protocol AlertLog: AnyObject, Sendable {
     /// Alerts matching `query`, in offset order.
     func alerts(matching query: AlertQuery) throws -> [StoredAlert]
 
+    /// The alerts `query` selects with only what routing reads filled in (id, case, kind,
+    /// status, reception time, country, threat, severity); identity and free text are
+    /// empty. Replays route from these without decoding bodies or opening identities; the
+    /// workers read the whole alert when they send.
+    func routingViews(matching query: AlertQuery) throws -> [StoredAlert]
+
     /// The offset of the newest alert, or 0 when the log is empty.
     func lastOffset() throws -> LogOffset
 

@@ -140,14 +140,29 @@ extension Router {
     /// for updates, those who received the case), narrowed to `target`, each with reason
     /// `replay`. Test alerts are never replayed.
     public static func replay(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget) -> [RoutedDelivery] {
+        replayRecipients(stored, index: index, caseRecipients: caseRecipients, target: target).flatMap { subscriber, channels in
+            deliveries(of: stored, to: subscriber, channels: channels, reason: .replay, state: .pending)
+        }
+    }
+
+    /// How many deliveries `replay` would make, without making them (dry runs count far more
+    /// than they list).
+    public static func replayCount(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget) -> Int {
+        if stored.alert.kind == .alert && target == ReplayTarget() {
+            // The common case of a large dry run: everyone who matches, no case followers.
+            return stored.alert.status == .test ? 0 : index.matchingChannelCount(stored.alert)
+        }
+        return replayRecipients(stored, index: index, caseRecipients: caseRecipients, target: target).reduce(0) { $0 + $1.channels.count }
+    }
+
+    private static func replayRecipients(
+        _ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String>, target: ReplayTarget
+    ) -> [(subscriber: Subscriber, channels: [Channel])] {
         guard stored.alert.status != .test else { return [] }
-        return route(stored, index: index, caseRecipients: caseRecipients).compactMap { delivery in
-            if let subscriber = target.subscriberID, delivery.subscriberID != subscriber { return nil }
-            if let channel = target.channelID, delivery.channelID != channel { return nil }
-            return RoutedDelivery(
-                alertID: delivery.alertID, alertOffset: delivery.alertOffset, subscriberID: delivery.subscriberID,
-                channelID: delivery.channelID, channelType: delivery.channelType, clearance: delivery.clearance,
-                severity: delivery.severity, reason: .replay, initialState: .pending)
+        return recipients(of: stored.alert, index: index, caseRecipients: caseRecipients).compactMap { subscriber, _ in
+            if let wanted = target.subscriberID, subscriber.id != wanted { return nil }
+            let channels = target.channelID.map { id in subscriber.channels.filter { $0.id == id } } ?? subscriber.channels
+            return channels.isEmpty ? nil : (subscriber, channels)
         }
     }
 }

@@ -53,7 +53,15 @@ public enum Router {
     /// plus — for updates and cancels — every subscriber in `caseRecipients` (those who
     /// received an earlier alert of the case), even if their subscriptions changed since.
     public static func route(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = []) -> [RoutedDelivery] {
-        let alert = stored.alert
+        let state: DeliveryState = stored.alert.status == .test ? .skipped : .pending
+        return recipients(of: stored.alert, index: index, caseRecipients: caseRecipients).flatMap { subscriber, reason in
+            deliveries(of: stored, to: subscriber, channels: subscriber.channels, reason: reason, state: state)
+        }
+    }
+
+    /// Who `alert` goes to and why: the subscribers matching it now, then for updates and
+    /// cancels the earlier recipients of the case that do not match any more.
+    static func recipients(of alert: Alert, index: SubscriptionIndex, caseRecipients: Set<String>) -> [(Subscriber, RoutingReason)] {
         var chosen: [(Subscriber, RoutingReason)] = index.matches(alert).map { ($0, .matched) }
         if alert.kind != .alert {
             let matched = Set(chosen.map(\.0.id))
@@ -61,14 +69,17 @@ public enum Router {
                 if let subscriber = index.subscriber(id: id) { chosen.append((subscriber, .followsCase)) }
             }
         }
-        let state: DeliveryState = alert.status == .test ? .skipped : .pending
-        return chosen.flatMap { subscriber, reason in
-            subscriber.channels.map { channel in
-                RoutedDelivery(
-                    alertID: alert.id, alertOffset: stored.offset, subscriberID: subscriber.id, channelID: channel.id,
-                    channelType: channel.type, clearance: subscriber.clearance, severity: alert.severity, reason: reason,
-                    initialState: state)
-            }
+        return chosen
+    }
+
+    static func deliveries(
+        of stored: StoredAlert, to subscriber: Subscriber, channels: [Channel], reason: RoutingReason, state: DeliveryState
+    ) -> [RoutedDelivery] {
+        channels.map { channel in
+            RoutedDelivery(
+                alertID: stored.alert.id, alertOffset: stored.offset, subscriberID: subscriber.id, channelID: channel.id,
+                channelType: channel.type, clearance: subscriber.clearance, severity: stored.alert.severity, reason: reason,
+                initialState: state)
         }
     }
 }

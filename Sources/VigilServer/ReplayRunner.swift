@@ -60,12 +60,23 @@ public final class ReplayRunner: @unchecked Sendable {
         var plan = Plan()
         let selection = try pinned(request.selection)
         var cursor: LogOffset = 0
+        let index = try subscribers.index()
         while let (batch, last) = try nextBatch(selection, after: cursor) {
-            let (alerts, routed) = try route(batch, target: request.target)
             plan.scanned += batch.count
-            plan.alerts += alerts
-            plan.deliveryCount += routed.count
-            plan.deliveries += routed.prefix(max(0, Self.listedLimit - plan.deliveries.count))
+            for stored in batch {
+                let recipients = try caseRecipients(of: stored)
+                // List until the listing is full, then only count.
+                let count: Int
+                if plan.deliveries.count < Self.listedLimit {
+                    let routed = Router.replay(stored, index: index, caseRecipients: recipients, target: request.target)
+                    plan.deliveries += routed.prefix(Self.listedLimit - plan.deliveries.count)
+                    count = routed.count
+                } else {
+                    count = Router.replayCount(stored, index: index, caseRecipients: recipients, target: request.target)
+                }
+                if count > 0 { plan.alerts += 1 }
+                plan.deliveryCount += count
+            }
             cursor = last
         }
         return plan
@@ -137,9 +148,14 @@ public final class ReplayRunner: @unchecked Sendable {
             return (found, max(1, selection.toOffset ?? 1))
         }
         if let to = selection.toOffset, cursor >= to { return nil }
-        let read = try log.alerts(matching: selection.query(after: cursor, limit: Self.batchSize))
+        let read = try log.routingViews(matching: selection.query(after: cursor, limit: Self.batchSize))
         guard let last = read.last else { return nil }
         return (read.filter(selection.matches), last.offset)
+    }
+
+    /// Earlier recipients of the alert's case, which updates and cancels also reach.
+    private func caseRecipients(of stored: StoredAlert) throws -> Set<String> {
+        stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
     }
 
     /// `selection` bounded by the log's end now, so alerts filed during the replay are not
@@ -151,14 +167,13 @@ public final class ReplayRunner: @unchecked Sendable {
     }
 
     /// The deliveries `batch` makes for `target` with today's subscribers, and how many of
-    /// its alerts reach anyone; the one routing step of dry runs and real runs.
+    /// its alerts reach anyone.
     private func route(_ batch: [StoredAlert], target: ReplayTarget) throws -> (alerts: Int, deliveries: [RoutedDelivery]) {
         let index = try subscribers.index()
         var alerts = 0
         var deliveries: [RoutedDelivery] = []
         for stored in batch {
-            let recipients = stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
-            let routed = Router.replay(stored, index: index, caseRecipients: recipients, target: target)
+            let routed = Router.replay(stored, index: index, caseRecipients: try caseRecipients(of: stored), target: target)
             if !routed.isEmpty { alerts += 1 }
             deliveries += routed
         }

@@ -89,6 +89,32 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     }
 
     public func alerts(matching query: AlertQuery) throws -> [StoredAlert] {
+        let (filter, parameters) = Self.filter(query)
+        let sql = Self.selection + filter + " ORDER BY a.log_offset LIMIT ?"
+        return try database.read { try decode($0.connection.query(sql, parameters)) }
+    }
+
+    public func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
+        let (filter, parameters) = Self.filter(query)
+        let sql = "SELECT a.log_offset, a.id, a.case_id, a.country, a.severity, a.threat, a.kind, a.status, a.received_at FROM alerts a"
+            + filter + " ORDER BY a.log_offset LIMIT ?"
+        return try database.read { transaction in
+            try transaction.connection.query(sql, parameters).map { row in
+                guard let offset = row.int(0), let id = row.text(1), let country = row.text(3).flatMap(CountryCode.init),
+                    let severity = row.text(4).flatMap(Severity.init(rawValue:)), let threat = row.text(5).flatMap(Threat.init(rawValue:)),
+                    let kind = row.text(6).flatMap(AlertKind.init(rawValue:)), let status = row.text(7).flatMap(AlertStatus.init(rawValue:)),
+                    let receivedAt = row.int(8)
+                else { throw StoreError.corrupt("an alert row whose routing columns do not read") }
+                return StoredAlert(offset: offset, alert: Alert(
+                    id: id, caseID: row.text(2), kind: kind, status: status, receivedAt: Timestamp(milliseconds: receivedAt), country: country,
+                    threat: threat, severity: severity, certainty: .unknown, defender: Defender(name: ""), summary: "",
+                    source: AlertSource(organisation: "")))
+            }
+        }
+    }
+
+    /// The WHERE clause and parameters (the LIMIT's last) of `query`.
+    private static func filter(_ query: AlertQuery) -> (String, [SQLiteValue]) {
         var clauses: [String] = []
         var parameters: [SQLiteValue] = []
         if let from = query.fromOffset { clauses.append("a.log_offset >= ?"); parameters.append(.integer(from)) }
@@ -97,10 +123,8 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         if let until = query.until { clauses.append("a.received_at < ?"); parameters.append(.integer(until.milliseconds)) }
         if let country = query.country { clauses.append("a.country = ?"); parameters.append(.text(country.code)) }
         if let caseID = query.caseID { clauses.append("a.case_id = ?"); parameters.append(.text(caseID)) }
-        let filter = clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND ")
         parameters.append(.integer(Int64(max(0, query.limit))))
-        let sql = Self.selection + "\(filter) ORDER BY a.log_offset LIMIT ?"
-        return try database.read { try decode($0.connection.query(sql, parameters)) }
+        return (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "), parameters)
     }
 
     public func lastOffset() throws -> LogOffset {

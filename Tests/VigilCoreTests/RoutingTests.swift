@@ -121,6 +121,15 @@ func stored(_ country: String, _ severity: Severity, _ threat: Threat, kind: Ale
                 let indexed = Router.route(alert, index: index).map { "\($0.subscriberID)/\($0.channelID)" }
                 let bruteForce = subscribers.filter { $0.follows(alert.alert) }.flatMap { s in s.channels.map { "\(s.id)/\($0.id)" } }
                 #expect(indexed.sorted() == bruteForce.sorted())
+                // A replay to everyone sends what routing sends; counting agrees with making.
+                let everyone = Router.replay(alert, index: index, target: ReplayTarget())
+                #expect(everyone.map { "\($0.subscriberID)/\($0.channelID)" }.sorted() == bruteForce.sorted() && everyone.allSatisfy { $0.reason == .replay })
+                #expect(Router.replayCount(alert, index: index, target: ReplayTarget()) == everyone.count)
+                if let one = subscribers.randomElement(using: &generator), let channel = one.channels.last {
+                    let narrowed = Router.replay(alert, index: index, target: ReplayTarget(subscriberID: one.id, channelID: channel.id))
+                    #expect(narrowed.map(\.channelID) == (one.follows(alert.alert) ? [channel.id] : []))
+                    #expect(Router.replayCount(alert, index: index, target: ReplayTarget(subscriberID: one.id, channelID: channel.id)) == narrowed.count)
+                }
             }
         }
     }

@@ -93,6 +93,21 @@ func appendNow(_ log: EmbeddedAlertLog, _ alert: Alert, claim: IdempotencyClaim?
         #expect(try log.lastOffset() == 2)
     }
 
+    @Test func routingViewsCarryWhatRoutingReads() throws {
+        let log = try EmbeddedAlertLog(database: try Database(path: temporaryDatabasePath()), masterKey: testMasterKey)
+        let first = makeAlert(country: "CO")
+        let update = makeAlert(country: "CO", caseID: first.id, kind: .update)
+        for alert in [first, update, makeAlert(country: "BY")] { _ = try appendNow(log, alert).get() }
+        let query = AlertQuery(country: CountryCode("CO"), limit: 10)
+        let full = try log.alerts(matching: query), views = try log.routingViews(matching: query)
+        #expect(views.map(\.offset) == full.map(\.offset))
+        for (view, stored) in zip(views.map(\.alert), full.map(\.alert)) {
+            #expect(view.id == stored.id && view.caseID == stored.caseID && view.kind == stored.kind && view.status == stored.status)
+            #expect(view.country == stored.country && view.threat == stored.threat && view.severity == stored.severity && view.receivedAt == stored.receivedAt)
+            #expect(view.defender.name.isEmpty && view.summary.isEmpty, "no identity in a routing view")
+        }
+    }
+
     @Test func concurrentAppendsShareCommits() throws {
         let db = try Database(path: temporaryDatabasePath())
         let log = try EmbeddedAlertLog(database: db, masterKey: testMasterKey)
