@@ -4,12 +4,15 @@ import VigilServer
 /// `vigil bench`: measured scenarios with baselines from the same run.
 enum BenchCommand: Command {
     static let path = ["bench"]
-    static let summary = "measure Vigil on this machine (ingest), with baselines from the same run"
+    static let summary = "measure Vigil on this machine, with baselines from the same run"
     static let switches: Set<String> = ["json", "help"]
     static let help = """
         usage: vigil bench ingest [--clients 32] [--seconds 3] [--runs 5] [--json]
                vigil bench route [--runs 3] [--subscribers 10000] [--alerts 20000]
+               vigil bench latency [--runs 3] [--alerts 1000000] [--subscribers 10000] [--seconds 5]
+               vigil bench fanout [--runs 3] [--fanout 200,1000,10000]
                vigil bench deliver [--runs 3] [--fanout 200,1000]
+               vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
@@ -21,12 +24,15 @@ enum BenchCommand: Command {
         durable append to its deliveries being recorded at 200 alerts/s.
         deliver: the whole pipeline to a webhook sink on loopback; 202 → webhook received at 200
         alerts/s (p50/p99), and one alert to 200 and 1,000 endpoints (202 → last).
+        latency: 202 → webhook at 200/s with --alerts (1,000,000) in the log and --subscribers (10,000),
+        next to the same on an empty log; and the process's resident memory.
+        fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm.
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
         and queued, next to reading the log alone. Build with -c release.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
-        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest, route, deliver or replay") }
+        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest, latency, fanout, route, deliver or replay") }
         let runs = try number(arguments.value("runs"), "runs")
         let clients = try number(arguments.value("clients"), "clients"), seconds = try arguments.value("seconds").map { text throws(UsageError) -> Double in
             guard let value = Double(text), value > 0 else { throw UsageError("--seconds must be positive") }
@@ -59,6 +65,21 @@ enum BenchCommand: Command {
             b.fanouts = fanout ?? b.fanouts
             title = "vigil bench deliver — ingest, router, workers, signed webhooks to a loopback sink, \(b.runs) runs"
             rows = try b.run(progress: progress)
+        case "fanout":
+            var b = DeliveryBenchmark()
+            b.measuresLatency = false
+            b.runs = runs ?? b.runs
+            b.fanouts = fanout ?? [200, 1000, 10_000]
+            title = "vigil bench fanout — one alert to N webhook endpoints on a loopback sink, \(b.runs) runs"
+            rows = try b.run(progress: progress)
+        case "latency":
+            var b = LatencyBenchmark()
+            b.runs = runs ?? b.runs
+            b.alerts = alerts ?? b.alerts
+            b.subscribers = subscribers ?? b.subscribers
+            b.seconds = seconds ?? b.seconds
+            title = "vigil bench latency — 202 → webhook with \(b.alerts) alerts in the log and \(b.subscribers) subscribers, \(b.runs) runs"
+            rows = try b.run(progress: progress)
         case "replay":
             var b = ReplayBenchmark()
             b.runs = runs ?? b.runs
@@ -67,7 +88,7 @@ enum BenchCommand: Command {
             title = "vigil bench replay — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
         default:
-            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, route, deliver, replay")
+            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, route, deliver, replay")
         }
         if json {
             struct Line: Encodable { let scenario: String; let per_second: Double?; let p50_ms: Double?; let p99_ms: Double?; let note: String }

@@ -17,6 +17,8 @@ public struct DeliveryBenchmark: Sendable {
     public var seconds = 5.0
     public var fanouts = [200, 1000]
     public var runs = 3
+    /// Whether to measure the steady-rate latency (`bench fanout` measures fan-out alone).
+    public var measuresLatency = true
 
     /// A benchmark with the defaults.
     public init() {}
@@ -26,17 +28,21 @@ public struct DeliveryBenchmark: Sendable {
     public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
         var p50s: [Double] = [], p99s: [Double] = [], fanoutTimes: [Int: [Double]] = [:]
         for round in 1...runs {
-            progress("run \(round) of \(runs): latency at \(Int(rate))/s")
-            let sample = try latency()
-            progress(String(format: "latency p50 %.2f p90 %.2f p95 %.2f p99 %.2f max %.2f ms", sample.percentile(50) ?? 0, sample.percentile(90) ?? 0, sample.percentile(95) ?? 0, sample.percentile(99) ?? 0, sample.percentile(100) ?? 0))
-            p50s.append(sample.percentile(50) ?? 0)
-            p99s.append(sample.percentile(99) ?? 0)
+            if measuresLatency {
+                progress("run \(round) of \(runs): latency at \(Int(rate))/s")
+                let sample = try latency()
+                progress(String(format: "latency p50 %.2f p90 %.2f p95 %.2f p99 %.2f max %.2f ms", sample.percentile(50) ?? 0, sample.percentile(90) ?? 0, sample.percentile(95) ?? 0, sample.percentile(99) ?? 0, sample.percentile(100) ?? 0))
+                p50s.append(sample.percentile(50) ?? 0)
+                p99s.append(sample.percentile(99) ?? 0)
+            }
             for n in fanouts {
                 progress("run \(round) of \(runs): fan-out to \(n)")
                 fanoutTimes[n, default: []].append(try fanout(n))
             }
         }
-        var rows = [BenchmarkRow(name: "202 → webhook received at \(Int(rate))/s", p50: median(p50s), p99: median(p99s), note: "\(Int(rate * seconds)) alerts per run")]
+        var rows = measuresLatency
+            ? [BenchmarkRow(name: "202 → webhook received at \(Int(rate))/s", p50: median(p50s), p99: median(p99s), note: "\(Int(rate * seconds)) alerts per run")]
+            : []
         for n in fanouts {
             rows.append(BenchmarkRow(name: "one alert → \(n) endpoints, 202 → last", p50: median(fanoutTimes[n]!), p99: fanoutTimes[n]!.max() ?? 0, note: "p50: median of runs; p99 column: slowest run"))
         }
@@ -100,8 +106,8 @@ public struct DeliveryBenchmark: Sendable {
         }
 
         /// Files an alert and returns its id and the moment the `202` arrived.
-        func file(_ client: BlockingHTTPClient, country: String) throws -> (String, UInt64) {
-            let body = #"{"country":"\#(country)","threat":"arrest","severity":"critical","certainty":"observed","summary":"bench","defender":{"name":"Bench Defender"}}"#
+        func file(_ client: BlockingHTTPClient, country: String, severity: String = "critical") throws -> (String, UInt64) {
+            let body = #"{"country":"\#(country)","threat":"arrest","severity":"\#(severity)","certainty":"observed","summary":"bench","defender":{"name":"Bench Defender"}}"#
             let response = try client.request("POST", "/v1/alerts", body: body, headers: ["Authorization": "Bearer \(DeliveryBenchmark.token)", "Content-Type": "application/json"])
             let now = DispatchTime.now().uptimeNanoseconds
             guard response.status == 202, let id = response.text.split(separator: "\"").dropFirst(3).first else {

@@ -23,9 +23,9 @@ public struct RouteBenchmark: Sendable {
 
     /// Subscribers each following 1–2 random countries (one in a hundred also `*` at critical),
     /// from a random minimum severity, a third with a threat filter, with 1–2 channels.
-    static func makeSubscribers(_ count: Int) -> [Subscriber] {
+    static func makeSubscribers(_ count: Int, excluding excluded: CountryCode? = nil) -> [Subscriber] {
         var generator = SystemRandomNumberGenerator()
-        let countries = CountryCode.all
+        let countries = CountryCode.all.filter { $0 != excluded }
         return (0..<count).map { n in
             var subscriptions = [Subscription(
                 countries: Set((0..<Int.random(in: 1...2, using: &generator)).map { _ in countries.randomElement(using: &generator)! }),

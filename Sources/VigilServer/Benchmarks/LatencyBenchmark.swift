@@ -1,0 +1,103 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilHTTP
+import VigilStore
+
+/// `vigil bench latency`: `202` → webhook receipt at a steady rate, with a large log and
+/// many subscribers in place (issue 8's target: p99 ≤ 2.5 ms at 200/s with 1,000,000 alerts
+/// and 10,000 subscribers), and the process's resident memory.
+///
+/// The log is filled first (through the store, not HTTP, and routed to nobody, as if long
+/// past); then 10,000 random subscribers over every country but Belarus join, and one probe
+/// desk follows Belarus. The measured alerts are Belarusian and `high`, so each reaches the
+/// probe alone while routing still consults the whole index. The baseline is the same
+/// measurement on an empty log with no other subscribers, in the same run.
+public struct LatencyBenchmark: Sendable {
+    public var alerts = 1_000_000
+    public var subscribers = 10_000
+    public var rate = 200.0
+    public var seconds = 5.0
+    public var runs = 3
+
+    /// A benchmark with the defaults.
+    public init() {}
+
+    public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
+        var baseline = DeliveryBenchmark()
+        baseline.rate = rate
+        baseline.seconds = seconds
+        var empty: [LatencySample] = [], loaded: [LatencySample] = []
+        let rig = try DeliveryBenchmark.Rig()
+        defer { rig.stop() }
+        let rssEmpty = Self.residentMegabytes()
+        progress("filling the log with \(alerts) alerts")
+        try fill(rig.service)
+        let rssFilled = Self.residentMegabytes()
+        try rig.service.subscribers.saveAll(RouteBenchmark.makeSubscribers(subscribers, excluding: CountryCode("BY")))
+        try rig.subscribe(1, country: "BY")
+        for round in 1...runs {
+            progress("run \(round) of \(runs): empty log, one subscriber")
+            empty.append(try baseline.latency())
+            progress("run \(round) of \(runs): \(alerts) alerts, \(subscribers + 1) subscribers")
+            loaded.append(try steady(rig))
+        }
+        let rssSteady = Self.residentMegabytes()
+        func p(_ samples: [LatencySample], _ q: Double) -> Double { median(samples.compactMap { $0.percentile(q) }) }
+        return [
+            BenchmarkRow(name: "baseline: empty log, 1 subscriber, \(Int(rate))/s", p50: p(empty, 50), p99: p(empty, 99), note: "202 → webhook"),
+            BenchmarkRow(
+                name: "\(alerts / 1000)k alerts, \(subscribers / 1000)k subscribers, \(Int(rate))/s", p50: p(loaded, 50), p99: p(loaded, 99),
+                note: String(format: "p99 %.2f× the baseline", p(loaded, 99) / max(p(empty, 99), 0.001))),
+            BenchmarkRow(
+                name: "resident memory (whole bench process)", note: String(format: "%.0f MB empty, %.0f MB filled, %.0f MB after the runs", rssEmpty, rssFilled, rssSteady)),
+        ]
+    }
+
+    /// Appends `alerts` alerts through the log with a bounded number in flight, then waits for
+    /// the router to pass them (it routes them to nobody: no subscriber exists yet).
+    private func fill(_ service: VigilService) throws {
+        var generator = SystemRandomNumberGenerator()
+        let inFlight = DispatchSemaphore(value: 512)
+        let done = DispatchGroup()
+        for n in 0..<alerts {
+            inFlight.wait()
+            done.enter()
+            service.log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in
+                inFlight.signal()
+                done.leave()
+            }
+        }
+        done.wait()
+        let last = try service.log.lastOffset()
+        while try service.deliveries.position(of: AlertRouter.consumer) < last { usleep(10_000) }
+    }
+
+    private func steady(_ rig: DeliveryBenchmark.Rig) throws -> LatencySample {
+        let client = try BlockingHTTPClient(port: rig.port)
+        var filed: [(String, UInt64)] = []
+        let interval = UInt64(1e9 / rate)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for n in 0..<Int(rate * seconds) {
+            let due = start + UInt64(n) * interval
+            while DispatchTime.now().uptimeNanoseconds < due { usleep(50) }
+            filed.append(try rig.file(client, country: "BY", severity: "high"))
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while !filed.allSatisfy({ !rig.receipts.times(of: $0.0).isEmpty }) {
+            guard Date() < deadline else { throw BenchmarkFailure(description: "webhooks did not all arrive within 30 s") }
+            usleep(1000)
+        }
+        let latencies = filed.compactMap { id, at in rig.receipts.times(of: id).min().map { $0 > at ? $0 - at : 0 } }
+        return LatencySample(count: latencies.count, seconds: seconds, latencies: latencies)
+    }
+
+    /// VmRSS of this process in megabytes.
+    static func residentMegabytes() -> Double {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+}
