@@ -107,8 +107,11 @@ public protocol DeliveryWorkQueue: DeliveryQueue {
     /// skipping `excludedChannels`; each is marked `in_flight` until `now + leaseMilliseconds`.
     func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord]
 
-    /// Records the outcome of the attempt on `id`.
-    func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp) throws
+    /// Records the outcome of the attempt on `id` in the next commit, then calls
+    /// `completion` (with the error that stopped it, if any). Workers do not wait for it:
+    /// until the commit the delivery stays leased, so nobody else sends it, and a crash
+    /// before the commit costs one more send, never a lost one.
+    func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void)
 
     /// When the first attempt of `id` was made, for the retry budget.
     func firstAttempt(of id: String) throws -> Timestamp?

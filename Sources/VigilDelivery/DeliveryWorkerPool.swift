@@ -140,14 +140,13 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             inFlightGroup.enter()
             let slot = freeSlots.removeLast()
             senders[slot].async { [self] in
-                let outcome = attempt(delivery)
+                attempt(delivery)
                 control.async { [self] in
                     freeSlots.append(slot)
                     inFlight -= 1
                     inFlightByChannel[delivery.channelID, default: 1] -= 1
                     if inFlightByChannel[delivery.channelID] == 0 { inFlightByChannel.removeValue(forKey: delivery.channelID) }
                     inFlightGroup.leave()
-                    _ = outcome
                     // Refill in batches: a claim is a transaction, and claiming after every
                     // single completion made each delivery cost two commits on the writer.
                     if inFlight <= configuration.maxConcurrent / 2 { claim() }
@@ -163,26 +162,31 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         }
     }
 
-    /// One attempt at `delivery`, its outcome recorded; returns the outcome word.
-    @discardableResult
-    func attempt(_ delivery: DeliveryRecord) -> String {
+    /// One attempt at `delivery`; its outcome is recorded in the next group commit, which
+    /// the sending slot does not wait for.
+    func attempt(_ delivery: DeliveryRecord) {
         let now = Timestamp.now()
-        let word: String
+        let outcome: DeliveryOutcome
         do {
-            let outcome = try decide(delivery, now: now)
-            try queue.complete(delivery.id, outcome: outcome, at: Timestamp.now())
-            switch outcome {
-            case .delivered: word = "delivered"
-            case .retry: word = "retry"
-            case .dead: word = "dead"
-            }
+            outcome = try decide(delivery, now: now)
         } catch {
-            events.note("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
-            return "error"
+            events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+            return
         }
-        let received = (try? alert(delivery.alertID))??.alert.receivedAt ?? now
-        events.attempted(delivery, word, Double(max(0, Timestamp.now().milliseconds - received.milliseconds)) / 1000)
-        return word
+        let word = switch outcome {
+        case .delivered: "delivered"
+        case .retry: "retry"
+        case .dead: "dead"
+        }
+        let received = alerts.get(delivery.alertID)?.alert.receivedAt ?? now
+        let events = self.events
+        queue.complete(delivery.id, outcome: outcome, at: Timestamp.now()) { error in
+            if let error {
+                events.note("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+                return
+            }
+            events.attempted(delivery, word, Double(max(0, Timestamp.now().milliseconds - received.milliseconds)) / 1000)
+        }
     }
 
     private func decide(_ delivery: DeliveryRecord, now: Timestamp) throws -> DeliveryOutcome {

@@ -128,9 +128,9 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         }
     }
 
-    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp) throws {
+    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
         let t = now.milliseconds
-        _ = try database.writeAndWait { transaction in
+        database.write({ transaction in
             let db = transaction.connection
             switch outcome {
             case .delivered:
@@ -140,6 +140,8 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
             case .dead(let error):
                 try db.run("UPDATE deliveries SET state = 'dead', lease_until = NULL, next_attempt_at = NULL, last_error = ?, updated_at = ? WHERE id = ?", [.text(error), .integer(t), .text(id)])
             }
+        }) { result in
+            if case .failure(let error) = result { completion(error) } else { completion(nil) }
         }
     }
 
