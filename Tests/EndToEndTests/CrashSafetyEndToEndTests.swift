@@ -74,6 +74,28 @@ import Glibc
         #expect(duplicates <= expected / 5, "duplicates are at-least-once retries after a kill, bounded: \(report)")
     }
 
+    /// SIGTERM while a webhook is being sent: the service finishes the send, records its
+    /// outcome, then exits; after a restart the delivery is delivered and was sent once.
+    @Test func sigtermDrainsSendsInFlight() throws {
+        let receivers = try Receivers(hang: 1.5)
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/hang"))"}]"#)
+        try receivers.trust(desk.channels.compactMap(\.secret))
+        let alert = try file(service.port, name: "E2E Defender")
+        #expect(try eventually(10) { try states(service.port, of: alert) == ["in_flight"] })
+        let stopping = Date()
+        service.kill(signal: SIGTERM)
+        #expect(service.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(stopping) < 10, "the drain waits for the send, not for a timeout")
+        #expect(receivers.hooks.filter { $0.path == "/hang" }.count == 1 && receivers.hooks.first?.status == 200)
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        #expect(try states(service.port, of: alert) == ["delivered"], "the outcome was recorded before exit")
+        usleep(500_000)
+        #expect(receivers.hooks.count == 1, "and it is not sent again after the restart")
+    }
+
     /// A full disk: ingest answers 503 with a clear log line, and the store is intact after.
     @Test func aFullDiskAnswers503AndLeavesTheStoreIntact() throws {
         let service = ServiceProcess()
