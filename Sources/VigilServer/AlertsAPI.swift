@@ -14,6 +14,8 @@ public struct AlertsAPI: Sendable {
     let deliveries: any DeliveryQueue
     let authenticator: Authenticator
     let audit: AuditTrail
+    /// The key of idempotency fingerprints (an HMAC of the body, not a bare hash).
+    let fingerprintKey: [UInt8]
     let metrics: Metrics
     let logger: Logger
 
@@ -41,7 +43,7 @@ public struct AlertsAPI: Sendable {
             guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
                 return responder.send(APIError.badRequest("Idempotency-Key must be 1 to 200 visible ASCII characters").response)
             }
-            claim = IdempotencyClaim(organisation: token.organisation, key: key, fingerprint: SHA256.hex(request.body))
+            claim = IdempotencyClaim(organisation: token.organisation, key: key, fingerprint: Hex.encode(HMAC.sha256(key: fingerprintKey, message: request.body)))
         }
         let alert: Alert
         do {

@@ -53,6 +53,8 @@ public final class VigilService: @unchecked Sendable {
     /// Replays and their progress.
     public let replays: ReplayRunner
     private let replayStore: ReplayStore
+    /// Keys the idempotency fingerprints, so a stored fingerprint cannot confirm a guessed body.
+    private let idempotencyKey: [UInt8]
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
     private let logger: Logger
@@ -80,14 +82,17 @@ public final class VigilService: @unchecked Sendable {
         } catch {
             throw ServiceError.store(String(describing: error))
         }
+        let masterKey: MasterKey
         do {
-            log = try EmbeddedAlertLog(database: database, masterKey: try VigilService.masterKey(configuration, logger: logger))
+            masterKey = try VigilService.masterKey(configuration, logger: logger)
+            log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
         } catch let error as MasterKeyError {
             throw ServiceError.masterKey(error.description)
         }
+        idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
         tokens = TokenStore(database: database)
         audit = AuditTrail(database: database)
-        subscribers = SubscriberRegistry(database: database)
+        subscribers = SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey))
         deliveries = EmbeddedDeliveryQueue(database: database)
         router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: Logger(label: "router", enabled: logging))
         if let secret = configuration.bootstrapToken {
@@ -153,7 +158,9 @@ public final class VigilService: @unchecked Sendable {
         let authenticator = Authenticator(
             tokens: tokens, limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
         let apiLogger = Logger(label: "api", enabled: logger.enabled)
-        AlertsAPI(log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, metrics: metrics, logger: apiLogger).register(on: &router)
+        AlertsAPI(
+            log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, fingerprintKey: idempotencyKey, metrics: metrics,
+            logger: apiLogger).register(on: &router)
         DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
         SubscribersAPI(
             registry: subscribers, authenticator: authenticator, audit: audit,

@@ -26,6 +26,10 @@ public struct MasterKey: Sendable {
         }
     }
 
+    /// A key for one `purpose` (HMAC-SHA256 of the purpose under the master key), so each
+    /// use of the master key gets its own key and none of them reveals another.
+    public func derivedKey(_ purpose: String) -> [UInt8] { HMAC.sha256(key: bytes, message: Array(purpose.utf8)) }
+
     /// A fresh random key.
     public static func generate() -> MasterKey {
         // 32 random bytes always make a valid key.

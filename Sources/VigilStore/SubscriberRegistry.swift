@@ -2,16 +2,21 @@ import Foundation
 import VigilCore
 
 /// Subscribers and their webhook secrets, kept in the `subscribers` and `channel_secrets`
-/// tables, with the routing index rebuilt only when a subscriber changes.
+/// tables (the secrets sealed, see `SecretSeal`), with the routing index rebuilt only when a
+/// subscriber changes.
 public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable {
     private let database: Database
+    private let seal: SecretSeal
     private let lock = NSLock()
     private var cachedIndex: SubscriptionIndex?
     private var cachedSecrets: [String: (secrets: [String], until: Int64)] = [:]
     private var cachedDisabled: [String: String]?
 
-    /// The registry kept in `database`.
-    public init(database: Database) { self.database = database }
+    /// The registry kept in `database`, sealing webhook secrets with `seal`.
+    public init(database: Database, seal: SecretSeal) {
+        self.database = database
+        self.seal = seal
+    }
 
     /// The current routing index; cheap unless a subscriber changed since the last call.
     public func index() throws -> SubscriptionIndex {
@@ -41,12 +46,13 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         let body = Array(try VigilJSON.encode(subscriber))
         let now = Timestamp.now().milliseconds
         let channelIDs = subscriber.channels.map(\.id)
+        let sealed = try secrets.map { channelID, secret in (channelID, try seal.seal(secret, context: channelID)) }
         _ = try database.writeAndWait { transaction in
             let db = transaction.connection
             try db.run(
                 "INSERT INTO subscribers(id, body, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
                 [.text(subscriber.id), .blob(body), .integer(now), .integer(now)])
-            for (channelID, secret) in secrets {
+            for (channelID, secret) in sealed {
                 try db.run("INSERT INTO channel_secrets(channel_id, subscriber_id, secret) VALUES (?, ?, ?)", [.text(channelID), .text(subscriber.id), .text(secret)])
             }
             let kept = Set(channelIDs)
@@ -89,11 +95,12 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         let now = Timestamp.now().milliseconds
         if let cached = lock.withLock({ cachedSecrets[channelID] }), cached.until > now { return cached.secrets }
         let cutoff = now - Self.rotationOverlapMilliseconds
-        let (secrets, rotatedAt) = try database.read { transaction -> ([String], Int64?) in
+        let (stored, rotatedAt) = try database.read { transaction -> ([String], Int64?) in
             guard let row = try transaction.connection.query("SELECT secret, previous_secret, rotated_at FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return ([], nil) }
             let previous = (row.int(2) ?? 0) > cutoff ? row.text(1) : nil
             return ([row.text(0), previous].compactMap { $0 }, row.int(2))
         }
+        let secrets = stored.compactMap { seal.open($0, context: channelID) }
         // Cached until the previous secret would expire (or a minute), and dropped on any change.
         let until = min(now + 60_000, rotatedAt.map { $0 + Self.rotationOverlapMilliseconds } ?? Int64.max)
         lock.withLock { cachedSecrets[channelID] = (secrets, until) }
@@ -106,10 +113,11 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// Replaces the channel's secret with `newSecret`; the old one keeps signing (as a second
     /// signature) for `rotationOverlapMilliseconds`. `false` when the channel has no secret.
     public func rotate(channelID: String, newSecret: String) throws -> Bool {
+        let sealed = try seal.seal(newSecret, context: channelID)
         let rotated = try database.writeAndWait { transaction in
             try transaction.connection.run(
                 "UPDATE channel_secrets SET previous_secret = secret, secret = ?, rotated_at = ? WHERE channel_id = ?",
-                [.text(newSecret), .integer(Timestamp.now().milliseconds), .text(channelID)]) > 0
+                [.text(sealed), .integer(Timestamp.now().milliseconds), .text(channelID)]) > 0
         }
         invalidate()
         return rotated

@@ -20,9 +20,10 @@ final class ScratchStore {
     init() throws {
         path = Self.directory()
         database = try Database(path: path + "/vigil.sqlite")
-        log = try EmbeddedAlertLog(database: database, masterKey: .generate())
+        let masterKey = MasterKey.generate()
+        log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
         queue = EmbeddedDeliveryQueue(database: database)
-        subscribers = SubscriberRegistry(database: database)
+        subscribers = SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey))
     }
 
     /// Closes the database and deletes the directory.
