@@ -9,7 +9,7 @@ enum BenchCommand: Command {
     static let help = """
         usage: vigil bench ingest [--clients 32] [--seconds 3] [--runs 5] [--json]
                vigil bench route [--runs 3] [--subscribers 10000] [--alerts 20000]
-               vigil bench latency [--runs 3] [--alerts 1000000] [--subscribers 10000] [--seconds 5]
+               vigil bench latency [--runs 3] [--alerts 1000000] [--subscribers 10000] [--seconds 5] [--keep-data-dir DIR]
                vigil bench fanout [--runs 3] [--fanout 200,1000,10000]
                vigil bench deliver [--runs 3] [--fanout 200,1000]
                vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000]
@@ -25,7 +25,8 @@ enum BenchCommand: Command {
         deliver: the whole pipeline to a webhook sink on loopback; 202 → webhook received at 200
         alerts/s (p50/p99), and one alert to 200 and 1,000 endpoints (202 → last).
         latency: 202 → webhook at 200/s with --alerts (1,000,000) in the log and --subscribers (10,000),
-        next to the same on an empty log; and the process's resident memory.
+        next to the same on an empty log; and the process's resident memory. --keep-data-dir keeps the
+        filled store, so `vigil serve --data-dir DIR` can show the service's own memory.
         fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm.
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
         and queued, next to reading the log alone. Build with -c release.
@@ -41,6 +42,7 @@ enum BenchCommand: Command {
         let subscribers = try number(arguments.value("subscribers"), "subscribers"), alerts = try number(arguments.value("alerts"), "alerts")
         let fanout = arguments.value("fanout").map { $0.split(separator: ",").compactMap { Int($0) } }
         let json = arguments.flag("json")
+        let keepDataDir = arguments.value("keep-data-dir")
         try arguments.finish()
         let progress: (String) -> Void = { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
         let title: String, rows: [BenchmarkRow]
@@ -78,6 +80,7 @@ enum BenchCommand: Command {
             b.alerts = alerts ?? b.alerts
             b.subscribers = subscribers ?? b.subscribers
             b.seconds = seconds ?? b.seconds
+            b.keepDataDir = keepDataDir
             title = "vigil bench latency — 202 → webhook with \(b.alerts) alerts in the log and \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
         case "replay":

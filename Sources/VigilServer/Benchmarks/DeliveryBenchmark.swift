@@ -71,8 +71,11 @@ public struct DeliveryBenchmark: Sendable {
         let sink: HTTPServer
         let receipts: ReceiptLog
         let port: Int
+        /// Whether `stop` deletes the data directory (not when the caller chose it).
+        let ownsDataDir: Bool
 
-        init() throws {
+        init(dataDir: String? = nil) throws {
+            ownsDataDir = dataDir == nil
             let receipts = ReceiptLog()
             var router = HTTPRouter()
             router.add("POST", "/hook/{n}") { request, responder in
@@ -85,7 +88,7 @@ public struct DeliveryBenchmark: Sendable {
             sink.start()
             var configuration = VigilConfiguration()
             configuration.listen = "127.0.0.1:0"
-            configuration.dataDir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-deliver-\(UUID().uuidString)")
+            configuration.dataDir = dataDir ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-deliver-\(UUID().uuidString)")
             configuration.bootstrapToken = DeliveryBenchmark.token
             // The load generator files with one token; per-token rate limits are not what is measured.
             configuration.rateLimitPerSecond = 1e9
@@ -119,7 +122,7 @@ public struct DeliveryBenchmark: Sendable {
         func stop() {
             service.stop()
             sink.stop(timeout: 1)
-            try? FileManager.default.removeItem(atPath: service.configuration.dataDir)
+            if ownsDataDir { try? FileManager.default.removeItem(atPath: service.configuration.dataDir) }
         }
     }
 

@@ -19,6 +19,9 @@ public struct LatencyBenchmark: Sendable {
     public var rate = 200.0
     public var seconds = 5.0
     public var runs = 3
+    /// Where to build and keep the filled store (for running `vigil serve` on it afterwards,
+    /// to see the service's own memory); a temporary directory, deleted, when `nil`.
+    public var keepDataDir: String?
 
     /// A benchmark with the defaults.
     public init() {}
@@ -28,7 +31,7 @@ public struct LatencyBenchmark: Sendable {
         baseline.rate = rate
         baseline.seconds = seconds
         var empty: [LatencySample] = [], loaded: [LatencySample] = []
-        let rig = try DeliveryBenchmark.Rig()
+        let rig = try DeliveryBenchmark.Rig(dataDir: keepDataDir)
         defer { rig.stop() }
         let rssEmpty = Self.residentMegabytes()
         progress("filling the log with \(alerts) alerts")
@@ -93,11 +96,5 @@ public struct LatencyBenchmark: Sendable {
     }
 
     /// VmRSS of this process in megabytes.
-    static func residentMegabytes() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
-        else { return 0 }
-        return kilobytes / 1024
-    }
+    static func residentMegabytes() -> Double { ProcessMemory.residentBytes() / 1_048_576 }
 }
