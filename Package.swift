@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "VigilCore"),
         .target(name: "VigilCrypto", dependencies: ["COpenSSL"]),
         .target(name: "VigilStore", dependencies: ["VigilCore", "VigilCrypto", "CSQLite"]),
-        .target(name: "VigilKafka", dependencies: ["VigilCore", "CRdKafka"]),
+        .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "CRdKafka"]),
         .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "CCurl"]),
         .target(name: "VigilHTTP"),
         .target(

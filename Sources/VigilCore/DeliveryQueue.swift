@@ -79,14 +79,25 @@ public protocol DeliveryQueue: AnyObject, Sendable {
     /// Every delivery of the alert `id`.
     func deliveries(ofAlert id: String) throws -> [DeliveryRecord]
 
-    /// The subscribers that were sent (not merely recorded) any alert of `caseID`.
-    func recipients(ofCase caseID: String) throws -> Set<String>
+    /// The subscribers that were sent (not merely recorded) any of the alerts `ids`.
+    func recipients(ofAlerts ids: [String]) throws -> Set<String>
 
     /// Queues `deliveries` again for replay `replayID`: an existing delivery (same stable id)
     /// goes back to `pending` with a fresh retry budget, a new one is inserted; either way
     /// it queues below every live delivery. A delivery in flight right now is left to finish.
     /// Returns how many were queued.
     func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int
+}
+
+extension DeliveryQueue {
+    /// The earlier recipients of `alert`'s case, which an update or cancel reaches even if
+    /// their subscriptions changed since; none for a case's first alert. The log says which
+    /// alerts belong to the case, so this holds on either backend.
+    public func caseRecipients(of alert: Alert, in log: any AlertLog) throws -> Set<String> {
+        guard alert.kind != .alert else { return [] }
+        let ids = try log.routingViews(matching: AlertQuery(caseID: alert.caseID, limit: 100_000)).map(\.alert.id)
+        return try recipients(ofAlerts: ids)
+    }
 }
 
 /// What became of one attempt, as the worker reports it to the queue.

@@ -33,6 +33,8 @@ public struct JSONWriter {
     public mutating func string(_ value: String) { separate(); writeString(value) }
     /// Writes an integer value.
     public mutating func integer(_ value: Int64) { separate(); bytes += Array(String(value).utf8) }
+    /// Writes `null`.
+    public mutating func null() { separate(); bytes += Array("null".utf8) }
     /// Writes a boolean value.
     public mutating func bool(_ value: Bool) { separate(); bytes += Array((value ? "true" : "false").utf8) }
 

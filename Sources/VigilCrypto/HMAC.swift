@@ -18,4 +18,12 @@ public enum HMAC {
         }
         return Array(output.prefix(Int(length)))
     }
+
+    /// Whether `mac` is the HMAC-SHA256 of `message` under `key`, compared in constant time
+    /// (libcrypto's `CRYPTO_memcmp`), so a forger learns nothing from how long a refusal takes.
+    public static func verify(_ mac: [UInt8], key: [UInt8], message: some Collection<UInt8>) -> Bool {
+        let expected = sha256(key: key, message: message)
+        guard mac.count == expected.count else { return false }
+        return mac.withUnsafeBytes { a in expected.withUnsafeBytes { b in CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0 } }
+    }
 }

@@ -11,8 +11,8 @@ public struct KafkaRecord: Sendable, Equatable {
     public let offset: Int64
     /// Its key, if it has one.
     public let key: [UInt8]?
-    /// Its value.
-    public let value: [UInt8]
+    /// Its value; `nil` for a tombstone.
+    public let value: [UInt8]?
     /// The broker's or producer's timestamp, in milliseconds since 1970.
     public let timestamp: Int64
 }
@@ -72,19 +72,8 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// The next record, or `nil` when none arrived within `timeout` seconds.
     public func poll(timeout: Double) throws(KafkaError) -> KafkaRecord? {
-        guard let message = rd_kafka_consumer_poll(client, Int32(timeout * 1000)) else { return nil }
-        defer { rd_kafka_message_destroy(message) }
-        let m = message.pointee
-        if m.err == RD_KAFKA_RESP_ERR__PARTITION_EOF { return nil }
-        guard m.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError("Kafka consumer: \(KafkaClientHandle.describe(m.err))")
-        }
-        let value = m.payload.map { Array(UnsafeRawBufferPointer(start: $0, count: m.len)) } ?? []
-        let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
-        let topic = m.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
-        var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
-        let timestamp = rd_kafka_message_timestamp(message, &type)
-        return KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, timestamp: timestamp)
+        if case .record(let record) = try KafkaClientHandle.poll(client, timeout: timeout) { return record }
+        return nil
     }
 
     /// Commits `record` and everything before it in its partition, synchronously. Returns
@@ -103,6 +92,28 @@ public final class KafkaConsumer: @unchecked Sendable {
             throw KafkaError("cannot commit \(record.topic)/\(record.partition)@\(record.offset): \(KafkaClientHandle.describe(code))")
         }
         return true
+    }
+
+    /// How many records of `topic`'s partitions `0..<partitions` the whole group has not
+    /// committed yet: the sum of each partition's high watermark minus the group's commit
+    /// (or the low watermark where it has none), asked of the brokers, not from a cache.
+    public func groupLag(topic: String, partitions: Int, timeout: Double = 2) throws(KafkaError) -> Int64 {
+        guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else { throw KafkaError("out of memory") }
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<partitions { rd_kafka_topic_partition_list_add(list, topic, Int32(partition)) }
+        let code = rd_kafka_committed(client, list, Int32(timeout * 1000))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("cannot read the group's commits on \(topic): \(KafkaClientHandle.describe(code))") }
+        var lag: Int64 = 0
+        for i in 0..<Int(list.pointee.cnt) {
+            let element = list.pointee.elems[i]
+            var low: Int64 = 0, high: Int64 = 0
+            let watermarks = rd_kafka_query_watermark_offsets(client, topic, element.partition, &low, &high, Int32(timeout * 1000))
+            guard watermarks == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError("cannot read the end of \(topic)/\(element.partition): \(KafkaClientHandle.describe(watermarks))")
+            }
+            lag += max(0, high - (element.offset >= 0 ? element.offset : low))
+        }
+        return lag
     }
 
     /// The partitions this member owns now, as `topic/partition`, and how many rebalances

@@ -53,8 +53,9 @@ public final class KafkaProducer: @unchecked Sendable {
 
     /// Writes `value` under `key` to `topic` (the key picks the partition, so one key keeps
     /// its order) and calls `completion` with its position once every in-sync replica has it.
+    /// A `nil` value is a tombstone: compaction then removes every record with that key.
     public func produce(
-        topic: String, key: [UInt8]?, value: [UInt8], completion: @escaping @Sendable (Result<KafkaRecordPosition, KafkaError>) -> Void
+        topic: String, key: [UInt8]?, value: [UInt8]?, completion: @escaping @Sendable (Result<KafkaRecordPosition, KafkaError>) -> Void
     ) {
         let handle: OpaquePointer
         do {
@@ -63,10 +64,11 @@ public final class KafkaProducer: @unchecked Sendable {
             return completion(.failure(error))
         }
         let opaque = Unmanaged.passRetained(DeliveryReport(completion)).toOpaque()
-        let status = value.withUnsafeBytes { payload in
+        let status = (value ?? []).withUnsafeBytes { payload in
             (key ?? []).withUnsafeBytes { keyBytes in
                 rd_kafka_produce(
-                    handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, UnsafeMutableRawPointer(mutating: payload.baseAddress), payload.count,
+                    handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                    value == nil ? nil : UnsafeMutableRawPointer(mutating: payload.baseAddress), value == nil ? 0 : payload.count,
                     key == nil ? nil : keyBytes.baseAddress, key == nil ? 0 : keyBytes.count, opaque)
             }
         }
@@ -74,6 +76,21 @@ public final class KafkaProducer: @unchecked Sendable {
             Unmanaged<DeliveryReport>.fromOpaque(opaque).release()
             completion(.failure(KafkaError("Kafka refused the message: \(KafkaClientHandle.describe(rd_kafka_last_error()))")))
         }
+    }
+
+    /// `produce`, waiting for the delivery report (at most `timeout` seconds).
+    @discardableResult
+    public func produceAndWait(topic: String, key: [UInt8]?, value: [UInt8]?, timeout: Double = 30) throws(KafkaError) -> KafkaRecordPosition {
+        let done = DispatchSemaphore(value: 0)
+        let outcome = ReportBox()
+        produce(topic: topic, key: key, value: value) { result in
+            outcome.result = result
+            done.signal()
+        }
+        guard done.wait(timeout: .now() + timeout) == .success, let result = outcome.result else {
+            throw KafkaError("no delivery report from Kafka for \(topic) within \(Int(timeout)) s")
+        }
+        return try result.get()
     }
 
     /// Waits up to `timeout` seconds for every message in flight to be reported.
@@ -99,6 +116,11 @@ public final class KafkaProducer: @unchecked Sendable {
         }
         topics[name] = handle
         return handle
+    }
+
+    /// A delivery report handed from librdkafka's thread to a waiting caller.
+    private final class ReportBox: @unchecked Sendable {
+        var result: Result<KafkaRecordPosition, KafkaError>?
     }
 
     /// The completion travelling with a message to its delivery report.

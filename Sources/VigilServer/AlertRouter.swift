@@ -10,7 +10,7 @@ import VigilStore
 /// It wakes when the log reports an append (coalesced by a dispatch source, so a burst of
 /// appends costs one wake-up), never by polling, and after a crash resumes from the
 /// position it last committed: no alert is lost, none is routed twice.
-public final class AlertRouter: @unchecked Sendable {
+public final class AlertRouter: AlertRouting, @unchecked Sendable {
     /// The consumer name under which the position is kept.
     public static let consumer = "router"
     /// Alerts routed per transaction.
@@ -48,6 +48,11 @@ public final class AlertRouter: @unchecked Sendable {
     /// The offset routed so far.
     public var routedOffset: LogOffset { dispatchQueue.sync { position } }
 
+    public var lag: Int64? {
+        guard let last = try? log.lastOffset() else { return nil }
+        return max(0, last - routedOffset)
+    }
+
     /// Resumes from the committed position and starts following the log.
     public func start() throws {
         position = try queue.position(of: Self.consumer)
@@ -68,6 +73,28 @@ public final class AlertRouter: @unchecked Sendable {
         wake.cancel()
     }
 
+    /// Routes `batch` with today's subscriptions and records its deliveries in `queue`
+    /// with `consumer`'s position at `offset`, in one transaction; both backends' routers
+    /// come through here.
+    static func record(
+        _ batch: [StoredAlert], through offset: LogOffset, consumer: String, log: any AlertLog, queue: any DeliveryQueue,
+        subscribers: SubscriberRegistry, metrics: Metrics
+    ) throws {
+        let index = try subscribers.index()
+        var deliveries: [RoutedDelivery] = []
+        for stored in batch {
+            let recipients = try queue.caseRecipients(of: stored.alert, in: log)
+            deliveries += Router.route(stored, index: index, caseRecipients: recipients)
+        }
+        try queue.recordRouting(deliveries, through: offset, consumer: consumer)
+        let now = Timestamp.now().milliseconds
+        for stored in batch {
+            metrics.observe("vigil_routing_seconds", Double(max(0, now - stored.alert.receivedAt.milliseconds)) / 1000)
+        }
+        metrics.increment("vigil_alerts_routed_total", by: Double(batch.count))
+        metrics.increment("vigil_deliveries_created_total", by: Double(deliveries.count))
+    }
+
     private func drain() {
         while !stopped {
             let batch: [StoredAlert]
@@ -80,19 +107,7 @@ public final class AlertRouter: @unchecked Sendable {
             }
             guard let last = batch.last else { return }
             do {
-                let index = try subscribers.index()
-                var deliveries: [RoutedDelivery] = []
-                for stored in batch {
-                    let recipients = stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
-                    deliveries += Router.route(stored, index: index, caseRecipients: recipients)
-                }
-                try queue.recordRouting(deliveries, through: last.offset, consumer: Self.consumer)
-                let now = Timestamp.now().milliseconds
-                for stored in batch {
-                    metrics.observe("vigil_routing_seconds", Double(max(0, now - stored.alert.receivedAt.milliseconds)) / 1000)
-                }
-                metrics.increment("vigil_alerts_routed_total", by: Double(batch.count))
-                metrics.increment("vigil_deliveries_created_total", by: Double(deliveries.count))
+                try AlertRouter.record(batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
                 position = last.offset
             } catch {
                 logger.error("router cannot record deliveries; retrying in 1 s", ["error": String(describing: error), "position": String(position)])

@@ -54,16 +54,10 @@ public struct AlertsAPI: Sendable {
             metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
             return responder.send(APIError.validation(error).response)
         }
-        if alert.kind != .alert {
-            do {
-                if try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).isEmpty {
-                    return responder.send(APIError.validation(ValidationFailure([
-                        FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
-                    ])).response)
-                }
-            } catch {
-                return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
-            }
+        do {
+            if let failure = try Self.unknownCase(alert, in: log) { return responder.send(APIError.validation(failure).response) }
+        } catch {
+            return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
         }
         let metrics = self.metrics, logger = self.logger, audit = self.audit
         log.append(alert, idempotency: claim) { result in
@@ -256,5 +250,16 @@ struct ListingRequest {
         }
         guard problems.isEmpty else { return .failure(.badRequest(ValidationFailure(problems).description)) }
         return .success(ListingRequest(query: query, wait: wait, after: after, fromEnd: fromEnd))
+    }
+
+}
+
+extension AlertsAPI {
+    /// The refusal of an update or cancel whose case has no alert in `log`, or `nil`.
+    static func unknownCase(_ alert: Alert, in log: any AlertLog) throws -> ValidationFailure? {
+        guard alert.kind != .alert, try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).isEmpty else { return nil }
+        return ValidationFailure([
+            FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
+        ])
     }
 }

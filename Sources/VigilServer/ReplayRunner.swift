@@ -155,7 +155,7 @@ public final class ReplayRunner: @unchecked Sendable {
 
     /// Earlier recipients of the alert's case, which updates and cancels also reach.
     private func caseRecipients(of stored: StoredAlert) throws -> Set<String> {
-        stored.alert.kind == .alert ? [] : try queue.recipients(ofCase: stored.alert.caseID)
+        try queue.caseRecipients(of: stored.alert, in: log)
     }
 
     /// `selection` bounded by the log's end now, so alerts filed during the replay are not

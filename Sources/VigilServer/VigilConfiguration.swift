@@ -61,6 +61,8 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var rateLimitBurst = 2000.0
     /// Alerts per second a replay re-routes, so a large replay cannot starve live alerts.
     public var replayRatePerSecond = 2000.0
+    /// Seconds the Kafka backend waits for the brokers to take a write before answering 503.
+    public var kafkaTimeoutSeconds = 10.0
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -89,13 +91,14 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case rateLimitPerSecond = "rate_limit_per_second"
         case rateLimitBurst = "rate_limit_burst"
         case replayRatePerSecond = "replay_rate_per_second"
+        case kafkaTimeoutSeconds = "kafka_timeout_seconds"
     }
 
     /// Keys whose values are numbers.
     static let numericKeys: Set<CodingKeys> = [
         .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds, .webhookTimeoutSeconds, .retryBudgetSeconds,
         .retryBaseMilliseconds, .retryCapSeconds, .breakerThreshold, .breakerCooldownSeconds, .leaseSeconds, .workerConcurrency,
-        .rateLimitPerSecond, .rateLimitBurst, .replayRatePerSecond,
+        .rateLimitPerSecond, .rateLimitBurst, .replayRatePerSecond, .kafkaTimeoutSeconds,
     ]
 
     /// The defaults.
@@ -130,6 +133,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.rateLimitPerSecond = try c.decodeIfPresent(Double.self, forKey: .rateLimitPerSecond) ?? d.rateLimitPerSecond
         d.rateLimitBurst = try c.decodeIfPresent(Double.self, forKey: .rateLimitBurst) ?? d.rateLimitBurst
         d.replayRatePerSecond = try c.decodeIfPresent(Double.self, forKey: .replayRatePerSecond) ?? d.replayRatePerSecond
+        d.kafkaTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .kafkaTimeoutSeconds) ?? d.kafkaTimeoutSeconds
         self = d
     }
 
@@ -216,7 +220,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
             ("breaker_threshold", breakerThreshold), ("breaker_cooldown_seconds", breakerCooldownSeconds),
             ("lease_seconds", leaseSeconds), ("worker_concurrency", workerConcurrency),
             ("rate_limit_per_second", rateLimitPerSecond), ("rate_limit_burst", rateLimitBurst),
-            ("replay_rate_per_second", replayRatePerSecond),
+            ("replay_rate_per_second", replayRatePerSecond), ("kafka_timeout_seconds", kafkaTimeoutSeconds),
         ] where !(value > 0) {
             throw .invalid(key: key, message: "must be greater than 0")
         }

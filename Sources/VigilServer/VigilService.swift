@@ -3,6 +3,7 @@ import Foundation
 import VigilCore
 import VigilDelivery
 import VigilHTTP
+import VigilKafka
 import VigilStore
 #if canImport(Glibc)
 import Glibc
@@ -47,7 +48,7 @@ public final class VigilService: @unchecked Sendable {
     /// Deliveries, as the router records them.
     public let deliveries: EmbeddedDeliveryQueue
     /// The router following the log.
-    public let router: AlertRouter
+    public let router: any AlertRouting
     /// The delivery workers.
     public let workers: DeliveryWorkerPool
     /// Replays and their progress.
@@ -67,10 +68,6 @@ public final class VigilService: @unchecked Sendable {
     public init(configuration: VigilConfiguration, logging: Bool = true) throws {
         self.configuration = configuration
         logger = Logger(label: "service", enabled: logging)
-        if case .kafka = configuration.backend {
-            throw ServiceError.backendUnavailable(
-                "log: the Kafka backend is not available in this build yet; run with log=embedded (the default)")
-        }
         do {
             try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
         } catch {
@@ -85,16 +82,30 @@ public final class VigilService: @unchecked Sendable {
         let masterKey: MasterKey
         do {
             masterKey = try VigilService.masterKey(configuration, logger: logger)
-            log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
+            if case .kafka(let servers) = configuration.backend {
+                log = try KafkaAlertLog(
+                    bootstrapServers: servers.joined(separator: ","), cipher: masterKey.identityCipher,
+                    macKey: masterKey.derivedKey("vigil/kafka-records"), writeTimeout: configuration.kafkaTimeoutSeconds)
+            } else {
+                log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
+            }
         } catch let error as MasterKeyError {
             throw ServiceError.masterKey(error.description)
+        } catch let error as KafkaError {
+            throw ServiceError.backendUnavailable("log: \(error.description)")
         }
         idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
         tokens = TokenStore(database: database)
         audit = AuditTrail(database: database)
         subscribers = SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey))
         deliveries = EmbeddedDeliveryQueue(database: database)
-        router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: Logger(label: "router", enabled: logging))
+        if case .kafka(let servers) = configuration.backend, let kafkaLog = log as? KafkaAlertLog {
+            router = KafkaAlertRouter(
+                bootstrapServers: servers.joined(separator: ","), log: kafkaLog, queue: deliveries, subscribers: subscribers,
+                fingerprintKey: idempotencyKey, metrics: metrics, logger: Logger(label: "router", enabled: logging))
+        } else {
+            router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: Logger(label: "router", enabled: logging))
+        }
         if let secret = configuration.bootstrapToken {
             try tokens.register(
                 secret: secret, organisation: configuration.bootstrapOrganisation, scopes: Set(Scope.allCases),
@@ -202,6 +213,7 @@ public final class VigilService: @unchecked Sendable {
         server?.stop(timeout: 10)
         router.stop()
         workers.stop()
+        (log as? KafkaAlertLog)?.close()
         database.close()
         logger.info("stopped")
     }
@@ -260,7 +272,7 @@ public final class VigilService: @unchecked Sendable {
         let log = self.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = self.router
-        metrics.gauge("vigil_router_lag") { Double(max(0, ((try? log.lastOffset()) ?? 0) - router.routedOffset)) }
+        metrics.gauge("vigil_router_lag") { router.lag.map(Double.init) ?? .nan }
 
     }
 }

@@ -84,14 +84,20 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         }
     }
 
-    public func recipients(ofCase caseID: String) throws -> Set<String> {
+    public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
         try database.read { transaction in
-            Set(try transaction.connection.query(
-                """
-                SELECT DISTINCT d.subscriber_id FROM deliveries d JOIN alerts a ON a.id = d.alert_id
-                WHERE a.case_id = ? AND d.state != 'skipped'
-                """, [.text(caseID)]
-            ).compactMap { $0.text(0) })
+            var found: Set<String> = []
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let chunk = ids[start..<min(ids.count, start + 500)]
+                let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
+                for row in try transaction.connection.query(
+                    "SELECT DISTINCT subscriber_id FROM deliveries WHERE alert_id IN (\(placeholders)) AND state != 'skipped'",
+                    chunk.map { .text($0) })
+                {
+                    if let id = row.text(0) { found.insert(id) }
+                }
+            }
+            return found
         }
     }
 

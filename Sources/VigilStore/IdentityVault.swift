@@ -11,19 +11,18 @@ import VigilCrypto
 /// key erases the identity for good: the log keeps only the `[erased]` view and the
 /// ciphertext.
 final class IdentityVault: @unchecked Sendable {
-    private static let wrapContext = Array("vigil-data-key".utf8)
     private static let checkContext = Array("vigil-master-check".utf8)
     private static let batchSize = 1024
 
     private let database: Database
-    private let masterKey: MasterKey
+    private let cipher: IdentityCipher
     private let lock = NSLock()
     private var pool: [(id: Int64, key: [UInt8])] = []
     private var refilling = false
 
     init(database: Database, masterKey: MasterKey) throws {
         self.database = database
-        self.masterKey = masterKey
+        cipher = IdentityCipher(masterKey: masterKey.bytes)
         let check = try database.read { try $0.connection.query("SELECT sealed FROM keys.master_check WHERE id = 1").first?.blob(0) }
         if let check {
             guard (try? AESGCM.open(check, key: masterKey.bytes, associatedData: Self.checkContext)) != nil else {
@@ -48,17 +47,14 @@ final class IdentityVault: @unchecked Sendable {
     /// the data key that seals it.
     func seal(_ alert: Alert) throws -> (view: Alert, keyID: Int64, box: [UInt8]) {
         let dataKey = try takeKey()
-        let box = try AESGCM.seal(alert.identity.jsonBytes, key: dataKey.key, associatedData: Array(alert.id.utf8))
+        let box = try cipher.seal(alert.identity.jsonBytes, dataKey: dataKey.key, alertID: alert.id)
         return (alert.sealedView, dataKey.id, box)
     }
 
     /// The alert with its identity restored from `box`, or `view` as it is (`[erased]`)
     /// when the data key is gone.
     func open(_ view: Alert, box: [UInt8]?, wrappedKey: [UInt8]?) -> Alert {
-        guard let box, let wrappedKey,
-            let key = try? AESGCM.open(wrappedKey, key: masterKey.bytes, associatedData: Self.wrapContext),
-            let plaintext = try? AESGCM.open(box, key: key, associatedData: Array(view.id.utf8)),
-            let identity = AlertIdentity(json: plaintext)
+        guard let plaintext = cipher.open(box, wrappedKey: wrappedKey, alertID: view.id), let identity = AlertIdentity(json: plaintext)
         else { return view }
         return view.restoring(identity)
     }
@@ -103,10 +99,7 @@ final class IdentityVault: @unchecked Sendable {
     /// A batch of random data keys and their wrapped forms, made on the caller's thread so
     /// the single writer only inserts them.
     private func freshKeys() throws -> [(key: [UInt8], wrapped: [UInt8])] {
-        try (0..<Self.batchSize).map { _ in
-            let key = SecureRandom.bytes(AESGCM.keyLength)
-            return (key, try AESGCM.seal(key, key: masterKey.bytes, associatedData: Self.wrapContext))
-        }
+        try (0..<Self.batchSize).map { _ in try cipher.makeDataKey() }
     }
 
     /// The write job that stores `made` and answers with each key's id.

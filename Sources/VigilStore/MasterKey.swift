@@ -30,6 +30,9 @@ public struct MasterKey: Sendable {
     /// use of the master key gets its own key and none of them reveals another.
     public func derivedKey(_ purpose: String) -> [UInt8] { HMAC.sha256(key: bytes, message: Array(purpose.utf8)) }
 
+    /// The envelope cipher whose data keys this key wraps (both backends seal with it).
+    public var identityCipher: IdentityCipher { IdentityCipher(masterKey: bytes) }
+
     /// A fresh random key.
     public static func generate() -> MasterKey {
         // 32 random bytes always make a valid key.

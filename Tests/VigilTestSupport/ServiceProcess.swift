@@ -11,6 +11,9 @@ public final class ServiceProcess: @unchecked Sendable {
     public private(set) var port = 0
     private var process: Process?
     private let stderrPath: String
+    /// The mock Kafka cluster this service's log lives on when the suite runs on Kafka; it
+    /// outlives restarts, as a real cluster would.
+    public private(set) var kafka: KafkaDevCluster?
 
     /// The `vigil` binary built beside the test bundle (or `VIGIL_BIN`).
     public static var binary: String {
@@ -44,6 +47,10 @@ public final class ServiceProcess: @unchecked Sendable {
         environment["VIGIL_LISTEN"] = "127.0.0.1:0"
         environment["VIGIL_DATA_DIR"] = dataDir
         environment["VIGIL_BOOTSTRAP_TOKEN"] = ServiceProcess.token
+        if EndToEndBackend.isKafka && extra["VIGIL_LOG"] == nil {
+            if kafka == nil { kafka = try KafkaDevCluster() }
+            environment["VIGIL_LOG"] = kafka?.logSetting
+        }
         for (k, v) in extra { environment[k] = v }
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: dataDir)

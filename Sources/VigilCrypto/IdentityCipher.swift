@@ -1,0 +1,32 @@
+/// The envelope encryption of defenders' identities, shared by both backends: each alert's
+/// identity is sealed with AES-256-GCM under a data key of its own, bound to the alert id,
+/// and the data key is kept only wrapped by the master key. Deleting the wrapped key erases
+/// the identity for good, wherever the ciphertext was copied.
+public struct IdentityCipher: Sendable {
+    private static let wrapContext = Array("vigil-data-key".utf8)
+    private let masterKey: [UInt8]
+
+    /// A cipher whose data keys are wrapped by the 32-byte `masterKey`.
+    public init(masterKey: [UInt8]) { self.masterKey = masterKey }
+
+    /// A fresh random data key and its wrapped form (the only form that may be stored).
+    public func makeDataKey() throws -> (key: [UInt8], wrapped: [UInt8]) {
+        let key = SecureRandom.bytes(AESGCM.keyLength)
+        return (key, try AESGCM.seal(key, key: masterKey, associatedData: Self.wrapContext))
+    }
+
+    /// Seals `identity` (the alert's identifying fields, serialised) under `dataKey`, bound
+    /// to `alertID` so a box cannot be moved to another alert.
+    public func seal(_ identity: [UInt8], dataKey: [UInt8], alertID: String) throws -> [UInt8] {
+        try AESGCM.seal(identity, key: dataKey, associatedData: Array(alertID.utf8))
+    }
+
+    /// The identity in `box`, or `nil` when the wrapped key is missing (erased), was wrapped
+    /// by another master key, or the box was altered.
+    public func open(_ box: [UInt8]?, wrappedKey: [UInt8]?, alertID: String) -> [UInt8]? {
+        guard let box, let wrappedKey,
+            let key = try? AESGCM.open(wrappedKey, key: masterKey, associatedData: Self.wrapContext)
+        else { return nil }
+        return try? AESGCM.open(box, key: key, associatedData: Array(alertID.utf8))
+    }
+}

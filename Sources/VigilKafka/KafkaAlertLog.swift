@@ -1,0 +1,377 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilCrypto
+
+/// The alert log of the Kafka backend (DESIGN §2): topic `vigil.alerts`, keyed by country
+/// so each country keeps its order, with the data keys in the compacted topic `vigil.keys`.
+///
+/// An append writes the alert's wrapped data key to `vigil.keys`, then the sealed record
+/// (`KafkaAlertRecord`) to `vigil.alerts`, and answers only after both delivery reports
+/// (`acks=all`, idempotent producer). Every process materialises both topics in memory
+/// from the beginning, so reads, replays and erasures need no second database; the
+/// process that appended sees its own alert at once.
+///
+/// Offsets: a Kafka position is a partition and an offset in it. The log's `LogOffset` for
+/// partition `p`, offset `o` is `p << 40 | (o + 1)`, so offsets sort partition by
+/// partition, keep each partition's order, and 0 still means "before everything".
+///
+/// Idempotency across ingest processes: each record carries its claim, and every process
+/// indexes the claims it reads. A retry that reaches any process after the first record is
+/// read gets the first answer. Two copies of one body filed at once through two processes
+/// share a country, hence a partition, so every reader sees the same one first; the later
+/// copy is never indexed, and the router skips it.
+public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
+    /// The log topic.
+    public static let topic = "vigil.alerts"
+    /// The compacted topic of wrapped data keys, keyed by alert id; erasure writes tombstones.
+    public static let keysTopic = "vigil.keys"
+    /// Where records that fail validation go, with the reason.
+    public static let invalidTopic = "vigil.alerts.invalid"
+
+    private let producer: KafkaProducer
+    private let reader: KafkaTopicReader
+    private let cipher: IdentityCipher
+    private let macKey: [UInt8]
+    private let readQueue = DispatchQueue(label: "vigil.kafka.log-reader")
+    private let reading = DispatchGroup()
+    private let state = NSCondition()
+    private var entries: [LogOffset: KafkaAlertRecord] = [:]
+    private var order: [LogOffset] = []
+    private var byID: [String: LogOffset] = [:]
+    private var claims: [String: (fingerprint: String, receipt: AppendReceipt)] = [:]
+    private var pendingClaims: [String: [(fingerprint: String, completion: @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)]] = [:]
+    private var keys: [String: [UInt8]] = [:]
+    private var readThrough: [Int32: Int64] = [:]
+    private var readError: String?
+    private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
+    private var nextObserverID: UInt64 = 0
+    private var stopped = false
+
+    /// The log on `bootstrapServers`, sealing identities with `cipher` and signing records
+    /// with `macKey`; an append the brokers have not taken within `writeTimeout` seconds
+    /// fails (the API answers 503). Returns once both topics have been read to their end,
+    /// or throws after `timeout` seconds.
+    public init(
+        bootstrapServers: String, cipher: IdentityCipher, macKey: [UInt8], writeTimeout: Double = 10, timeout: Double = 30
+    ) throws(KafkaError) {
+        self.cipher = cipher
+        self.macKey = macKey
+        producer = try KafkaProducer(
+            bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(writeTimeout * 1000)))])
+        reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.topic, Self.keysTopic])
+        reading.enter()
+        readQueue.async { [self] in
+            defer { reading.leave() }
+            while !state.withLock({ stopped }) { readOnce() }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !reader.caughtUp {
+            if Date() > deadline {
+                close()
+                throw KafkaError("could not read \(Self.topic) and \(Self.keysTopic) to their end within \(Int(timeout)) s")
+            }
+            usleep(10_000)
+        }
+    }
+
+    /// The number of partitions of `vigil.alerts`.
+    public var partitions: Int { reader.partitions(of: Self.topic) }
+
+    /// The log offset of `offset` in `partition`.
+    public static func logOffset(partition: Int32, offset: Int64) -> LogOffset { LogOffset(partition) << 40 | (offset + 1) }
+
+    /// The partition and Kafka offset of a log offset.
+    public static func position(of logOffset: LogOffset) -> (partition: Int32, offset: Int64) {
+        (Int32(logOffset >> 40), (logOffset & (1 << 40 - 1)) - 1)
+    }
+
+    // MARK: Appending
+
+    public func append(
+        _ alert: Alert, idempotency: IdempotencyClaim?,
+        completion: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void
+    ) {
+        let claimKey = idempotency.map { "\($0.organisation)\u{0}\($0.key)" }
+        if let claimKey, let claim = idempotency {
+            let answer: Result<AppendReceipt, AlertLogError>? = state.withLock {
+                if let held = claims[claimKey] {
+                    return held.fingerprint == claim.fingerprint
+                        ? .success(AppendReceipt(id: held.receipt.id, offset: held.receipt.offset, repeated: true))
+                        : .failure(.idempotencyConflict(key: claim.key))
+                }
+                if let waiting = pendingClaims[claimKey] {
+                    if waiting.first?.fingerprint != claim.fingerprint { return .failure(.idempotencyConflict(key: claim.key)) }
+                    pendingClaims[claimKey]?.append((claim.fingerprint, completion))
+                    return .some(.success(AppendReceipt(id: "", offset: -1, repeated: true)))
+                }
+                pendingClaims[claimKey] = [(claim.fingerprint, completion)]
+                return nil
+            }
+            if let answer {
+                if case .success(let receipt) = answer, receipt.offset == -1 { return }  // answered when the first lands
+                return completion(answer)
+            }
+        }
+        let record: KafkaAlertRecord, wrapped: [UInt8]
+        do {
+            let dataKey = try cipher.makeDataKey()
+            wrapped = dataKey.wrapped
+            record = KafkaAlertRecord(
+                view: alert.sealedView, sealedIdentity: try cipher.seal(alert.identity.jsonBytes, dataKey: dataKey.key, alertID: alert.id),
+                claim: idempotency)
+        } catch {
+            return finish(claimKey, .failure(.unavailable("the identity could not be sealed: \(error)")), fallback: completion)
+        }
+        let value = record.encoded(macKey: macKey)
+        // The key first: an acknowledged alert never points at a key that was not written.
+        producer.produce(topic: Self.keysTopic, key: Array(alert.id.utf8), value: wrapped) { [self] keyResult in
+            if case .failure(let error) = keyResult {
+                return finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
+            }
+            producer.produce(topic: Self.topic, key: Array(alert.country.code.utf8), value: value) { [self] result in
+                switch result {
+                case .failure(let error):
+                    finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
+                case .success(let position):
+                    let offset = Self.logOffset(partition: position.partition, offset: position.offset)
+                    let inserted = state.withLock { () -> Bool in
+                        keys[alert.id] = wrapped
+                        return index(record, at: offset)
+                    }
+                    finish(claimKey, .success(AppendReceipt(id: alert.id, offset: offset, repeated: false)), fallback: completion)
+                    if inserted { notify(offset) }
+                }
+            }
+        }
+    }
+
+    /// Answers the append holding `claimKey` and any retry that waited for it.
+    private func finish(
+        _ claimKey: String?, _ result: Result<AppendReceipt, AlertLogError>,
+        fallback: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void
+    ) {
+        guard let claimKey else { return fallback(result) }
+        let waiting = state.withLock { pendingClaims.removeValue(forKey: claimKey) ?? [] }
+        for (index, waiter) in waiting.enumerated() {
+            if index == 0 { waiter.completion(result); continue }
+            waiter.completion(result.map { AppendReceipt(id: $0.id, offset: $0.offset, repeated: true) })
+        }
+        if waiting.isEmpty { fallback(result) }
+    }
+
+    /// Records `record` at `offset` unless an alert with its id or its claim is indexed
+    /// already (a duplicate from a concurrent ingest); call with `state` held.
+    private func index(_ record: KafkaAlertRecord, at offset: LogOffset) -> Bool {
+        guard byID[record.view.id] == nil, entries[offset] == nil else { return false }
+        if let claim = record.claim {
+            let key = "\(claim.organisation)\u{0}\(claim.key)"
+            guard claims[key] == nil else { return false }
+            claims[key] = (claim.fingerprint, AppendReceipt(id: record.view.id, offset: offset, repeated: false))
+        }
+        entries[offset] = record
+        byID[record.view.id] = offset
+        if let last = order.last, last > offset {
+            var low = 0, high = order.count
+            while low < high {
+                let mid = (low + high) / 2
+                if order[mid] < offset { low = mid + 1 } else { high = mid }
+            }
+            order.insert(offset, at: low)
+        } else {
+            order.append(offset)
+        }
+        return true
+    }
+
+    // MARK: Materialising
+
+    private func readOnce() {
+        let record: KafkaRecord?
+        do {
+            record = try reader.poll(timeout: 0.1)
+        } catch {
+            state.withLock { readError = error.description }
+            usleep(100_000)
+            return
+        }
+        guard let record else { return }
+        var inserted: LogOffset?
+        state.withLock {
+            readError = nil
+            if record.topic == Self.keysTopic {
+                let id = String(decoding: record.key ?? [], as: UTF8.self)
+                if let wrapped = record.value { keys[id] = wrapped } else { keys.removeValue(forKey: id) }
+            } else {
+                if let value = record.value, let decoded = try? KafkaAlertRecord(decoding: value, macKey: macKey) {
+                    let offset = Self.logOffset(partition: record.partition, offset: record.offset)
+                    if index(decoded, at: offset) { inserted = offset }
+                }
+                readThrough[record.partition] = max(readThrough[record.partition] ?? 0, record.offset + 1)
+                state.broadcast()
+            }
+        }
+        if let inserted { notify(inserted) }
+    }
+
+    /// What a record of `vigil.alerts` is, as the router sees it.
+    public enum Intake: Sendable {
+        /// An alert Vigil validated and signed; route it.
+        case alert(StoredAlert)
+        /// A signed alert already in the log under an earlier record (a concurrent duplicate).
+        case duplicate
+        /// Alert JSON from an outside producer, to validate and append as a signed record.
+        case submission([UInt8])
+        /// A record that cannot be taken, and why; it goes to `vigil.alerts.invalid`.
+        case invalid(String)
+    }
+
+    /// Classifies `record`, first waiting (up to `timeout` seconds) until this process has
+    /// materialised the log through it, so an alert the router takes can be read by id.
+    public func intake(_ record: KafkaRecord, timeout: Double = 10) throws(KafkaError) -> Intake {
+        guard let value = record.value, !value.isEmpty else { return .invalid("the record has no value") }
+        guard KafkaAlertRecord.looksSigned(value) else { return .submission(value) }
+        do {
+            _ = try KafkaAlertRecord(decoding: value, macKey: macKey)
+        } catch {
+            return .invalid(error.description)
+        }
+        let offset = Self.logOffset(partition: record.partition, offset: record.offset)
+        let deadline = Date().addingTimeInterval(timeout)
+        let stored: StoredAlert?? = state.withLock {
+            while (readThrough[record.partition] ?? 0) <= record.offset && entries[offset] == nil {
+                if !state.wait(until: deadline) { return .none }
+            }
+            return .some(entries[offset].map { StoredAlert(offset: offset, alert: open($0)) })
+        }
+        guard let stored else { throw KafkaError("this process has not read \(Self.topic) up to partition \(record.partition) offset \(record.offset) within \(Int(timeout)) s") }
+        return stored.map(Intake.alert) ?? .duplicate
+    }
+
+    /// Writes `record` to `vigil.alerts.invalid` with `reason`, as JSON an operator can read.
+    public func quarantine(_ record: KafkaRecord, reason: String) throws(KafkaError) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("offset")
+        w.integer(record.offset)
+        w.key("partition")
+        w.integer(Int64(record.partition))
+        w.field("reason", reason)
+        w.field("record", String(decoding: record.value ?? [], as: UTF8.self))
+        w.field("topic", record.topic)
+        w.endObject()
+        try producer.produceAndWait(topic: Self.invalidTopic, key: record.key, value: w.bytes)
+    }
+
+    /// Why the reader last failed, while it keeps failing (for `/readyz` and logs).
+    public var readProblem: String? { state.withLock { readError } }
+
+    // MARK: Reading
+
+    private func open(_ record: KafkaAlertRecord) -> Alert {
+        guard let plaintext = cipher.open(record.sealedIdentity, wrappedKey: keys[record.view.id], alertID: record.view.id),
+            let identity = AlertIdentity(json: plaintext)
+        else { return record.view }
+        return record.view.restoring(identity)
+    }
+
+    public func alert(id: String) throws -> StoredAlert? {
+        state.withLock {
+            guard let offset = byID[id], let record = entries[offset] else { return nil }
+            return StoredAlert(offset: offset, alert: open(record))
+        }
+    }
+
+    public func alerts(matching query: AlertQuery) throws -> [StoredAlert] {
+        state.withLock { select(query).map { StoredAlert(offset: $0, alert: open(entries[$0]!)) } }
+    }
+
+    public func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
+        state.withLock { select(query).map { StoredAlert(offset: $0, alert: entries[$0]!.view) } }
+    }
+
+    /// The offsets `query` selects, in order; call with `state` held.
+    private func select(_ query: AlertQuery) -> [LogOffset] {
+        var low = 0, high = order.count
+        if let from = query.fromOffset {
+            while low < high {
+                let mid = (low + high) / 2
+                if order[mid] < from { low = mid + 1 } else { high = mid }
+            }
+        }
+        var selected: [LogOffset] = []
+        var i = low
+        while i < order.count && selected.count < query.limit {
+            let offset = order[i]
+            i += 1
+            if let to = query.toOffset, offset > to { break }
+            let view = entries[offset]!.view
+            if let since = query.since, view.receivedAt < since { continue }
+            if let until = query.until, view.receivedAt >= until { continue }
+            if let country = query.country, view.country != country { continue }
+            if let caseID = query.caseID, view.caseID != caseID { continue }
+            selected.append(offset)
+        }
+        return selected
+    }
+
+    public func lastOffset() throws -> LogOffset { state.withLock { order.last ?? 0 } }
+
+    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation {
+        let id = state.withLock {
+            nextObserverID += 1
+            observers[nextObserverID] = handler
+            return nextObserverID
+        }
+        return AppendObservation { [weak self] in
+            guard let self else { return }
+            _ = self.state.withLock { self.observers.removeValue(forKey: id) }
+        }
+    }
+
+    private func notify(_ offset: LogOffset) {
+        let handlers = state.withLock { Array(observers.values) }
+        for handler in handlers { handler(offset) }
+    }
+
+    // MARK: Erasure
+
+    public func erase(_ target: ErasureTarget) throws -> [String] {
+        let ids: [String] = state.withLock {
+            switch target {
+            case .alert(let id): return byID[id] == nil ? [] : [id]
+            case .caseID(let caseID): return order.compactMap { entries[$0]!.view.caseID == caseID ? entries[$0]!.view.id : nil }
+            }
+        }
+        for id in ids {
+            do {
+                try producer.produceAndWait(topic: Self.keysTopic, key: Array(id.utf8), value: nil)
+            } catch {
+                throw AlertLogError.unavailable("the erasure of \(id) could not be written to \(Self.keysTopic): \(error)")
+            }
+            _ = state.withLock { keys.removeValue(forKey: id) }
+        }
+        return ids
+    }
+
+    /// Stops materialising and frees the Kafka clients; waits for messages in flight.
+    public func close() {
+        let first = state.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        reading.wait()
+        reader.close()
+        try? producer.flush(timeout: 5)
+    }
+}
+
+extension NSCondition {
+    /// Runs `body` holding the condition's lock.
+    func withLock<T>(_ body: () throws -> T) rethrows -> T {
+        lock()
+        defer { unlock() }
+        return try body()
+    }
+}

@@ -1,0 +1,164 @@
+import Dispatch
+import Foundation
+import VigilCore
+import VigilCrypto
+import VigilKafka
+import VigilStore
+
+/// The router of the Kafka backend: a member of the consumer group `vigil-router` on
+/// `vigil.alerts`. Any number of them share the partitions; each record is committed only
+/// after what it asked for is durable, so a router killed mid-stream hands its partitions
+/// over from the last commit and nothing is lost (a record may be routed twice; the
+/// deliveries' stable ids make the second time change nothing).
+///
+/// Signed alerts are routed. Alert JSON written by an outside Kafka producer is validated
+/// exactly as `POST /v1/alerts` would, then appended as a signed record (its position is the
+/// idempotency key, so a crash between the append and the commit cannot file it twice) and
+/// routed when it comes round. Anything else goes to `vigil.alerts.invalid` with the reason.
+public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
+    /// The consumer group every router joins.
+    public static let group = "vigil-router"
+    /// The queue position name under which Kafka routings are recorded.
+    static let consumer = "kafka-router"
+
+    private let bootstrapServers: String
+    private let log: KafkaAlertLog
+    private let queue: any DeliveryQueue
+    private let subscribers: SubscriberRegistry
+    private let fingerprintKey: [UInt8]
+    private let metrics: Metrics
+    private let logger: Logger
+    private let dispatchQueue = DispatchQueue(label: "vigil.kafka.router", qos: .userInitiated)
+    private let running = DispatchGroup()
+    private let lock = NSLock()
+    private var consumer: KafkaConsumer?
+    private var stopped = false
+    private var routed: LogOffset = 0
+    private var routedListeners: [@Sendable (LogOffset) -> Void] = []
+
+    /// A router reading `log`'s topic on `bootstrapServers` into `queue`.
+    public init(
+        bootstrapServers: String, log: KafkaAlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, fingerprintKey: [UInt8],
+        metrics: Metrics, logger: Logger
+    ) {
+        self.bootstrapServers = bootstrapServers
+        self.log = log
+        self.queue = queue
+        self.subscribers = subscribers
+        self.fingerprintKey = fingerprintKey
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func onRouted(_ listener: @escaping @Sendable (LogOffset) -> Void) { lock.withLock { routedListeners.append(listener) } }
+
+    public var routedOffset: LogOffset { lock.withLock { routed } }
+
+    public var lag: Int64? {
+        guard let consumer = lock.withLock({ consumer }) else { return nil }
+        return try? consumer.groupLag(topic: KafkaAlertLog.topic, partitions: log.partitions)
+    }
+
+    public func start() throws {
+        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: Self.group, topics: [KafkaAlertLog.topic])
+        lock.withLock { self.consumer = consumer }
+        running.enter()
+        dispatchQueue.async { [self] in
+            defer { running.leave() }
+            var pending: KafkaRecord?
+            while !lock.withLock({ stopped }) {
+                do {
+                    if pending == nil { pending = try consumer.poll(timeout: 0.1) }
+                    guard let record = pending else { continue }
+                    try take(record)
+                    try consumer.commit(record) ? () : logger.info("commit refused during a rebalance; the record's next owner reads it again", [
+                        "partition": String(record.partition), "offset": String(record.offset),
+                    ])
+                    pending = nil
+                } catch {
+                    logger.error("router cannot take a record; retrying in 1 s", ["error": String(describing: error)])
+                    Thread.sleep(forTimeInterval: 1)
+                }
+            }
+        }
+        logger.info("router joined the Kafka group", ["group": Self.group, "topic": KafkaAlertLog.topic])
+    }
+
+    /// Does what `record` asks and returns once it is durable.
+    private func take(_ record: KafkaRecord) throws {
+        switch try log.intake(record) {
+        case .alert(let stored):
+            try AlertRouter.record([stored], through: stored.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
+            lock.withLock { routed = max(routed, stored.offset) }
+            let listeners = lock.withLock { routedListeners }
+            for listener in listeners { listener(stored.offset) }
+        case .duplicate:
+            logger.info("skipped a second copy of an alert filed twice at once", ["partition": String(record.partition), "offset": String(record.offset)])
+        case .invalid(let reason):
+            try quarantine(record, reason)
+        case .submission(let body):
+            try file(body, from: record)
+        }
+    }
+
+    /// Validates alert JSON an outside producer wrote and appends it as a signed record.
+    private func file(_ body: [UInt8], from record: KafkaRecord) throws {
+        let alert: Alert
+        do {
+            let submission = try AlertSubmission(json: body)
+            var organisation = ""
+            if case .object(let fields) = submission.body, case .object(let source)? = fields["source"],
+                case .string(let claimed)? = source["organisation"] {
+                organisation = claimed
+            }
+            let receivedAt = Timestamp.now()
+            do {
+                alert = try submission.validate(id: ULID(time: receivedAt), receivedAt: receivedAt, organisation: organisation)
+                if organisation.isEmpty { throw ValidationFailure([]) }
+            } catch let error as ValidationFailure {
+                // No token names the filer here, so the body must; report that with every other problem.
+                let missing = organisation.isEmpty
+                    ? [FieldError("source.organisation", "is required on alerts written straight to Kafka (no token names the filer)")] : []
+                throw ValidationFailure(error.fields + missing)
+            }
+            if let failure = try AlertsAPI.unknownCase(alert, in: log) { throw failure }
+        } catch let failure as ValidationFailure {
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
+            return try quarantine(record, failure.description)
+        }
+        let claim = IdempotencyClaim(
+            organisation: "kafka:\(record.topic)", key: "\(record.partition):\(record.offset)",
+            fingerprint: Hex.encode(HMAC.sha256(key: fingerprintKey, message: body)))
+        let done = DispatchSemaphore(value: 0)
+        let outcome = Outcome()
+        log.append(alert, idempotency: claim) { result in
+            outcome.result = result
+            done.signal()
+        }
+        done.wait()
+        let receipt = try outcome.result!.get()
+        if !receipt.repeated { metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"") }
+        logger.info("filed an alert written straight to Kafka", [
+            "alert": receipt.id, "partition": String(record.partition), "offset": String(record.offset),
+        ])
+    }
+
+    private func quarantine(_ record: KafkaRecord, _ reason: String) throws {
+        try log.quarantine(record, reason: reason)
+        logger.warning("record sent to \(KafkaAlertLog.invalidTopic)", [
+            "partition": String(record.partition), "offset": String(record.offset), "reason": reason,
+        ])
+    }
+
+    /// Leaves the group after the record in hand; its partitions move to the other routers at once.
+    public func stop() {
+        lock.withLock { stopped = true }
+        running.wait()
+        lock.withLock { consumer }?.close()
+    }
+
+    /// The append's answer, handed from the producer's thread.
+    private final class Outcome: @unchecked Sendable {
+        var result: Result<AppendReceipt, AlertLogError>?
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `kcat`, Debian's command-line Kafka client, run as an outside producer and consumer.
+public enum Kcat {
+    /// Writes `value` (one message) to `topic` with `key`; returns kcat's exit status.
+    @discardableResult
+    public static func produce(_ bootstrap: String, topic: String, key: String? = nil, value: String) throws -> Int32 {
+        var arguments = ["-b", bootstrap, "-P", "-t", topic]
+        if let key { arguments += ["-k", key] }
+        // One message per run, whatever newlines it holds: the input ends the message.
+        arguments += ["-D", "\u{1}"]
+        return try run(arguments, stdin: value).status
+    }
+
+    /// Every message of `topic` from the beginning to its current end, formatted with
+    /// kcat's `-f` (`%k` key, `%s` value, `%S` value size, -1 for a tombstone).
+    public static func consume(_ bootstrap: String, topic: String, format: String = "%s\\n") throws -> String {
+        try run(["-b", bootstrap, "-C", "-t", topic, "-e", "-q", "-f", format], stdin: nil).stdout
+    }
+
+    private static func run(_ arguments: [String], stdin: String?, timeout: Double = 20) throws -> (status: Int32, stdout: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
+        process.arguments = arguments
+        let directory = TemporaryDirectory.make("vigil-kcat")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let out = (directory as NSString).appendingPathComponent("out")
+        FileManager.default.createFile(atPath: out, contents: nil)
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle.nullDevice
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try? input.fileHandleForWriting.close()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(5_000) }
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
+        return (process.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+    }
+}
