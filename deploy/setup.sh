@@ -44,7 +44,9 @@ case "${1:-}" in
   test)
     say "building and running the whole test suite"
     swift build --build-tests
-    exec swift test
+    swift test
+    say "running the end-to-end suite again on the Kafka backend (a mock cluster per test)"
+    VIGIL_E2E_LOG=kafka exec swift test --skip-build --filter EndToEndTests --skip KafkaEndToEndTests
     ;;
   demo)
     say "building vigil (release)"

@@ -28,6 +28,7 @@ public struct KafkaConfiguration: Sendable {
                 throw KafkaError("Kafka setting \(key): \(KafkaClientHandle.text(errorText))")
             }
         }
+        KafkaLog.install(on: conf)
         return conf
     }
 }

@@ -83,6 +83,15 @@ public final class VigilService: @unchecked Sendable {
         do {
             masterKey = try VigilService.masterKey(configuration, logger: logger)
             if case .kafka(let servers) = configuration.backend {
+                let kafkaLogger = Logger(label: "kafka", enabled: logging)
+                KafkaLog.route { level, facility, message in
+                    let fields = ["facility": facility, "detail": message]
+                    switch level {
+                    case ...3: kafkaLogger.error("librdkafka", fields)
+                    case 4: kafkaLogger.warning("librdkafka", fields)
+                    default: kafkaLogger.info("librdkafka", fields)
+                    }
+                }
                 log = try KafkaAlertLog(
                     bootstrapServers: servers.joined(separator: ","), cipher: masterKey.identityCipher,
                     macKey: masterKey.derivedKey("vigil/kafka-records"), writeTimeout: configuration.kafkaTimeoutSeconds)

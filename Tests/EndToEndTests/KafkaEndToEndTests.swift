@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+import VigilHTTP
+import VigilTestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Kafka backend with outside Kafka clients: kcat writes and reads `vigil.alerts`,
+/// records that cannot be taken land in `vigil.alerts.invalid`, a broker outage gives 503,
+/// and two services share the routing and survive a SIGKILL. Each test runs its own mock
+/// cluster (`vigil dev kafka`).
+@Suite(.serialized) struct KafkaEndToEndTests {
+    /// An alert written with `kcat -P` reaches the matching desk's webhook, signed; an alert
+    /// filed with `vigil alert send` is read back with `kcat -C`, its identity sealed.
+    @Test func kcatWritesAndReadsTheAlertLog() throws {
+        let kafka = try KafkaDevCluster()
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(["VIGIL_LOG": kafka.logSetting], smtp: receivers.smtp.port))
+        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#, country: "CO")
+        try receivers.trust(desk.channels.compactMap(\.secret))
+
+        let written = #"{"country":"CO","threat":"killing","severity":"critical","certainty":"observed","summary":"An environmental defender was shot near Tumaco.","defender":{"name":"Yelena Dubrovskaya","group":"environmental_defender"},"source":{"organisation":"partner-ngo"}}"#
+        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "CO", value: written) == 0)
+        #expect(try eventually(30) { receivers.hooks.contains { $0.path == "/ok/desk" && $0.verified && $0.status == 200 } })
+        let hook = try #require(receivers.hooks.first { $0.path == "/ok/desk" })
+        #expect(hook.payload?.data.defender["name"] == "Yelena Dubrovskaya", "the restricted desk reads the name")
+        let filed = try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts/\(hook.payload!.data.id)", headers: auth)
+        #expect(filed.status == 200 && filed.text.contains(#""source":{"organisation":"partner-ngo"}"#))
+
+        let sent = try VigilCommand.run(
+            ["alert", "send", "--country", "BY", "--threat", "arrest", "--severity", "high", "--certainty", "observed", "--summary",
+             "Union leader detained.", "--defender-name", "CLI Defender", "--json"],
+            environment: ["VIGIL_URL": "http://127.0.0.1:\(service.port)", "VIGIL_TOKEN": ServiceProcess.token])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        let id = try JSONDecoder().decode(Accepted.self, from: Data(sent.stdout.utf8)).id
+        let log = try Kcat.consume(kafka.bootstrapServers, topic: "vigil.alerts", format: "%k\\t%s\\n")
+        let line = try #require(log.split(separator: "\n").first { $0.contains(#""id":"\#(id)""#) }, "kcat reads the alert vigil alert send filed")
+        #expect(line.hasPrefix("BY\t{\"vigil\":1,\"mac\":\""), "keyed by country, signed: \(line.prefix(80))")
+        #expect(line.contains(#""name":"[erased]""#) && !line.contains("CLI Defender"), "the identity travels sealed")
+    }
+
+    /// Records that fail validation, and records that claim to be Vigil's but fail the MAC,
+    /// go to `vigil.alerts.invalid` with the reason and are never routed.
+    @Test func recordsThatCannotBeTakenGoToTheInvalidTopic() throws {
+        let kafka = try KafkaDevCluster()
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(["VIGIL_LOG": kafka.logSetting], smtp: receivers.smtp.port))
+        _ = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#, country: "BY")
+        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", value: #"{"country":"XX","severity":"apocalyptic"}"#)
+        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", value: "not json at all")
+        let forged = #"{"vigil":1,"mac":"\#(String(repeating: "0", count: 64))","claim":null,"identity":"","alert":{"id":"01J00000000000000000000000","country":"BY"}}"#
+        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "BY", value: forged)
+        var invalid: [String] = []
+        #expect(try eventually(30) {
+            invalid = try Kcat.consume(kafka.bootstrapServers, topic: "vigil.alerts.invalid").split(separator: "\n").map(String.init)
+            return invalid.count == 3
+        }, "three records quarantined: \(invalid)")
+        #expect(invalid.contains { $0.contains("country") && $0.contains("severity") && $0.contains("source.organisation") }, "every problem is named")
+        #expect(invalid.contains { $0.contains("not json at all") })
+        #expect(invalid.contains { $0.contains("MAC does not verify") })
+        let listed = try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts?limit=10", headers: auth)
+        #expect(listed.status == 200 && !listed.text.contains("01J00000000000000000000000"), "a forged record is never in the log")
+        usleep(300_000)
+        #expect(receivers.hooks.isEmpty, "nothing was routed")
+    }
+
+    /// With the brokers gone, ingest answers 503 with Retry-After once the write times out,
+    /// and `/readyz` says the log is unavailable; nothing is acknowledged that was not written.
+    @Test func aLostClusterAnswers503() throws {
+        var kafka: KafkaDevCluster? = try KafkaDevCluster()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: ["VIGIL_LOG": kafka!.logSetting, "VIGIL_KAFKA_TIMEOUT_SECONDS": "2"])
+        let client = try BlockingHTTPClient(port: service.port, timeout: 20)
+        #expect(try client.request("POST", "/v1/alerts", body: alertJSON(), headers: auth).status == 202)
+        kafka = nil
+        let started = Date()
+        let refused = try client.request("POST", "/v1/alerts", body: alertJSON(), headers: auth)
+        #expect(refused.status == 503 && refused.headers["retry-after"] != nil, "\(refused.status) \(refused.text)")
+        #expect(Date().timeIntervalSince(started) < 10, "answered within the write timeout")
+    }
+
+    /// Two services in the same router group share the partitions; one is SIGKILLed while
+    /// alerts stream in; its partitions move to the other from the last commit, and every
+    /// acknowledged alert still reaches the desk's webhook.
+    @Test(.timeLimit(.minutes(3))) func twoRoutersShareTheLogAndSurviveASIGKILL() throws {
+        let kafka = try KafkaDevCluster()
+        let receivers = try Receivers()
+        let environment = fastRetries(["VIGIL_LOG": kafka.logSetting], smtp: receivers.smtp.port)
+        let first = ServiceProcess(), second = ServiceProcess()
+        defer {
+            first.kill(signal: SIGKILL)
+            second.kill(signal: SIGKILL)
+        }
+        try first.start(environment: environment)
+        try second.start(environment: environment)
+        // Subscribers live in each process's own store for now, so the desk is registered with both.
+        var secrets: [String] = []
+        for service in [first, second] {
+            for country in ["BY", "CO", "PH", "GT"] {
+                let url = receivers.url("/ok/\(country)")
+                let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(url)"}]"#, country: country)
+                secrets += desk.channels.compactMap(\.secret)
+            }
+        }
+        try receivers.trust(secrets)
+        let client = try BlockingHTTPClient(port: first.port)
+        var acknowledged: [String] = []
+        let countries = ["BY", "CO", "PH", "GT"]
+        for n in 0..<160 {
+            if n == 60 { second.kill(signal: SIGKILL) }
+            let response = try client.request("POST", "/v1/alerts", body: alertJSON(country: countries[n % 4], name: "Routed Defender"), headers: auth)
+            #expect(response.status == 202)
+            acknowledged.append(try JSONDecoder().decode(Accepted.self, from: Data(response.body)).id)
+            usleep(20_000)
+        }
+        var received: Set<String> = []
+        let all = try eventually(60) {
+            received = Set(receivers.hooks.filter { $0.verified && $0.status == 200 }.compactMap { $0.payload?.data.id })
+            return received.isSuperset(of: acknowledged)
+        }
+        #expect(all, "\(acknowledged.count - received.intersection(acknowledged).count) of \(acknowledged.count) alerts never arrived")
+        #expect(first.logs.contains("router joined the Kafka group") && second.logs.contains("router joined the Kafka group"))
+    }
+}
