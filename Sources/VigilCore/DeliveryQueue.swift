@@ -135,6 +135,9 @@ public protocol DeliveryWorkQueue: DeliveryQueue {
 
     /// Puts a dead delivery back in the queue with a fresh budget; `false` if it is not dead.
     func retryDead(_ id: String, at now: Timestamp) throws -> Bool
+
+    /// How many deliveries are in each state (for the queue-depth and dead-letter metrics).
+    func countsByState() throws -> [DeliveryState: Int]
 }
 
 /// Who receives, as the workers need to know it: the subscriber and its signing secrets.

@@ -15,6 +15,12 @@ public struct IdentityCipher: Sendable {
         return (key, try AESGCM.seal(key, key: masterKey, associatedData: Self.wrapContext))
     }
 
+    /// Whether `wrapped` is a data key wrapped by this cipher's master key (start-up checks
+    /// that every process of a deployment shares one master key).
+    public func unwraps(_ wrapped: [UInt8]) -> Bool {
+        (try? AESGCM.open(wrapped, key: masterKey, associatedData: Self.wrapContext)) != nil
+    }
+
     /// Seals `identity` (the alert's identifying fields, serialised) under `dataKey`, bound
     /// to `alertID` so a box cannot be moved to another alert.
     public func seal(_ identity: [UInt8], dataKey: [UInt8], alertID: String) throws -> [UInt8] {

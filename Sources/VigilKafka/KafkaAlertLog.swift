@@ -73,6 +73,32 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             }
             usleep(10_000)
         }
+        try checkMasterKey()
+    }
+
+    /// The `vigil.keys` record that tells which master key a deployment uses.
+    static let masterCheckID = "vigil-master-check"
+
+    /// Refuses to run with a master key other than the one the deployment's first process
+    /// recorded: such a process could open no identity and would take every signed record
+    /// for a forgery. The first process records a data key wrapped by its master key.
+    private func checkMasterKey() throws(KafkaError) {
+        if let recorded = state.withLock({ keys[Self.masterCheckID] }) {
+            guard cipher.unwraps(recorded) else {
+                close()
+                throw KafkaError(
+                    "master key: this process's master key is not the one \(Self.keysTopic) was started with; give every Vigil process of a deployment the same VIGIL_MASTER_KEY (or master_key_file)")
+            }
+            return
+        }
+        let wrapped: [UInt8]
+        do {
+            wrapped = try cipher.makeDataKey().wrapped
+        } catch {
+            throw KafkaError("master key: cannot make the check value: \(error)")
+        }
+        try producer.produceAndWait(topic: Self.keysTopic, key: Array(Self.masterCheckID.utf8), value: wrapped)
+        state.withLock { keys[Self.masterCheckID] = wrapped }
     }
 
     /// The number of partitions of `vigil.alerts`.
@@ -201,7 +227,13 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             readError = nil
             if record.topic == Self.keysTopic {
                 let id = String(decoding: record.key ?? [], as: UTF8.self)
-                if let wrapped = record.value { keys[id] = wrapped } else { keys.removeValue(forKey: id) }
+                if id == Self.masterCheckID, keys[id] != nil {
+                    // The first check record decides; a later one (a racing first start) is ignored.
+                } else if let wrapped = record.value {
+                    keys[id] = wrapped
+                } else {
+                    keys.removeValue(forKey: id)
+                }
             } else {
                 if let value = record.value, let decoded = try? KafkaAlertRecord(decoding: value, macKey: macKey) {
                     let offset = Self.logOffset(partition: record.partition, offset: record.offset)
@@ -274,6 +306,9 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         else { return record.view }
         return record.view.restoring(identity)
     }
+
+    /// Whether this process has read the alert `id` (cheaper than `alert(id:)`: opens nothing).
+    public func contains(_ id: String) -> Bool { state.withLock { byID[id] != nil } }
 
     public func alert(id: String) throws -> StoredAlert? {
         state.withLock {

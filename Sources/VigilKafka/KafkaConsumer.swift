@@ -81,15 +81,22 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// have moved, and its next owner reads the record again (at least once, never lost).
     @discardableResult
     public func commit(_ record: KafkaRecord) throws(KafkaError) -> Bool {
+        try commit(topic: record.topic, partition: record.partition, before: record.offset + 1)
+    }
+
+    /// Commits every record of `topic`/`partition` before offset `next` (the next to read),
+    /// synchronously; `false` when a rebalance refused it, as `commit(_:)`.
+    @discardableResult
+    public func commit(topic: String, partition: Int32, before next: Int64) throws(KafkaError) -> Bool {
         guard let list = rd_kafka_topic_partition_list_new(1) else { throw KafkaError("out of memory") }
         defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_topic_partition_list_add(list, record.topic, record.partition).pointee.offset = record.offset + 1
+        rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = next
         let code = rd_kafka_commit(client, list, 0)
         if [RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID].contains(code) {
             return false
         }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError("cannot commit \(record.topic)/\(record.partition)@\(record.offset): \(KafkaClientHandle.describe(code))")
+            throw KafkaError("cannot commit \(topic)/\(partition) before offset \(next): \(KafkaClientHandle.describe(code))")
         }
         return true
     }

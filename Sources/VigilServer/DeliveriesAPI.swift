@@ -6,7 +6,7 @@ import VigilStore
 /// `GET /v1/deliveries?state=dead` and `POST /v1/deliveries/{id}/retry` (scope `replay`):
 /// the dead letters, and a way to send one again with a fresh retry budget.
 struct DeliveriesAPI: Sendable {
-    let queue: EmbeddedDeliveryQueue
+    let queue: any DeliveryWorkQueue
     let authenticator: Authenticator
     let workers: DeliveryWorkerPool
     let audit: AuditTrail

@@ -1,5 +1,6 @@
 import Foundation
 import VigilCore
+import VigilCrypto
 import VigilHTTP
 import VigilStore
 
@@ -50,7 +51,7 @@ struct ReplaysAPI: Sendable {
                 audit.record([AuditEntry(token, .replayStarted, target: "dry-run", detail: "dry run \(targetText): \(described)")])
                 let listed = plan.deliveries.map {
                     PlannedDelivery(
-                        delivery_id: EmbeddedDeliveryQueue.deliveryID(alertID: $0.alertID, subscriberID: $0.subscriberID, channelID: $0.channelID),
+                        delivery_id: DeliveryID.make(alertID: $0.alertID, subscriberID: $0.subscriberID, channelID: $0.channelID),
                         alert_id: $0.alertID, alert_offset: $0.alertOffset, subscriber_id: $0.subscriberID, channel_id: $0.channelID,
                         channel_type: $0.channelType.rawValue)
                 }

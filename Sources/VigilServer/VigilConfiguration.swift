@@ -276,6 +276,12 @@ public enum LogBackend: Sendable, Equatable {
     /// A Kafka cluster, by its bootstrap servers.
     case kafka(bootstrapServers: [String])
 
+    /// The `bootstrap.servers` list of the Kafka backend, or `nil` for the embedded one.
+    public var kafkaBootstrapServers: String? {
+        if case .kafka(let servers) = self { return servers.joined(separator: ",") }
+        return nil
+    }
+
     /// Parses `embedded` or `kafka://host:port,…`.
     public init?(_ text: String) {
         if text == "embedded" {

@@ -45,8 +45,8 @@ public final class VigilService: @unchecked Sendable {
     public let audit: AuditTrail
     /// Subscribers and their webhook secrets.
     public let subscribers: SubscriberRegistry
-    /// Deliveries, as the router records them.
-    public let deliveries: EmbeddedDeliveryQueue
+    /// Deliveries, as the router records them: the `deliveries` table, or Kafka's delivery topics.
+    public let deliveries: any DeliveryWorkQueue
     /// The router following the log.
     public let router: any AlertRouting
     /// The delivery workers.
@@ -54,6 +54,8 @@ public final class VigilService: @unchecked Sendable {
     /// Replays and their progress.
     public let replays: ReplayRunner
     private let replayStore: ReplayStore
+    /// On Kafka, the follower of the shared subscribers and tokens.
+    private let replica: KafkaStateReplica?
     /// Keys the idempotency fingerprints, so a stored fingerprint cannot confirm a guessed body.
     private let idempotencyKey: [UInt8]
     /// The metrics registry behind `/metrics`.
@@ -82,7 +84,7 @@ public final class VigilService: @unchecked Sendable {
         let masterKey: MasterKey
         do {
             masterKey = try VigilService.masterKey(configuration, logger: logger)
-            if case .kafka(let servers) = configuration.backend {
+            if let servers = configuration.backend?.kafkaBootstrapServers {
                 let kafkaLogger = Logger(label: "kafka", enabled: logging)
                 KafkaLog.route { level, facility, message in
                     let fields = ["facility": facility, "detail": message]
@@ -93,7 +95,7 @@ public final class VigilService: @unchecked Sendable {
                     }
                 }
                 log = try KafkaAlertLog(
-                    bootstrapServers: servers.joined(separator: ","), cipher: masterKey.identityCipher,
+                    bootstrapServers: servers, cipher: masterKey.identityCipher,
                     macKey: masterKey.derivedKey("vigil/kafka-records"), writeTimeout: configuration.kafkaTimeoutSeconds)
             } else {
                 log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
@@ -104,16 +106,33 @@ public final class VigilService: @unchecked Sendable {
             throw ServiceError.backendUnavailable("log: \(error.description)")
         }
         idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
-        tokens = TokenStore(database: database)
         audit = AuditTrail(database: database)
-        subscribers = SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey))
-        deliveries = EmbeddedDeliveryQueue(database: database)
-        if case .kafka(let servers) = configuration.backend, let kafkaLog = log as? KafkaAlertLog {
+        let seal = SecretSeal(masterKey: masterKey)
+        let routerLogger = Logger(label: "router", enabled: logging)
+        if let servers = configuration.backend?.kafkaBootstrapServers, let kafkaLog = log as? KafkaAlertLog {
+            // Kafka: subscribers and tokens are shared through compacted topics, deliveries
+            // travel on topics; the local tables are caches filled from the cluster.
+            do {
+                tokens = TokenStore(
+                    database: database, feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
+                subscribers = SubscriberRegistry(
+                    database: database, seal: seal,
+                    feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.subscribersTopic, timeout: configuration.kafkaTimeoutSeconds))
+                replica = try KafkaStateReplica(
+                    bootstrapServers: servers, subscribers: subscribers, tokens: tokens, logger: Logger(label: "replica", enabled: logging))
+                deliveries = try KafkaDeliveryQueue(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
+            } catch let error as KafkaError {
+                throw ServiceError.backendUnavailable("log: \(error.description)")
+            }
             router = KafkaAlertRouter(
-                bootstrapServers: servers.joined(separator: ","), log: kafkaLog, queue: deliveries, subscribers: subscribers,
-                fingerprintKey: idempotencyKey, metrics: metrics, logger: Logger(label: "router", enabled: logging))
+                bootstrapServers: servers, log: kafkaLog, queue: deliveries, subscribers: subscribers, fingerprintKey: idempotencyKey,
+                metrics: metrics, logger: routerLogger)
         } else {
-            router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: Logger(label: "router", enabled: logging))
+            tokens = TokenStore(database: database)
+            subscribers = SubscriberRegistry(database: database, seal: seal)
+            replica = nil
+            deliveries = EmbeddedDeliveryQueue(database: database)
+            router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: routerLogger)
         }
         if let secret = configuration.bootstrapToken {
             try tokens.register(
@@ -195,6 +214,10 @@ public final class VigilService: @unchecked Sendable {
         http.requestTimeout = configuration.requestTimeoutSeconds
         http.idleTimeout = configuration.idleTimeoutSeconds
         try self.router.start()
+        if let kafka = deliveries as? KafkaDeliveryQueue, let log = log as? KafkaAlertLog {
+            let workers = self.workers
+            try kafka.startWorking(isReadable: { log.contains($0) }, onAvailable: { workers.poke() })
+        }
         workers.start()
         try replays.resume()
         let server = try HTTPServer(configuration: http, handler: router.handler)
@@ -222,6 +245,8 @@ public final class VigilService: @unchecked Sendable {
         server?.stop(timeout: 10)
         router.stop()
         workers.stop()
+        (deliveries as? KafkaDeliveryQueue)?.close()
+        replica?.stop()
         (log as? KafkaAlertLog)?.close()
         database.close()
         logger.info("stopped")

@@ -15,7 +15,7 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     /// the time-ordered ULID makes new deliveries append to the primary-key index instead of
     /// landing at random pages (a pure hash made every commit dirty pages all over the tree).
     public static func deliveryID(alertID: String, subscriberID: String, channelID: String) -> String {
-        "dlv_" + alertID.lowercased() + SHA256.hex("\(alertID)/\(subscriberID)/\(channelID)").prefix(20)
+        DeliveryID.make(alertID: alertID, subscriberID: subscriberID, channelID: channelID)
     }
 
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {

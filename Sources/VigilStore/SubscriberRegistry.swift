@@ -11,11 +11,15 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     private var cachedIndex: SubscriptionIndex?
     private var cachedSecrets: [String: (secrets: [String], until: Int64)] = [:]
     private var cachedDisabled: [String: String]?
+    private let feed: (any ReplicationFeed)?
 
-    /// The registry kept in `database`, sealing webhook secrets with `seal`.
-    public init(database: Database, seal: SecretSeal) {
+    /// The registry kept in `database`, sealing webhook secrets with `seal`; with `feed`,
+    /// every change is also published there (a subscriber's whole state under its id), and
+    /// the tables are a cache that `applyReplica` fills from what the feed holds.
+    public init(database: Database, seal: SecretSeal, feed: (any ReplicationFeed)? = nil) {
         self.database = database
         self.seal = seal
+        self.feed = feed
     }
 
     /// The current routing index; cheap unless a subscriber changed since the last call.
@@ -61,6 +65,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
             }
         }
         invalidate()
+        try replicate(subscriber.id)
     }
 
     /// Stores many subscribers in one transaction (seeding, benchmarks); no secrets.
@@ -75,6 +80,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
             }
         }
         invalidate()
+        for subscriber in subscribers { try replicate(subscriber.id) }
     }
 
     /// Deletes the subscriber `id` and its secrets; `false` when there was none. Its past
@@ -86,6 +92,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
             return count > 0
         }
         invalidate()
+        if removed { try feed?.publish(key: id, value: nil) }
         return removed
     }
 
@@ -114,13 +121,17 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// signature) for `rotationOverlapMilliseconds`. `false` when the channel has no secret.
     public func rotate(channelID: String, newSecret: String) throws -> Bool {
         let sealed = try seal.seal(newSecret, context: channelID)
-        let rotated = try database.writeAndWait { transaction in
-            try transaction.connection.run(
+        let owner = try database.writeAndWait { transaction -> String? in
+            let db = transaction.connection
+            guard try db.run(
                 "UPDATE channel_secrets SET previous_secret = secret, secret = ?, rotated_at = ? WHERE channel_id = ?",
                 [.text(sealed), .integer(Timestamp.now().milliseconds), .text(channelID)]) > 0
+            else { return nil }
+            return try db.query("SELECT subscriber_id FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first?.text(0)
         }
         invalidate()
-        return rotated
+        if let owner { try replicate(owner) }
+        return owner != nil
     }
 
     public func disabledReason(channelID: String) throws -> String? {
@@ -143,6 +154,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
                 [.text(channelID), .text(reason), .integer(Timestamp.now().milliseconds)])
         }
         invalidate()
+        if let owner = try index().subscribers.first(where: { $0.channels.contains { $0.id == channelID } }) { try replicate(owner.id) }
     }
 
     /// Whether no subscriber exists yet (for seeding from `config/subscribers.json`).
@@ -156,5 +168,107 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
             cachedSecrets.removeAll()
             cachedDisabled = nil
         }
+    }
+
+    // MARK: Replication
+
+    /// Publishes the whole state of subscriber `id` (its body, sealed secrets and disabled
+    /// channels) to the feed, if there is one.
+    private func replicate(_ id: String) throws {
+        guard let feed else { return }
+        try feed.publish(key: id, value: try snapshot(id))
+    }
+
+    /// The state of subscriber `id` as one JSON document, or `nil` when it does not exist.
+    func snapshot(_ id: String) throws -> [UInt8]? {
+        try database.read { transaction in
+            let db = transaction.connection
+            guard let row = try db.query("SELECT body, created_at, updated_at FROM subscribers WHERE id = ?", [.text(id)]).first else { return nil }
+            var w = JSONWriter()
+            w.beginObject()
+            w.field("body", String(decoding: row.blob(0) ?? [], as: UTF8.self))
+            w.key("created_at")
+            w.integer(row.int(1) ?? 0)
+            w.key("disabled")
+            w.beginArray()
+            let subscriber = try VigilJSON.decode(Subscriber.self, from: Data(row.blob(0) ?? []))
+            for channel in subscriber.channels {
+                for d in try db.query("SELECT reason, disabled_at FROM disabled_channels WHERE channel_id = ?", [.text(channel.id)]) {
+                    w.beginObject()
+                    w.field("at", String(d.int(1) ?? 0))
+                    w.field("channel_id", channel.id)
+                    w.field("reason", d.text(0) ?? "")
+                    w.endObject()
+                }
+            }
+            w.endArray()
+            w.key("secrets")
+            w.beginArray()
+            for secret in try db.query("SELECT channel_id, secret, previous_secret, rotated_at FROM channel_secrets WHERE subscriber_id = ?", [.text(id)]) {
+                w.beginObject()
+                w.field("channel_id", secret.text(0) ?? "")
+                w.field("previous_secret", secret.text(2))
+                w.field("rotated_at", secret.int(3).map(String.init))
+                w.field("secret", secret.text(1) ?? "")
+                w.endObject()
+            }
+            w.endArray()
+            w.key("updated_at")
+            w.integer(row.int(2) ?? 0)
+            w.endObject()
+            return w.bytes
+        }
+    }
+
+    /// Makes subscriber `id` what `snapshot` says (as another process published it), or
+    /// deletes it when `snapshot` is `nil`; the feed is not written again.
+    public func applyReplica(id: String, snapshot: [UInt8]?) throws {
+        var fields: [String: JSONValue]?
+        if let snapshot {
+            guard case .object(let object) = try JSONParser.parse(snapshot) else { throw StoreError.corrupt("a subscriber snapshot that is not an object") }
+            fields = object
+        }
+        let parsed = fields
+        _ = try database.writeAndWait { transaction in
+            let db = transaction.connection
+            try db.run("DELETE FROM channel_secrets WHERE subscriber_id = ?", [.text(id)])
+            guard let fields = parsed else {
+                try db.run("DELETE FROM subscribers WHERE id = ?", [.text(id)])
+                return
+            }
+            func text(_ value: JSONValue?) -> String? { if case .string(let s)? = value { return s } else { return nil } }
+            func number(_ value: JSONValue?) -> Int64? {
+                if case .number(let n)? = value { return Int64(n) }
+                return text(value).flatMap { Int64($0) }
+            }
+            try db.run(
+                "INSERT INTO subscribers(id, body, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                [.text(id), .blob(Array((text(fields["body"]) ?? "").utf8)), .integer(number(fields["created_at"]) ?? 0), .integer(number(fields["updated_at"]) ?? 0)])
+            if case .array(let secrets)? = fields["secrets"] {
+                for case .object(let secret) in secrets {
+                    try db.run(
+                        "INSERT INTO channel_secrets(channel_id, subscriber_id, secret, previous_secret, rotated_at) VALUES (?, ?, ?, ?, ?)",
+                        [.text(text(secret["channel_id"]) ?? ""), .text(id), .text(text(secret["secret"]) ?? ""),
+                         text(secret["previous_secret"]).map { .text($0) } ?? .null, number(secret["rotated_at"]).map { .integer($0) } ?? .null])
+                }
+            }
+            if case .array(let disabled)? = fields["disabled"] {
+                for case .object(let channel) in disabled {
+                    try db.run(
+                        "INSERT INTO disabled_channels(channel_id, reason, disabled_at) VALUES (?, ?, ?) ON CONFLICT(channel_id) DO NOTHING",
+                        [.text(text(channel["channel_id"]) ?? ""), .text(text(channel["reason"]) ?? ""), .integer(number(channel["at"]) ?? 0)])
+                }
+            }
+        }
+        invalidate()
+    }
+
+    /// Empties the tables before they are filled again from the feed (a process of the
+    /// Kafka backend starts from what the cluster holds, not from an old cache).
+    public func clearReplica() throws {
+        _ = try database.writeAndWait { transaction in
+            for table in ["subscribers", "channel_secrets", "disabled_channels"] { try transaction.connection.run("DELETE FROM \(table)") }
+        }
+        invalidate()
     }
 }

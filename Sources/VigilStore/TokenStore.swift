@@ -46,9 +46,15 @@ public struct TokenRecord: Sendable, Equatable, Codable {
 /// byte by byte against a stored secret; the table index sees only digests.
 public final class TokenStore: Sendable {
     private let database: Database
+    private let feed: (any ReplicationFeed)?
 
-    /// Tokens kept in `database`.
-    public init(database: Database) { self.database = database }
+    /// Tokens kept in `database`; with `feed`, every change is also published there (a
+    /// token's row under its id, the secret only as its hash) and `applyReplica` fills the
+    /// table from what the feed holds.
+    public init(database: Database, feed: (any ReplicationFeed)? = nil) {
+        self.database = database
+        self.feed = feed
+    }
 
     /// Stores a token whose secret is `secret` and returns its record.
     @discardableResult
@@ -67,6 +73,7 @@ public final class TokenStore: Sendable {
                 [.text(record.id), .text(hash), .text(organisation), .text(Self.encode(scopes)), .text(clearance.rawValue),
                  .integer(record.createdAt.milliseconds)])
         }
+        try replicate(record.id)
         return record
     }
 
@@ -92,11 +99,58 @@ public final class TokenStore: Sendable {
 
     /// Revokes the token `id`; `false` when there is no live token with that id.
     public func revoke(id: String) throws -> Bool {
-        try database.writeAndWait { transaction in
+        let revoked = try database.writeAndWait { transaction in
             try transaction.connection.run(
                 "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 [.integer(Timestamp.now().milliseconds), .text(id)]) > 0
         }
+        if revoked { try replicate(id) }
+        return revoked
+    }
+
+    private static let columns = ["id", "hash", "organisation", "scopes", "clearance", "created_at", "revoked_at"]
+
+    /// Publishes token `id`'s row to the feed, if there is one.
+    private func replicate(_ id: String) throws {
+        guard let feed else { return }
+        let row = try database.read { transaction in
+            try transaction.connection.query("SELECT \(Self.columns.joined(separator: ", ")) FROM tokens WHERE id = ?", [.text(id)]).first
+        }
+        guard let row else { return }
+        var w = JSONWriter()
+        w.beginObject()
+        for (index, column) in Self.columns.enumerated() where !(row.text(index) == nil && row.int(index) == nil) {
+            w.key(column)
+            if column.hasSuffix("_at") { w.integer(row.int(index) ?? 0) } else { w.string(row.text(index) ?? "") }
+        }
+        w.endObject()
+        try feed.publish(key: id, value: w.bytes)
+    }
+
+    /// Makes token `id` what `row` says (as another process published it); the feed is not
+    /// written again.
+    public func applyReplica(id: String, row: [UInt8]?) throws {
+        guard let row else {
+            _ = try database.writeAndWait { try $0.connection.run("DELETE FROM tokens WHERE id = ?", [.text(id)]) }
+            return
+        }
+        guard case .object(let fields) = try JSONParser.parse(row) else { throw StoreError.corrupt("a token replica that is not an object") }
+        let values: [SQLiteValue] = Self.columns.map { column in
+            switch fields[column] {
+            case .string(let text)?: .text(text)
+            case .number(let number)?: .integer(Int64(number))
+            default: .null
+            }
+        }
+        _ = try database.writeAndWait { transaction in
+            try transaction.connection.run("DELETE FROM tokens WHERE id = ? OR hash = ?", [values[0], values[1]])
+            try transaction.connection.run("INSERT INTO tokens(\(Self.columns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+        }
+    }
+
+    /// Empties the table before it is filled again from the feed.
+    public func clearReplica() throws {
+        _ = try database.writeAndWait { try $0.connection.run("DELETE FROM tokens") }
     }
 
     private static func encode(_ scopes: Set<Scope>) -> String { scopes.map(\.rawValue).sorted().joined(separator: " ") }

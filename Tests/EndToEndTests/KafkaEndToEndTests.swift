@@ -85,35 +85,47 @@ import Glibc
         #expect(Date().timeIntervalSince(started) < 10, "answered within the write timeout")
     }
 
-    /// Two services in the same router group share the partitions; one is SIGKILLed while
-    /// alerts stream in; its partitions move to the other from the last commit, and every
-    /// acknowledged alert still reaches the desk's webhook.
+    /// Two services, each a router and a worker in the same groups, share the partitions;
+    /// one is SIGKILLed while alerts stream in; its partitions move to the other from the
+    /// last commits, and every acknowledged alert still reaches its desk's webhook.
     @Test(.timeLimit(.minutes(3))) func twoRoutersShareTheLogAndSurviveASIGKILL() throws {
         let kafka = try KafkaDevCluster()
         let receivers = try Receivers()
-        let environment = fastRetries(["VIGIL_LOG": kafka.logSetting], smtp: receivers.smtp.port)
-        let first = ServiceProcess(), second = ServiceProcess()
+        // Every process of a deployment shares the master key; a process with another is refused.
+        let masterKey = String(repeating: "5a", count: 32)
+        let environment = fastRetries(["VIGIL_LOG": kafka.logSetting, "VIGIL_MASTER_KEY": masterKey], smtp: receivers.smtp.port)
+        let first = ServiceProcess(), second = ServiceProcess(), stranger = ServiceProcess()
         defer {
             first.kill(signal: SIGKILL)
             second.kill(signal: SIGKILL)
         }
         try first.start(environment: environment)
-        try second.start(environment: environment)
-        // Subscribers live in each process's own store for now, so the desk is registered with both.
-        var secrets: [String] = []
-        for service in [first, second] {
-            for country in ["BY", "CO", "PH", "GT"] {
-                let url = receivers.url("/ok/\(country)")
-                let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(url)"}]"#, country: country)
-                secrets += desk.channels.compactMap(\.secret)
-            }
+        #expect(throws: ServiceProcess.ServiceFailure.self) {
+            try stranger.start(environment: ["VIGIL_LOG": kafka.logSetting, "VIGIL_MASTER_KEY": String(repeating: "6b", count: 32)])
         }
+        #expect(stranger.logs.contains("give every Vigil process of a deployment the same VIGIL_MASTER_KEY"))
+        try second.start(environment: environment)
+        // Subscribers are shared through vigil.subscribers: created through the first, known to both.
+        var secrets: [String] = []
+        for country in ["BY", "PH", "RU", "IR"] {
+            let url = receivers.url("/ok/\(country)")
+            let desk = try createSubscriber(first.port, channels: #"[{"type":"webhook","url":"\#(url)"}]"#, country: country)
+            secrets += desk.channels.compactMap(\.secret)
+        }
+        #expect(try eventually(10) {
+            try BlockingHTTPClient(port: second.port).request("GET", "/v1/subscribers", headers: auth).text.components(separatedBy: "\"sub_").count == 5
+        }, "the second process knows the four desks")
         try receivers.trust(secrets)
         let client = try BlockingHTTPClient(port: first.port)
         var acknowledged: [String] = []
-        let countries = ["BY", "CO", "PH", "GT"]
+        // One country per partition of four (librdkafka hashes keys with CRC32), so both routers have work.
+        let countries = ["BY", "PH", "RU", "IR"]
         for n in 0..<160 {
-            if n == 60 { second.kill(signal: SIGKILL) }
+            if n == 60 {
+                // Both routers had partitions: the second recorded deliveries of some alerts.
+                #expect(eventually(10) { acknowledged.contains { (try? deliveries(second.port, of: $0))?.isEmpty == false } })
+                second.kill(signal: SIGKILL)
+            }
             let response = try client.request("POST", "/v1/alerts", body: alertJSON(country: countries[n % 4], name: "Routed Defender"), headers: auth)
             #expect(response.status == 202)
             acknowledged.append(try JSONDecoder().decode(Accepted.self, from: Data(response.body)).id)

@@ -1,0 +1,356 @@
+import Dispatch
+import Foundation
+import VigilCore
+
+/// The delivery queue of the Kafka backend (DESIGN §2): routers write deliveries to
+/// `vigil.deliveries.webhook` and `vigil.deliveries.email`, keyed by subscriber; workers in
+/// the consumer group `vigil-workers` read them with the retry topic, and record each
+/// outcome in `vigil.deliveries.outcomes` (keyed by delivery id), which every process
+/// materialises for the status API, the dead letters and case recipients.
+///
+/// A worker commits a delivery's record only after its outcome (and, for a retry, the next
+/// attempt on `vigil.deliveries.retry`; for a death, the copy on `vigil.deliveries.dead`)
+/// is acknowledged. A worker that dies mid-send hands its partitions over from the last
+/// commit, and the next owner sends what was not recorded: at least once, never lost.
+/// Partition ownership plays the part of the embedded queue's lease.
+public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
+    /// Deliveries to webhooks.
+    public static let webhookTopic = "vigil.deliveries.webhook"
+    /// Deliveries by email.
+    public static let emailTopic = "vigil.deliveries.email"
+    /// Attempts scheduled for later.
+    public static let retryTopic = "vigil.deliveries.retry"
+    /// Deliveries given up on (a copy; the outcome says it too).
+    public static let deadTopic = "vigil.deliveries.dead"
+    /// Every delivery's latest state, keyed by delivery id.
+    public static let outcomesTopic = "vigil.deliveries.outcomes"
+    /// The consumer group of the workers.
+    public static let group = "vigil-workers"
+
+    private let bootstrapServers: String
+    private let producer: KafkaProducer
+    private let outcomes: KafkaTopicReader
+    private let state = NSCondition()
+    private var view: [String: DeliveryRecord] = [:]
+    private var byAlert: [String: [String]] = [:]
+    private var stopped = false
+    private let reading = DispatchGroup()
+    private let readQueue = DispatchQueue(label: "vigil.kafka.outcomes-reader")
+
+    // The worker side, when this process runs workers.
+    private let workQueue = DispatchQueue(label: "vigil.kafka.delivery-consumer")
+    private let commits = DispatchQueue(label: "vigil.kafka.delivery-commits")
+    private let completing = DispatchGroup()
+    private let working = DispatchGroup()
+    private var consumer: KafkaConsumer?
+    private var ready: [String: Pending] = [:]
+    private var claimed: [String: Pending] = [:]
+    private var outstanding: [String: Set<Int64>] = [:]  // "topic/partition" → offsets read, not yet done
+    private var doneThrough: [String: Int64] = [:]
+    private var rebalancesSeen = 0
+    private var isReadable: @Sendable (String) -> Bool = { _ in true }
+
+    /// A delivery read from a work topic, with where it came from.
+    private struct Pending {
+        var message: KafkaDeliveryMessage
+        let source: KafkaRecord
+    }
+
+    /// The queue on `bootstrapServers`; returns once the outcomes are read to their end.
+    public init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
+        self.bootstrapServers = bootstrapServers
+        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(writeTimeout * 1000)))])
+        outcomes = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.outcomesTopic])
+        reading.enter()
+        readQueue.async { [self] in
+            defer { reading.leave() }
+            while !state.withLock({ stopped }) { readOutcome() }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !outcomes.caughtUp {
+            if Date() > deadline {
+                close()
+                throw KafkaError("could not read \(Self.outcomesTopic) to its end within \(Int(timeout)) s")
+            }
+            usleep(10_000)
+        }
+    }
+
+    private func readOutcome() {
+        guard let record = try? outcomes.poll(timeout: 0.1), let value = record.value,
+            let message = KafkaDeliveryMessage(decoding: value)
+        else { return }
+        state.withLock { apply(message.record) }
+    }
+
+    /// Puts `record` in the materialised view unless the view has a later state; call
+    /// with `state` held.
+    private func apply(_ record: DeliveryRecord) {
+        if let known = view[record.id] {
+            if known.updatedAt > record.updatedAt { return }
+        } else {
+            byAlert[record.alertID, default: []].append(record.id)
+        }
+        view[record.id] = record
+    }
+
+    /// Writes every message to its topic and waits for all the delivery reports.
+    private func publish(_ messages: [(topic: String, key: String, value: [UInt8])]) throws {
+        guard !messages.isEmpty else { return }
+        let group = DispatchGroup()
+        let failure = FailureBox()
+        for message in messages {
+            group.enter()
+            producer.produce(topic: message.topic, key: Array(message.key.utf8), value: message.value) { result in
+                if case .failure(let error) = result { failure.set(error) }
+                group.leave()
+            }
+        }
+        group.wait()
+        if let error = failure.error { throw error }
+    }
+
+    private static func topic(for kind: Channel.Kind) -> String { kind == .webhook ? webhookTopic : emailTopic }
+
+    // MARK: DeliveryQueue
+
+    public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
+        let now = Timestamp.now()
+        let fresh = state.withLock {
+            deliveries.map { KafkaDeliveryMessage(routed: $0, now: now) }.filter { view[$0.record.id] == nil }
+        }
+        var messages: [(topic: String, key: String, value: [UInt8])] = []
+        for message in fresh {
+            let bytes = message.encoded()
+            messages.append((Self.outcomesTopic, message.record.id, bytes))
+            if message.record.state == .pending { messages.append((Self.topic(for: message.record.channelType), message.record.subscriberID, bytes)) }
+        }
+        try publish(messages)
+        state.withLock { for message in fresh { apply(message.record) } }
+    }
+
+    /// The router's position lives in its consumer group's commits, not here.
+    public func position(of consumer: String) throws -> LogOffset { 0 }
+
+    public func deliveries(ofAlert id: String) throws -> [DeliveryRecord] {
+        state.withLock { (byAlert[id] ?? []).compactMap { view[$0] }.sorted { $0.id < $1.id } }
+    }
+
+    public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
+        state.withLock {
+            Set(ids.flatMap { byAlert[$0] ?? [] }.compactMap { view[$0] }.filter { $0.state != .skipped }.map(\.subscriberID))
+        }
+    }
+
+    public func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int {
+        let now = Timestamp.now()
+        let messages = deliveries.map { KafkaDeliveryMessage(routed: $0, now: now, replayID: replayID) }
+        try publish(messages.flatMap { message -> [(topic: String, key: String, value: [UInt8])] in
+            let bytes = message.encoded()
+            return [(Self.outcomesTopic, message.record.id, bytes), (Self.topic(for: message.record.channelType), message.record.subscriberID, bytes)]
+        })
+        state.withLock { for message in messages { apply(message.record) } }
+        return messages.count
+    }
+
+    // MARK: DeliveryWorkQueue
+
+    /// Joins `vigil-workers` and starts reading work; `onAvailable` is called when new work
+    /// arrives (the worker pool's poke). Deliveries of alerts this process cannot read yet
+    /// (`isReadable` says no) wait in memory until it can.
+    public func startWorking(isReadable: @escaping @Sendable (String) -> Bool, onAvailable: @escaping @Sendable () -> Void) throws(KafkaError) {
+        let consumer = try KafkaConsumer(
+            bootstrapServers: bootstrapServers, group: Self.group, topics: [Self.webhookTopic, Self.emailTopic, Self.retryTopic])
+        state.withLock {
+            self.consumer = consumer
+            self.isReadable = isReadable
+        }
+        working.enter()
+        workQueue.async { [self] in
+            defer { working.leave() }
+            while !state.withLock({ stopped }) {
+                if state.withLock({ ready.count }) > 10_000 {
+                    usleep(50_000)  // back-pressure: the workers are behind
+                    continue
+                }
+                let record: KafkaRecord?
+                do {
+                    record = try consumer.poll(timeout: 0.1)
+                } catch {
+                    usleep(100_000)
+                    continue
+                }
+                dropRevoked(consumer)
+                guard let record else { continue }
+                take(record)
+                onAvailable()
+            }
+        }
+    }
+
+    /// Forgets buffered work of partitions this worker no longer owns; their next owner
+    /// reads it from the group's commit.
+    private func dropRevoked(_ consumer: KafkaConsumer) {
+        let (owned, rebalances) = consumer.assignment
+        state.withLock {
+            guard rebalances != rebalancesSeen else { return }
+            rebalancesSeen = rebalances
+            let keep = Set(owned)
+            ready = ready.filter { keep.contains("\($0.value.source.topic)/\($0.value.source.partition)") }
+            outstanding = outstanding.filter { keep.contains($0.key) }
+            doneThrough = doneThrough.filter { keep.contains($0.key) }
+        }
+    }
+
+    private func take(_ record: KafkaRecord) {
+        let partitionKey = "\(record.topic)/\(record.partition)"
+        state.withLock {
+            guard let value = record.value, let message = KafkaDeliveryMessage(decoding: value) else {
+                finish(partitionKey, record.offset)  // not a delivery: nothing to do
+                return
+            }
+            // Settled already (a second copy after a crash, or a replay that was overtaken)?
+            // (A delivery shown in flight is not settled: its worker may have died before sending.)
+            if let known = view[message.record.id], known.updatedAt > message.record.updatedAt,
+                [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > message.record.attempts) {
+                finish(partitionKey, record.offset)
+                return
+            }
+            outstanding[partitionKey, default: []].insert(record.offset)
+            if let earlier = ready[message.record.id] {
+                // A newer copy of a delivery not yet sent (a replay, a retry set off by hand): one send serves both.
+                finish("\(earlier.source.topic)/\(earlier.source.partition)", earlier.source.offset)
+            }
+            ready[message.record.id] = Pending(message: message, source: record)
+        }
+    }
+
+    /// Marks `offset` of `partitionKey` done and commits through the first offset still
+    /// outstanding; call with `state` held.
+    private func finish(_ partitionKey: String, _ offset: Int64) {
+        outstanding[partitionKey]?.remove(offset)
+        doneThrough[partitionKey] = max(doneThrough[partitionKey] ?? -1, offset)
+        let commitBefore = outstanding[partitionKey]?.min() ?? (doneThrough[partitionKey]! + 1)
+        let parts = partitionKey.split(separator: "/")
+        guard parts.count == 2, let partition = Int32(parts[1]), let consumer else { return }
+        let topic = String(parts[0])
+        commits.async { _ = try? consumer.commit(topic: topic, partition: partition, before: commitBefore) }
+    }
+
+    public func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
+        state.withLock {
+            let due = ready.values.filter {
+                ($0.message.record.nextAttemptAt ?? now) <= now && !excludedChannels.contains($0.message.record.channelID)
+                    && claimed[$0.message.record.id] == nil && isReadable($0.message.record.alertID)
+            }.sorted { a, b in
+                let (x, y) = (a.message.record, b.message.record)
+                if (x.replayID == nil) != (y.replayID == nil) { return x.replayID == nil }  // live before replays
+                if x.severity.rank != y.severity.rank { return x.severity.rank > y.severity.rank }
+                return (x.nextAttemptAt ?? now) < (y.nextAttemptAt ?? now)
+            }.prefix(limit)
+            return due.map { pending in
+                var taken = pending
+                taken.message.record.attempts += 1
+                taken.message.record.state = .inFlight
+                taken.message.record.updatedAt = now
+                if taken.message.firstAttemptAt == nil { taken.message.firstAttemptAt = now }
+                ready.removeValue(forKey: pending.message.record.id)
+                claimed[pending.message.record.id] = taken
+                apply(taken.message.record)
+                // Shown as in flight by every process; not waited for (the outcome that follows
+                // goes through the same producer, so it cannot overtake this).
+                producer.produce(topic: Self.outcomesTopic, key: Array(taken.message.record.id.utf8), value: taken.message.encoded()) { _ in }
+                return taken.message.record
+            }
+        }
+    }
+
+    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
+        guard let pending = state.withLock({ claimed[id] }) else { return completion(KafkaError("delivery \(id) is not claimed by this worker")) }
+        var next = pending.message
+        next.record.updatedAt = now
+        var messages: [(topic: String, key: String, value: [UInt8])] = []
+        switch outcome {
+        case .delivered:
+            next.record.state = .delivered
+            next.record.nextAttemptAt = nil
+            next.record.lastError = nil
+        case .retry(let at, let error):
+            next.record.state = .failed
+            next.record.nextAttemptAt = at
+            next.record.lastError = error
+            messages.append((Self.retryTopic, next.record.subscriberID, next.encoded()))
+        case .dead(let error):
+            next.record.state = .dead
+            next.record.nextAttemptAt = nil
+            next.record.lastError = error
+            messages.append((Self.deadTopic, next.record.subscriberID, next.encoded()))
+        }
+        messages.append((Self.outcomesTopic, next.record.id, next.encoded()))
+        let finished = next, writes = messages
+        completing.enter()
+        DispatchQueue.global().async { [self] in
+            defer { completing.leave() }
+            do {
+                try publish(writes)
+            } catch {
+                // Left claimed: the record stays uncommitted, and the partition's next owner sends it again.
+                return completion(error)
+            }
+            state.withLock {
+                claimed.removeValue(forKey: id)
+                apply(finished.record)
+                finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
+            }
+            completion(nil)
+        }
+    }
+
+    public func firstAttempt(of id: String) throws -> Timestamp? { state.withLock { claimed[id]?.message.firstAttemptAt } }
+
+    public func nextDueTime() throws -> Timestamp? { state.withLock { ready.values.compactMap(\.message.record.nextAttemptAt).min() } }
+
+    public func deadLetters(limit: Int) throws -> [DeliveryRecord] {
+        state.withLock { Array(view.values.filter { $0.state == .dead }.sorted { $0.updatedAt > $1.updatedAt }.prefix(limit)) }
+    }
+
+    public func retryDead(_ id: String, at now: Timestamp) throws -> Bool {
+        guard var record = state.withLock({ view[id] }), record.state == .dead else { return false }
+        record.state = .pending
+        record.attempts = 0
+        record.nextAttemptAt = now
+        record.lastError = nil
+        record.updatedAt = now
+        let bytes = KafkaDeliveryMessage(record: record, firstAttemptAt: nil).encoded()
+        try publish([(Self.outcomesTopic, id, bytes), (Self.retryTopic, record.subscriberID, bytes)])
+        state.withLock { apply(record) }
+        return true
+    }
+
+    public func countsByState() throws -> [DeliveryState: Int] {
+        state.withLock { view.values.reduce(into: [:]) { $0[$1.state, default: 0] += 1 } }
+    }
+
+    /// Leaves the workers' group and stops reading; outcomes in flight are flushed.
+    public func close() {
+        let first = state.withLock { () -> Bool in
+            defer { stopped = true }
+            return !stopped
+        }
+        guard first else { return }
+        _ = completing.wait(timeout: .now() + 15)  // outcomes being recorded, then their commits
+        working.wait()
+        reading.wait()
+        commits.sync {}
+        state.withLock { consumer }?.close()
+        outcomes.close()
+        try? producer.flush(timeout: 5)
+    }
+
+    /// The first failure among many delivery reports.
+    private final class FailureBox: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var error: KafkaError?
+        func set(_ error: KafkaError) { lock.withLock { if self.error == nil { self.error = error } } }
+    }
+}

@@ -1,0 +1,22 @@
+import VigilCore
+
+/// A compacted topic as a `ReplicationFeed`: each change is a record under the changed
+/// thing's id (a tombstone deletes it), written with `acks=all` before the change is
+/// confirmed. `vigil.subscribers` and `vigil.tokens` are two of these.
+public final class KafkaReplicationFeed: ReplicationFeed, @unchecked Sendable {
+    /// The topic written to.
+    public let topic: String
+    private let producer: KafkaProducer
+    private let timeout: Double
+
+    /// A feed writing to `topic` on `bootstrapServers`, waiting at most `timeout` seconds per change.
+    public init(bootstrapServers: String, topic: String, timeout: Double = 10) throws(KafkaError) {
+        self.topic = topic
+        self.timeout = timeout
+        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(timeout * 1000)))])
+    }
+
+    public func publish(key: String, value: [UInt8]?) throws {
+        try producer.produceAndWait(topic: topic, key: Array(key.utf8), value: value, timeout: timeout + 5)
+    }
+}

@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import VigilKafka
+import VigilStore
+
+/// What every process of the Kafka backend keeps of `vigil.subscribers` and `vigil.tokens`:
+/// it empties its local tables, reads both compacted topics from the start into them, and
+/// keeps following, so a subscriber or token created through any process is known to all
+/// within moments. The tables are a cache; the topics are the truth.
+final class KafkaStateReplica: @unchecked Sendable {
+    static let subscribersTopic = "vigil.subscribers"
+    static let tokensTopic = "vigil.tokens"
+
+    private let reader: KafkaTopicReader
+    private let subscribers: SubscriberRegistry
+    private let tokens: TokenStore
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "vigil.kafka.state-replica")
+    private let running = DispatchGroup()
+    private let lock = NSLock()
+    private var stopped = false
+
+    /// Empties the local tables and reads the topics to their end (at most `timeout` seconds).
+    init(bootstrapServers: String, subscribers: SubscriberRegistry, tokens: TokenStore, logger: Logger, timeout: Double = 30) throws {
+        self.subscribers = subscribers
+        self.tokens = tokens
+        self.logger = logger
+        reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.subscribersTopic, Self.tokensTopic])
+        try subscribers.clearReplica()
+        try tokens.clearReplica()
+        running.enter()
+        queue.async { [self] in
+            defer { running.leave() }
+            while !lock.withLock({ stopped }) { applyNext() }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while !reader.caughtUp {
+            guard Date() < deadline else {
+                stop()
+                throw KafkaError("could not read \(Self.subscribersTopic) and \(Self.tokensTopic) to their end within \(Int(timeout)) s")
+            }
+            usleep(10_000)
+        }
+    }
+
+    private func applyNext() {
+        let record: KafkaRecord?
+        do {
+            record = try reader.poll(timeout: 0.1)
+        } catch {
+            logger.error("cannot read the shared state; retrying", ["error": error.description])
+            usleep(500_000)
+            return
+        }
+        guard let record, let key = record.key else { return }
+        let id = String(decoding: key, as: UTF8.self)
+        do {
+            if record.topic == Self.subscribersTopic {
+                try subscribers.applyReplica(id: id, snapshot: record.value)
+            } else {
+                try tokens.applyReplica(id: id, row: record.value)
+            }
+        } catch {
+            logger.error("cannot apply a shared-state record; it is skipped", [
+                "topic": record.topic, "partition": String(record.partition), "offset": String(record.offset), "error": String(describing: error),
+            ])
+        }
+    }
+
+    /// Stops following the topics.
+    func stop() {
+        lock.withLock { stopped = true }
+        running.wait()
+        reader.close()
+    }
+}
