@@ -61,6 +61,8 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var rateLimitBurst = 2000.0
     /// Alerts per second a replay re-routes, so a large replay cannot starve live alerts.
     public var replayRatePerSecond = 2000.0
+    /// Which part of the pipeline this process runs: `all`, or on Kafka `ingest`, `router` or `worker`.
+    public var role = "all"
     /// Seconds the Kafka backend waits for the brokers to take a write before answering 503.
     public var kafkaTimeoutSeconds = 10.0
 
@@ -92,6 +94,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case rateLimitBurst = "rate_limit_burst"
         case replayRatePerSecond = "replay_rate_per_second"
         case kafkaTimeoutSeconds = "kafka_timeout_seconds"
+        case role
     }
 
     /// Keys whose values are numbers.
@@ -133,6 +136,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.rateLimitPerSecond = try c.decodeIfPresent(Double.self, forKey: .rateLimitPerSecond) ?? d.rateLimitPerSecond
         d.rateLimitBurst = try c.decodeIfPresent(Double.self, forKey: .rateLimitBurst) ?? d.rateLimitBurst
         d.replayRatePerSecond = try c.decodeIfPresent(Double.self, forKey: .replayRatePerSecond) ?? d.replayRatePerSecond
+        d.role = try c.decodeIfPresent(String.self, forKey: .role) ?? d.role
         d.kafkaTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .kafkaTimeoutSeconds) ?? d.kafkaTimeoutSeconds
         self = d
     }
@@ -198,6 +202,12 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         guard !dataDir.isEmpty else { throw .invalid(key: "data_dir", message: "must name a directory") }
         guard backend != nil else {
             throw .invalid(key: "log", message: "must be 'embedded' or 'kafka://host:port[,host:port…]', got '\(log)'")
+        }
+        guard let role = ServiceRole(rawValue: role) else {
+            throw .invalid(key: "role", message: "must be all, ingest, router or worker, got '\(role)'")
+        }
+        if role != .all && backend == .embedded {
+            throw .invalid(key: "role", message: "'\(role.rawValue)' needs the Kafka backend (log=kafka://…); the embedded log runs every part in one process")
         }
         if let smtpURL {
             guard let url = URL(string: smtpURL), ["smtp", "smtps"].contains(url.scheme ?? ""), url.host?.isEmpty == false else {
@@ -267,6 +277,28 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
 
     /// The log backend `log` names, or `nil` when malformed.
     public var backend: LogBackend? { LogBackend(log) }
+
+    /// The role `role` names (`all` when malformed; start-up validation refuses that first).
+    public var serviceRole: ServiceRole { ServiceRole(rawValue: role) ?? .all }
+}
+
+/// The part of the pipeline a process runs (DESIGN §2, scale by roles).
+public enum ServiceRole: String, Sendable, CaseIterable {
+    /// Everything: the API, a router and workers.
+    case all
+    /// The HTTP API: filing, reads, subscribers, tokens, replays.
+    case ingest
+    /// A member of the router group, turning alerts into deliveries.
+    case router
+    /// A member of the workers group, sending deliveries.
+    case worker
+
+    /// Whether this role serves the whole HTTP API (the others serve health and metrics only).
+    public var servesAPI: Bool { self == .all || self == .ingest }
+    /// Whether this role routes alerts.
+    public var routes: Bool { self == .all || self == .router }
+    /// Whether this role sends deliveries.
+    public var sends: Bool { self == .all || self == .worker }
 }
 
 /// Which alert log a service runs on.

@@ -197,35 +197,40 @@ public final class VigilService: @unchecked Sendable {
         let authenticator = Authenticator(
             tokens: tokens, limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
         let apiLogger = Logger(label: "api", enabled: logger.enabled)
-        AlertsAPI(
-            log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, fingerprintKey: idempotencyKey, metrics: metrics,
-            logger: apiLogger).register(on: &router)
-        DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
-        SubscribersAPI(
-            registry: subscribers, authenticator: authenticator, audit: audit,
-            policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), logger: apiLogger).register(on: &router)
-        ErasuresAPI(log: log, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
-        AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
-        ReplaysAPI(runner: replays, store: replayStore, authenticator: authenticator, audit: audit).register(on: &router)
+        let role = configuration.serviceRole
+        if role.servesAPI {
+            AlertsAPI(
+                log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, fingerprintKey: idempotencyKey, metrics: metrics,
+                logger: apiLogger).register(on: &router)
+            DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
+            SubscribersAPI(
+                registry: subscribers, authenticator: authenticator, audit: audit,
+                policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), logger: apiLogger).register(on: &router)
+            ErasuresAPI(log: log, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
+            AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
+            ReplaysAPI(runner: replays, store: replayStore, authenticator: authenticator, audit: audit).register(on: &router)
+        }
         HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
         http.maxConnections = configuration.maxConnections
         http.requestTimeout = configuration.requestTimeoutSeconds
         http.idleTimeout = configuration.idleTimeoutSeconds
-        try self.router.start()
-        if let kafka = deliveries as? KafkaDeliveryQueue, let log = log as? KafkaAlertLog {
-            let workers = self.workers
-            try kafka.startWorking(isReadable: { log.contains($0) }, onAvailable: { workers.poke() })
+        if role.routes { try self.router.start() }
+        if role.sends {
+            if let kafka = deliveries as? KafkaDeliveryQueue, let log = log as? KafkaAlertLog {
+                let workers = self.workers
+                try kafka.startWorking(isReadable: { log.contains($0) }, onAvailable: { workers.poke() })
+            }
+            workers.start()
         }
-        workers.start()
-        try replays.resume()
+        if role.servesAPI { try replays.resume() }
         let server = try HTTPServer(configuration: http, handler: router.handler)
         server.start()
         lock.withLock { self.server = server }
         let offset = (try? log.lastOffset()) ?? 0
         logger.info("listening", [
-            "address": address.host, "port": String(server.port), "log": configuration.log,
+            "address": address.host, "port": String(server.port), "log": configuration.log, "role": role.rawValue,
             "data_dir": configuration.dataDir, "last_offset": String(offset),
         ])
         return server.port
@@ -243,8 +248,9 @@ public final class VigilService: @unchecked Sendable {
         }
         logger.info("stopping: finishing in-flight requests")
         server?.stop(timeout: 10)
-        router.stop()
-        workers.stop()
+        let role = configuration.serviceRole
+        if role.routes { router.stop() }
+        if role.sends { workers.stop() }
         (deliveries as? KafkaDeliveryQueue)?.close()
         replica?.stop()
         (log as? KafkaAlertLog)?.close()

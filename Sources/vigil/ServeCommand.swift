@@ -8,24 +8,23 @@ enum ServeCommand: Command {
     static let switches: Set<String> = ["allow-private-webhooks", "help"]
     static let help = """
         usage: vigil serve [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--log embedded|kafka://HOST:PORT,…]
-                           [--smtp-url smtp://HOST:PORT] [--bootstrap-token SECRET] [--allow-private-webhooks]
+                           [--role all|ingest|router|worker] [--smtp-url smtp://HOST:PORT]
+                           [--bootstrap-token SECRET] [--allow-private-webhooks]
 
         Runs the whole pipeline in one process. With no flags it listens on 127.0.0.1:8080 and keeps
-        everything in ./data/vigil.sqlite. Every flag overrides the key of the same name in the
-        configuration file (default config/vigil.json when present) and its VIGIL_* variable:
-        VIGIL_LISTEN, VIGIL_DATA_DIR, VIGIL_LOG, VIGIL_SMTP_URL, VIGIL_BOOTSTRAP_TOKEN,
-        VIGIL_ALLOW_PRIVATE_WEBHOOKS. SIGTERM or SIGINT stops it after in-flight requests finish.
+        everything in ./data/vigil.sqlite. On Kafka (--log kafka://…), --role runs one part: ingest
+        (the HTTP API), router (the vigil-router group) or worker (the vigil-workers group); any
+        number of each may run. Every flag overrides the key of the same name in the configuration
+        file (default config/vigil.json when present) and its VIGIL_* variable: VIGIL_LISTEN,
+        VIGIL_DATA_DIR, VIGIL_LOG, VIGIL_ROLE, VIGIL_SMTP_URL, VIGIL_BOOTSTRAP_TOKEN,
+        VIGIL_ALLOW_PRIVATE_WEBHOOKS. SIGTERM or SIGINT stops it after in-flight work finishes.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
-        var flags = [
+        let flags = [
             "listen": "listen", "data-dir": "data_dir", "log": "log", "smtp-url": "smtp_url",
             "bootstrap-token": "bootstrap_token", "role": "role",
         ]
-        flags.removeValue(forKey: "role")
-        if let role = arguments.value("role"), role != "all" {
-            throw UsageError("--role \(role) needs the Kafka backend, which this build does not have yet; omit --role")
-        }
         var configuration = try loadConfiguration(&arguments, environment: environment, flags: flags)
         if arguments.flag("allow-private-webhooks") { configuration.allowPrivateWebhooks = true }
         try arguments.finish()

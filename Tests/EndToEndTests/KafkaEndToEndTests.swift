@@ -85,46 +85,54 @@ import Glibc
         #expect(Date().timeIntervalSince(started) < 10, "answered within the write timeout")
     }
 
-    /// Two services, each a router and a worker in the same groups, share the partitions;
-    /// one is SIGKILLed while alerts stream in; its partitions move to the other from the
-    /// last commits, and every acknowledged alert still reaches its desk's webhook.
-    @Test(.timeLimit(.minutes(3))) func twoRoutersShareTheLogAndSurviveASIGKILL() throws {
+    /// The roles scale out: one ingest process, two routers and two workers, each with its
+    /// own data directory, sharing the cluster. One router and one worker are SIGKILLed while
+    /// alerts stream in; their partitions move to the survivors from the last commits, and
+    /// every acknowledged alert still reaches its desk's webhook.
+    @Test(.timeLimit(.minutes(3))) func rolesScaleOutAndSurviveSIGKILLs() throws {
         let kafka = try KafkaDevCluster()
         let receivers = try Receivers()
         // Every process of a deployment shares the master key; a process with another is refused.
         let masterKey = String(repeating: "5a", count: 32)
         let environment = fastRetries(["VIGIL_LOG": kafka.logSetting, "VIGIL_MASTER_KEY": masterKey], smtp: receivers.smtp.port)
-        let first = ServiceProcess(), second = ServiceProcess(), stranger = ServiceProcess()
-        defer {
-            first.kill(signal: SIGKILL)
-            second.kill(signal: SIGKILL)
-        }
-        try first.start(environment: environment)
+        func role(_ name: String) -> [String: String] { environment.merging(["VIGIL_ROLE": name]) { $1 } }
+        let ingest = ServiceProcess(), routers = [ServiceProcess(), ServiceProcess()], workers = [ServiceProcess(), ServiceProcess()]
+        let stranger = ServiceProcess()
+        defer { for process in [ingest] + routers + workers { process.kill(signal: SIGKILL) } }
+        try ingest.start(environment: role("ingest"))
         #expect(throws: ServiceProcess.ServiceFailure.self) {
             try stranger.start(environment: ["VIGIL_LOG": kafka.logSetting, "VIGIL_MASTER_KEY": String(repeating: "6b", count: 32)])
         }
         #expect(stranger.logs.contains("give every Vigil process of a deployment the same VIGIL_MASTER_KEY"))
-        try second.start(environment: environment)
-        // Subscribers are shared through vigil.subscribers: created through the first, known to both.
+        for process in routers { try process.start(environment: role("router")) }
+        for process in workers { try process.start(environment: role("worker")) }
+        #expect(try BlockingHTTPClient(port: routers[0].port).request("GET", "/v1/subscribers", headers: auth).status == 404, "a router serves no API")
+
+        // Subscribers are shared through vigil.subscribers: created through the ingest process, known to all.
         var secrets: [String] = []
+        // Three desks per country: twelve subscriber keys spread over both workers' partitions.
         for country in ["BY", "PH", "RU", "IR"] {
-            let url = receivers.url("/ok/\(country)")
-            let desk = try createSubscriber(first.port, channels: #"[{"type":"webhook","url":"\#(url)"}]"#, country: country)
-            secrets += desk.channels.compactMap(\.secret)
+            for desk in 0..<3 {
+                let url = receivers.url("/ok/\(country)/\(desk)")
+                secrets += try createSubscriber(ingest.port, channels: #"[{"type":"webhook","url":"\#(url)"}]"#, country: country).channels.compactMap(\.secret)
+            }
         }
-        #expect(try eventually(10) {
-            try BlockingHTTPClient(port: second.port).request("GET", "/v1/subscribers", headers: auth).text.components(separatedBy: "\"sub_").count == 5
-        }, "the second process knows the four desks")
         try receivers.trust(secrets)
-        let client = try BlockingHTTPClient(port: first.port)
+        let client = try BlockingHTTPClient(port: ingest.port)
         var acknowledged: [String] = []
-        // One country per partition of four (librdkafka hashes keys with CRC32), so both routers have work.
+        // One country per partition of four (librdkafka hashes keys with CRC32), so every member has work.
         let countries = ["BY", "PH", "RU", "IR"]
-        for n in 0..<160 {
-            if n == 60 {
-                // Both routers had partitions: the second recorded deliveries of some alerts.
-                #expect(eventually(10) { acknowledged.contains { (try? deliveries(second.port, of: $0))?.isEmpty == false } })
-                second.kill(signal: SIGKILL)
+        for n in 0..<200 {
+            if n == 60 { routers[1].kill(signal: SIGKILL) }
+            if n == 120 {
+                // Both workers were sending before one dies.
+                for worker in workers {
+                    #expect(eventually(10) {
+                        ((try? BlockingHTTPClient(port: worker.port).request("GET", "/metrics").text) ?? "")
+                            .contains(#"vigil_deliveries_total{channel="webhook",outcome="delivered"}"#)
+                    })
+                }
+                workers[1].kill(signal: SIGKILL)
             }
             let response = try client.request("POST", "/v1/alerts", body: alertJSON(country: countries[n % 4], name: "Routed Defender"), headers: auth)
             #expect(response.status == 202)
@@ -133,10 +141,14 @@ import Glibc
         }
         var received: Set<String> = []
         let all = try eventually(60) {
-            received = Set(receivers.hooks.filter { $0.verified && $0.status == 200 }.compactMap { $0.payload?.data.id })
-            return received.isSuperset(of: acknowledged)
+            let hooks = receivers.hooks.filter { $0.verified && $0.status == 200 }
+            received = Set(hooks.compactMap { $0.payload?.data.id })
+            return received.isSuperset(of: acknowledged) && Set(hooks.map(\.id)).count >= acknowledged.count * 3
         }
-        #expect(all, "\(acknowledged.count - received.intersection(acknowledged).count) of \(acknowledged.count) alerts never arrived")
-        #expect(first.logs.contains("router joined the Kafka group") && second.logs.contains("router joined the Kafka group"))
+        #expect(all, "\(acknowledged.count - received.intersection(acknowledged).count) of \(acknowledged.count) alerts never arrived at all three desks")
+        let statuses = try acknowledged.prefix(20).map { try deliveries(ingest.port, of: $0).map(\.state) }
+        #expect(try eventually(20) { try acknowledged.allSatisfy { try deliveries(ingest.port, of: $0).map(\.state) == ["delivered", "delivered", "delivered"] } },
+            "the ingest process shows every outcome the workers recorded: \(statuses)")
+        for process in routers + workers { #expect(process.logs.contains(#""role":"\#(process === routers[0] || process === routers[1] ? "router" : "worker")""#)) }
     }
 }
