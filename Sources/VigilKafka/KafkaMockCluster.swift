@@ -39,6 +39,16 @@ public final class KafkaMockCluster: @unchecked Sendable {
         }
     }
 
+    /// A mock cluster with every topic of `KafkaTopics.all`, each with `partitions`
+    /// partitions (the mock has no admin API, so topic settings such as compaction do not apply).
+    public static func withVigilTopics(brokers: Int = 1, partitions: Int = 4) throws(KafkaError) -> KafkaMockCluster {
+        let cluster = try KafkaMockCluster(brokers: brokers)
+        for topic in KafkaTopics.all(partitions: partitions, replicationFactor: min(brokers, 3)) {
+            try cluster.createTopic(topic.name, partitions: partitions, replicationFactor: min(brokers, 3))
+        }
+        return cluster
+    }
+
     /// The librdkafka version linked in, for example `2.0.2`.
     public static var librdkafkaVersion: String { String(cString: rd_kafka_version_str()) }
 }

@@ -7,11 +7,11 @@ enum BenchCommand: Command {
     static let summary = "measure Vigil on this machine, with baselines from the same run"
     static let switches: Set<String> = ["json", "help"]
     static let help = """
-        usage: vigil bench ingest [--clients 32] [--seconds 3] [--runs 5] [--json]
+        usage: vigil bench ingest [--clients 32] [--seconds 3] [--runs 5] [--log kafka[://HOST:PORT,…]] [--json]
                vigil bench route [--runs 3] [--subscribers 10000] [--alerts 20000]
                vigil bench latency [--runs 3] [--alerts 1000000] [--subscribers 10000] [--seconds 5] [--keep-data-dir DIR]
-               vigil bench fanout [--runs 3] [--fanout 200,1000,10000]
-               vigil bench deliver [--runs 3] [--fanout 200,1000]
+               vigil bench fanout [--runs 3] [--fanout 200,1000,10000] [--log kafka[://HOST:PORT,…]]
+               vigil bench deliver [--runs 3] [--fanout 200,1000] [--log kafka[://HOST:PORT,…]]
                vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
@@ -29,7 +29,12 @@ enum BenchCommand: Command {
         filled store, so `vigil serve --data-dir DIR` can show the service's own memory.
         fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm.
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
-        and queued, next to reading the log alone. Build with -c release.
+        and queued, next to reading the log alone.
+        --log kafka runs ingest, deliver and fanout on the Kafka backend against a fresh librdkafka
+        mock cluster per run (--log kafka://HOST:PORT uses that cluster); ingest then compares
+        POST /v1/alerts on Kafka with librdkafka's raw produce rate to the same cluster, the Kafka
+        log alone, and POST /v1/alerts on the embedded backend, all in the same run.
+        Build with -c release.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
@@ -43,6 +48,14 @@ enum BenchCommand: Command {
         let fanout = arguments.value("fanout").map { $0.split(separator: ",").compactMap { Int($0) } }
         let json = arguments.flag("json")
         let keepDataDir = arguments.value("keep-data-dir")
+        let kafka = try arguments.value("log").map { text throws(UsageError) -> String in
+            if text == "kafka" { return "" }
+            guard text.hasPrefix("kafka://"), text.count > 8 else { throw UsageError("--log must be kafka or kafka://HOST:PORT[,HOST:PORT…]") }
+            return String(text.dropFirst(8))
+        }
+        if kafka != nil && !["ingest", "deliver", "fanout"].contains(scenario) {
+            throw UsageError("--log kafka applies to ingest, deliver and fanout")
+        }
         try arguments.finish()
         let progress: (String) -> Void = { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
         let title: String, rows: [BenchmarkRow]
@@ -52,7 +65,8 @@ enum BenchCommand: Command {
             b.clients = clients ?? b.clients
             b.seconds = seconds ?? b.seconds
             b.runs = runs ?? b.runs
-            title = "vigil bench ingest — \(b.clients) keep-alive clients, \(b.runs) runs × \(b.seconds) s"
+            b.kafka = kafka
+            title = "vigil bench ingest\(kafka == nil ? "" : " on Kafka") — \(b.clients) keep-alive clients, \(b.runs) runs × \(b.seconds) s"
             rows = try b.run(progress: progress)
         case "route":
             var b = RouteBenchmark()
@@ -65,14 +79,16 @@ enum BenchCommand: Command {
             var b = DeliveryBenchmark()
             b.runs = runs ?? b.runs
             b.fanouts = fanout ?? b.fanouts
-            title = "vigil bench deliver — ingest, router, workers, signed webhooks to a loopback sink, \(b.runs) runs"
+            b.kafka = kafka
+            title = "vigil bench deliver\(kafka == nil ? "" : " on Kafka") — ingest, router, workers, signed webhooks to a loopback sink, \(b.runs) runs"
             rows = try b.run(progress: progress)
         case "fanout":
             var b = DeliveryBenchmark()
             b.measuresLatency = false
             b.runs = runs ?? b.runs
             b.fanouts = fanout ?? [200, 1000, 10_000]
-            title = "vigil bench fanout — one alert to N webhook endpoints on a loopback sink, \(b.runs) runs"
+            b.kafka = kafka
+            title = "vigil bench fanout\(kafka == nil ? "" : " on Kafka") — one alert to N webhook endpoints on a loopback sink, \(b.runs) runs"
             rows = try b.run(progress: progress)
         case "latency":
             var b = LatencyBenchmark()

@@ -22,10 +22,8 @@ enum DevKafkaCommand: Command {
         let partitions = try positiveNumber(arguments.value("partitions"), flag: "partitions", fallback: 4)
         let json = arguments.flag("json")
         try arguments.finish()
-        let cluster = try KafkaMockCluster(brokers: brokers)
-        // The mock cluster has no admin API, so topic-level settings (compaction…) do not apply here.
-        let topics = KafkaTopics.all(partitions: partitions, replicationFactor: min(brokers, 3)).map(\.name)
-        for topic in topics { try cluster.createTopic(topic, partitions: partitions, replicationFactor: min(brokers, 3)) }
+        let cluster = try KafkaMockCluster.withVigilTopics(brokers: brokers, partitions: partitions)
+        let topics = KafkaTopics.all(partitions: partitions, replicationFactor: 1).map(\.name)
         if json {
             struct Started: Encodable { let bootstrapServers: String; let librdkafka: String; let topics: [String] }
             try printJSON(Started(bootstrapServers: cluster.bootstrapServers, librdkafka: KafkaMockCluster.librdkafkaVersion, topics: topics))

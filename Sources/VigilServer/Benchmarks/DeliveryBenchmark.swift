@@ -19,6 +19,9 @@ public struct DeliveryBenchmark: Sendable {
     public var runs = 3
     /// Whether to measure the steady-rate latency (`bench fanout` measures fan-out alone).
     public var measuresLatency = true
+    /// On the Kafka backend: `""` for a fresh mock cluster per run, or a `bootstrap.servers`
+    /// list; `nil` measures the embedded backend.
+    public var kafka: String?
 
     /// A benchmark with the defaults.
     public init() {}
@@ -70,12 +73,14 @@ public struct DeliveryBenchmark: Sendable {
         let service: VigilService
         let sink: HTTPServer
         let receipts: ReceiptLog
+        let cluster: BenchCluster?
         let port: Int
         /// Whether `stop` deletes the data directory (not when the caller chose it).
         let ownsDataDir: Bool
 
-        init(dataDir: String? = nil) throws {
+        init(dataDir: String? = nil, kafka: String? = nil) throws {
             ownsDataDir = dataDir == nil
+            cluster = try kafka.map { try BenchCluster(address: $0) }
             let receipts = ReceiptLog()
             var router = HTTPRouter()
             router.add("POST", "/hook/{n}") { request, responder in
@@ -95,6 +100,7 @@ public struct DeliveryBenchmark: Sendable {
             configuration.rateLimitBurst = 1e9
             configuration.allowPrivateWebhooks = true
             configuration.workerConcurrency = 64
+            if let cluster { configuration.log = cluster.logSetting }
             service = try VigilService(configuration: configuration, logging: false)
             port = try service.start()
             self.receipts = receipts
@@ -122,12 +128,13 @@ public struct DeliveryBenchmark: Sendable {
         func stop() {
             service.stop()
             sink.stop(timeout: 1)
+            cluster?.release()
             if ownsDataDir { try? FileManager.default.removeItem(atPath: service.configuration.dataDir) }
         }
     }
 
     func latency() throws -> LatencySample {
-        let rig = try Rig()
+        let rig = try Rig(kafka: kafka)
         defer { rig.stop() }
         try rig.subscribe(1, country: "BY")
         let client = try BlockingHTTPClient(port: rig.port)
@@ -151,7 +158,7 @@ public struct DeliveryBenchmark: Sendable {
     }
 
     func fanout(_ endpoints: Int) throws -> Double {
-        let rig = try Rig()
+        let rig = try Rig(kafka: kafka)
         defer { rig.stop() }
         try rig.subscribe(endpoints, country: "GT")
         let client = try BlockingHTTPClient(port: rig.port)

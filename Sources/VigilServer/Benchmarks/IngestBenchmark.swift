@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import VigilCore
 import VigilHTTP
+import VigilKafka
 import VigilStore
 
 /// `vigil bench ingest`: `POST /v1/alerts`, one alert per request, from N keep-alive clients
@@ -15,6 +16,9 @@ public struct IngestBenchmark: Sendable {
     public var seconds = 3.0
     /// Measured runs per scenario; the table reports medians.
     public var runs = 5
+    /// On the Kafka backend: `""` for a fresh mock cluster per run, or a `bootstrap.servers`
+    /// list; `nil` measures the embedded backend.
+    public var kafka: String?
 
     /// A benchmark with the defaults.
     public init() {}
@@ -24,13 +28,24 @@ public struct IngestBenchmark: Sendable {
     /// Runs every scenario `runs` times, interleaved so drift hits all alike; returns the rows.
     public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
         var samples: [String: [LatencySample]] = [:]
-        let order = ["sqlite: one row per commit", "embedded log, \(clients) appenders", "http: constant 202", "POST /v1/alerts"]
+        let order: [String]
+        let scenarios: [() throws -> LatencySample]
+        if let kafka {
+            order = [
+                "librdkafka: raw produce, \(clients) producers", "kafka log, \(clients) appenders", "POST /v1/alerts, kafka",
+                "POST /v1/alerts, embedded",
+            ]
+            scenarios = [
+                { try withCluster(kafka) { try rawProduce($0) } }, { try withCluster(kafka) { try kafkaLogOnly($0) } },
+                { try withCluster(kafka) { try ingest(log: $0.logSetting) } }, { try ingest(log: "embedded") },
+            ]
+        } else {
+            order = ["sqlite: one row per commit", "embedded log, \(clients) appenders", "http: constant 202", "POST /v1/alerts"]
+            scenarios = [sqliteBaseline, logOnly, constantHTTP, { try ingest(log: "embedded") }]
+        }
         for round in 1...runs {
             progress("run \(round) of \(runs)")
-            samples[order[0], default: []].append(try sqliteBaseline())
-            samples[order[1], default: []].append(try logOnly())
-            samples[order[2], default: []].append(try constantHTTP())
-            samples[order[3], default: []].append(try ingest())
+            for (name, scenario) in zip(order, scenarios) { samples[name, default: []].append(try scenario()) }
         }
         let baseline = median(samples[order[0]]!.map(\.rate))
         return order.map { name in
@@ -55,7 +70,69 @@ public struct IngestBenchmark: Sendable {
     func logOnly() throws -> LatencySample {
         let store = try ScratchStore()
         defer { store.remove() }
-        let log = store.log
+        return try appendConcurrently(to: store.log)
+    }
+
+    func constantHTTP() throws -> LatencySample {
+        var router = HTTPRouter()
+        let answer = HTTPResponse(status: 202, contentType: "application/json", text: #"{"id":"01M825CFCJ7PXX86Y361FVVH2B","offset":1,"status":"accepted"}"#)
+        router.add("POST", "/v1/alerts") { _, responder in responder.send(answer) }
+        let server = try HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), handler: router.handler)
+        server.start()
+        defer { server.stop() }
+        return try load(port: server.port)
+    }
+
+    func ingest(log: String) throws -> LatencySample {
+        var configuration = VigilConfiguration()
+        configuration.log = log
+        configuration.listen = "127.0.0.1:0"
+        configuration.dataDir = ScratchStore.directory()
+        configuration.bootstrapToken = Self.token
+        // The load generator files with one token; per-token rate limits are not what is measured.
+        configuration.rateLimitPerSecond = 1e9
+        configuration.rateLimitBurst = 1e9
+        defer { try? FileManager.default.removeItem(atPath: configuration.dataDir) }
+        let service = try VigilService(configuration: configuration, logging: false)
+        let port = try service.start()
+        defer { service.stop() }
+        return try load(port: port)
+    }
+
+    /// `body` with a cluster made for this run (a fresh mock unless `address` names one).
+    private func withCluster(_ address: String, _ body: (BenchCluster) throws -> LatencySample) throws -> LatencySample {
+        let cluster = try BenchCluster(address: address)
+        defer { cluster.release() }
+        return try body(cluster)
+    }
+
+    /// librdkafka alone: `clients` threads each producing a record the size of a sealed alert
+    /// to `vigil.alerts` and waiting for its delivery report, as the log does.
+    func rawProduce(_ cluster: BenchCluster) throws -> LatencySample {
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let value = Array(repeating: UInt8(ascii: "x"), count: 1300), key = Array("BY".utf8)
+        let counter = Counter()
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        let started = DispatchTime.now()
+        onThreads(clients) { _ in
+            while DispatchTime.now().uptimeNanoseconds < deadline {
+                guard (try? producer.produceAndWait(topic: KafkaAlertLog.topic, key: key, value: value)) != nil else { return counter.fail() }
+                counter.add(1, latency: nil)
+            }
+        }
+        return LatencySample(count: counter.count, seconds: elapsed(since: started))
+    }
+
+    /// The Kafka log alone with `clients` concurrent appenders (sealing, key, record, no HTTP).
+    func kafkaLogOnly(_ cluster: BenchCluster) throws -> LatencySample {
+        let key = MasterKey.generate()
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: key.identityCipher, macKey: key.derivedKey("bench"))
+        defer { log.close() }
+        return try appendConcurrently(to: log)
+    }
+
+    /// `clients` threads appending the sample alert to `log` back to back for `seconds`.
+    private func appendConcurrently(to log: any AlertLog) throws -> LatencySample {
         let alert = try Self.sampleAlert()
         let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         let counter = Counter()
@@ -72,31 +149,6 @@ public struct IngestBenchmark: Sendable {
             }
         }
         return LatencySample(count: counter.count, seconds: elapsed(since: started))
-    }
-
-    func constantHTTP() throws -> LatencySample {
-        var router = HTTPRouter()
-        let answer = HTTPResponse(status: 202, contentType: "application/json", text: #"{"id":"01M825CFCJ7PXX86Y361FVVH2B","offset":1,"status":"accepted"}"#)
-        router.add("POST", "/v1/alerts") { _, responder in responder.send(answer) }
-        let server = try HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), handler: router.handler)
-        server.start()
-        defer { server.stop() }
-        return try load(port: server.port)
-    }
-
-    func ingest() throws -> LatencySample {
-        var configuration = VigilConfiguration()
-        configuration.listen = "127.0.0.1:0"
-        configuration.dataDir = ScratchStore.directory()
-        configuration.bootstrapToken = Self.token
-        // The load generator files with one token; per-token rate limits are not what is measured.
-        configuration.rateLimitPerSecond = 1e9
-        configuration.rateLimitBurst = 1e9
-        defer { try? FileManager.default.removeItem(atPath: configuration.dataDir) }
-        let service = try VigilService(configuration: configuration, logging: false)
-        let port = try service.start()
-        defer { service.stop() }
-        return try load(port: port)
     }
 
     /// `clients` threads, each on its own keep-alive connection, posting the sample alert
