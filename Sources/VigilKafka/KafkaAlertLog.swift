@@ -6,9 +6,11 @@ import VigilCrypto
 /// The alert log of the Kafka backend (DESIGN §2): topic `vigil.alerts`, keyed by country
 /// so each country keeps its order, with the data keys in the compacted topic `vigil.keys`.
 ///
-/// An append writes the alert's wrapped data key to `vigil.keys`, then the sealed record
-/// (`KafkaAlertRecord`) to `vigil.alerts`, and answers only after both delivery reports
-/// (`acks=all`, idempotent producer). Every process materialises both topics in memory
+/// Data keys are made ahead of use, in batches of 256 whose wrapped forms are acknowledged
+/// on `vigil.keys` before any is used, so an acknowledged alert never points at a key that
+/// was not written. An append seals the identity under a fresh key, writes the record
+/// (`KafkaAlertRecord`, naming its key) to `vigil.alerts` and answers after its delivery
+/// report (`acks=all`, idempotent producer): one round trip. Every process materialises both topics in memory
 /// from the beginning, so reads, replays and erasures need no second database; the
 /// process that appended sees its own alert at once.
 ///
@@ -24,7 +26,7 @@ import VigilCrypto
 public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     /// The log topic.
     public static let topic = "vigil.alerts"
-    /// The compacted topic of wrapped data keys, keyed by alert id; erasure writes tombstones.
+    /// The compacted topic of wrapped data keys, keyed by key id; erasure writes tombstones.
     public static let keysTopic = "vigil.keys"
     /// Where records that fail validation go, with the reason.
     public static let invalidTopic = "vigil.alerts.invalid"
@@ -47,6 +49,9 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
     private var nextObserverID: UInt64 = 0
     private var stopped = false
+    private var pool: [(id: String, key: [UInt8])] = []
+    private var refilling = false
+    private static let batchSize = 256
 
     /// The log on `bootstrapServers`, sealing identities with `cipher` and signing records
     /// with `macKey`; an append the brokers have not taken within `writeTimeout` seconds
@@ -74,6 +79,48 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             usleep(10_000)
         }
         try checkMasterKey()
+        try refill()
+    }
+
+    /// Makes a batch of data keys, writes their wrapped forms to `vigil.keys` and waits for
+    /// every delivery report before the keys may be used.
+    private func refill() throws(KafkaError) {
+        var made: [(id: String, key: [UInt8], wrapped: [UInt8])] = []
+        do {
+            for _ in 0..<Self.batchSize {
+                let dataKey = try cipher.makeDataKey()
+                made.append(("key_" + ULID().description.lowercased(), dataKey.key, dataKey.wrapped))
+            }
+        } catch {
+            throw KafkaError("cannot make data keys: \(error)")
+        }
+        try producer.produceAll(made.map { (Self.keysTopic, $0.id, $0.wrapped) })
+        state.withLock {
+            for item in made { keys[item.id] = item.wrapped }
+            pool += made.map { ($0.id, $0.key) }
+        }
+    }
+
+    /// A data key written to `vigil.keys` and never used; refills in the background when the
+    /// pool runs low, and in the caller when it is empty.
+    private func takeKey() throws(KafkaError) -> (id: String, key: [UInt8]) {
+        for _ in 0..<3 {
+            let (taken, low) = state.withLock { () -> ((id: String, key: [UInt8])?, Bool) in
+                let taken = pool.isEmpty ? nil : pool.removeFirst()
+                let low = pool.count < Self.batchSize / 4 && !refilling
+                if low { refilling = true }
+                return (taken, low)
+            }
+            if low {
+                DispatchQueue.global().async { [self] in
+                    try? refill()
+                    state.withLock { refilling = false }
+                }
+            }
+            if let taken { return taken }
+            try refill()
+        }
+        throw KafkaError("no data key could be made for a new alert")
     }
 
     /// The `vigil.keys` record that tells which master key a deployment uses.
@@ -139,35 +186,24 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
                 return completion(answer)
             }
         }
-        let record: KafkaAlertRecord, wrapped: [UInt8]
+        let record: KafkaAlertRecord
         do {
-            let dataKey = try cipher.makeDataKey()
-            wrapped = dataKey.wrapped
+            let dataKey = try takeKey()
             record = KafkaAlertRecord(
                 view: alert.sealedView, sealedIdentity: try cipher.seal(alert.identity.jsonBytes, dataKey: dataKey.key, alertID: alert.id),
-                claim: idempotency)
+                keyID: dataKey.id, claim: idempotency)
         } catch {
             return finish(claimKey, .failure(.unavailable("the identity could not be sealed: \(error)")), fallback: completion)
         }
-        let value = record.encoded(macKey: macKey)
-        // The key first: an acknowledged alert never points at a key that was not written.
-        producer.produce(topic: Self.keysTopic, key: Array(alert.id.utf8), value: wrapped) { [self] keyResult in
-            if case .failure(let error) = keyResult {
-                return finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
-            }
-            producer.produce(topic: Self.topic, key: Array(alert.country.code.utf8), value: value) { [self] result in
-                switch result {
-                case .failure(let error):
-                    finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
-                case .success(let position):
-                    let offset = Self.logOffset(partition: position.partition, offset: position.offset)
-                    let inserted = state.withLock { () -> Bool in
-                        keys[alert.id] = wrapped
-                        return index(record, at: offset)
-                    }
-                    finish(claimKey, .success(AppendReceipt(id: alert.id, offset: offset, repeated: false)), fallback: completion)
-                    if inserted { notify(offset) }
-                }
+        producer.produce(topic: Self.topic, key: Array(alert.country.code.utf8), value: record.encoded(macKey: macKey)) { [self] result in
+            switch result {
+            case .failure(let error):
+                finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
+            case .success(let position):
+                let offset = Self.logOffset(partition: position.partition, offset: position.offset)
+                let inserted = state.withLock { index(record, at: offset) }
+                finish(claimKey, .success(AppendReceipt(id: alert.id, offset: offset, repeated: false)), fallback: completion)
+                if inserted { notify(offset) }
             }
         }
     }
@@ -222,11 +258,10 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             return
         }
         guard let record else { return }
-        var inserted: LogOffset?
-        state.withLock {
-            readError = nil
-            if record.topic == Self.keysTopic {
-                let id = String(decoding: record.key ?? [], as: UTF8.self)
+        if record.topic == Self.keysTopic {
+            let id = String(decoding: record.key ?? [], as: UTF8.self)
+            state.withLock {
+                readError = nil
                 if id == Self.masterCheckID, keys[id] != nil {
                     // The first check record decides; a later one (a racing first start) is ignored.
                 } else if let wrapped = record.value {
@@ -234,14 +269,22 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
                 } else {
                     keys.removeValue(forKey: id)
                 }
-            } else {
-                if let value = record.value, let decoded = try? KafkaAlertRecord(decoding: value, macKey: macKey) {
-                    let offset = Self.logOffset(partition: record.partition, offset: record.offset)
-                    if index(decoded, at: offset) { inserted = offset }
-                }
+            }
+            return
+        }
+        let offset = Self.logOffset(partition: record.partition, offset: record.offset)
+        // This process's own appends are indexed already; only others' records are decoded,
+        // and outside the lock, so appends and reads never wait for JSON decoding.
+        let known = state.withLock { entries[offset] != nil }
+        let decoded = known ? nil : record.value.flatMap { try? KafkaAlertRecord(decoding: $0, macKey: macKey) }
+        let inserted: LogOffset? = state.withLock {
+            readError = nil
+            defer {
                 readThrough[record.partition] = max(readThrough[record.partition] ?? 0, record.offset + 1)
                 state.broadcast()
             }
+            guard let decoded, index(decoded, at: offset) else { return nil }
+            return offset
         }
         if let inserted { notify(inserted) }
     }
@@ -301,7 +344,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     // MARK: Reading
 
     private func open(_ record: KafkaAlertRecord) -> Alert {
-        guard let plaintext = cipher.open(record.sealedIdentity, wrappedKey: keys[record.view.id], alertID: record.view.id),
+        guard let plaintext = cipher.open(record.sealedIdentity, wrappedKey: keys[record.keyID], alertID: record.view.id),
             let identity = AlertIdentity(json: plaintext)
         else { return record.view }
         return record.view.restoring(identity)
@@ -372,21 +415,21 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     // MARK: Erasure
 
     public func erase(_ target: ErasureTarget) throws -> [String] {
-        let ids: [String] = state.withLock {
+        let erased: [(id: String, keyID: String)] = state.withLock {
             switch target {
-            case .alert(let id): return byID[id] == nil ? [] : [id]
-            case .caseID(let caseID): return order.compactMap { entries[$0]!.view.caseID == caseID ? entries[$0]!.view.id : nil }
+            case .alert(let id): return byID[id].flatMap { entries[$0] }.map { [($0.view.id, $0.keyID)] } ?? []
+            case .caseID(let caseID): return order.compactMap { entries[$0]!.view.caseID == caseID ? (entries[$0]!.view.id, entries[$0]!.keyID) : nil }
             }
         }
-        for id in ids {
+        for (id, keyID) in erased {
             do {
-                try producer.produceAndWait(topic: Self.keysTopic, key: Array(id.utf8), value: nil)
+                try producer.produceAndWait(topic: Self.keysTopic, key: Array(keyID.utf8), value: nil)
             } catch {
                 throw AlertLogError.unavailable("the erasure of \(id) could not be written to \(Self.keysTopic): \(error)")
             }
-            _ = state.withLock { keys.removeValue(forKey: id) }
+            _ = state.withLock { keys.removeValue(forKey: keyID) }
         }
-        return ids
+        return erased.map(\.id)
     }
 
     /// Stops materialising and frees the Kafka clients; waits for messages in flight.
@@ -400,6 +443,13 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         reader.close()
         try? producer.flush(timeout: 5)
     }
+}
+
+/// The first failure among many delivery reports.
+final class FirstFailure: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var error: KafkaError?
+    func set(_ error: KafkaError) { lock.withLock { if self.error == nil { self.error = error } } }
 }
 
 extension NSCondition {

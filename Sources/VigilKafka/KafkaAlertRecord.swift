@@ -8,20 +8,23 @@ import VigilCrypto
 /// master key, so a record written by someone else cannot pass for one Vigil validated.
 ///
 /// Layout, byte for byte: `{"vigil":1,"mac":"<64 hex>",` then the signed rest,
-/// `"claim":{…}|null,"identity":"<base64>","alert":{…}}`. A record without that prefix is
+/// `"claim":{…}|null,"identity":"<base64>","key_id":"…","alert":{…}}`. A record without that prefix is
 /// a submission: alert JSON as `POST /v1/alerts` takes it, written by an outside producer.
 public struct KafkaAlertRecord: Sendable, Equatable {
     /// The alert with its identity fields marked `[erased]`.
     public let view: Alert
     /// The identity, sealed under the alert's data key.
     public let sealedIdentity: [UInt8]
+    /// The id under which the data key (wrapped) is kept in `vigil.keys`.
+    public let keyID: String
     /// The idempotency claim the alert was filed with, if any.
     public let claim: IdempotencyClaim?
 
     /// A record of `view` with its sealed identity and claim.
-    public init(view: Alert, sealedIdentity: [UInt8], claim: IdempotencyClaim?) {
+    public init(view: Alert, sealedIdentity: [UInt8], keyID: String, claim: IdempotencyClaim?) {
         self.view = view
         self.sealedIdentity = sealedIdentity
+        self.keyID = keyID
         self.claim = claim
     }
 
@@ -46,6 +49,7 @@ public struct KafkaAlertRecord: Sendable, Equatable {
             w.null()
         }
         w.field("identity", Base64.encode(sealedIdentity))
+        w.field("key_id", keyID)
         w.key("alert")
         w.endObject()
         // `{"claim":…,"identity":"…","alert":}` → the signed rest ends with the alert's JSON.
@@ -84,6 +88,7 @@ public struct KafkaAlertRecord: Sendable, Equatable {
             struct Claim: Decodable { let organisation: String; let key: String; let fingerprint: String }
             let claim: Claim?
             let identity: String
+            let key_id: String
             let alert: Alert
         }
         let wire: Wire
@@ -95,6 +100,7 @@ public struct KafkaAlertRecord: Sendable, Equatable {
         guard let sealed = Base64.decode(wire.identity) else { throw .unreadable("identity is not base64") }
         view = wire.alert
         sealedIdentity = sealed
+        keyID = wire.key_id
         claim = wire.claim.map { IdempotencyClaim(organisation: $0.organisation, key: $0.key, fingerprint: $0.fingerprint) }
     }
 }

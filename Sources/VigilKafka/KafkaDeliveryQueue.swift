@@ -96,18 +96,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
 
     /// Writes every message to its topic and waits for all the delivery reports.
     private func publish(_ messages: [(topic: String, key: String, value: [UInt8])]) throws {
-        guard !messages.isEmpty else { return }
-        let group = DispatchGroup()
-        let failure = FailureBox()
-        for message in messages {
-            group.enter()
-            producer.produce(topic: message.topic, key: Array(message.key.utf8), value: message.value) { result in
-                if case .failure(let error) = result { failure.set(error) }
-                group.leave()
-            }
-        }
-        group.wait()
-        if let error = failure.error { throw error }
+        try producer.produceAll(messages.map { ($0.topic, $0.key, $0.value) })
     }
 
     private static func topic(for kind: Channel.Kind) -> String { kind == .webhook ? webhookTopic : emailTopic }
@@ -345,12 +334,5 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         state.withLock { consumer }?.close()
         outcomes.close()
         try? producer.flush(timeout: 5)
-    }
-
-    /// The first failure among many delivery reports.
-    private final class FailureBox: @unchecked Sendable {
-        private let lock = NSLock()
-        private(set) var error: KafkaError?
-        func set(_ error: KafkaError) { lock.withLock { if self.error == nil { self.error = error } } }
     }
 }

@@ -93,6 +93,22 @@ public final class KafkaProducer: @unchecked Sendable {
         return try result.get()
     }
 
+    /// Writes every message and waits for all their delivery reports; throws the first failure.
+    public func produceAll(_ messages: [(topic: String, key: String, value: [UInt8]?)]) throws(KafkaError) {
+        guard !messages.isEmpty else { return }
+        let group = DispatchGroup()
+        let failed = FirstFailure()
+        for message in messages {
+            group.enter()
+            produce(topic: message.topic, key: Array(message.key.utf8), value: message.value) { result in
+                if case .failure(let error) = result { failed.set(error) }
+                group.leave()
+            }
+        }
+        group.wait()
+        if let error = failed.error { throw error }
+    }
+
     /// Waits up to `timeout` seconds for every message in flight to be reported.
     public func flush(timeout: Double = 10) throws(KafkaError) {
         let code = rd_kafka_flush(client, Int32(timeout * 1000))
