@@ -306,11 +306,6 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     public func intake(_ record: KafkaRecord, timeout: Double = 10) throws(KafkaError) -> Intake {
         guard let value = record.value, !value.isEmpty else { return .invalid("the record has no value") }
         guard KafkaAlertRecord.looksSigned(value) else { return .submission(value) }
-        do {
-            _ = try KafkaAlertRecord(decoding: value, macKey: macKey)
-        } catch {
-            return .invalid(error.description)
-        }
         let offset = Self.logOffset(partition: record.partition, offset: record.offset)
         let deadline = Date().addingTimeInterval(timeout)
         let stored: StoredAlert?? = state.withLock {
@@ -320,7 +315,13 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             return .some(entries[offset].map { StoredAlert(offset: offset, alert: open($0)) })
         }
         guard let stored else { throw KafkaError("this process has not read \(Self.topic) up to partition \(record.partition) offset \(record.offset) within \(Int(timeout)) s") }
-        return stored.map(Intake.alert) ?? .duplicate
+        if let stored { return .alert(stored) }  // indexed, so its MAC was checked (or this process wrote it)
+        do {
+            _ = try KafkaAlertRecord(decoding: value, macKey: macKey)
+        } catch {
+            return .invalid(error.description)
+        }
+        return .duplicate
     }
 
     /// Writes `record` to `vigil.alerts.invalid` with `reason`, as JSON an operator can read.

@@ -65,16 +65,22 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
         running.enter()
         dispatchQueue.async { [self] in
             defer { running.leave() }
-            var pending: KafkaRecord?
+            var pending: [KafkaRecord] = []
             while !lock.withLock({ stopped }) {
                 do {
-                    if pending == nil { pending = try consumer.poll(timeout: 0.1) }
-                    guard let record = pending else { continue }
-                    try take(record)
-                    try consumer.commit(record) ? () : logger.info("commit refused during a rebalance; the record's next owner reads it again", [
-                        "partition": String(record.partition), "offset": String(record.offset),
-                    ])
-                    pending = nil
+                    // Take what has arrived (up to 256 records), do each, then commit each
+                    // partition once: a commit per record cost a coordinator round trip each.
+                    if pending.isEmpty {
+                        while pending.count < 256, let record = try consumer.poll(timeout: pending.isEmpty ? 0.1 : 0) { pending.append(record) }
+                    }
+                    guard !pending.isEmpty else { continue }
+                    var done: [String: KafkaRecord] = [:]
+                    defer { commit(done, consumer) }
+                    while let record = pending.first {
+                        try take(record)
+                        done["\(record.topic)/\(record.partition)"] = record
+                        pending.removeFirst()
+                    }
                 } catch {
                     logger.error("router cannot take a record; retrying in 1 s", ["error": String(describing: error)])
                     Thread.sleep(forTimeInterval: 1)
@@ -82,6 +88,21 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
             }
         }
         logger.info("router joined the Kafka group", ["group": Self.group, "topic": KafkaAlertLog.topic])
+    }
+
+    /// Commits the last record done in each partition.
+    private func commit(_ done: [String: KafkaRecord], _ consumer: KafkaConsumer) {
+        for record in done.values {
+            do {
+                if try !consumer.commit(record) {
+                    logger.info("commit refused during a rebalance; the partition's next owner reads its records again", [
+                        "partition": String(record.partition), "offset": String(record.offset),
+                    ])
+                }
+            } catch {
+                logger.error("cannot commit; the records are routed again after a restart", ["error": error.description])
+            }
+        }
     }
 
     /// Does what `record` asks and returns once it is durable.
