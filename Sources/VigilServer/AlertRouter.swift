@@ -82,9 +82,15 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     ) throws {
         let index = try subscribers.index()
         var deliveries: [RoutedDelivery] = []
+        // Recipients within this batch count too: an update routed with its first alert
+        // must reach whoever that alert reached, before either is recorded.
+        var batchRecipients: [String: Set<String>] = [:]
         for stored in batch {
-            let recipients = try queue.caseRecipients(of: stored.alert, in: log)
-            deliveries += Router.route(stored, index: index, caseRecipients: recipients)
+            var recipients = try queue.caseRecipients(of: stored.alert, in: log)
+            if stored.alert.kind != .alert { recipients.formUnion(batchRecipients[stored.alert.caseID] ?? []) }
+            let routed = Router.route(stored, index: index, caseRecipients: recipients)
+            batchRecipients[stored.alert.caseID, default: []].formUnion(routed.filter { $0.initialState != .skipped }.map(\.subscriberID))
+            deliveries += routed
         }
         try queue.recordRouting(deliveries, through: offset, consumer: consumer)
         let now = Timestamp.now().milliseconds

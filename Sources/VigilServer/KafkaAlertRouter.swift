@@ -76,11 +76,28 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                     guard !pending.isEmpty else { continue }
                     var done: [String: KafkaRecord] = [:]
                     defer { commit(done, consumer) }
-                    while let record = pending.first {
-                        try take(record)
+                    // Signed alerts are routed together, one write for the batch's deliveries;
+                    // anything else is done alone, in order.
+                    var alerts: [(StoredAlert, KafkaRecord)] = []
+                    func flush() throws {
+                        guard !alerts.isEmpty else { return }
+                        try route(alerts.map(\.0))
+                        for (_, record) in alerts { done["\(record.topic)/\(record.partition)"] = record }
+                        pending.removeFirst(alerts.count)
+                        alerts.removeAll()
+                    }
+                    for record in pending {
+                        let intake = try log.intake(record)
+                        if case .alert(let stored) = intake {
+                            alerts.append((stored, record))
+                            continue
+                        }
+                        try flush()
+                        try take(intake, record)
                         done["\(record.topic)/\(record.partition)"] = record
                         pending.removeFirst()
                     }
+                    try flush()
                 } catch {
                     logger.error("router cannot take a record; retrying in 1 s", ["error": String(describing: error)])
                     Thread.sleep(forTimeInterval: 1)
@@ -105,14 +122,20 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
         }
     }
 
-    /// Does what `record` asks and returns once it is durable.
-    private func take(_ record: KafkaRecord) throws {
-        switch try log.intake(record) {
+    /// Routes `batch` and records its deliveries in one write.
+    private func route(_ batch: [StoredAlert]) throws {
+        guard let last = batch.last else { return }
+        try AlertRouter.record(batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
+        lock.withLock { routed = max(routed, batch.map(\.offset).max() ?? 0) }
+        let listeners = lock.withLock { routedListeners }
+        for listener in listeners { listener(last.offset) }
+    }
+
+    /// Does what a record that is not a routable alert asks, and returns once it is durable.
+    private func take(_ intake: KafkaAlertLog.Intake, _ record: KafkaRecord) throws {
+        switch intake {
         case .alert(let stored):
-            try AlertRouter.record([stored], through: stored.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
-            lock.withLock { routed = max(routed, stored.offset) }
-            let listeners = lock.withLock { routedListeners }
-            for listener in listeners { listener(stored.offset) }
+            try route([stored])
         case .duplicate:
             logger.info("skipped a second copy of an alert filed twice at once", ["partition": String(record.partition), "offset": String(record.offset)])
         case .invalid(let reason):

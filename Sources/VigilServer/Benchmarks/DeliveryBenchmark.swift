@@ -138,7 +138,8 @@ public struct DeliveryBenchmark: Sendable {
         defer { rig.stop() }
         try rig.subscribe(1, country: "BY")
         let client = try BlockingHTTPClient(port: rig.port)
-        _ = try rig.file(client, country: "BY")  // warm up
+        let (warm, _) = try rig.file(client, country: "BY")  // warm up: connections, caches, consumer groups joined
+        try waitUntil(seconds: 60) { !rig.receipts.times(of: warm).isEmpty }
         var filed: [(String, UInt64)] = []
         let interval = UInt64(1e9 / rate)
         let start = DispatchTime.now().uptimeNanoseconds
