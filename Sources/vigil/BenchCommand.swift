@@ -12,7 +12,7 @@ enum BenchCommand: Command {
                vigil bench latency [--runs 3] [--alerts 1000000] [--subscribers 10000] [--seconds 5] [--keep-data-dir DIR]
                vigil bench fanout [--runs 3] [--fanout 200,1000,10000] [--log kafka[://HOST:PORT,…]]
                vigil bench deliver [--runs 3] [--fanout 200,1000] [--log kafka[://HOST:PORT,…]]
-               vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000]
+               vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000] [--log kafka[://HOST:PORT,…]]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
@@ -30,7 +30,7 @@ enum BenchCommand: Command {
         fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm.
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
         and queued, next to reading the log alone.
-        --log kafka runs ingest, deliver and fanout on the Kafka backend against a fresh librdkafka
+        --log kafka runs ingest, deliver, fanout and replay on the Kafka backend against a fresh librdkafka
         mock cluster per run (--log kafka://HOST:PORT uses that cluster); ingest then compares
         POST /v1/alerts on Kafka with librdkafka's raw produce rate to the same cluster, the Kafka
         log alone, and POST /v1/alerts on the embedded backend, all in the same run.
@@ -53,8 +53,8 @@ enum BenchCommand: Command {
             guard text.hasPrefix("kafka://"), text.count > 8 else { throw UsageError("--log must be kafka or kafka://HOST:PORT[,HOST:PORT…]") }
             return String(text.dropFirst(8))
         }
-        if kafka != nil && !["ingest", "deliver", "fanout"].contains(scenario) {
-            throw UsageError("--log kafka applies to ingest, deliver and fanout")
+        if kafka != nil && !["ingest", "deliver", "fanout", "replay"].contains(scenario) {
+            throw UsageError("--log kafka applies to ingest, deliver, fanout and replay")
         }
         try arguments.finish()
         let progress: (String) -> Void = { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
@@ -104,7 +104,9 @@ enum BenchCommand: Command {
             b.runs = runs ?? b.runs
             b.subscribers = subscribers ?? b.subscribers
             b.alerts = alerts ?? b.alerts
-            title = "vigil bench replay — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
+            b.kafka = kafka
+            if kafka != nil { b.queuedAlerts = 2000 }  // ~78 delivery records each, written to the topics
+            title = "vigil bench replay\(kafka == nil ? "" : " on Kafka") — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
         default:
             throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, route, deliver, replay")
