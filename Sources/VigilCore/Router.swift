@@ -29,6 +29,22 @@ public struct RoutedDelivery: Sendable, Equatable {
     public let reason: RoutingReason
     /// `skipped` for `test` alerts (recorded, never sent); otherwise `pending`.
     public let initialState: DeliveryState
+
+    /// A delivery of `alertID` to `subscriberID` through `channelID`, as the router makes it.
+    public init(
+        alertID: String, alertOffset: LogOffset, subscriberID: String, channelID: String, channelType: Channel.Kind, clearance: Confidentiality,
+        severity: Severity, reason: RoutingReason, initialState: DeliveryState
+    ) {
+        self.alertID = alertID
+        self.alertOffset = alertOffset
+        self.subscriberID = subscriberID
+        self.channelID = channelID
+        self.channelType = channelType
+        self.clearance = clearance
+        self.severity = severity
+        self.reason = reason
+        self.initialState = initialState
+    }
 }
 
 /// Where a delivery is in its life.

@@ -4,11 +4,7 @@ import VigilKafka
 
 /// Produces and waits for the delivery report.
 func produceNow(_ producer: KafkaProducer, topic: String, key: String, value: String) -> Result<KafkaRecordPosition, KafkaError> {
-    let done = DispatchSemaphore(value: 0)
-    nonisolated(unsafe) var result: Result<KafkaRecordPosition, KafkaError>!
-    producer.produce(topic: topic, key: Array(key.utf8), value: Array(value.utf8)) { result = $0; done.signal() }
-    _ = done.wait(timeout: .now() + 30)
-    return result ?? .failure(KafkaError("no delivery report within 30 s"))
+    Result { () throws(KafkaError) in try producer.produceAndWait(topic: topic, key: Array(key.utf8), value: Array(value.utf8)) }
 }
 
 /// Reads until `count` records arrived or `seconds` passed.
