@@ -198,10 +198,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 finish(partitionKey, record.offset)  // not a delivery: nothing to do
                 return
             }
-            // Settled already (a second copy after a crash, or a replay that was overtaken)?
-            // (A delivery shown in flight is not settled: its worker may have died before sending.)
-            if let known = view[message.record.id], known.updatedAt > message.record.updatedAt,
-                [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > message.record.attempts) {
+            if isSettled(message.record) {
                 finish(partitionKey, record.offset)
                 return
             }
@@ -212,6 +209,14 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             }
             ready[message.record.id] = Pending(message: message, source: record)
         }
+    }
+
+    /// Whether the view shows `record` settled since it was written: delivered or dead, or
+    /// failed at a later attempt (whose retry copy carries on). A delivery shown in flight is
+    /// not settled: its worker may have died before sending. Call with `state` held.
+    private func isSettled(_ record: DeliveryRecord) -> Bool {
+        guard let known = view[record.id], known.updatedAt > record.updatedAt else { return false }
+        return [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
     }
 
     /// Marks `offset` of `partitionKey` done and commits through the first offset still
@@ -228,6 +233,12 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
 
     public func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
         state.withLock {
+            // A copy read again (after a rebalance) while its first copy was being sent is
+            // settled by now if that send was recorded: finish it instead of sending twice.
+            for (id, pending) in ready where isSettled(pending.message.record) {
+                ready.removeValue(forKey: id)
+                finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
+            }
             let due = ready.values.filter {
                 ($0.message.record.nextAttemptAt ?? now) <= now && !excludedChannels.contains($0.message.record.channelID)
                     && claimed[$0.message.record.id] == nil && isReadable($0.message.record.alertID)

@@ -73,6 +73,8 @@ func replayCLI(_ service: ServiceProcess, _ arguments: [String]) throws -> Vigil
         let colombia = try (0..<2).map { _ in try file(service.port, country: "CO", name: "Case Defender") }
         _ = try file(service.port, country: "BY", name: "Case Defender")
         _ = try file(service.port, country: "PH", name: "Case Defender")
+        // Routed before the delegation exists (on Kafka the router follows a moment behind).
+        try waitForRouting(port: service.port)
         let body = #"{"name":"EU delegation Colombia","kind":"eu_delegation","organisation":"EEAS","contact":"co@example.org","clearance":"restricted","language":"en","channels":[{"type":"email","address":"delegation-co@example.org"}],"subscriptions":[{"countries":["CO","BY"],"min_severity":"low"}]}"#
         let created = try BlockingHTTPClient(port: service.port).request("POST", "/v1/subscribers", body: body, headers: auth)
         let delegation = try JSONDecoder().decode(CreatedSubscriber.self, from: Data(created.body))
