@@ -12,7 +12,7 @@ final class KafkaStateReplica: @unchecked Sendable {
     static let tokensTopic = "vigil.tokens"
 
     private let reader: KafkaTopicReader
-    private let subscribers: SubscriberRegistry
+    private let subscribers: SubscriberRegistry?
     private let tokens: TokenStore
     private let logger: Logger
     private let queue = DispatchQueue(label: "vigil.kafka.state-replica")
@@ -20,13 +20,15 @@ final class KafkaStateReplica: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
 
-    /// Empties the local tables and reads the topics to their end (at most `timeout` seconds).
-    init(bootstrapServers: String, subscribers: SubscriberRegistry, tokens: TokenStore, logger: Logger, timeout: Double = 30) throws {
+    /// Empties the local tables and reads the topics to their end (at most `timeout` seconds);
+    /// without `subscribers`, only the tokens (the `vigil tokens` command).
+    init(bootstrapServers: String, subscribers: SubscriberRegistry?, tokens: TokenStore, logger: Logger, timeout: Double = 30) throws {
         self.subscribers = subscribers
         self.tokens = tokens
         self.logger = logger
-        reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.subscribersTopic, Self.tokensTopic])
-        try subscribers.clearReplica()
+        reader = try KafkaTopicReader(
+            bootstrapServers: bootstrapServers, topics: subscribers == nil ? [Self.tokensTopic] : [Self.subscribersTopic, Self.tokensTopic])
+        try subscribers?.clearReplica()
         try tokens.clearReplica()
         running.enter()
         queue.async { [self] in
@@ -56,7 +58,7 @@ final class KafkaStateReplica: @unchecked Sendable {
         let id = String(decoding: key, as: UTF8.self)
         do {
             if record.topic == Self.subscribersTopic {
-                try subscribers.applyReplica(id: id, snapshot: record.value)
+                try subscribers?.applyReplica(id: id, snapshot: record.value)
             } else {
                 try tokens.applyReplica(id: id, row: record.value)
             }

@@ -278,6 +278,13 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     /// The log backend `log` names, or `nil` when malformed.
     public var backend: LogBackend? { LogBackend(log) }
 
+    /// The SQLite file in `data_dir`: the embedded store, or on Kafka the cache of the shared
+    /// topics (with the audit trail and replays), a separate file so switching `log` never
+    /// touches the embedded store.
+    public var storePath: String {
+        (dataDir as NSString).appendingPathComponent(backend?.kafkaBootstrapServers == nil ? "vigil.sqlite" : "vigil-kafka-cache.sqlite")
+    }
+
     /// The role `role` names (`all` when malformed; start-up validation refuses that first).
     public var serviceRole: ServiceRole { ServiceRole(rawValue: role) ?? .all }
 }

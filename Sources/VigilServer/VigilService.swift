@@ -75,10 +75,7 @@ public final class VigilService: @unchecked Sendable {
         } catch {
             throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
         }
-        // On Kafka the local file is a cache of the topics (emptied at start) plus the audit trail
-        // and replay records; it is never the embedded store, which a switch of `log` must not touch.
-        let file = configuration.backend?.kafkaBootstrapServers == nil ? "vigil.sqlite" : "vigil-kafka-cache.sqlite"
-        let path = (configuration.dataDir as NSString).appendingPathComponent(file)
+        let path = configuration.storePath
         do {
             database = try Database(path: path)
         } catch {

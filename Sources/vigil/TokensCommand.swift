@@ -8,7 +8,7 @@ import VigilStore
 /// that runs the service.
 enum TokensCommand: Command {
     static let path = ["tokens"]
-    static let summary = "create, list or revoke API tokens in the local store"
+    static let summary = "create, list or revoke API tokens (in the local store, or on Kafka's vigil.tokens)"
     static let switches: Set<String> = ["json", "help"]
     static let help = """
         usage: vigil tokens create --org ORGANISATION --scopes alerts:write,alerts:read,subscribers:admin,replay
@@ -16,8 +16,10 @@ enum TokensCommand: Command {
                vigil tokens list [--data-dir DIR] [--json]
                vigil tokens revoke TOKEN_ID [--data-dir DIR]
 
-        Works on the store in data_dir directly (run it where the service runs). create prints the
-        secret once; only its SHA-256 is kept. A revoked token stops working within two seconds.
+        Works on the store in data_dir directly (run it where the service runs); on Kafka (log or
+        VIGIL_LOG kafka://…) on the shared vigil.tokens topic, so every process learns of the change.
+        create prints the secret once; only its SHA-256 is kept. A revoked token stops working within
+        two seconds.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
@@ -26,10 +28,9 @@ enum TokensCommand: Command {
         let organisation = arguments.value("org"), scopesText = arguments.value("scopes"), clearanceText = arguments.value("clearance")
         let configuration = try loadConfiguration(&arguments, environment: environment, flags: ["data-dir": "data_dir"])
         try arguments.finish()
-        let database = try Database(path: (configuration.dataDir as NSString).appendingPathComponent("vigil.sqlite"), readers: 1)
-        defer { database.close() }
-        let tokens = TokenStore(database: database)
-        let audit = AuditTrail(database: database)
+        let administration = try TokenAdministration(configuration: configuration)
+        defer { administration.close() }
+        let (tokens, audit) = (administration.tokens, administration.audit)
         let localOperator = "local:" + NSUserName()
         switch action {
         case "create":

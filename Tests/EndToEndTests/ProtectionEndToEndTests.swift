@@ -16,8 +16,8 @@ struct IssuedToken: Decodable {
 
 func issueToken(_ service: ServiceProcess, org: String, scopes: String, clearance: String) throws -> IssuedToken {
     let out = try VigilCommand.run([
-        "tokens", "create", "--org", org, "--scopes", scopes, "--clearance", clearance, "--data-dir", service.dataDir, "--json",
-    ])
+        "tokens", "create", "--org", org, "--scopes", scopes, "--clearance", clearance, "--json",
+    ], environment: service.commandEnvironment)
     #expect(out.status == 0, "\(out.stderr)")
     return try JSONDecoder().decode(IssuedToken.self, from: Data(out.stdout.utf8))
 }
@@ -104,7 +104,7 @@ func rawDataDirectory(_ path: String) -> String {
         let id = try JSONDecoder().decode(Accepted.self, from: Data(accepted.body)).id
         #expect(try client.request("GET", "/v1/alerts/\(id)", headers: partner.headers).text.contains(#""organisation":"partner-a""#))
 
-        let revoke = try VigilCommand.run(["tokens", "revoke", partner.id, "--data-dir", service.dataDir])
+        let revoke = try VigilCommand.run(["tokens", "revoke", partner.id], environment: service.commandEnvironment)
         #expect(revoke.status == 0, "\(revoke.stderr)")
         #expect(try eventually(5) { try client.request("POST", "/v1/alerts", body: alertJSON(), headers: partner.headers).status == 401 })
         #expect(try auditEntries(service.port, action: "token.revoked").map(\.target) == [partner.id])

@@ -11,6 +11,14 @@ public final class ServiceProcess: @unchecked Sendable {
     public private(set) var port = 0
     private var process: Process?
     private let stderrPath: String
+    /// What a `vigil` command run beside this service needs to find its store: the data
+    /// directory, and on Kafka the cluster.
+    public var commandEnvironment: [String: String] {
+        var environment = ["VIGIL_DATA_DIR": dataDir]
+        if let kafka { environment["VIGIL_LOG"] = kafka.logSetting }
+        return environment
+    }
+
     /// The mock Kafka cluster this service's log lives on when the suite runs on Kafka; it
     /// outlives restarts, as a real cluster would.
     public private(set) var kafka: KafkaDevCluster?
