@@ -30,6 +30,9 @@ public final class KafkaProducer: @unchecked Sendable {
         configuration.set("enable.idempotence", "true")
         configuration.set("acks", "all")
         configuration.set("linger.ms", "1")
+        // librdkafka checks message timeouts from the broker threads; while they back off
+        // between reconnects (up to 10 s by default) a write could overrun its timeout that long.
+        configuration.set("reconnect.backoff.max.ms", "1000")
         configuration.set("log_level", "3")
         for (key, value) in extra { configuration.set(key, value) }
         let conf = try configuration.makeHandle()
