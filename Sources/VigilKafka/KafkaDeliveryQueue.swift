@@ -105,8 +105,11 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
 
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
         let now = Timestamp.now()
+        // A delivery already under way is left alone; one only recorded as pending is written
+        // again, as its work record may be what a failed earlier attempt did not write (a
+        // second copy is harmless: workers send once and skip what is settled).
         let fresh = state.withLock {
-            deliveries.map { KafkaDeliveryMessage(routed: $0, now: now) }.filter { view[$0.record.id] == nil }
+            deliveries.map { KafkaDeliveryMessage(routed: $0, now: now) }.filter { (view[$0.record.id]?.state ?? .pending) == .pending }
         }
         var messages: [(topic: String, key: String, value: [UInt8])] = []
         for message in fresh {
