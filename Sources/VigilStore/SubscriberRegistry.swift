@@ -231,6 +231,10 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         let parsed = fields
         _ = try database.writeAndWait { transaction in
             let db = transaction.connection
+            if let fields = parsed, case .number(let incoming)? = fields["updated_at"],
+                let local = try db.query("SELECT updated_at FROM subscribers WHERE id = ?", [.text(id)]).first?.int(0), local > Int64(incoming) {
+                return  // this process already holds a later change (its own, not yet read back)
+            }
             try db.run("DELETE FROM channel_secrets WHERE subscriber_id = ?", [.text(id)])
             guard let fields = parsed else {
                 try db.run("DELETE FROM subscribers WHERE id = ?", [.text(id)])
