@@ -46,6 +46,8 @@ public enum KafkaTopics {
             topic("vigil.deliveries.outcomes", durable.merging(["retention.ms": String(90 * 86_400_000)]) { $1 }),
             topic("vigil.subscribers", compacted),
             topic("vigil.tokens", compacted),
+            // Who did what: append-only, kept as long as the alert log.
+            topic("vigil.audit", durable.merging(["retention.ms": "-1"]) { $1 }),
             // Wrapped data keys: an erasure's tombstone must make the old key disappear within
             // a stated bound, so segments roll hourly and compaction may not lag past a day.
             topic("vigil.keys", compacted.merging([

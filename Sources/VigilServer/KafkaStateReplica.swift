@@ -3,17 +3,20 @@ import Foundation
 import VigilKafka
 import VigilStore
 
-/// What every process of the Kafka backend keeps of `vigil.subscribers` and `vigil.tokens`:
+/// What every process of the Kafka backend keeps of `vigil.subscribers`, `vigil.tokens` and
+/// `vigil.audit`:
 /// it empties its local tables, reads both compacted topics from the start into them, and
 /// keeps following, so a subscriber or token created through any process is known to all
 /// within moments. The tables are a cache; the topics are the truth.
 final class KafkaStateReplica: @unchecked Sendable {
     static let subscribersTopic = "vigil.subscribers"
     static let tokensTopic = "vigil.tokens"
+    static let auditTopic = "vigil.audit"
 
     private let reader: KafkaTopicReader
     private let subscribers: SubscriberRegistry?
     private let tokens: TokenStore
+    private let audit: AuditTrail?
     private let logger: Logger
     private let queue = DispatchQueue(label: "vigil.kafka.state-replica")
     private let running = DispatchGroup()
@@ -21,14 +24,21 @@ final class KafkaStateReplica: @unchecked Sendable {
     private var stopped = false
 
     /// Empties the local tables and reads the topics to their end (at most `timeout` seconds);
-    /// without `subscribers`, only the tokens (the `vigil tokens` command).
-    init(bootstrapServers: String, subscribers: SubscriberRegistry?, tokens: TokenStore, logger: Logger, timeout: Double = 30) throws {
+    /// without `subscribers` and `audit`, only the tokens (the `vigil tokens` command).
+    init(
+        bootstrapServers: String, subscribers: SubscriberRegistry?, tokens: TokenStore, audit: AuditTrail? = nil, logger: Logger,
+        timeout: Double = 30
+    ) throws {
         self.subscribers = subscribers
         self.tokens = tokens
+        self.audit = audit
         self.logger = logger
-        reader = try KafkaTopicReader(
-            bootstrapServers: bootstrapServers, topics: subscribers == nil ? [Self.tokensTopic] : [Self.subscribersTopic, Self.tokensTopic])
+        var topics = [Self.tokensTopic]
+        if subscribers != nil { topics.append(Self.subscribersTopic) }
+        if audit != nil { topics.append(Self.auditTopic) }
+        reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics)
         try subscribers?.clearReplica()
+        try audit?.clearReplica()
         try tokens.clearReplica()
         running.enter()
         queue.async { [self] in
@@ -43,6 +53,7 @@ final class KafkaStateReplica: @unchecked Sendable {
             }
             usleep(10_000)
         }
+        try audit?.waitForReplica()
     }
 
     private func applyNext() {
@@ -59,6 +70,8 @@ final class KafkaStateReplica: @unchecked Sendable {
         do {
             if record.topic == Self.subscribersTopic {
                 try subscribers?.applyReplica(id: id, snapshot: record.value)
+            } else if record.topic == Self.auditTopic {
+                if let value = record.value { try audit?.applyReplica(value) }
             } else {
                 try tokens.applyReplica(id: id, row: record.value)
             }

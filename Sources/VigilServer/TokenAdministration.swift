@@ -5,7 +5,7 @@ import VigilStore
 /// The tokens as `vigil tokens` administers them, on either backend: the embedded store in
 /// `data_dir`, or on Kafka the shared `vigil.tokens` topic (read into a private cache, and
 /// written through it, so every running process learns of a new or revoked token), with the
-/// audit entry kept in the data directory as the service keeps its own.
+/// audit entry published to `vigil.audit`.
 public final class TokenAdministration: @unchecked Sendable {
     /// The tokens.
     public let tokens: TokenStore
@@ -18,8 +18,10 @@ public final class TokenAdministration: @unchecked Sendable {
     /// Opens the tokens of the deployment `configuration` describes.
     public init(configuration: VigilConfiguration) throws {
         let local = try Database(path: configuration.storePath, readers: 1)
-        audit = AuditTrail(database: local)
         if let servers = configuration.backend?.kafkaBootstrapServers {
+            audit = AuditTrail(
+                database: local,
+                feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
             let scratch = NSTemporaryDirectory() + "vigil-tokens-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let cache = try Database(path: scratch + "/tokens.sqlite", readers: 1)
@@ -30,6 +32,7 @@ public final class TokenAdministration: @unchecked Sendable {
             databases = [local, cache]
             self.scratch = scratch
         } else {
+            audit = AuditTrail(database: local)
             tokens = TokenStore(database: local)
             replica = nil
             databases = [local]
@@ -39,6 +42,7 @@ public final class TokenAdministration: @unchecked Sendable {
 
     /// Flushes the audit, stops following the topic and closes the files.
     public func close() {
+        audit.waitForPublished()
         replica?.stop()
         for database in databases { database.close() }
         if let scratch { try? FileManager.default.removeItem(atPath: scratch) }

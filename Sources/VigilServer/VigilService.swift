@@ -106,7 +106,6 @@ public final class VigilService: @unchecked Sendable {
             throw ServiceError.backendUnavailable("log: \(error.description)")
         }
         idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
-        audit = AuditTrail(database: database)
         let seal = SecretSeal(masterKey: masterKey)
         let routerLogger = Logger(label: "router", enabled: logging)
         if let servers = configuration.backend?.kafkaBootstrapServers, let kafkaLog = log as? KafkaAlertLog {
@@ -118,8 +117,11 @@ public final class VigilService: @unchecked Sendable {
                 subscribers = SubscriberRegistry(
                     database: database, seal: seal,
                     feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.subscribersTopic, timeout: configuration.kafkaTimeoutSeconds))
+                audit = AuditTrail(
+                    database: database,
+                    feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
                 replica = try KafkaStateReplica(
-                    bootstrapServers: servers, subscribers: subscribers, tokens: tokens, logger: Logger(label: "replica", enabled: logging))
+                    bootstrapServers: servers, subscribers: subscribers, tokens: tokens, audit: audit, logger: Logger(label: "replica", enabled: logging))
                 deliveries = try KafkaDeliveryQueue(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
             } catch let error as KafkaError {
                 throw ServiceError.backendUnavailable("log: \(error.description)")
@@ -130,6 +132,7 @@ public final class VigilService: @unchecked Sendable {
         } else {
             tokens = TokenStore(database: database)
             subscribers = SubscriberRegistry(database: database, seal: seal)
+            audit = AuditTrail(database: database)
             replica = nil
             deliveries = EmbeddedDeliveryQueue(database: database)
             router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: routerLogger)
@@ -252,6 +255,7 @@ public final class VigilService: @unchecked Sendable {
         if role.routes { router.stop() }
         if role.sends { workers.stop() }
         (deliveries as? KafkaDeliveryQueue)?.close()
+        audit.waitForPublished()
         replica?.stop()
         (log as? KafkaAlertLog)?.close()
         database.close()

@@ -10,12 +10,19 @@ public final class AuditTrail: @unchecked Sendable {
     private typealias Pending = (entries: [AuditEntry], completion: @Sendable (Error?) -> Void)
 
     private let database: Database
+    private let feed: (any ReplicationFeed)?
+    private let publishing = DispatchQueue(label: "vigil.audit.publish")
     private let lock = NSLock()
     private var buffered: [Pending] = []
     private var flushScheduled = false
 
-    /// The trail kept in `database`.
-    public init(database: Database) { self.database = database }
+    /// The trail kept in `database`; with `feed` (the Kafka backend's `vigil.audit`), entries
+    /// are published there instead, and every process fills its table from the feed with
+    /// `applyReplica`, so each one shows the whole deployment's trail.
+    public init(database: Database, feed: (any ReplicationFeed)? = nil) {
+        self.database = database
+        self.feed = feed
+    }
 
     /// Stores `entries` in the next commit; `completion` hears whether they were stored.
     public func record(_ entries: [AuditEntry], completion: @escaping @Sendable (Error?) -> Void = { _ in }) {
@@ -26,6 +33,23 @@ public final class AuditTrail: @unchecked Sendable {
             return !flushScheduled
         }
         guard schedule else { return }
+        if let feed {
+            publishing.async { [self] in
+                let taken = lock.withLock {
+                    flushScheduled = false
+                    defer { buffered.removeAll() }
+                    return buffered
+                }
+                let records = taken.flatMap(\.entries).map { (key: $0.tokenID, value: Optional(Array(Self.encode($0)))) }
+                do {
+                    try feed.publish(records)
+                    for pending in taken { pending.completion(nil) }
+                } catch {
+                    for pending in taken { pending.completion(error) }
+                }
+            }
+            return
+        }
         let waiting = Waiting()
         database.write({ [self] transaction in
             // What was buffered until this job ran; later entries schedule the next job.
@@ -58,6 +82,28 @@ public final class AuditTrail: @unchecked Sendable {
                 .integer(entry.at.milliseconds), .text(entry.tokenID), .text(entry.organisation), .text(entry.action.rawValue),
                 .text(entry.target), .text(entry.detail),
             ])
+    }
+
+    /// An entry as the feed carries it (JSON; `seq` is each reader's own).
+    static func encode(_ entry: AuditEntry) -> Data { (try? JSONEncoder().encode(entry)) ?? Data() }
+
+    /// Appends an entry another process published (as `encode` wrote it) to this table, in
+    /// the next group commit (entries keep the order they are applied in).
+    public func applyReplica(_ value: [UInt8]) throws {
+        let entry = try JSONDecoder().decode(AuditEntry.self, from: Data(value))
+        database.write({ try AuditTrail.insert(entry, into: $0) }) { _ in }
+    }
+
+    /// Returns once every entry recorded so far has been published (with a feed); call
+    /// before the process exits.
+    public func waitForPublished() { publishing.sync {} }
+
+    /// Returns once every entry applied so far is committed.
+    public func waitForReplica() throws { _ = try database.writeAndWait { _ in } }
+
+    /// Empties the table before it is filled again from the feed.
+    public func clearReplica() throws {
+        _ = try database.writeAndWait { try $0.connection.run("DELETE FROM audit") }
     }
 
     /// Entries after `seq` (exclusive), oldest first, optionally of one `action`.

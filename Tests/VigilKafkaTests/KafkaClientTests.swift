@@ -28,7 +28,7 @@ func consume(_ consumer: KafkaConsumer, count: Int, seconds: Double = 30, commit
         let specs = KafkaTopics.all(partitions: 6, replicationFactor: 3)
         #expect(specs.map(\.name) == [
             "vigil.alerts", "vigil.alerts.invalid", "vigil.deliveries.webhook", "vigil.deliveries.email", "vigil.deliveries.retry",
-            "vigil.deliveries.dead", "vigil.deliveries.outcomes", "vigil.subscribers", "vigil.tokens", "vigil.keys",
+            "vigil.deliveries.dead", "vigil.deliveries.outcomes", "vigil.subscribers", "vigil.tokens", "vigil.audit", "vigil.keys",
         ])
         #expect(specs.allSatisfy { $0.partitions == 6 && $0.replicationFactor == 3 && $0.settings["min.insync.replicas"] == "2" })
         let keys = try #require(specs.first { $0.name == "vigil.keys" })

@@ -63,3 +63,22 @@ import VigilCore
         #expect(try replica.authenticate(secret: secret) == nil)
     }
 }
+
+extension ReplicationTests {
+    @Test func auditEntriesTravelThroughTheFeedAndFillAnotherProcessTable() throws {
+        let feed = RecordingFeed()
+        let source = AuditTrail(database: try Database(path: temporaryDatabasePath()), feed: feed)
+        let replica = AuditTrail(database: try Database(path: temporaryDatabasePath()))
+        let entry = AuditEntry(tokenID: "tok_1", organisation: "be-fps", action: .alertRead, target: "01ALERT", detail: "identity shown")
+        let stored = DispatchSemaphore(value: 0)
+        source.record([entry, entry]) { _ in stored.signal() }
+        #expect(stored.wait(timeout: .now() + 10) == .success)
+        source.waitForPublished()
+        #expect(try source.entries().isEmpty, "with a feed the entry is not written locally: it comes back through the feed")
+        #expect(feed.records.count == 2 && feed.records.allSatisfy { $0.key == "tok_1" })
+        for record in feed.records { try replica.applyReplica(record.value ?? []) }
+        try replica.waitForReplica()
+        let read = try replica.entries()
+        #expect(read.map(\.seq) == [1, 2] && read.allSatisfy { $0.action == .alertRead && $0.target == "01ALERT" && $0.organisation == "be-fps" })
+    }
+}
