@@ -48,6 +48,8 @@ public enum KafkaTopics {
             topic("vigil.tokens", compacted),
             // Who did what: append-only, kept as long as the alert log.
             topic("vigil.audit", durable.merging(["retention.ms": "-1"]) { $1 }),
+            // Each replay's request, progress and the process that runs it, by replay id.
+            topic("vigil.replays", compacted),
             // Wrapped data keys: an erasure's tombstone must make the old key disappear within
             // a stated bound, so segments roll hourly and compaction may not lag past a day.
             topic("vigil.keys", compacted.merging([

@@ -3,8 +3,8 @@ import Foundation
 import VigilKafka
 import VigilStore
 
-/// What every process of the Kafka backend keeps of `vigil.subscribers`, `vigil.tokens` and
-/// `vigil.audit`:
+/// What every process of the Kafka backend keeps of `vigil.subscribers`, `vigil.tokens`,
+/// `vigil.audit` and `vigil.replays`:
 /// it empties its local tables, reads both compacted topics from the start into them, and
 /// keeps following, so a subscriber or token created through any process is known to all
 /// within moments. The tables are a cache; the topics are the truth.
@@ -12,11 +12,13 @@ final class KafkaStateReplica: @unchecked Sendable {
     static let subscribersTopic = "vigil.subscribers"
     static let tokensTopic = "vigil.tokens"
     static let auditTopic = "vigil.audit"
+    static let replaysTopic = "vigil.replays"
 
     private let reader: KafkaTopicReader
     private let subscribers: SubscriberRegistry?
     private let tokens: TokenStore
     private let audit: AuditTrail?
+    private let replays: ReplayStore?
     private let logger: Logger
     private let queue = DispatchQueue(label: "vigil.kafka.state-replica")
     private let running = DispatchGroup()
@@ -26,19 +28,22 @@ final class KafkaStateReplica: @unchecked Sendable {
     /// Empties the local tables and reads the topics to their end (at most `timeout` seconds);
     /// without `subscribers` and `audit`, only the tokens (the `vigil tokens` command).
     init(
-        bootstrapServers: String, subscribers: SubscriberRegistry?, tokens: TokenStore, audit: AuditTrail? = nil, logger: Logger,
-        timeout: Double = 30
+        bootstrapServers: String, subscribers: SubscriberRegistry?, tokens: TokenStore, audit: AuditTrail? = nil, replays: ReplayStore? = nil,
+        logger: Logger, timeout: Double = 30
     ) throws {
         self.subscribers = subscribers
         self.tokens = tokens
         self.audit = audit
+        self.replays = replays
         self.logger = logger
         var topics = [Self.tokensTopic]
         if subscribers != nil { topics.append(Self.subscribersTopic) }
         if audit != nil { topics.append(Self.auditTopic) }
+        if replays != nil { topics.append(Self.replaysTopic) }
         reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics)
         try subscribers?.clearReplica()
         try audit?.clearReplica()
+        try replays?.clearReplica()
         try tokens.clearReplica()
         running.enter()
         queue.async { [self] in
@@ -70,6 +75,8 @@ final class KafkaStateReplica: @unchecked Sendable {
         do {
             if record.topic == Self.subscribersTopic {
                 try subscribers?.applyReplica(id: id, snapshot: record.value)
+            } else if record.topic == Self.replaysTopic {
+                try replays?.applyReplica(id: id, value: record.value)
             } else if record.topic == Self.auditTopic {
                 if let value = record.value { try audit?.applyReplica(value) }
             } else {

@@ -120,8 +120,13 @@ public final class VigilService: @unchecked Sendable {
                 audit = AuditTrail(
                     database: database,
                     feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
+                replayStore = ReplayStore(
+                    database: database,
+                    feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.replaysTopic, timeout: configuration.kafkaTimeoutSeconds),
+                    owner: try VigilService.processID(dataDir: configuration.dataDir))
                 replica = try KafkaStateReplica(
-                    bootstrapServers: servers, subscribers: subscribers, tokens: tokens, audit: audit, logger: Logger(label: "replica", enabled: logging))
+                    bootstrapServers: servers, subscribers: subscribers, tokens: tokens, audit: audit, replays: replayStore,
+                    logger: Logger(label: "replica", enabled: logging))
                 deliveries = try KafkaDeliveryQueue(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
             } catch let error as KafkaError {
                 throw ServiceError.backendUnavailable("log: \(error.description)")
@@ -133,6 +138,7 @@ public final class VigilService: @unchecked Sendable {
             tokens = TokenStore(database: database)
             subscribers = SubscriberRegistry(database: database, seal: seal)
             audit = AuditTrail(database: database)
+            replayStore = ReplayStore(database: database)
             replica = nil
             deliveries = EmbeddedDeliveryQueue(database: database)
             router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: routerLogger)
@@ -147,7 +153,6 @@ public final class VigilService: @unchecked Sendable {
             breaker: CircuitBreaker(threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds),
             events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
         router.onRouted { [workers] _ in workers.poke() }
-        replayStore = ReplayStore(database: database)
         replays = ReplayRunner(
             log: log, queue: deliveries, subscribers: subscribers, store: replayStore, ratePerSecond: configuration.replayRatePerSecond,
             metrics: metrics, logger: Logger(label: "replays", enabled: logging), onQueued: { [workers] in workers.poke() })
@@ -169,6 +174,16 @@ public final class VigilService: @unchecked Sendable {
                 ])
         }
         return key
+    }
+
+    /// This process's id on a Kafka deployment, kept in `process.id` in its data directory so it
+    /// survives restarts: the replays it runs are recorded as its own, and it alone resumes them.
+    static func processID(dataDir: String) throws -> String {
+        let file = (dataDir as NSString).appendingPathComponent("process.id")
+        if let text = try? String(contentsOfFile: file, encoding: .utf8), !text.isEmpty { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        let id = "proc_" + ULID().description.lowercased()
+        try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+        return id
     }
 
     /// Stores the subscribers in `file` (a JSON array of subscribers as the API takes them)

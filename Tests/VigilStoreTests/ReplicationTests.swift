@@ -82,3 +82,25 @@ extension ReplicationTests {
         #expect(read.map(\.seq) == [1, 2] && read.allSatisfy { $0.action == .alertRead && $0.target == "01ALERT" && $0.organisation == "be-fps" })
     }
 }
+
+extension ReplicationTests {
+    @Test func replaysAreSharedAndOnlyTheirOwnerResumesThem() throws {
+        let feed = RecordingFeed()
+        let mine = ReplayStore(database: try Database(path: temporaryDatabasePath()), feed: feed, owner: "proc_a")
+        let other = ReplayStore(database: try Database(path: temporaryDatabasePath()), feed: RecordingFeed(), owner: "proc_b")
+        var selection = ReplaySelection()
+        selection.caseID = "01CASE"
+        let now = Timestamp.now()
+        var progress = ReplayProgress(id: "rpl_1", state: .running, selection: selection, target: ReplayTarget(), createdAt: now, updatedAt: now)
+        try mine.save(progress)
+        progress.cursor = 500
+        progress.updatedAt = now.adding(milliseconds: 10)
+        try mine.save(progress)
+        for record in feed.records { try other.applyReplica(id: record.key, value: record.value) }
+        #expect(try other.replay(id: "rpl_1")?.cursor == 500, "any process shows the progress")
+        #expect(try other.running().isEmpty, "only the owner resumes it")
+        #expect(try mine.running().map(\.id) == ["rpl_1"])
+        try other.applyReplica(id: "rpl_1", value: feed.records.first?.value)  // the older state, read again
+        #expect(try other.replay(id: "rpl_1")?.cursor == 500, "an older state does not win")
+    }
+}
