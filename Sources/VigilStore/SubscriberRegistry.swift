@@ -53,8 +53,9 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         let sealed = try secrets.map { channelID, secret in (channelID, try seal.seal(secret, context: channelID)) }
         _ = try database.writeAndWait { transaction in
             let db = transaction.connection
+            // updated_at only grows, so a replica can tell a later state from an earlier one.
             try db.run(
-                "INSERT INTO subscribers(id, body, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+                "INSERT INTO subscribers(id, body, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body, updated_at = MAX(excluded.updated_at, subscribers.updated_at + 1)",
                 [.text(subscriber.id), .blob(body), .integer(now), .integer(now)])
             for (channelID, secret) in sealed {
                 try db.run("INSERT INTO channel_secrets(channel_id, subscriber_id, secret) VALUES (?, ?, ?)", [.text(channelID), .text(subscriber.id), .text(secret)])
@@ -127,7 +128,9 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
                 "UPDATE channel_secrets SET previous_secret = secret, secret = ?, rotated_at = ? WHERE channel_id = ?",
                 [.text(sealed), .integer(Timestamp.now().milliseconds), .text(channelID)]) > 0
             else { return nil }
-            return try db.query("SELECT subscriber_id FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first?.text(0)
+            let owner = try db.query("SELECT subscriber_id FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first?.text(0)
+            if let owner { try Self.touch(owner, in: db) }
+            return owner
         }
         invalidate()
         if let owner { try replicate(owner) }
@@ -148,13 +151,21 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     }
 
     public func disable(channelID: String, reason: String) throws {
+        let owner = try index().subscribers.first(where: { $0.channels.contains { $0.id == channelID } })?.id
         _ = try database.writeAndWait { transaction in
             try transaction.connection.run(
                 "INSERT INTO disabled_channels(channel_id, reason, disabled_at) VALUES (?, ?, ?) ON CONFLICT(channel_id) DO NOTHING",
                 [.text(channelID), .text(reason), .integer(Timestamp.now().milliseconds)])
+            if let owner { try Self.touch(owner, in: transaction.connection) }
         }
         invalidate()
-        if let owner = try index().subscribers.first(where: { $0.channels.contains { $0.id == channelID } }) { try replicate(owner.id) }
+        if let owner { try replicate(owner) }
+    }
+
+    /// Moves subscriber `id`'s `updated_at` past its last value: a change to its secrets or
+    /// channels is a new state of the subscriber, which replicas must not take for an old one.
+    private static func touch(_ id: String, in db: SQLiteConnection) throws {
+        try db.run("UPDATE subscribers SET updated_at = MAX(updated_at + 1, ?) WHERE id = ?", [.integer(Timestamp.now().milliseconds), .text(id)])
     }
 
     /// Whether no subscriber exists yet (for seeding from `config/subscribers.json`).

@@ -104,3 +104,15 @@ extension ReplicationTests {
         #expect(try other.replay(id: "rpl_1")?.cursor == 500, "an older state does not win")
     }
 }
+
+extension ReplicationTests {
+    @Test func aRotationReadBackAfterTheCreationKeepsBothSecrets() throws {
+        let feed = RecordingFeed()
+        let registry = SubscriberRegistry(database: try Database(path: temporaryDatabasePath()), seal: SecretSeal(masterKey: testMasterKey), feed: feed)
+        let old = "whsec_" + String(repeating: "C", count: 32), new = "whsec_" + String(repeating: "D", count: 32)
+        try registry.save(desk("sub_1", channel: "chn_1"), newSecrets: ["chn_1": old])
+        #expect(try registry.rotate(channelID: "chn_1", newSecret: new))  // within the same millisecond, often
+        for record in feed.records { try registry.applyReplica(id: record.key, snapshot: record.value) }  // read back late
+        #expect(try registry.secrets(channelID: "chn_1") == [new, old])
+    }
+}
