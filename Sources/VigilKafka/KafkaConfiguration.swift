@@ -9,6 +9,20 @@ public struct KafkaConfiguration: Sendable {
     /// No properties.
     public init() {}
 
+    /// What every Vigil consumer sets: the brokers, a group id, no automatic commits, quiet
+    /// logs, and a short wait for empty fetches. A real broker answers a fetch as soon as data
+    /// arrives anyway; librdkafka's mock holds an empty one for the whole wait, which at the
+    /// default 500 ms put up to half a second on every hop of an alert (log → router → worker).
+    static func consumer(bootstrapServers: String, group: String) -> KafkaConfiguration {
+        var configuration = KafkaConfiguration()
+        configuration.set("bootstrap.servers", bootstrapServers)
+        configuration.set("group.id", group)
+        configuration.set("enable.auto.commit", "false")
+        configuration.set("fetch.wait.max.ms", "10")
+        configuration.set("log_level", "3")
+        return configuration
+    }
+
     /// Adds `key = value`.
     public mutating func set(_ key: String, _ value: String) { properties.append((key, value)) }
 

@@ -30,18 +30,10 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// Joins `group` on `bootstrapServers` and subscribes to `topics`, reading from the
     /// beginning where the group has no commit yet.
     public init(bootstrapServers: String, group: String, topics: [String], extra: [(String, String)] = []) throws(KafkaError) {
-        var configuration = KafkaConfiguration()
-        configuration.set("bootstrap.servers", bootstrapServers)
-        configuration.set("group.id", group)
-        configuration.set("enable.auto.commit", "false")
+        var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: group)
         configuration.set("auto.offset.reset", "earliest")
         configuration.set("session.timeout.ms", "6000")
         configuration.set("heartbeat.interval.ms", "500")
-        // How long a broker may hold a fetch that has no data. A real broker answers as soon as
-        // data arrives anyway; librdkafka's mock holds it the whole time, which at the default
-        // 500 ms put up to half a second on every hop of an alert (log → router → worker).
-        configuration.set("fetch.wait.max.ms", "10")
-        configuration.set("log_level", "3")
         for (key, value) in extra { configuration.set(key, value) }
         let conf = try configuration.makeHandle()
         let rebalances = Rebalances()

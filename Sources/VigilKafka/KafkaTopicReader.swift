@@ -14,14 +14,9 @@ public final class KafkaTopicReader: @unchecked Sendable {
     /// Reads every partition of `topics` on `bootstrapServers` from the start; fails when a
     /// topic does not exist (run `vigil kafka init`, or `vigil dev kafka` for the mock).
     public init(bootstrapServers: String, topics: [String], extra: [(String, String)] = []) throws(KafkaError) {
-        var configuration = KafkaConfiguration()
-        configuration.set("bootstrap.servers", bootstrapServers)
         // A group id is required by the consumer API; nothing is ever committed under it.
-        configuration.set("group.id", "vigil-reader")
-        configuration.set("enable.auto.commit", "false")
+        var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: "vigil-reader")
         configuration.set("enable.partition.eof", "true")
-        configuration.set("fetch.wait.max.ms", "10")
-        configuration.set("log_level", "3")
         for (key, value) in extra { configuration.set(key, value) }
         client = try KafkaClientHandle.make(RD_KAFKA_CONSUMER, try configuration.makeHandle(), what: "Kafka topic reader")
         rd_kafka_poll_set_consumer(client)

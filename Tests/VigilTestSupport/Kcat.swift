@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `kcat`, Debian's command-line Kafka client, run as an outside producer and consumer.
 public enum Kcat {
@@ -22,24 +19,7 @@ public enum Kcat {
     }
 
     private static func run(_ arguments: [String], stdin: String?, timeout: Double = 20) throws -> (status: Int32, stdout: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/kcat")
-        process.arguments = arguments
-        let directory = TemporaryDirectory.make("vigil-kcat")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let out = (directory as NSString).appendingPathComponent("out")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        process.standardOutput = FileHandle(forWritingAtPath: out)
-        process.standardError = FileHandle.nullDevice
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try? input.fileHandleForWriting.close()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { usleep(5_000) }
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        return (process.terminationStatus, (try? String(contentsOfFile: out, encoding: .utf8)) ?? "")
+        let output = try VigilCommand.run(executable: "/usr/bin/kcat", arguments, stdin: stdin, timeout: timeout)
+        return (output.status, output.stdout)
     }
 }

@@ -133,13 +133,22 @@ public enum VigilCommand {
 
     /// Runs `vigil arguments…` with `environment` added, for at most `timeout` seconds.
     public static func run(_ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil, timeout: Double = 60) throws -> Output {
+        try run(executable: ServiceProcess.binary, arguments, environment: extra, stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs `executable arguments…` with `environment` added and `stdin` fed, for at most
+    /// `timeout` seconds (then SIGKILL), and captures what it printed.
+    public static func run(
+        executable: String, _ arguments: [String], environment extra: [String: String] = [:], stdin: String? = nil, timeout: Double = 60
+    ) throws -> Output {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServiceProcess.binary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in extra { environment[k] = v }
         process.environment = environment
         let directory = TemporaryDirectory.make("vigil-cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = (directory as NSString).appendingPathComponent("out"), err = (directory as NSString).appendingPathComponent("err")
         FileManager.default.createFile(atPath: out, contents: nil)
         FileManager.default.createFile(atPath: err, contents: nil)
@@ -154,7 +163,6 @@ public enum VigilCommand {
         while process.isRunning && Date() < deadline { usleep(5_000) }
         if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
         return Output(
             status: process.terminationStatus, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
             stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
