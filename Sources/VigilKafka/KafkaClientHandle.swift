@@ -1,4 +1,5 @@
 import CRdKafka
+import Foundation
 
 /// Creating an `rd_kafka_t` from a configuration; the one place the error buffer is read.
 enum KafkaClientHandle {
@@ -69,4 +70,30 @@ extension KafkaClientHandle {
         }
         return Int(metadata.pointee.topics[0].partition_cnt)
     }
+}
+
+/// A consumer client that leaves its group and is freed exactly once, by whichever comes
+/// first: an explicit `close`, or the owner going away (also when the owner's initialiser
+/// throws after the client was made).
+final class ConsumerClient: @unchecked Sendable {
+    /// The librdkafka handle; valid until `close`.
+    let pointer: OpaquePointer
+    private let lock = NSLock()
+    private var closed = false
+
+    /// Takes ownership of `pointer`, a consumer made by `KafkaClientHandle.make`.
+    init(_ pointer: OpaquePointer) { self.pointer = pointer }
+
+    /// Leaves the group (partitions move to the other members at once) and frees the client.
+    func close() {
+        let first = lock.withLock { () -> Bool in
+            defer { closed = true }
+            return !closed
+        }
+        guard first else { return }
+        _ = rd_kafka_consumer_close(pointer)
+        rd_kafka_destroy(pointer)
+    }
+
+    deinit { close() }
 }

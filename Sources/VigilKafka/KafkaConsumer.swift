@@ -22,10 +22,9 @@ public struct KafkaRecord: Sendable, Equatable {
 /// the partitions move to the other members from the last commit; `close` leaves the group
 /// at once, so no partition waits out the session timeout after a clean stop.
 public final class KafkaConsumer: @unchecked Sendable {
-    private let client: OpaquePointer
+    private let handle: ConsumerClient
+    private var client: OpaquePointer { handle.pointer }
     private let rebalances: Rebalances
-    private let lock = NSLock()
-    private var closed = false
 
     /// Joins `group` on `bootstrapServers` and subscribes to `topics`, reading from the
     /// beginning where the group has no commit yet.
@@ -54,14 +53,13 @@ public final class KafkaConsumer: @unchecked Sendable {
             Unmanaged<Rebalances>.fromOpaque(opaque).takeUnretainedValue().record(owned)
         }
         self.rebalances = rebalances
-        client = try KafkaClientHandle.make(RD_KAFKA_CONSUMER, conf, what: "Kafka consumer")
+        handle = ConsumerClient(try KafkaClientHandle.make(RD_KAFKA_CONSUMER, conf, what: "Kafka consumer"))
         rd_kafka_poll_set_consumer(client)
         guard let list = rd_kafka_topic_partition_list_new(Int32(topics.count)) else { throw KafkaError("out of memory") }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
         let code = rd_kafka_subscribe(client, list)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            rd_kafka_destroy(client)
             throw KafkaError("cannot subscribe to \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
         }
     }
@@ -125,17 +123,7 @@ public final class KafkaConsumer: @unchecked Sendable {
 
     /// Leaves the group now (the partitions move to the other members at once) and frees
     /// the client. Polling after this is an error.
-    public func close() {
-        let first = lock.withLock { () -> Bool in
-            defer { closed = true }
-            return !closed
-        }
-        guard first else { return }
-        _ = rd_kafka_consumer_close(client)
-        rd_kafka_destroy(client)
-    }
-
-    deinit { close() }
+    public func close() { handle.close() }
 
     /// What the rebalance callback saw, read by `assignment`.
     private final class Rebalances: @unchecked Sendable {

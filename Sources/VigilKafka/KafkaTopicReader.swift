@@ -5,9 +5,9 @@ import Foundation
 /// from the beginning, never commits, and says when it has caught up. Every Vigil process
 /// uses one to materialise the log, the data keys and the other compacted topics in memory.
 public final class KafkaTopicReader: @unchecked Sendable {
-    private let client: OpaquePointer
+    private let handle: ConsumerClient
+    private var client: OpaquePointer { handle.pointer }
     private let lock = NSLock()
-    private var closed = false
     private var partitionCount: [String: Int] = [:]
     private var atEnd: Set<String> = []
 
@@ -18,18 +18,12 @@ public final class KafkaTopicReader: @unchecked Sendable {
         var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: "vigil-reader")
         configuration.set("enable.partition.eof", "true")
         for (key, value) in extra { configuration.set(key, value) }
-        client = try KafkaClientHandle.make(RD_KAFKA_CONSUMER, try configuration.makeHandle(), what: "Kafka topic reader")
+        handle = ConsumerClient(try KafkaClientHandle.make(RD_KAFKA_CONSUMER, try configuration.makeHandle(), what: "Kafka topic reader"))
         rd_kafka_poll_set_consumer(client)
         guard let list = rd_kafka_topic_partition_list_new(16) else { throw KafkaError("out of memory") }
         defer { rd_kafka_topic_partition_list_destroy(list) }
         for topic in topics {
-            let count: Int
-            do {
-                count = try KafkaClientHandle.partitionCount(client, topic: topic)
-            } catch {
-                rd_kafka_destroy(client)
-                throw error
-            }
+            let count = try KafkaClientHandle.partitionCount(client, topic: topic)
             partitionCount[topic] = count
             for partition in 0..<count {
                 rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
@@ -37,7 +31,6 @@ public final class KafkaTopicReader: @unchecked Sendable {
         }
         let code = rd_kafka_assign(client, list)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            rd_kafka_destroy(client)
             throw KafkaError("cannot read \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
         }
     }
@@ -60,15 +53,5 @@ public final class KafkaTopicReader: @unchecked Sendable {
     }
 
     /// Stops reading and frees the client.
-    public func close() {
-        let first = lock.withLock { () -> Bool in
-            defer { closed = true }
-            return !closed
-        }
-        guard first else { return }
-        _ = rd_kafka_consumer_close(client)
-        rd_kafka_destroy(client)
-    }
-
-    deinit { close() }
+    public func close() { handle.close() }
 }

@@ -125,9 +125,10 @@ import Glibc
         for n in 0..<200 {
             if n == 60 { routers[1].kill(signal: SIGKILL) }
             if n == 120 {
-                // Both workers were sending before one dies.
+                // Both workers were sending before one dies. Some of their deliveries wait for the
+                // killed router's partitions, which move only after its 6 s session timeout.
                 for worker in workers {
-                    #expect(eventually(10) {
+                    #expect(eventually(30) {
                         ((try? BlockingHTTPClient(port: worker.port).request("GET", "/metrics").text) ?? "")
                             .contains(#"vigil_deliveries_total{channel="webhook",outcome="delivered"}"#)
                     })

@@ -125,6 +125,28 @@ public struct DeliveryBenchmark: Sendable {
             return (String(id), now)
         }
 
+        /// Files `rate × seconds` alerts of `country` at a steady `rate` on `client`; once every
+        /// webhook has arrived (at most 30 s), returns each alert's id and the moment of its
+        /// `202`, and each one's latency from that `202` to its first receipt, in nanoseconds.
+        func fileSteadily(
+            _ client: BlockingHTTPClient, rate: Double, seconds: Double, country: String, severity: String = "critical"
+        ) throws -> (filed: [(String, UInt64)], latencies: [UInt64]) {
+            var filed: [(String, UInt64)] = []
+            let interval = UInt64(1e9 / rate)
+            let start = DispatchTime.now().uptimeNanoseconds
+            for n in 0..<Int(rate * seconds) {
+                let due = start + UInt64(n) * interval
+                while DispatchTime.now().uptimeNanoseconds < due { usleep(50) }
+                filed.append(try file(client, country: country, severity: severity))
+            }
+            let deadline = Date().addingTimeInterval(30)
+            while !filed.allSatisfy({ !receipts.times(of: $0.0).isEmpty }) {
+                guard Date() < deadline else { throw BenchmarkFailure(description: "webhooks did not all arrive within 30 s") }
+                usleep(1000)
+            }
+            return (filed, filed.compactMap { id, at in receipts.times(of: id).min().map { $0 > at ? $0 - at : 0 } })
+        }
+
         func stop() {
             service.stop()
             sink.stop(timeout: 1)
@@ -140,16 +162,7 @@ public struct DeliveryBenchmark: Sendable {
         let client = try BlockingHTTPClient(port: rig.port)
         let (warm, _) = try rig.file(client, country: "BY")  // warm up: connections, caches, consumer groups joined
         try waitUntil(seconds: 60) { !rig.receipts.times(of: warm).isEmpty }
-        var filed: [(String, UInt64)] = []
-        let interval = UInt64(1e9 / rate)
-        let start = DispatchTime.now().uptimeNanoseconds
-        for n in 0..<Int(rate * seconds) {
-            let due = start + UInt64(n) * interval
-            while DispatchTime.now().uptimeNanoseconds < due { usleep(50) }
-            filed.append(try rig.file(client, country: "BY"))
-        }
-        try waitUntil(seconds: 30) { filed.allSatisfy { !rig.receipts.times(of: $0.0).isEmpty } }
-        let latencies = filed.compactMap { id, at in rig.receipts.times(of: id).min().map { $0 > at ? $0 - at : 0 } }
+        let (filed, latencies) = try rig.fileSteadily(client, rate: rate, seconds: seconds, country: "BY")
         let retries = rig.service.metrics.value("vigil_deliveries_total", labels: "channel=\"webhook\",outcome=\"retry\"")
         if retries > 0 {
             let errors = filed.prefix(1000).compactMap { (try? rig.service.deliveries.deliveries(ofAlert: $0.0))?.first?.lastError }

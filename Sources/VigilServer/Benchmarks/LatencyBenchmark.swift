@@ -78,20 +78,7 @@ public struct LatencyBenchmark: Sendable {
 
     private func steady(_ rig: DeliveryBenchmark.Rig) throws -> LatencySample {
         let client = try BlockingHTTPClient(port: rig.port)
-        var filed: [(String, UInt64)] = []
-        let interval = UInt64(1e9 / rate)
-        let start = DispatchTime.now().uptimeNanoseconds
-        for n in 0..<Int(rate * seconds) {
-            let due = start + UInt64(n) * interval
-            while DispatchTime.now().uptimeNanoseconds < due { usleep(50) }
-            filed.append(try rig.file(client, country: "BY", severity: "high"))
-        }
-        let deadline = Date().addingTimeInterval(30)
-        while !filed.allSatisfy({ !rig.receipts.times(of: $0.0).isEmpty }) {
-            guard Date() < deadline else { throw BenchmarkFailure(description: "webhooks did not all arrive within 30 s") }
-            usleep(1000)
-        }
-        let latencies = filed.compactMap { id, at in rig.receipts.times(of: id).min().map { $0 > at ? $0 - at : 0 } }
+        let latencies = try rig.fileSteadily(client, rate: rate, seconds: seconds, country: "BY", severity: "high").latencies
         return LatencySample(count: latencies.count, seconds: seconds, latencies: latencies)
     }
 
