@@ -55,7 +55,14 @@ public final class Database: @unchecked Sendable {
     /// Runs `body` in the next group-commit transaction and calls `completion` after the
     /// commit, with the body's result or the error that stopped it. A body that throws is
     /// rolled back alone; the others in the batch still commit.
+    ///
+    /// With `answeringBeforeCommit`, `completion` is called as soon as the body has run in
+    /// the writer, before the commit and its fsync: for work whose loss in a crash only
+    /// repeats something (a delivery's claim, lost, leaves it pending, so it is sent again),
+    /// never for anything a caller acknowledges as durable. A commit that then fails is not
+    /// reported to such a job.
     public func write<T: Sendable>(
+        answeringBeforeCommit: Bool = false,
         _ body: @escaping @Sendable (WriteTransaction) throws -> T,
         completion: @escaping @Sendable (Result<T, Error>) -> Void
     ) {
@@ -65,18 +72,21 @@ public final class Database: @unchecked Sendable {
             completion(.failure(StoreError.closed))
             return
         }
-        pending.append(Write(body: body, completion: completion))
+        pending.append(Write(body: body, answersBeforeCommit: answeringBeforeCommit, completion: completion))
         let schedule = !drainScheduled
         drainScheduled = true
         lock.unlock()
         if schedule { writerQueue.async { self.drain() } }
     }
 
-    /// Runs `body` in the next group commit and waits for the commit.
-    public func writeAndWait<T: Sendable>(_ body: @escaping @Sendable (WriteTransaction) throws -> T) throws -> T {
+    /// Runs `body` in the next group commit and waits for the commit (or, with
+    /// `answeringBeforeCommit`, only for the body: see `write`).
+    public func writeAndWait<T: Sendable>(
+        answeringBeforeCommit: Bool = false, _ body: @escaping @Sendable (WriteTransaction) throws -> T
+    ) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox<T>()
-        write(body) { result in
+        write(answeringBeforeCommit: answeringBeforeCommit, body) { result in
             box.set(result)
             done.signal()
         }
@@ -160,6 +170,7 @@ public final class Database: @unchecked Sendable {
             } catch {
                 job.abort(error)
             }
+            job.answerEarly()
         }
         do {
             try writer.execute("COMMIT")
@@ -204,16 +215,21 @@ private protocol PendingWrite: AnyObject {
     var failed: Bool { get }
     func perform(_ transaction: WriteTransaction)
     func abort(_ error: Error)
+    /// Answers now, before the commit, if the job asked for that.
+    func answerEarly()
     func finish(commitError: Error?)
 }
 
 private final class Write<T: Sendable>: PendingWrite {
     let body: @Sendable (WriteTransaction) throws -> T
     let completion: @Sendable (Result<T, Error>) -> Void
+    let answersBeforeCommit: Bool
+    var answered = false
     var result: Result<T, Error>?
 
-    init(body: @escaping @Sendable (WriteTransaction) throws -> T, completion: @escaping @Sendable (Result<T, Error>) -> Void) {
+    init(body: @escaping @Sendable (WriteTransaction) throws -> T, answersBeforeCommit: Bool, completion: @escaping @Sendable (Result<T, Error>) -> Void) {
         self.body = body
+        self.answersBeforeCommit = answersBeforeCommit
         self.completion = completion
     }
 
@@ -223,7 +239,14 @@ private final class Write<T: Sendable>: PendingWrite {
 
     func abort(_ error: Error) { result = .failure(error) }
 
+    func answerEarly() {
+        guard answersBeforeCommit, !answered else { return }
+        answered = true
+        completion(result ?? .failure(StoreError.closed))
+    }
+
     func finish(commitError: Error?) {
+        guard !answered else { return }
         if let commitError {
             completion(.failure(commitError))
         } else {

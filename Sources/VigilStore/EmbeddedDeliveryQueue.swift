@@ -105,7 +105,9 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         let t = now.milliseconds
         let excluded = Array(excludedChannels)
         let placeholders = excluded.isEmpty ? "" : " AND channel_id NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
-        return try database.writeAndWait { transaction in
+        // Answered before its commit: a send need not wait for the claim's fsync. A claim
+        // lost in a crash leaves the delivery pending, so it is sent again (at least once).
+        return try database.writeAndWait(answeringBeforeCommit: true) { transaction in
             let db = transaction.connection
             var records: [DeliveryRecord] = []
             // Due work by priority: critical first, then by due time.
@@ -156,7 +158,10 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     }
 
     public func nextDueTime() throws -> Timestamp? {
-        try database.read { transaction in
+        // Read on the writer, after every queued job: claims answer before their commit, so a
+        // reader could still see a claimed delivery as due, or a retried one as in flight
+        // under its lease, and put the next wake-up a minute late.
+        try database.writeAndWait(answeringBeforeCommit: true) { transaction in
             let row = try transaction.connection.query(
                 "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state IN ('pending', 'failed') UNION ALL SELECT MIN(lease_until) FROM deliveries WHERE state = 'in_flight')").first
             return row?.int(0).map { Timestamp(milliseconds: $0) }

@@ -135,6 +135,28 @@ func appendNow(_ log: EmbeddedAlertLog, _ alert: Alert, claim: IdempotencyClaim?
         #expect(stats.commits < UInt64(count), "group commit should batch concurrent appends: \(stats)")
     }
 
+    /// A job that answers before its commit is told while the transaction is still open:
+    /// a reader does not see its row yet, and sees it once the commit is done.
+    @Test func aWriteCanAnswerBeforeItsCommit() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let count: @Sendable () throws -> Int64 = { try db.read { try $0.connection.query("SELECT COUNT(*) FROM consumer_positions").first?.int(0) ?? -1 } }
+        let answered = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var seenAtAnswer: Int64 = -1
+        nonisolated(unsafe) var result: Result<Int, Error>?
+        db.write(answeringBeforeCommit: true, { transaction in
+            try transaction.connection.run("INSERT INTO consumer_positions(consumer, log_offset) VALUES ('early', 7)")
+        }) { outcome in
+            result = outcome
+            seenAtAnswer = (try? count()) ?? -1
+            answered.signal()
+        }
+        #expect(answered.wait(timeout: .now() + 10) == .success)
+        #expect((try? result?.get()) == 1)
+        #expect(seenAtAnswer == 0, "answered before the commit, so readers do not see the row yet")
+        _ = try db.writeAndWait { _ in 0 }  // a later job commits after the early one's batch
+        #expect(try count() == 1)
+    }
+
     @Test func notifiesObserversAfterCommit() throws {
         let log = try EmbeddedAlertLog(database: try Database(path: temporaryDatabasePath()), masterKey: testMasterKey)
         let seen = DispatchSemaphore(value: 0)
