@@ -12,4 +12,8 @@ static inline CURLcode vigil_curl_setopt_read_function(CURL *h, curl_read_callba
 static inline CURLcode vigil_curl_setopt_header_function(CURL *h, curl_write_callback f) { return curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, f); }
 static inline CURLcode vigil_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode vigil_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
+/* curl_multi_setopt is variadic too. */
+static inline CURLMcode vigil_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+/* The result of a finished transfer, out of CURLMsg's anonymous union. */
+static inline CURLcode vigil_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif

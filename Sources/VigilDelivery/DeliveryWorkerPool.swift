@@ -46,9 +46,10 @@ public struct DeliveryEvents: Sendable {
 /// The delivery workers (DESIGN §7) on dispatch queues.
 ///
 /// A serial control queue claims due deliveries — critical first — under a lease, when the
-/// router reports new ones or a timer reaches the next due time; sends run on a concurrent
-/// queue, bounded overall and per channel; each outcome is recorded, retried with backoff
-/// within the budget, or sent to the dead letters. A circuit breaker per channel stops
+/// router reports new ones or a timer reaches the next due time; sends run in send slots,
+/// bounded overall and per channel, webhooks all on one libcurl multi handle
+/// (`CurlTransport`); each outcome is recorded, retried with backoff within the budget, or
+/// sent to the dead letters. A circuit breaker per channel stops
 /// hammering a receiver that is down and tells its owner.
 public final class DeliveryWorkerPool: @unchecked Sendable {
     private let queue: any DeliveryWorkQueue
@@ -60,10 +61,11 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
     public let breaker: CircuitBreaker
     private let policy: AddressPolicy
     private let control = DispatchQueue(label: "vigil.workers.control")
-    /// One serial queue per send slot. A send blocks its thread (in libcurl, or waiting for a
-    /// commit); on a shared concurrent queue libdispatch keeps about one thread per core and
-    /// adds more only slowly when they block, so deliveries waited hundreds of milliseconds
-    /// for a thread. Serial queues are served by overcommitting threads at once.
+    /// One serial queue per send slot: it prepares the send and records the outcome. A
+    /// webhook's exchange runs on `CurlTransport` and holds no thread; an email's SMTP
+    /// exchange blocks its slot's thread, and on a shared concurrent queue libdispatch adds
+    /// threads only slowly when they block. Serial queues are served by overcommitting
+    /// threads at once.
     private let senders: [DispatchQueue]
     private var freeSlots: [Int]
     private let notices = DispatchQueue(label: "vigil.workers.notices")
@@ -139,9 +141,9 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             inFlightByChannel[delivery.channelID, default: 0] += 1
             inFlightGroup.enter()
             let slot = freeSlots.removeLast()
-            senders[slot].async { [self] in
-                attempt(delivery)
-                control.async { [self] in
+            let sender = senders[slot]
+            sender.async { [self] in
+                attempt(delivery, on: sender) { [self] in control.async { [self] in
                     freeSlots.append(slot)
                     inFlight -= 1
                     inFlightByChannel[delivery.channelID, default: 1] -= 1
@@ -150,7 +152,7 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
                     // Refill in batches: a claim is a transaction, and claiming after every
                     // single completion made each delivery cost two commits on the writer.
                     if inFlight <= configuration.maxConcurrent / 2 { claim() }
-                }
+                } }
             }
         }
         if claimed.count == free { return }  // more may be due; the next completion claims again
@@ -162,23 +164,49 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         }
     }
 
-    /// One attempt at `delivery`; its outcome is recorded in the next group commit, which
-    /// the sending slot does not wait for.
-    func attempt(_ delivery: DeliveryRecord) {
+    /// One attempt at `delivery`, started on its slot's queue `sender`; `done` is called once
+    /// the outcome is handed to the queue, whose commit the slot does not wait for. A
+    /// webhook's exchange runs on `CurlTransport` without holding a thread; what follows it
+    /// comes back to `sender`.
+    func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable () -> Void) {
         let now = Timestamp.now()
-        let outcome: DeliveryOutcome
+        let target: SendTarget
         do {
-            outcome = try decide(delivery, now: now)
+            switch try prepare(delivery) {
+            case .settled(let outcome):
+                record(delivery, outcome)
+                return done()
+            case .send(let prepared):
+                target = prepared
+            }
         } catch {
             events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
-            return
+            return done()
         }
+        let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
+            do {
+                record(delivery, try outcome(of: verdict, delivery, target, now: now))
+            } catch {
+                events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+            }
+            done()
+        }
+        switch target.channel.type {
+        case .webhook:
+            sendWebhook(delivery, alert: target.alert, url: target.channel.url ?? "", secrets: target.secrets, now: now) { verdict in sender.async { conclude(verdict) } }
+        case .email:
+            conclude(sendEmail(delivery, alert: target.alert, to: target.channel.address ?? "", language: target.subscriber.language))
+        }
+    }
+
+    /// Hands `outcome` to the queue; the commit is not waited for.
+    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome) {
         let word = switch outcome {
         case .delivered: "delivered"
         case .retry: "retry"
         case .dead: "dead"
         }
-        let received = alerts.get(delivery.alertID)?.alert.receivedAt ?? now
+        let received = alerts.get(delivery.alertID)?.alert.receivedAt ?? Timestamp.now()
         let events = self.events
         queue.complete(delivery.id, outcome: outcome, at: Timestamp.now()) { error in
             if let error {
@@ -189,19 +217,38 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         }
     }
 
-    private func decide(_ delivery: DeliveryRecord, now: Timestamp) throws -> DeliveryOutcome {
-        guard let stored = try alert(delivery.alertID) else { return .dead(error: "the alert is no longer in the log") }
-        guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .dead(error: "the subscriber was deleted") }
+    /// Who and what a send goes to.
+    struct SendTarget: Sendable {
+        let alert: Alert
+        let subscriber: Subscriber
+        let channel: Channel
+        /// A webhook's signing secrets (none for email).
+        let secrets: [WebhookSecret]
+    }
+
+    /// What to do with a claimed delivery before anything is sent.
+    enum Preparation: Sendable {
+        /// Nothing to send: the outcome is known already.
+        case settled(DeliveryOutcome)
+        /// Send the alert, redacted for the subscriber, over the channel.
+        case send(SendTarget)
+    }
+
+    private func prepare(_ delivery: DeliveryRecord) throws -> Preparation {
+        guard let stored = try alert(delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
+        guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .settled(.dead(error: "the subscriber was deleted")) }
         guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
-            return .dead(error: "the subscriber no longer has this channel")
+            return .settled(.dead(error: "the subscriber no longer has this channel"))
         }
-        if let reason = try directory.disabledReason(channelID: channel.id) { return .dead(error: "the endpoint is disabled: \(reason)") }
-        let alert = stored.alert.redacted(for: subscriber.clearance)
-        let verdict: DeliveryVerdict
-        switch channel.type {
-        case .webhook: verdict = try sendWebhook(delivery, alert: alert, url: channel.url ?? "", now: now)
-        case .email: verdict = sendEmail(delivery, alert: alert, to: channel.address ?? "", language: subscriber.language)
-        }
+        if let reason = try directory.disabledReason(channelID: channel.id) { return .settled(.dead(error: "the endpoint is disabled: \(reason)")) }
+        let secrets = channel.type == .webhook ? try directory.secrets(channelID: channel.id).compactMap(WebhookSecret.init) : []
+        return .send(SendTarget(alert: stored.alert.redacted(for: subscriber.clearance), subscriber: subscriber, channel: channel, secrets: secrets))
+    }
+
+    /// What a send's verdict means for the delivery: delivered, retried within the budget
+    /// (the breaker and the critical fallback told), or dead.
+    private func outcome(of verdict: DeliveryVerdict, _ delivery: DeliveryRecord, _ target: SendTarget, now: Timestamp) throws -> DeliveryOutcome {
+        let (alert, subscriber, channel) = (target.alert, target.subscriber, target.channel)
         let seconds = Double(now.milliseconds) / 1000
         switch verdict {
         case .delivered:
@@ -242,16 +289,18 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         return stored
     }
 
-    private func sendWebhook(_ delivery: DeliveryRecord, alert: Alert, url: String, now: Timestamp) throws -> DeliveryVerdict {
+    /// Signs and POSTs the alert to `url`, after checking where the address leads; `verdict`
+    /// is called once, on the transport's thread when a request went out.
+    private func sendWebhook(
+        _ delivery: DeliveryRecord, alert: Alert, url: String, secrets: [WebhookSecret], now: Timestamp, verdict: @escaping @Sendable (DeliveryVerdict) -> Void) {
         let target: (host: String, port: Int, address: String)
         switch policy.check(url) {
         case .failure(.unresolvable(let host)):  // DNS trouble may pass; an internal address will not
-            return .retry(reason: AddressRefusal.unresolvable(host).description, notBeforeMilliseconds: nil)
-        case .failure(let refusal): return .permanent(reason: refusal.description)
+            return verdict(.retry(reason: AddressRefusal.unresolvable(host).description, notBeforeMilliseconds: nil))
+        case .failure(let refusal): return verdict(.permanent(reason: refusal.description))
         case .success(let checked): target = checked
         }
-        let secrets = try directory.secrets(channelID: delivery.channelID).compactMap(WebhookSecret.init)
-        guard !secrets.isEmpty else { return .permanent(reason: "the channel has no signing secret") }
+        guard !secrets.isEmpty else { return verdict(.permanent(reason: "the channel has no signing secret")) }
         let body = WebhookPayload.body(alert: alert, deliveryID: delivery.id, sentAt: now, replayID: delivery.replayID)
         var headers: [(String, String)] = [
             ("content-type", "application/json"), ("user-agent", "Vigil"),
@@ -260,10 +309,9 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         ]
         if alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
         if let replayID = delivery.replayID { headers += [("vigil-replay", "true"), ("vigil-replay-id", replayID)] }
-        let result = CurlRequest.post(
-            url: url, headers: headers, body: body, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
-            pinnedAddress: target)
-        return DeliveryVerdict.of(result)
+        let request = CurlRequest(
+            url: url, headers: headers, body: body, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds, pinnedAddress: target)
+        CurlTransport.shared.post(request) { result in verdict(DeliveryVerdict.of(result)) }
     }
 
     private func sendEmail(_ delivery: DeliveryRecord, alert: Alert, to address: String, language: String) -> DeliveryVerdict {
