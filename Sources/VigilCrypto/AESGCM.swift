@@ -13,6 +13,9 @@ public enum AESGCM {
     public static let nonceLength = 12
     /// Authentication tag length in bytes.
     public static let tagLength = 16
+    /// AES-256-GCM, fetched once: `EVP_aes_256_gcm()` makes libcrypto look the cipher up by
+    /// name, under a lock, on every init.
+    nonisolated(unsafe) private static let cipher = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
 
     /// Encrypts `plaintext` under `key` (32 bytes), authenticating `associatedData` with it.
     public static func seal(_ plaintext: [UInt8], key: [UInt8], associatedData: [UInt8] = []) throws -> [UInt8] {
@@ -24,7 +27,7 @@ public enum AESGCM {
         var tag = [UInt8](repeating: 0, count: tagLength)
         var written: Int32 = 0
         var total = 0
-        guard EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+        guard EVP_EncryptInit_ex(context, cipher, nil, nil, nil) == 1,
             EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceLength), nil) == 1,
             EVP_EncryptInit_ex(context, nil, nil, key, nonce) == 1
         else { throw CryptoError.libcrypto("AES-GCM encrypt init") }
@@ -59,7 +62,7 @@ public enum AESGCM {
         var plaintext = [UInt8](repeating: 0, count: ciphertext.count + 16)
         var written: Int32 = 0
         var total = 0
-        guard EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil) == 1,
+        guard EVP_DecryptInit_ex(context, cipher, nil, nil, nil) == 1,
             EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(nonceLength), nil) == 1,
             EVP_DecryptInit_ex(context, nil, nil, key, nonce) == 1
         else { throw CryptoError.libcrypto("AES-GCM decrypt init") }

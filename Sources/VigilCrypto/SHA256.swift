@@ -2,15 +2,19 @@ import COpenSSL
 
 /// SHA-256 from libcrypto: token hashes, idempotency fingerprints, delivery ids.
 public enum SHA256 {
+    /// SHA-256, fetched once: `SHA256()` looks it up by name, under a lock, on every call.
+    nonisolated(unsafe) private static let algorithm = EVP_MD_fetch(nil, "SHA256", nil)
+
     /// The 32-byte digest of `bytes`.
     public static func digest(_ bytes: some Collection<UInt8>) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
         let input = Array(bytes)
-        input.withUnsafeBufferPointer { inputBuffer in
+        let ok = input.withUnsafeBufferPointer { inputBuffer in
             output.withUnsafeMutableBufferPointer { outputBuffer in
-                _ = COpenSSL.SHA256(inputBuffer.baseAddress, inputBuffer.count, outputBuffer.baseAddress)
+                EVP_Digest(inputBuffer.baseAddress, inputBuffer.count, outputBuffer.baseAddress, nil, algorithm, nil) == 1
             }
         }
+        guard ok else { fatalError("libcrypto failed to compute a SHA-256 digest") }
         return output
     }
 
