@@ -152,7 +152,9 @@ public final class Database: @unchecked Sendable {
 
     private func commit(_ batch: [any PendingWrite]) {
         do {
-            try writer.execute("BEGIN IMMEDIATE")
+            // Transaction control through cached prepared statements: `execute` compiled
+            // SAVEPOINT and RELEASE again for every job.
+            try writer.run("BEGIN IMMEDIATE")
         } catch {
             for job in batch { job.finish(commitError: error) }
             return
@@ -160,20 +162,17 @@ public final class Database: @unchecked Sendable {
         let transaction = WriteTransaction(connection: writer)
         for job in batch {
             do {
-                try writer.execute("SAVEPOINT job")
+                try writer.run("SAVEPOINT job")
                 job.perform(transaction)
-                if job.failed {
-                    try writer.execute("ROLLBACK TO job; RELEASE job")
-                } else {
-                    try writer.execute("RELEASE job")
-                }
+                if job.failed { try writer.run("ROLLBACK TO job") }
+                try writer.run("RELEASE job")
             } catch {
                 job.abort(error)
             }
             job.answerEarly()
         }
         do {
-            try writer.execute("COMMIT")
+            try writer.run("COMMIT")
             lock.withLock {
                 commitCount += 1
                 committedJobs += UInt64(batch.count)
