@@ -31,8 +31,15 @@ public struct AddressPolicy: Sendable {
     /// Lets webhooks reach loopback and private addresses, and plain http (tests, demos).
     public let allowPrivate: Bool
 
+    /// Where host names are looked up: the system resolver, asked afresh every time unless
+    /// the caller shares a `HostResolutions` cache (the delivery workers do).
+    let resolutions: HostResolutions
+
     /// A policy; `allowPrivate` from `allow_private_webhooks`.
-    public init(allowPrivate: Bool) { self.allowPrivate = allowPrivate }
+    public init(allowPrivate: Bool, resolutions: HostResolutions = HostResolutions(lifetime: 0)) {
+        self.allowPrivate = allowPrivate
+        self.resolutions = resolutions
+    }
 
     /// The host, port and checked address to call `url` on.
     public func check(_ url: String) -> Result<(host: String, port: Int, address: String), AddressRefusal> {
@@ -42,15 +49,16 @@ public struct AddressPolicy: Sendable {
         if scheme == "http" && !allowPrivate { return .failure(.insecureScheme) }
         let port = parsed.port ?? (scheme == "https" ? 443 : 80)
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        let addresses = Self.resolve(bare)
+        let addresses = resolutions.addresses(of: bare)
         guard !addresses.isEmpty else { return .failure(.unresolvable(bare)) }
         if allowPrivate { return .success((bare, port, addresses[0])) }
         guard let allowed = addresses.first(where: { !Self.isInternal($0) }) else { return .failure(.internalAddress(addresses[0])) }
         return .success((bare, port, allowed))
     }
 
-    /// Every address `host` resolves to, as numeric text (IPv6 without brackets).
-    static func resolve(_ host: String) -> [String] {
+    /// Every address the system resolver gives for `host`, as numeric text (IPv6 without
+    /// brackets), without duplicates.
+    @Sendable public static func resolve(_ host: String) -> [String] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var info: UnsafeMutablePointer<addrinfo>?

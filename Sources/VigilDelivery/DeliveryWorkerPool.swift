@@ -85,7 +85,7 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
         self.configuration = configuration
         self.breaker = breaker
         self.events = events
-        policy = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks)
+        policy = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks, resolutions: HostResolutions())
         wake = DispatchSource.makeUserDataOrSource(queue: control)
         timer = DispatchSource.makeTimerSource(queue: control)
         senders = (0..<max(1, configuration.maxConcurrent)).map { DispatchQueue(label: "vigil.workers.send.\($0)") }

@@ -54,6 +54,32 @@ import VigilCore
         #expect(pinned.host == "localhost" && pinned.port == 8090 && ["127.0.0.1", "::1"].contains(pinned.address))
         #expect(AddressPolicy(allowPrivate: false).check("ftp://example.org").failureValue == .badURL("ftp://example.org"))
     }
+
+    /// Sends to one host ask the resolver once while its answer is fresh, never keep a
+    /// failure, and still refuse an internal address that came from the cache.
+    @Test func keepsResolverAnswersBrieflyAndStillChecksThem() throws {
+        let lookups = LookupCounter()
+        let answers: [String: [String]] = ["desk.example.org": ["93.184.216.34"], "inside.example.org": ["10.0.0.7"]]
+        let resolutions = HostResolutions(lifetime: 60) { host in lookups.count(host); return answers[host] ?? [] }
+        let policy = AddressPolicy(allowPrivate: false, resolutions: resolutions)
+        for _ in 0..<3 { #expect(try policy.check("https://desk.example.org/hook").get().address == "93.184.216.34") }
+        #expect(lookups.calls("desk.example.org") == 1)
+        for _ in 0..<2 { #expect(policy.check("https://inside.example.org/hook").failureValue == .internalAddress("10.0.0.7")) }
+        #expect(lookups.calls("inside.example.org") == 1)
+        for _ in 0..<2 { #expect(policy.check("https://gone.example.org/hook").failureValue == .unresolvable("gone.example.org")) }
+        #expect(lookups.calls("gone.example.org") == 2, "a failed lookup is asked again")
+        let uncached = AddressPolicy(allowPrivate: false, resolutions: HostResolutions(lifetime: 0) { host in lookups.count(host); return answers[host] ?? [] })
+        for _ in 0..<2 { _ = uncached.check("https://desk.example.org/hook") }
+        #expect(lookups.calls("desk.example.org") == 3)
+    }
+}
+
+/// Counts resolver calls per host, from any thread.
+final class LookupCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var counts: [String: Int] = [:]
+    func count(_ host: String) { lock.withLock { counts[host, default: 0] += 1 } }
+    func calls(_ host: String) -> Int { lock.withLock { counts[host] ?? 0 } }
 }
 
 extension Result {
