@@ -138,6 +138,58 @@ public protocol DeliveryWorkQueue: DeliveryQueue {
 
     /// How many deliveries are in each state (for the queue-depth and dead-letter metrics).
     func countsByState() throws -> [DeliveryState: Int]
+
+    /// `recordRouting`, with a claim made in the same transaction: `handOff` gets the
+    /// deliveries `claim` takes (as `claimDue` would) as soon as they are recorded, before
+    /// the commit, so their sends need not wait for it; the call returns once the commit is
+    /// durable, and throws if it failed. A claim lost that way leaves its deliveries to be
+    /// routed and sent again: at least once, never lost. `handOff` is called exactly once.
+    func recordRouting(
+        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, claim: ClaimRequest,
+        handOff: @escaping @Sendable ([DeliveryRecord]) -> Void) throws
+}
+
+extension DeliveryWorkQueue {
+    /// Records, then claims in a transaction of its own: for queues with nothing better.
+    public func recordRouting(
+        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, claim: ClaimRequest,
+        handOff: @escaping @Sendable ([DeliveryRecord]) -> Void
+    ) throws {
+        do {
+            try recordRouting(deliveries, through: offset, consumer: consumer)
+        } catch {
+            handOff([])
+            throw error
+        }
+        handOff((try? claimDue(now: Timestamp.now(), limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, excludedChannels: claim.excludedChannels)) ?? [])
+    }
+}
+
+/// Where the router hands the deliveries it claimed in its own transaction (see
+/// `DeliveryWorkQueue.recordRouting(_:through:consumer:claim:handOff:)`): the workers.
+public protocol DeliveryHandOff: AnyObject, Sendable {
+    /// Sets aside the send slots free now for one claim; `nil` when there are none.
+    func reserveForRouting() -> ClaimRequest?
+    /// Starts `claimed`, taken under `reservation`, and frees the slots it did not use.
+    func accept(_ claimed: [DeliveryRecord], reservedBy reservation: ClaimRequest)
+}
+
+/// What a worker pool can take on now, so a claim made elsewhere (in the router's
+/// transaction) takes no more than the pool has room for.
+public struct ClaimRequest: Sendable, Equatable {
+    /// Send slots the pool set aside for this claim.
+    public let limit: Int
+    /// How long a claimed delivery is the pool's.
+    public let leaseMilliseconds: Int64
+    /// Channels at their in-flight limit or behind an open breaker.
+    public let excludedChannels: Set<String>
+
+    /// A request for up to `limit` deliveries.
+    public init(limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) {
+        self.limit = limit
+        self.leaseMilliseconds = leaseMilliseconds
+        self.excludedChannels = excludedChannels
+    }
 }
 
 /// Who receives, as the workers need to know it: the subscriber and its signing secrets.

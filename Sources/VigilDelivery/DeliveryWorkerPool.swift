@@ -51,7 +51,7 @@ public struct DeliveryEvents: Sendable {
 /// (`CurlTransport`); each outcome is recorded, retried with backoff within the budget, or
 /// sent to the dead letters. A circuit breaker per channel stops
 /// hammering a receiver that is down and tells its owner.
-public final class DeliveryWorkerPool: @unchecked Sendable {
+public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private let queue: any DeliveryWorkQueue
     private let log: any AlertLog
     private let directory: any SubscriberDirectory
@@ -73,6 +73,8 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
     private let timer: DispatchSourceTimer
     private let inFlightGroup = DispatchGroup()
     private var inFlight = 0
+    /// Slots set aside for a claim in the router's transaction, not yet started.
+    private var reserved = 0
     private var inFlightByChannel: [String: Int] = [:]
     private var running = false
     private let alerts = AlertCache(capacity: 4096)
@@ -122,12 +124,40 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
     /// Sends in flight now.
     public var sendsInFlight: Int { control.sync { inFlight } }
 
+    public func reserveForRouting() -> ClaimRequest? {
+        control.sync {
+            guard running else { return nil }
+            let free = freeSlotCount
+            guard free > 0 else { return nil }
+            reserved += free
+            return ClaimRequest(limit: free, leaseMilliseconds: configuration.leaseMilliseconds, excludedChannels: excludedChannels(now: .now()))
+        }
+    }
+
+    public func accept(_ claimed: [DeliveryRecord], reservedBy reservation: ClaimRequest) {
+        control.async { [self] in
+            reserved -= reservation.limit
+            // After `stop`, what was claimed stays leased and is sent again once the lease
+            // expires (or after the restart).
+            guard running else { return }
+            for delivery in claimed.prefix(reservation.limit) { send(delivery) }
+        }
+    }
+
+    /// Send slots neither busy nor set aside.
+    private var freeSlotCount: Int { min(configuration.maxConcurrent - inFlight, freeSlots.count) - reserved }
+
+    /// Channels a claim must skip: at their in-flight limit, or behind an open breaker.
+    private func excludedChannels(now: Timestamp) -> Set<String> {
+        Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys).union(breaker.blocked(now: Double(now.milliseconds) / 1000))
+    }
+
     private func claim() {
         guard running else { return }
-        let free = min(configuration.maxConcurrent - inFlight, freeSlots.count)
+        let free = freeSlotCount
         guard free > 0 else { return }
         let now = Timestamp.now()
-        let excluded = Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys).union(breaker.blocked(now: Double(now.milliseconds) / 1000))
+        let excluded = excludedChannels(now: now)
         let claimed: [DeliveryRecord]
         do {
             claimed = try queue.claimDue(now: now, limit: free, leaseMilliseconds: configuration.leaseMilliseconds, excludedChannels: excluded)
@@ -136,31 +166,34 @@ public final class DeliveryWorkerPool: @unchecked Sendable {
             timer.schedule(deadline: .now() + 1)
             return
         }
-        for delivery in claimed {
-            inFlight += 1
-            inFlightByChannel[delivery.channelID, default: 0] += 1
-            inFlightGroup.enter()
-            let slot = freeSlots.removeLast()
-            let sender = senders[slot]
-            sender.async { [self] in
-                attempt(delivery, on: sender) { [self] in control.async { [self] in
-                    freeSlots.append(slot)
-                    inFlight -= 1
-                    inFlightByChannel[delivery.channelID, default: 1] -= 1
-                    if inFlightByChannel[delivery.channelID] == 0 { inFlightByChannel.removeValue(forKey: delivery.channelID) }
-                    inFlightGroup.leave()
-                    // Refill in batches: a claim is a transaction, and claiming after every
-                    // single completion made each delivery cost two commits on the writer.
-                    if inFlight <= configuration.maxConcurrent / 2 { claim() }
-                } }
-            }
-        }
+        for delivery in claimed { send(delivery) }
         if claimed.count == free { return }  // more may be due; the next completion claims again
         if let due = try? queue.nextDueTime() {
             let wait = max(0, due.milliseconds - Timestamp.now().milliseconds)
             timer.schedule(deadline: .now() + .milliseconds(Int(min(wait, 60_000)) + 1))
         } else {
             timer.schedule(deadline: .now() + 60)
+        }
+    }
+
+    /// Starts `delivery` in a free slot; on `control`.
+    private func send(_ delivery: DeliveryRecord) {
+        inFlight += 1
+        inFlightByChannel[delivery.channelID, default: 0] += 1
+        inFlightGroup.enter()
+        let slot = freeSlots.removeLast()
+        let sender = senders[slot]
+        sender.async { [self] in
+            attempt(delivery, on: sender) { [self] in control.async { [self] in
+                freeSlots.append(slot)
+                inFlight -= 1
+                inFlightByChannel[delivery.channelID, default: 1] -= 1
+                if inFlightByChannel[delivery.channelID] == 0 { inFlightByChannel.removeValue(forKey: delivery.channelID) }
+                inFlightGroup.leave()
+                // Refill in batches: a claim is a transaction, and claiming after every
+                // single completion made each delivery cost two commits on the writer.
+                if inFlight <= configuration.maxConcurrent / 2 { claim() }
+            } }
         }
     }
 

@@ -28,6 +28,8 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     private var stopped = false
     private let lock = NSLock()
     private var routedListeners: [@Sendable (LogOffset) -> Void] = []
+    /// The workers that take deliveries claimed in the routing transaction, if any.
+    private var handOff: (any DeliveryHandOff)?
 
     /// A router over `log` into `queue`, matching with `subscribers`' index.
     public init(log: any AlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256) {
@@ -43,6 +45,13 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     /// Calls `listener` with the newest routed offset after every batch (workers, tests).
     public func onRouted(_ listener: @escaping @Sendable (LogOffset) -> Void) {
         lock.withLock { routedListeners.append(listener) }
+    }
+
+    /// Claims fresh deliveries for `workers` in the same transaction that records them, so
+    /// their sends start before that transaction's commit (its fsync) instead of after it
+    /// and a claim of their own; `queue` must be a `DeliveryWorkQueue`. Call before `start`.
+    public func handOff(to workers: any DeliveryHandOff) {
+        lock.withLock { handOff = workers }
     }
 
     /// The offset routed so far.
@@ -76,9 +85,12 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     /// Routes `batch` with today's subscriptions and records its deliveries in `queue`
     /// with `consumer`'s position at `offset`, in one transaction; both backends' routers
     /// come through here.
+    ///
+    /// With `handOff`, fresh deliveries are claimed for those workers in the same
+    /// transaction and handed to them before its commit.
     static func record(
         _ batch: [StoredAlert], through offset: LogOffset, consumer: String, log: any AlertLog, queue: any DeliveryQueue,
-        subscribers: SubscriberRegistry, metrics: Metrics
+        subscribers: SubscriberRegistry, metrics: Metrics, handOff: (any DeliveryHandOff)? = nil
     ) throws {
         let index = try subscribers.index()
         var deliveries: [RoutedDelivery] = []
@@ -92,7 +104,13 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
             batchRecipients[stored.alert.caseID, default: []].formUnion(routed.filter { $0.initialState != .skipped }.map(\.subscriberID))
             deliveries += routed
         }
-        try queue.recordRouting(deliveries, through: offset, consumer: consumer)
+        if let handOff, let work = queue as? any DeliveryWorkQueue, let reservation = handOff.reserveForRouting() {
+            try work.recordRouting(deliveries, through: offset, consumer: consumer, claim: reservation) { claimed in
+                handOff.accept(claimed, reservedBy: reservation)
+            }
+        } else {
+            try queue.recordRouting(deliveries, through: offset, consumer: consumer)
+        }
         let now = Timestamp.now().milliseconds
         for stored in batch {
             metrics.observe("vigil_routing_seconds", Double(max(0, now - stored.alert.receivedAt.milliseconds)) / 1000)
@@ -115,7 +133,9 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
             }
             guard let last = batch.last else { return }
             do {
-                try AlertRouter.record(batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
+                try AlertRouter.record(
+                    batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics,
+                    handOff: lock.withLock { handOff })
                 position = last.offset
             } catch {
                 logger.error("router cannot record deliveries; retrying in 1 s", ["error": String(describing: error), "position": String(position)])

@@ -153,6 +153,9 @@ public final class VigilService: @unchecked Sendable {
             breaker: CircuitBreaker(threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds),
             events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
         router.onRouted { [workers] _ in workers.poke() }
+        // On the embedded log the router claims fresh deliveries for the workers in its own
+        // transaction, so a send starts before that commit's fsync.
+        (router as? AlertRouter)?.handOff(to: workers)
         replays = ReplayRunner(
             log: log, queue: deliveries, subscribers: subscribers, store: replayStore, ratePerSecond: configuration.replayRatePerSecond,
             metrics: metrics, logger: Logger(label: "replays", enabled: logging), onQueued: { [workers] in workers.poke() })
@@ -239,6 +242,10 @@ public final class VigilService: @unchecked Sendable {
             if let kafka = deliveries as? KafkaDeliveryQueue, let log = log as? KafkaAlertLog {
                 let workers = self.workers
                 try kafka.startWorking(isReadable: { log.contains($0) }, onAvailable: { workers.poke() })
+            }
+            if let embedded = deliveries as? EmbeddedDeliveryQueue {
+                let released = try embedded.releaseAbandonedClaims(at: .now())
+                if released > 0 { logger.info("deliveries left in flight by the last run are due again", ["count": String(released)]) }
             }
             workers.start()
         }

@@ -59,20 +59,22 @@ public final class Database: @unchecked Sendable {
     /// With `answeringBeforeCommit`, `completion` is called as soon as the body has run in
     /// the writer, before the commit and its fsync: for work whose loss in a crash only
     /// repeats something (a delivery's claim, lost, leaves it pending, so it is sent again),
-    /// never for anything a caller acknowledges as durable. A commit that then fails is not
-    /// reported to such a job.
+    /// never for anything a caller acknowledges as durable. Such a job learns how its
+    /// commit ended through `afterCommit`, if it gives one.
     public func write<T: Sendable>(
         answeringBeforeCommit: Bool = false,
         _ body: @escaping @Sendable (WriteTransaction) throws -> T,
-        completion: @escaping @Sendable (Result<T, Error>) -> Void
+        completion: @escaping @Sendable (Result<T, Error>) -> Void,
+        afterCommit: (@Sendable (Error?) -> Void)? = nil
     ) {
         lock.lock()
         if closed {
             lock.unlock()
             completion(.failure(StoreError.closed))
+            afterCommit?(StoreError.closed)
             return
         }
-        pending.append(Write(body: body, answersBeforeCommit: answeringBeforeCommit, completion: completion))
+        pending.append(Write(body: body, answersBeforeCommit: answeringBeforeCommit, completion: completion, afterCommit: afterCommit))
         let schedule = !drainScheduled
         drainScheduled = true
         lock.unlock()
@@ -92,6 +94,22 @@ public final class Database: @unchecked Sendable {
         }
         done.wait()
         return try box.get()
+    }
+
+    /// Runs `body` in the next group commit, gives its result to `answer` before the commit
+    /// (see `write`), and returns once the commit is done; throws what stopped the body or
+    /// the commit.
+    public func writeAnsweringEarly<T: Sendable>(
+        _ body: @escaping @Sendable (WriteTransaction) throws -> T, answer: @escaping @Sendable (Result<T, Error>) -> Void
+    ) throws {
+        let committed = DispatchSemaphore(value: 0)
+        let box = ResultBox<Int>()
+        write(answeringBeforeCommit: true, body, completion: answer, afterCommit: { error in
+            box.set(error.map { .failure($0) } ?? .success(0))
+            committed.signal()
+        })
+        committed.wait()
+        _ = try box.get()
     }
 
     /// Runs `body` with a read connection; concurrent readers see the last committed state.
@@ -223,13 +241,18 @@ private final class Write<T: Sendable>: PendingWrite {
     let body: @Sendable (WriteTransaction) throws -> T
     let completion: @Sendable (Result<T, Error>) -> Void
     let answersBeforeCommit: Bool
+    let afterCommit: (@Sendable (Error?) -> Void)?
     var answered = false
     var result: Result<T, Error>?
 
-    init(body: @escaping @Sendable (WriteTransaction) throws -> T, answersBeforeCommit: Bool, completion: @escaping @Sendable (Result<T, Error>) -> Void) {
+    init(
+        body: @escaping @Sendable (WriteTransaction) throws -> T, answersBeforeCommit: Bool,
+        completion: @escaping @Sendable (Result<T, Error>) -> Void, afterCommit: (@Sendable (Error?) -> Void)?
+    ) {
         self.body = body
         self.answersBeforeCommit = answersBeforeCommit
         self.completion = completion
+        self.afterCommit = afterCommit
     }
 
     var failed: Bool { if case .failure = result { true } else { false } }
@@ -245,6 +268,10 @@ private final class Write<T: Sendable>: PendingWrite {
     }
 
     func finish(commitError: Error?) {
+        if let afterCommit {
+            // A job that failed on its own was rolled back alone; its own error is the news.
+            if case .failure(let error) = result { afterCommit(error) } else { afterCommit(commitError) }
+        }
         guard !answered else { return }
         if let commitError {
             completion(.failure(commitError))

@@ -21,26 +21,45 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
         let now = Timestamp.now().milliseconds
         _ = try database.writeAndWait { transaction in
-            let db = transaction.connection
-            for d in deliveries {
-                try db.run(
-                    """
-                    INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
-                        severity_rank, state, next_attempt_at, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                    """,
-                    [
-                        .text(Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)),
-                        .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
-                        .text(d.channelType.rawValue), .text(d.reason.rawValue), .text(d.clearance.rawValue),
-                        .integer(Int64(d.severity.rank)), .text(d.initialState.rawValue),
-                        d.initialState == .pending ? .integer(now) : .null, .integer(now), .integer(now),
-                    ])
-            }
-            try db.run(
-                "INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET log_offset = MAX(log_offset, excluded.log_offset)",
-                [.text(consumer), .integer(offset)])
+            try Self.insert(deliveries, through: offset, consumer: consumer, now: now, into: transaction.connection)
         }
+    }
+
+    public func recordRouting(
+        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, claim: ClaimRequest,
+        handOff: @escaping @Sendable ([DeliveryRecord]) -> Void
+    ) throws {
+        let now = Timestamp.now()
+        try database.writeAnsweringEarly({ transaction in
+            try Self.insert(deliveries, through: offset, consumer: consumer, now: now.milliseconds, into: transaction.connection)
+            return try Self.claim(
+                in: transaction.connection, now: now, limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds,
+                excludedChannels: claim.excludedChannels)
+        }, answer: { result in
+            handOff((try? result.get()) ?? [])
+        })
+    }
+
+    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`.
+    private static func insert(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, now: Int64, into db: SQLiteConnection) throws {
+        for d in deliveries {
+            try db.run(
+                """
+                INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
+                    severity_rank, state, next_attempt_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                """,
+                [
+                    .text(Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)),
+                    .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
+                    .text(d.channelType.rawValue), .text(d.reason.rawValue), .text(d.clearance.rawValue),
+                    .integer(Int64(d.severity.rank)), .text(d.initialState.rawValue),
+                    d.initialState == .pending ? .integer(now) : .null, .integer(now), .integer(now),
+                ])
+        }
+        try db.run(
+            "INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET log_offset = MAX(log_offset, excluded.log_offset)",
+            [.text(consumer), .integer(offset)])
     }
 
     /// Replayed deliveries sort below every live one in `claimDue` by carrying their
@@ -102,38 +121,44 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     }
 
     public func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
+        // Answered before its commit: a send need not wait for the claim's fsync. A claim
+        // lost in a crash leaves the delivery pending, so it is sent again (at least once).
+        try database.writeAndWait(answeringBeforeCommit: true) { transaction in
+            try Self.claim(in: transaction.connection, now: now, limit: limit, leaseMilliseconds: leaseMilliseconds, excludedChannels: excludedChannels)
+        }
+    }
+
+    /// Marks up to `limit` due deliveries `in_flight` under a lease and returns them,
+    /// critical first, then by due time.
+    private static func claim(in db: SQLiteConnection, now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
+        guard limit > 0 else { return [] }
         let t = now.milliseconds
         let excluded = Array(excludedChannels)
         let placeholders = excluded.isEmpty ? "" : " AND channel_id NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
-        // Answered before its commit: a send need not wait for the claim's fsync. A claim
-        // lost in a crash leaves the delivery pending, so it is sent again (at least once).
-        return try database.writeAndWait(answeringBeforeCommit: true) { transaction in
-            let db = transaction.connection
-            var records: [DeliveryRecord] = []
-            // Due work by priority: critical first, then by due time.
-            for state in ["pending", "failed"] where records.count < limit {
-                records += try db.query(
-                    "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND next_attempt_at <= ?\(placeholders) ORDER BY severity_rank DESC, next_attempt_at LIMIT ?",
-                    [.text(state), .integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
-                ).map(Self.record)
-            }
-            // Work whose worker died holding the lease.
-            if records.count < limit {
-                records += try db.query(
-                    "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(placeholders) ORDER BY severity_rank DESC LIMIT ?",
-                    [.integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
-                ).map(Self.record)
-            }
-            records.sort { ($0.severity.rank, -($0.nextAttemptAt?.milliseconds ?? 0)) > ($1.severity.rank, -($1.nextAttemptAt?.milliseconds ?? 0)) }
-            for i in records.indices {
-                try db.run(
-                    "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
-                    [.integer(t + leaseMilliseconds), .integer(t), .integer(t), .text(records[i].id)])
-                records[i].state = .inFlight
-                records[i].attempts += 1
-            }
-            return records
+        var records: [DeliveryRecord] = []
+        // Due work by priority: critical first, then by due time.
+        for state in ["pending", "failed"] where records.count < limit {
+            records += try db.query(
+                "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND next_attempt_at <= ?\(placeholders) ORDER BY severity_rank DESC, next_attempt_at LIMIT ?",
+                [.text(state), .integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
+            ).map(Self.record)
         }
+        // Work whose worker died holding the lease.
+        if records.count < limit {
+            records += try db.query(
+                "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(placeholders) ORDER BY severity_rank DESC LIMIT ?",
+                [.integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
+            ).map(Self.record)
+        }
+        records.sort { ($0.severity.rank, -($0.nextAttemptAt?.milliseconds ?? 0)) > ($1.severity.rank, -($1.nextAttemptAt?.milliseconds ?? 0)) }
+        for i in records.indices {
+            try db.run(
+                "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
+                [.integer(t + leaseMilliseconds), .integer(t), .integer(t), .text(records[i].id)])
+            records[i].state = .inFlight
+            records[i].attempts += 1
+        }
+        return records
     }
 
     public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
@@ -150,6 +175,18 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
             }
         }) { result in
             if case .failure(let error) = result { completion(error) } else { completion(nil) }
+        }
+    }
+
+    /// Puts every delivery left `in_flight` back to `pending`, due now; returns how many.
+    /// For start-up on the embedded backend, where this process is the only worker: a claim
+    /// still in the file was left by a run that ended (killed mid-send), and waiting out its
+    /// lease would only delay the send again.
+    public func releaseAbandonedClaims(at now: Timestamp) throws -> Int {
+        try database.writeAndWait { transaction in
+            try transaction.connection.run(
+                "UPDATE deliveries SET state = 'pending', lease_until = NULL, next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight'",
+                [.integer(now.milliseconds), .integer(now.milliseconds)])
         }
     }
 
