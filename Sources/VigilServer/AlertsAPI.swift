@@ -64,7 +64,7 @@ public struct AlertsAPI: Sendable {
             switch result {
             case .success(let receipt):
                 if !receipt.repeated {
-                    audit.record([AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")])
+                    audit.record([AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")], withNextWrite: true)
                     metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"")
                 }
                 metrics.observe("vigil_ingest_seconds", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)

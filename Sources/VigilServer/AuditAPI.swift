@@ -65,6 +65,6 @@ extension AuditTrail {
             return AuditEntry(
                 token, .alertRead, target: stored.alert.id,
                 detail: "\(stored.alert.confidentiality.rawValue) alert read with \(token.clearance.rawValue) clearance; identity \(shown ? "shown" : "redacted")")
-        })
+        }, withNextWrite: true)
     }
 }

@@ -25,7 +25,10 @@ public final class AuditTrail: @unchecked Sendable {
     }
 
     /// Stores `entries` in the next commit; `completion` hears whether they were stored.
-    public func record(_ entries: [AuditEntry], completion: @escaping @Sendable (Error?) -> Void = { _ in }) {
+    ///
+    /// With `withNextWrite`, for the entries every filing and read makes, they wait up to
+    /// 50 ms for another write to ride with instead of costing a commit of their own.
+    public func record(_ entries: [AuditEntry], withNextWrite: Bool = false, completion: @escaping @Sendable (Error?) -> Void = { _ in }) {
         guard !entries.isEmpty else { return completion(nil) }
         let schedule = lock.withLock {
             buffered.append((entries, completion))
@@ -51,7 +54,7 @@ public final class AuditTrail: @unchecked Sendable {
             return
         }
         let waiting = Waiting()
-        database.write({ [self] transaction in
+        let job: @Sendable (WriteTransaction) throws -> Void = { [self] transaction in
             // What was buffered until this job ran; later entries schedule the next job.
             let taken = lock.withLock {
                 flushScheduled = false
@@ -60,8 +63,14 @@ public final class AuditTrail: @unchecked Sendable {
             }
             waiting.set(taken.map(\.completion))
             for entry in taken.flatMap(\.entries) { try AuditTrail.insert(entry, into: transaction) }
-        }) { result in
+        }
+        let told: @Sendable (Result<Void, Error>) -> Void = { result in
             if case .failure(let error) = result { waiting.call(error) } else { waiting.call(nil) }
+        }
+        if withNextWrite {
+            database.writeWithNextBatch(within: 0.05, job, completion: told)
+        } else {
+            database.write(job, completion: told)
         }
     }
 

@@ -18,6 +18,8 @@ public final class Database: @unchecked Sendable {
     private let lock = NSLock()
     private var pending: [any PendingWrite] = []
     private var drainScheduled = false
+    /// A drain set to run later for jobs that wait for company (`writeWithNextBatch`).
+    private var laterDrainScheduled = false
     private var closed = false
     private let readers: [SQLiteConnection]
     private let readerSlots: DispatchSemaphore
@@ -78,7 +80,48 @@ public final class Database: @unchecked Sendable {
         let schedule = !drainScheduled
         drainScheduled = true
         lock.unlock()
-        if schedule { writerQueue.async { self.drain() } }
+        if schedule { writerQueue.async { self.drain(evenAlone: true) } }
+    }
+
+    /// Runs `body` in the batch of the next write any other caller makes, or after `delay`
+    /// seconds if none comes, then calls `completion` after that commit. For bookkeeping
+    /// that must not cost a commit of its own (an audit line per filing): at a few alerts a
+    /// second each such job was an extra fsync, queued between an append and its routing.
+    public func writeWithNextBatch(
+        within delay: Double, _ body: @escaping @Sendable (WriteTransaction) throws -> Void,
+        completion: @escaping @Sendable (Result<Void, Error>) -> Void
+    ) {
+        lock.lock()
+        if closed {
+            lock.unlock()
+            completion(.failure(StoreError.closed))
+            return
+        }
+        let job = Write(body: body, answersBeforeCommit: false, completion: completion, afterCommit: nil)
+        job.waitsForCompany = delay
+        pending.append(job)
+        let schedule = !drainScheduled
+        lock.unlock()
+        if schedule { scheduleLaterDrain(after: delay) }
+    }
+
+    /// Makes sure a drain runs within `delay` seconds for jobs waiting for company.
+    private func scheduleLaterDrain(after delay: Double) {
+        let schedule = lock.withLock {
+            defer { laterDrainScheduled = true }
+            return !laterDrainScheduled
+        }
+        guard schedule else { return }
+        writerQueue.asyncAfter(deadline: .now() + delay) {
+            let run = self.lock.withLock {
+                self.laterDrainScheduled = false
+                // A drain running now takes every pending job, these included.
+                guard !self.drainScheduled, !self.pending.isEmpty else { return false }
+                self.drainScheduled = true
+                return true
+            }
+            if run { self.drain(evenAlone: true) }
+        }
     }
 
     /// Runs `body` in the next group commit and waits for the commit (or, with
@@ -138,7 +181,15 @@ public final class Database: @unchecked Sendable {
         let wasClosed = closed
         closed = true
         lock.unlock()
-        writerQueue.sync {}
+        writerQueue.sync {
+            // Jobs still waiting for company are committed now, not dropped.
+            let run = lock.withLock {
+                guard !drainScheduled, !pending.isEmpty else { return false }
+                drainScheduled = true
+                return true
+            }
+            if run { drain(evenAlone: true) }
+        }
         if !wasClosed { _ = try? writer.execute("PRAGMA main.wal_checkpoint(TRUNCATE); PRAGMA keys.wal_checkpoint(TRUNCATE)") }
     }
 
@@ -153,17 +204,27 @@ public final class Database: @unchecked Sendable {
         return url.deletingPathExtension().path + ".keys.sqlite"
     }
 
-    private func drain() {
+    /// Commits what is pending, batch after batch, until nothing is. Jobs waiting for
+    /// company are left for the next write or their deadline, unless `evenAlone`.
+    private func drain(evenAlone: Bool = false) {
+        var evenAlone = evenAlone
         while true {
             lock.lock()
             let batch = pending
-            pending.removeAll(keepingCapacity: true)
             if batch.isEmpty {
                 drainScheduled = false
                 lock.unlock()
                 return
             }
+            if !evenAlone, let delay = batch.compactMap(\.waitsForCompany).min(), batch.count == batch.filter({ $0.waitsForCompany != nil }).count {
+                drainScheduled = false
+                lock.unlock()
+                scheduleLaterDrain(after: delay)
+                return
+            }
+            pending.removeAll(keepingCapacity: true)
             lock.unlock()
+            evenAlone = false
             commit(batch)
         }
     }
@@ -230,6 +291,8 @@ public struct ReadTransaction {
 
 private protocol PendingWrite: AnyObject {
     var failed: Bool { get }
+    /// For a job that waits for other writes to join: the longest wait, in seconds.
+    var waitsForCompany: Double? { get }
     func perform(_ transaction: WriteTransaction)
     func abort(_ error: Error)
     /// Answers now, before the commit, if the job asked for that.
@@ -242,6 +305,7 @@ private final class Write<T: Sendable>: PendingWrite {
     let completion: @Sendable (Result<T, Error>) -> Void
     let answersBeforeCommit: Bool
     let afterCommit: (@Sendable (Error?) -> Void)?
+    var waitsForCompany: Double?
     var answered = false
     var result: Result<T, Error>?
 

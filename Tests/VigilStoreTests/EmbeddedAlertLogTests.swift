@@ -157,6 +157,35 @@ func appendNow(_ log: EmbeddedAlertLog, _ alert: Alert, claim: IdempotencyClaim?
         #expect(try count() == 1)
     }
 
+    /// A job that waits for company commits with the next write, in one commit; alone, it
+    /// commits at its deadline; and closing the store commits it rather than dropping it.
+    @Test func aJobWaitingForCompanyRidesWithTheNextWrite() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let insert: @Sendable (String) -> @Sendable (WriteTransaction) throws -> Void = { name in
+            { try $0.connection.run("INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, 1)", [.text(name)]) }
+        }
+        // Alone: not before its deadline, but soon after.
+        let alone = DispatchSemaphore(value: 0)
+        db.writeWithNextBatch(within: 0.3, insert("alone")) { _ in alone.signal() }
+        #expect(alone.wait(timeout: .now() + 0.15) == .timedOut)
+        #expect(alone.wait(timeout: .now() + 10) == .success)
+        // With company: one commit for both, long before the deadline.
+        let before = db.commitStatistics
+        let rode = DispatchSemaphore(value: 0)
+        db.writeWithNextBatch(within: 30, insert("rider")) { _ in rode.signal() }
+        _ = try db.writeAndWait(insert("company"))
+        #expect(rode.wait(timeout: .now() + 5) == .success)
+        let after = db.commitStatistics
+        #expect(after.commits - before.commits == 1 && after.jobs - before.jobs == 2)
+        // At close: committed, not dropped.
+        let closing = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var closingResult: Result<Void, Error>?
+        db.writeWithNextBatch(within: 30, insert("closing")) { closingResult = $0; closing.signal() }
+        db.close()
+        #expect(closing.wait(timeout: .now() + 5) == .success)
+        #expect((try? closingResult?.get()) != nil)
+    }
+
     @Test func notifiesObserversAfterCommit() throws {
         let log = try EmbeddedAlertLog(database: try Database(path: temporaryDatabasePath()), masterKey: testMasterKey)
         let seen = DispatchSemaphore(value: 0)
