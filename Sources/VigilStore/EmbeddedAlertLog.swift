@@ -13,6 +13,13 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     private let lock = NSLock()
     private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
     private var nextObserverID: UInt64 = 0
+    /// The newest appends as `alert(id:)` would read them back, kept as the `[erased]` view
+    /// and the identity: the workers send each fresh alert right after its append, and
+    /// reading it back meant a query, a JSON decode and an AES-GCM open on the critical
+    /// path. Bounded, and an erasure drops its alerts from it.
+    private var recent: [String: (offset: LogOffset, view: Alert, identity: AlertIdentity)] = [:]
+    private var recentOrder: [String] = []
+    private static let recentCapacity = 512
 
     /// The log kept in `database`, sealing identities under data keys wrapped by
     /// `masterKey`. Throws `MasterKeyError.mismatch` when the store was sealed with
@@ -40,6 +47,7 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         }) { [weak self] result in
             switch result {
             case .success(let receipt):
+                if !receipt.repeated { self?.remember(receipt.offset, view: sealed.view, identity: alert.identity) }
                 completion(.success(receipt))
                 if !receipt.repeated { self?.notify(receipt.offset) }
             case .failure(let error as AlertLogError):
@@ -85,7 +93,8 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     }
 
     public func alert(id: String) throws -> StoredAlert? {
-        try database.read { try decode($0.connection.query(Self.selection + " WHERE a.id = ?", [.text(id)])) }.first
+        if let kept = lock.withLock({ recent[id] }) { return StoredAlert(offset: kept.offset, alert: kept.view.restoring(kept.identity)) }
+        return try database.read { try decode($0.connection.query(Self.selection + " WHERE a.id = ?", [.text(id)])) }.first
     }
 
     public func alerts(matching query: AlertQuery) throws -> [StoredAlert] {
@@ -143,6 +152,18 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
         }
     }
 
+    private func remember(_ offset: LogOffset, view: Alert, identity: AlertIdentity) {
+        lock.withLock {
+            if recentOrder.count >= Self.recentCapacity {
+                let dropped = recentOrder.prefix(Self.recentCapacity / 2)
+                for id in dropped { recent.removeValue(forKey: id) }
+                recentOrder.removeFirst(dropped.count)
+            }
+            recent[view.id] = (offset, view, identity)
+            recentOrder.append(view.id)
+        }
+    }
+
     private func notify(_ offset: LogOffset) {
         let handlers = lock.withLock { Array(observers.values) }
         for handler in handlers { handler(offset) }
@@ -159,6 +180,10 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
                 if let keyID = row.int(1) { try transaction.connection.run("DELETE FROM keys.data_keys WHERE key_id = ?", [.integer(keyID)]) }
             }
             return rows.compactMap { $0.text(0) }
+        }
+        lock.withLock {
+            for id in erased { recent.removeValue(forKey: id) }
+            recentOrder.removeAll { erased.contains($0) }
         }
         try database.checkpointKeys()
         return erased
