@@ -36,8 +36,8 @@ public enum TransportError: Error, Sendable, Equatable, CustomStringConvertible 
 /// One HTTP POST as libcurl's easy interface describes it: no redirects followed, a total
 /// timeout, and optionally the connection pinned to an already-checked address
 /// (`CURLOPT_RESOLVE`) so a second DNS answer cannot redirect it, while TLS still verifies
-/// the host name. `CurlTransport` runs it; every easy-handle call of Vigil's webhooks
-/// lives in this file.
+/// the host name. `CurlTransport` runs it; every option Vigil's webhooks set on an easy
+/// handle is set in this file, and the handles' lifetime is `CurlTransport`'s.
 public struct CurlRequest: Sendable {
     /// Where to POST.
     public var url: String
