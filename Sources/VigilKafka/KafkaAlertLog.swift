@@ -49,8 +49,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
     private var nextObserverID: UInt64 = 0
     private var stopped = false
-    private var pool: [(id: String, key: [UInt8])] = []
-    private var refilling = false
+    private let pool = DataKeyPool<String>(batchSize: KafkaAlertLog.batchSize)
     private static let batchSize = 256
 
     /// The log on `bootstrapServers`, sealing identities with `cipher` and signing records
@@ -95,32 +94,23 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             throw KafkaError("cannot make data keys: \(error)")
         }
         try producer.produceAll(made.map { (Self.keysTopic, $0.id, $0.wrapped) })
-        state.withLock {
-            for item in made { keys[item.id] = item.wrapped }
-            pool += made.map { ($0.id, $0.key) }
-        }
+        state.withLock { for item in made { keys[item.id] = item.wrapped } }
+        pool.add(made.map { ($0.id, $0.key) })
     }
 
     /// A data key written to `vigil.keys` and never used; refills in the background when the
     /// pool runs low, and in the caller when it is empty.
     private func takeKey() throws(KafkaError) -> (id: String, key: [UInt8]) {
-        for _ in 0..<3 {
-            let (taken, low) = state.withLock { () -> ((id: String, key: [UInt8])?, Bool) in
-                let taken = pool.isEmpty ? nil : pool.removeFirst()
-                let low = pool.count < Self.batchSize / 4 && !refilling
-                if low { refilling = true }
-                return (taken, low)
+        let background: () -> Void = { [self] in
+            DispatchQueue.global().async { [self] in
+                try? refill()
+                pool.backgroundRefillEnded()
             }
-            if low {
-                DispatchQueue.global().async { [self] in
-                    try? refill()
-                    state.withLock { refilling = false }
-                }
-            }
-            if let taken { return taken }
-            try refill()
         }
-        throw KafkaError("no data key could be made for a new alert")
+        guard let key = try pool.take(refillInBackground: background, refillNow: refill) else {
+            throw KafkaError("no data key could be made for a new alert")
+        }
+        return key
     }
 
     /// The `vigil.keys` record that tells which master key a deployment uses.

@@ -16,9 +16,7 @@ final class IdentityVault: @unchecked Sendable {
 
     private let database: Database
     private let cipher: IdentityCipher
-    private let lock = NSLock()
-    private var pool: [(id: Int64, key: [UInt8])] = []
-    private var refilling = false
+    private let pool = DataKeyPool<Int64>(batchSize: IdentityVault.batchSize)
 
     init(database: Database, masterKey: MasterKey) throws {
         self.database = database
@@ -60,23 +58,14 @@ final class IdentityVault: @unchecked Sendable {
     }
 
     private func takeKey() throws -> (id: Int64, key: [UInt8]) {
-        for _ in 0..<3 {
-            let (taken, lowWater) = lock.withLock { () -> ((id: Int64, key: [UInt8])?, Bool) in
-                let taken = pool.isEmpty ? nil : pool.removeFirst()
-                let low = pool.count < Self.batchSize / 4 && !refilling
-                if low { refilling = true }
-                return (taken, low)
-            }
-            if lowWater { refillInBackground() }
-            if let taken { return taken }
-            try refillNow()
+        guard let key = try pool.take(refillInBackground: refillInBackground, refillNow: refillNow) else {
+            throw StoreError.corrupt("no data key could be made for a new alert")
         }
-        throw StoreError.corrupt("no data key could be made for a new alert")
+        return key
     }
 
     private func refillNow() throws {
-        let keys = try database.writeAndWait(storing(try freshKeys()))
-        lock.withLock { pool.append(contentsOf: keys) }
+        pool.add(try database.writeAndWait(storing(try freshKeys())))
     }
 
     private func refillInBackground() {
@@ -84,15 +73,12 @@ final class IdentityVault: @unchecked Sendable {
         do {
             made = try freshKeys()
         } catch {
-            lock.withLock { refilling = false }
+            pool.backgroundRefillEnded()
             return
         }
-        database.write(storing(made)) { [weak self] result in
-            guard let self else { return }
-            self.lock.withLock {
-                if case .success(let keys) = result { self.pool.append(contentsOf: keys) }
-                self.refilling = false
-            }
+        database.write(storing(made)) { [pool] result in
+            if case .success(let keys) = result { pool.add(keys) }
+            pool.backgroundRefillEnded()
         }
     }
 
