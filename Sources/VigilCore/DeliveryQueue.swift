@@ -113,10 +113,11 @@ public enum DeliveryOutcome: Sendable, Equatable {
 /// The workers' side of the delivery queue: claiming due work under a lease, reporting
 /// outcomes, and the dead letters.
 public protocol DeliveryWorkQueue: DeliveryQueue {
-    /// Claims up to `limit` deliveries that are due at `now` — pending, failed and due, or
-    /// in flight under a lease that expired (its worker died) — critical alerts first,
-    /// skipping `excludedChannels`; each is marked `in_flight` until `now + leaseMilliseconds`.
-    func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord]
+    /// Claims up to `claim.limit` deliveries that are due at `now` — pending, failed and due,
+    /// or in flight under a lease that expired (its worker died) — critical alerts first,
+    /// skipping the channels `claim` names; each is marked `in_flight` until
+    /// `now + claim.leaseMilliseconds`.
+    func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord]
 
     /// Records the outcome of the attempt on `id` in the next commit, then calls
     /// `completion` (with the error that stopped it, if any). Workers do not wait for it:
@@ -161,7 +162,7 @@ extension DeliveryWorkQueue {
             handOff([])
             throw error
         }
-        handOff((try? claimDue(now: Timestamp.now(), limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, excludedChannels: claim.excludedChannels)) ?? [])
+        handOff((try? claimDue(claim, now: Timestamp.now())) ?? [])
     }
 }
 
@@ -181,14 +182,26 @@ public struct ClaimRequest: Sendable, Equatable {
     public let limit: Int
     /// How long a claimed delivery is the pool's.
     public let leaseMilliseconds: Int64
-    /// Channels at their in-flight limit or behind an open breaker.
+    /// Channels at their in-flight limit: none of their deliveries is claimed.
     public let excludedChannels: Set<String>
+    /// Channels behind an open circuit breaker, each with when its deliveries are worth
+    /// claiming again (the breaker's next trial). Their critical deliveries are still claimed:
+    /// the worker holds them back and counts the attempt, so the critical fallback email goes
+    /// out on time. The others are not, and a queue may move them to that time, so that
+    /// claims stop passing over them and the next due time is the trial's.
+    public let heldChannels: [String: Timestamp]
 
     /// A request for up to `limit` deliveries.
-    public init(limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) {
+    public init(limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String> = [], heldChannels: [String: Timestamp] = [:]) {
         self.limit = limit
         self.leaseMilliseconds = leaseMilliseconds
         self.excludedChannels = excludedChannels
+        self.heldChannels = heldChannels
+    }
+
+    /// Whether a due delivery of `channelID` at `severity` may be claimed under this request.
+    public func admits(channelID: String, severity: Severity) -> Bool {
+        !excludedChannels.contains(channelID) && (severity == .critical || heldChannels[channelID] == nil)
     }
 }
 

@@ -13,19 +13,25 @@ public final class CircuitBreaker: @unchecked Sendable {
         var openedUntil: Double = 0
         var cooldown: Double
         var trialInFlight = false
+        /// When the trial in flight went out.
+        var trialStartedAt: Double = 0
     }
 
     let threshold: Int
     let baseCooldown: Double
     let maxCooldown: Double
+    let trialWindow: Double
     private let lock = NSLock()
     private var entries: [String: Entry] = [:]
 
-    /// A breaker set: open after `threshold` failures for `cooldown` seconds, doubling up to `maxCooldown`.
-    public init(threshold: Int = 5, cooldown: Double = 30, maxCooldown: Double = 600) {
+    /// A breaker set: open after `threshold` failures for `cooldown` seconds, doubling up to
+    /// `maxCooldown`. `trialWindow` is how long a trial may take (the send timeout): until
+    /// then, the endpoint's other deliveries wait for its answer.
+    public init(threshold: Int = 5, cooldown: Double = 30, maxCooldown: Double = 600, trialWindow: Double = 15) {
         self.threshold = threshold
         baseCooldown = cooldown
         self.maxCooldown = maxCooldown
+        self.trialWindow = trialWindow
     }
 
     /// Whether a delivery to `endpoint` may be sent at `now` (seconds); in half-open state
@@ -39,21 +45,36 @@ public final class CircuitBreaker: @unchecked Sendable {
                 guard now >= entry.openedUntil else { return false }
                 entry.state = .halfOpen
                 entry.trialInFlight = true
+                entry.trialStartedAt = now
                 entries[endpoint] = entry
                 return true
             case .halfOpen:
-                guard !entry.trialInFlight else { return false }
+                // A trial whose answer never came (its outcome was not a send's) stops
+                // holding the endpoint at the end of its window.
+                guard !entry.trialInFlight || now >= entry.trialStartedAt + trialWindow else { return false }
                 entry.trialInFlight = true
+                entry.trialStartedAt = now
                 entries[endpoint] = entry
                 return true
             }
         }
     }
 
-    /// Endpoints that may not be sent to at `now`.
-    public func blocked(now: Double) -> Set<String> {
+    /// Endpoints that may not be sent to at `now`, each with the earliest time one of its
+    /// deliveries is worth claiming again: the end of the cool-down, or, while a trial is out,
+    /// the end of the trial's window (its answer usually comes sooner, and closes or reopens
+    /// the breaker).
+    public func blocked(now: Double) -> [String: Double] {
         lock.withLock {
-            Set(entries.filter { $0.value.state == .open && now < $0.value.openedUntil || $0.value.state == .halfOpen && $0.value.trialInFlight }.keys)
+            var blocked: [String: Double] = [:]
+            for (endpoint, entry) in entries {
+                if entry.state == .open && now < entry.openedUntil {
+                    blocked[endpoint] = entry.openedUntil
+                } else if entry.state == .halfOpen && entry.trialInFlight && now < entry.trialStartedAt + trialWindow {
+                    blocked[endpoint] = entry.trialStartedAt + trialWindow
+                }
+            }
+            return blocked
         }
     }
 

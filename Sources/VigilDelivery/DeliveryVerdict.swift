@@ -9,6 +9,9 @@ public enum DeliveryVerdict: Sendable, Equatable {
     case permanent(reason: String)
     /// 410 Gone: the endpoint is gone; disable it.
     case gone
+    /// Not sent: the endpoint's circuit breaker is open, or its one trial is out. Try again
+    /// at the breaker's next trial, `notBeforeMilliseconds` from now; the breaker is not told.
+    case held(notBeforeMilliseconds: Int64)
 
     /// The verdict on an HTTP answer or a transport failure.
     public static func of(_ result: Result<HTTPOutcome, TransportError>) -> DeliveryVerdict {

@@ -130,7 +130,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             let free = freeSlotCount
             guard free > 0 else { return nil }
             reserved += free
-            return ClaimRequest(limit: free, leaseMilliseconds: configuration.leaseMilliseconds, excludedChannels: excludedChannels(now: .now()))
+            return claimRequest(limit: free, now: .now())
         }
     }
 
@@ -147,9 +147,13 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// Send slots neither busy nor set aside.
     private var freeSlotCount: Int { min(configuration.maxConcurrent - inFlight, freeSlots.count) - reserved }
 
-    /// Channels a claim must skip: at their in-flight limit, or behind an open breaker.
-    private func excludedChannels(now: Timestamp) -> Set<String> {
-        Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys).union(breaker.blocked(now: Double(now.milliseconds) / 1000))
+    /// A claim for `limit` deliveries that skips channels at their in-flight limit and holds
+    /// back those behind an open breaker until its next trial; on `control`.
+    private func claimRequest(limit: Int, now: Timestamp) -> ClaimRequest {
+        ClaimRequest(
+            limit: limit, leaseMilliseconds: configuration.leaseMilliseconds,
+            excludedChannels: Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys),
+            heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: Int64(($0 * 1000).rounded(.up))) })
     }
 
     private func claim() {
@@ -157,10 +161,9 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         let free = freeSlotCount
         guard free > 0 else { return }
         let now = Timestamp.now()
-        let excluded = excludedChannels(now: now)
         let claimed: [DeliveryRecord]
         do {
-            claimed = try queue.claimDue(now: now, limit: free, leaseMilliseconds: configuration.leaseMilliseconds, excludedChannels: excluded)
+            claimed = try queue.claimDue(claimRequest(limit: free, now: now), now: now)
         } catch {
             events.note("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
             timer.schedule(deadline: .now() + 1)
@@ -169,8 +172,10 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         for delivery in claimed { send(delivery) }
         if claimed.count == free { return }  // more may be due; the next completion claims again
         if let due = try? queue.nextDueTime() {
-            let wait = max(0, due.milliseconds - Timestamp.now().milliseconds)
-            timer.schedule(deadline: .now() + .milliseconds(Int(min(wait, 60_000)) + 1))
+            // Due already yet not claimed: its channel is at its in-flight limit (a completion
+            // claims again) or a breaker's trial is out; look again shortly, never in a spin.
+            let wait = due.milliseconds > now.milliseconds ? due.milliseconds - Timestamp.now().milliseconds : 100
+            timer.schedule(deadline: .now() + .milliseconds(Int(min(max(wait, 0), 60_000)) + 1))
         } else {
             timer.schedule(deadline: .now() + 60)
         }
@@ -223,6 +228,14 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
                 events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
             }
             done()
+        }
+        // Behind an open breaker nothing is sent but its one trial: a delivery claimed anyway
+        // (critical ones are, and a claim made as the cool-down ended may take several) waits
+        // for the next trial.
+        let seconds = Double(now.milliseconds) / 1000
+        guard breaker.allows(target.channel.id, now: seconds) else {
+            let trial = breaker.blocked(now: seconds)[target.channel.id] ?? seconds + 1
+            return conclude(.held(notBeforeMilliseconds: max(0, Int64((trial * 1000).rounded(.up)) - now.milliseconds)))
         }
         switch target.channel.type {
         case .webhook:
@@ -293,24 +306,33 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             return .dead(error: "the endpoint answered 410 Gone; the channel is disabled")
         case .permanent(let reason):
             return .dead(error: reason)
+        case .held(let notBefore):
+            return try retryOrDeath(delivery, target, reason: "not sent: the endpoint's circuit breaker is open", notBefore: notBefore, now: now)
         case .retry(let reason, let notBefore):
             if breaker.recordFailure(channel.id, now: seconds) {
                 events.breakerOpened(subscriber.id, channel.id)
                 notifyOwner(subscriber, channel: channel, reason: reason)
             }
-            if delivery.severity == .critical && channel.type == .webhook && delivery.attempts == configuration.criticalFallbackAfter
-                && !subscriber.channels.contains(where: { $0.type == .email }) {
-                emailFallback(delivery, alert: alert, subscriber: subscriber)
-            }
-            let retry = delivery.severity == .critical ? configuration.criticalRetry : configuration.standardRetry
-            var generator = SystemRandomNumberGenerator()
-            let next = now.milliseconds + retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: notBefore, using: &generator)
-            let first = try queue.firstAttempt(of: delivery.id)?.milliseconds ?? now.milliseconds
-            guard retry.allows(nextAttemptAt: next, firstAttemptAt: first) else {
-                return .dead(error: "gave up after \(delivery.attempts) attempts: \(reason)")
-            }
-            return .retry(at: Timestamp(milliseconds: next), error: reason)
+            return try retryOrDeath(delivery, target, reason: reason, notBefore: notBefore, now: now)
         }
+    }
+
+    /// Another attempt within the retry budget, after a backoff of at least `notBefore` ms
+    /// (the critical fallback told on its attempt), or dead once the budget is spent.
+    private func retryOrDeath(_ delivery: DeliveryRecord, _ target: SendTarget, reason: String, notBefore: Int64?, now: Timestamp) throws -> DeliveryOutcome {
+        let (alert, subscriber, channel) = (target.alert, target.subscriber, target.channel)
+        if delivery.severity == .critical && channel.type == .webhook && delivery.attempts == configuration.criticalFallbackAfter
+            && !subscriber.channels.contains(where: { $0.type == .email }) {
+            emailFallback(delivery, alert: alert, subscriber: subscriber)
+        }
+        let retry = delivery.severity == .critical ? configuration.criticalRetry : configuration.standardRetry
+        var generator = SystemRandomNumberGenerator()
+        let next = now.milliseconds + retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: notBefore, using: &generator)
+        let first = try queue.firstAttempt(of: delivery.id)?.milliseconds ?? now.milliseconds
+        guard retry.allows(nextAttemptAt: next, firstAttemptAt: first) else {
+            return .dead(error: "gave up after \(delivery.attempts) attempts: \(reason)")
+        }
+        return .retry(at: Timestamp(milliseconds: next), error: reason)
     }
 
     /// The alert `id`, from the cache when a sibling delivery already read it: log entries

@@ -234,7 +234,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         commits.async { _ = try? consumer.commit(topic: topic, partition: partition, before: commitBefore) }
     }
 
-    public func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
+    public func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
         state.withLock {
             // A copy read again (after a rebalance) while its first copy was being sent is
             // settled by now if that send was recorded: finish it instead of sending twice.
@@ -243,14 +243,14 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
             }
             let due = ready.values.filter {
-                ($0.message.record.nextAttemptAt ?? now) <= now && !excludedChannels.contains($0.message.record.channelID)
+                ($0.message.record.nextAttemptAt ?? now) <= now && claim.admits(channelID: $0.message.record.channelID, severity: $0.message.record.severity)
                     && claimed[$0.message.record.id] == nil && isReadable($0.message.record.alertID)
             }.sorted { a, b in
                 let (x, y) = (a.message.record, b.message.record)
                 if (x.replayID == nil) != (y.replayID == nil) { return x.replayID == nil }  // live before replays
                 if x.severity.rank != y.severity.rank { return x.severity.rank > y.severity.rank }
                 return (x.nextAttemptAt ?? now) < (y.nextAttemptAt ?? now)
-            }.prefix(limit)
+            }.prefix(claim.limit)
             return due.map { pending in
                 var taken = pending
                 taken.message.record.attempts += 1

@@ -150,7 +150,9 @@ public final class VigilService: @unchecked Sendable {
         }
         workers = DeliveryWorkerPool(
             queue: deliveries, log: log, directory: subscribers, configuration: configuration.workerConfiguration,
-            breaker: CircuitBreaker(threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds),
+            breaker: CircuitBreaker(
+                threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
+                trialWindow: configuration.webhookTimeoutSeconds + 1),
             events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
         router.onRouted { [workers] _ in workers.poke() }
         // On the embedded log the router claims fresh deliveries for the workers in its own

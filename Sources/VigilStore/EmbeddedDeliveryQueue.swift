@@ -32,9 +32,7 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         let now = Timestamp.now()
         try database.writeAnsweringEarly({ transaction in
             try Self.insert(deliveries, through: offset, consumer: consumer, now: now.milliseconds, into: transaction.connection)
-            return try Self.claim(
-                in: transaction.connection, now: now, limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds,
-                excludedChannels: claim.excludedChannels)
+            return try Self.claim(claim, now: now, in: transaction.connection)
         }, answer: { result in
             handOff((try? result.get()) ?? [])
         })
@@ -65,6 +63,10 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     /// Replayed deliveries sort below every live one in `claimDue` by carrying their
     /// severity rank minus this.
     static let replayRankOffset: Int64 = 10
+
+    /// The `severity_rank` values in the order claims take them: live alerts by severity,
+    /// critical first, then replays the same way.
+    static let claimOrder: [Int64] = Severity.allCases.reversed().map { Int64($0.rank) } + Severity.allCases.reversed().map { Int64($0.rank) - replayRankOffset }
 
     public func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int {
         let now = Timestamp.now().milliseconds
@@ -120,41 +122,60 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         }
     }
 
-    public func claimDue(now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
+    public func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
         // Answered before its commit: a send need not wait for the claim's fsync. A claim
         // lost in a crash leaves the delivery pending, so it is sent again (at least once).
         try database.writeAndWait(answeringBeforeCommit: true) { transaction in
-            try Self.claim(in: transaction.connection, now: now, limit: limit, leaseMilliseconds: leaseMilliseconds, excludedChannels: excludedChannels)
+            try Self.claim(claim, now: now, in: transaction.connection)
         }
     }
 
-    /// Marks up to `limit` due deliveries `in_flight` under a lease and returns them,
+    /// Marks up to `claim.limit` due deliveries `in_flight` under a lease and returns them,
     /// critical first, then by due time.
-    private static func claim(in db: SQLiteConnection, now: Timestamp, limit: Int, leaseMilliseconds: Int64, excludedChannels: Set<String>) throws -> [DeliveryRecord] {
-        guard limit > 0 else { return [] }
+    private static func claim(_ claim: ClaimRequest, now: Timestamp, in db: SQLiteConnection) throws -> [DeliveryRecord] {
+        guard claim.limit > 0 else { return [] }
         let t = now.milliseconds
-        let excluded = Array(excludedChannels)
-        let placeholders = excluded.isEmpty ? "" : " AND channel_id NOT IN (" + excluded.map { _ in "?" }.joined(separator: ",") + ")"
+        // A channel behind an open breaker: its waiting deliveries other than critical ones
+        // move to the breaker's next trial. Left due, every claim walked past all of them (a
+        // dead desk's backlog of tens of thousands made each claim cost tens of milliseconds
+        // on the writer), and the next due time stayed in the past, so the pool woke at once.
+        // A partial index holds only waiting deliveries: when nothing is left to move, this
+        // is one index probe.
+        for (channel, until) in claim.heldChannels where until.milliseconds > t {
+            try db.run(
+                "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE channel_id = ? AND state IN ('pending', 'failed') AND next_attempt_at < ? AND severity_rank < ?",
+                [.integer(until.milliseconds), .integer(t), .text(channel), .integer(until.milliseconds), .integer(Int64(Severity.critical.rank))])
+        }
+        let excluded = Array(claim.excludedChannels)
+        let excludedOrHeld = excluded + claim.heldChannels.keys.filter { !claim.excludedChannels.contains($0) }
+        func skipping(_ channels: [String]) -> String {
+            channels.isEmpty ? "" : " AND channel_id NOT IN (" + channels.map { _ in "?" }.joined(separator: ",") + ")"
+        }
         var records: [DeliveryRecord] = []
-        // Due work by priority: critical first, then by due time.
-        for state in ["pending", "failed"] where records.count < limit {
-            records += try db.query(
-                "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND next_attempt_at <= ?\(placeholders) ORDER BY severity_rank DESC, next_attempt_at LIMIT ?",
-                [.text(state), .integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
-            ).map(Self.record)
+        // Due work by priority: critical first, then by due time, live before replays. One
+        // rank at a time, so the index serves `next_attempt_at <= now` as a range: asked for
+        // all ranks at once, it walked every waiting retry, due or not.
+        for rank in Self.claimOrder where records.count < claim.limit {
+            let skipped = rank == Int64(Severity.critical.rank) ? excluded : excludedOrHeld
+            for state in ["pending", "failed"] where records.count < claim.limit {
+                records += try db.query(
+                    "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND severity_rank = ? AND next_attempt_at <= ?\(skipping(skipped)) ORDER BY next_attempt_at LIMIT ?",
+                    [.text(state), .integer(rank), .integer(t)] + skipped.map { .text($0) } + [.integer(Int64(claim.limit - records.count))]
+                ).map(Self.record)
+            }
         }
         // Work whose worker died holding the lease.
-        if records.count < limit {
+        if records.count < claim.limit {
             records += try db.query(
-                "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(placeholders) ORDER BY severity_rank DESC LIMIT ?",
-                [.integer(t)] + excluded.map { .text($0) } + [.integer(Int64(limit - records.count))]
+                "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(skipping(excluded)) ORDER BY severity_rank DESC LIMIT ?",
+                [.integer(t)] + excluded.map { .text($0) } + [.integer(Int64(claim.limit - records.count))]
             ).map(Self.record)
         }
         records.sort { ($0.severity.rank, -($0.nextAttemptAt?.milliseconds ?? 0)) > ($1.severity.rank, -($1.nextAttemptAt?.milliseconds ?? 0)) }
         for i in records.indices {
             try db.run(
                 "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
-                [.integer(t + leaseMilliseconds), .integer(t), .integer(t), .text(records[i].id)])
+                [.integer(t + claim.leaseMilliseconds), .integer(t), .integer(t), .text(records[i].id)])
             records[i].state = .inFlight
             records[i].attempts += 1
         }

@@ -118,6 +118,11 @@ enum Migrations {
             updated_at INTEGER NOT NULL
         );
         """,
+        // 6: waiting deliveries by channel, so that a channel behind an open breaker can have
+        // its backlog moved to the breaker's next trial without a scan.
+        """
+        CREATE INDEX deliveries_waiting ON deliveries(channel_id, next_attempt_at) WHERE state IN ('pending', 'failed');
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

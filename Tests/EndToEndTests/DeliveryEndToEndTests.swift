@@ -228,6 +228,32 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/deliveries/\(item.id)/retry", headers: auth).status == 404)
     }
 
+    /// While an endpoint's breaker is open nothing is sent to it but one trial per
+    /// cool-down; the backlog it held goes out once a trial gets through.
+    @Test func anOpenBreakerHoldsTheBacklogUntilATrialGetsThrough() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries([
+            "VIGIL_RETRY_BUDGET_SECONDS": "120", "VIGIL_BREAKER_THRESHOLD": "3", "VIGIL_BREAKER_COOLDOWN_SECONDS": "1",
+        ], smtp: receivers.smtp.port))
+        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/outage/desk"))"}]"#)
+        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.outage(true)
+        let alerts = try (0..<10).map { _ in try file(service.port, severity: "high") }
+        Thread.sleep(forTimeInterval: 3)
+        // Retries every ≤200 ms would make well over a hundred requests in 3 s. The breaker
+        // allows the 3 failures that open it, the sends already out then (at most 4 per
+        // channel), and a trial after 1 s, then after 2 s more.
+        let duringOutage = receivers.hooks.filter { $0.path == "/outage/desk" }
+        #expect(duringOutage.count >= 3 && duringOutage.count <= 10, "\(duringOutage.count) requests during the outage")
+        #expect(duringOutage.allSatisfy { $0.status == 503 })
+        try receivers.outage(false)
+        #expect(try eventually(30) { try alerts.allSatisfy { try states(service.port, of: $0) == ["delivered"] } })
+        let delivered = receivers.hooks.filter { $0.path == "/outage/desk" && $0.status == 200 }
+        #expect(delivered.count == 10 && Set(delivered.compactMap { $0.payload?.data.id }) == Set(alerts), "each alert once, once the endpoint is back")
+    }
+
     @Test func aRotatedSecretSignsTwiceUntilTheReceiverSwitches() throws {
         let receivers = try Receivers()
         let service = ServiceProcess()

@@ -91,14 +91,18 @@ extension Result {
         let breaker = CircuitBreaker(threshold: 3, cooldown: 10, maxCooldown: 40)
         #expect(!breaker.recordFailure("e", now: 0) && !breaker.recordFailure("e", now: 1))
         #expect(breaker.recordFailure("e", now: 2), "the third failure opens it and says so once")
-        #expect(breaker.state(of: "e") == .open && !breaker.allows("e", now: 5) && breaker.blocked(now: 5) == ["e"])
+        #expect(breaker.state(of: "e") == .open && !breaker.allows("e", now: 5) && breaker.blocked(now: 5) == ["e": 12])
         #expect(breaker.allows("e", now: 12), "after the cool-down one trial goes through")
         #expect(breaker.state(of: "e") == .halfOpen && !breaker.allows("e", now: 12))
+        #expect(breaker.blocked(now: 12.5) == ["e": 27], "others wait for the trial, at most its window (15 s)")
         #expect(!breaker.recordFailure("e", now: 13), "a failed trial reopens it without a second notice")
         #expect(!breaker.allows("e", now: 30) && breaker.allows("e", now: 34), "the cool-down doubled to 20 s")
         breaker.recordSuccess("e")
         #expect(breaker.state(of: "e") == .closed && breaker.allows("e", now: 35) && breaker.openCount == 0)
         #expect(breaker.allows("other", now: 0))
+        // A trial whose answer never comes stops holding the endpoint at the end of its window.
+        for t in 0..<3 { breaker.recordFailure("silent", now: Double(t)) }
+        #expect(breaker.allows("silent", now: 20) && !breaker.allows("silent", now: 21) && breaker.allows("silent", now: 36))
     }
 }
 

@@ -106,7 +106,7 @@ import VigilKafka
         var claimed: [DeliveryRecord] = []
         let deadline = Date().addingTimeInterval(20)
         while claimed.isEmpty && Date() < deadline {
-            claimed = try queue.claimDue(now: .now(), limit: 10, leaseMilliseconds: 1000, excludedChannels: [])
+            claimed = try queue.claimDue(ClaimRequest(limit: 10, leaseMilliseconds: 1000), now: .now())
             usleep(20_000)
         }
         #expect(claimed.map(\.id) == recorded.map(\.id) && claimed.first?.attempts == 1)

@@ -21,7 +21,7 @@ import VigilCore
         let deliveries = [Self.routed(alert, to: "a"), Self.routed(alert, to: "b", severity: .critical), Self.routed(alert, to: "c")]
         nonisolated(unsafe) var handed: [DeliveryRecord] = []
         nonisolated(unsafe) var visibleAtHandOff = -1
-        try queue.recordRouting(deliveries, through: 9, consumer: "router", claim: ClaimRequest(limit: 2, leaseMilliseconds: 60_000, excludedChannels: [])) { claimed in
+        try queue.recordRouting(deliveries, through: 9, consumer: "router", claim: ClaimRequest(limit: 2, leaseMilliseconds: 60_000)) { claimed in
             handed = claimed
             visibleAtHandOff = (try? queue.deliveries(ofAlert: alert).count) ?? -1
         }
@@ -32,7 +32,7 @@ import VigilCore
         #expect(try queue.position(of: "router") == 9)
         let states = Dictionary(uniqueKeysWithValues: try queue.deliveries(ofAlert: alert).map { ($0.subscriberID, $0.state) })
         #expect(states.values.filter { $0 == .inFlight }.count == 2 && states.values.filter { $0 == .pending }.count == 1)
-        let rest = try queue.claimDue(now: .now(), limit: 10, leaseMilliseconds: 60_000, excludedChannels: [])
+        let rest = try queue.claimDue(ClaimRequest(limit: 10, leaseMilliseconds: 60_000), now: .now())
         #expect(rest.count == 1 && !handed.map(\.id).contains(rest[0].id))
     }
 
@@ -45,8 +45,49 @@ import VigilCore
         nonisolated(unsafe) var handed: [DeliveryRecord]?
         #expect(throws: (any Error).self) {
             try queue.recordRouting([Self.routed(ULID().description, to: "a")], through: 1, consumer: "router",
-                claim: ClaimRequest(limit: 4, leaseMilliseconds: 60_000, excludedChannels: [])) { handed = $0 }
+                claim: ClaimRequest(limit: 4, leaseMilliseconds: 60_000)) { handed = $0 }
         }
         #expect(handed == [])
     }
+
+    /// A channel behind an open breaker: its waiting non-critical deliveries move to the
+    /// breaker's next trial (through an index, not a scan), so claims skip them without
+    /// walking them and the next due time is the trial's; its critical ones are still
+    /// claimed, and another channel's work goes out as usual.
+    @Test func aHeldChannelsBacklogWaitsForItsTrial() throws {
+        let database = try Database(path: temporaryDatabasePath())
+        let queue = EmbeddedDeliveryQueue(database: database)
+        let alerts = (0..<4).map { _ in ULID().description }
+        var routed = alerts.prefix(3).map { Self.routed($0, to: "dead") }
+        routed += [Self.routed(alerts[3], to: "dead", severity: .critical), Self.routed(alerts[0], to: "up")]
+        try queue.recordRouting(routed, through: 1, consumer: "router")
+        let now = Timestamp.now()
+        let trial = Timestamp(milliseconds: now.milliseconds + 30_000)
+        let claim = ClaimRequest(limit: 10, leaseMilliseconds: 120_000, heldChannels: ["chn_dead": trial])
+        let claimed = try queue.claimDue(claim, now: now)
+        #expect(Set(claimed.map(\.subscriberID)) == ["dead", "up"] && claimed.count == 2)
+        #expect(claimed.first?.severity == .critical, "critical first, even behind a breaker")
+        // Read on the writer, after the claim's commit (a claim answers before it).
+        #expect(try queue.nextDueTime() == trial, "the pool sleeps until the trial instead of waking at once")
+        let held = try alerts.prefix(3).flatMap { try queue.deliveries(ofAlert: $0) }.filter { $0.subscriberID == "dead" }
+        #expect(held.count == 3 && held.allSatisfy { $0.state == .pending && $0.nextAttemptAt == trial && $0.attempts == 0 })
+        #expect(try queue.claimDue(claim, now: now).isEmpty)
+        // Once the breaker lets its trial through, the backlog is due again.
+        let later = try queue.claimDue(ClaimRequest(limit: 10, leaseMilliseconds: 120_000), now: trial)
+        #expect(later.count == 3 && later.allSatisfy { $0.subscriberID == "dead" })
+
+        let plan = try database.read { transaction in
+            try transaction.connection.query(
+                "EXPLAIN QUERY PLAN UPDATE deliveries SET next_attempt_at = 1 WHERE channel_id = 'c' AND state IN ('pending', 'failed') AND next_attempt_at < 1 AND severity_rank < 3"
+            ).compactMap { $0.text(3) }.joined(separator: "; ")
+        }
+        #expect(plan.contains("USING INDEX deliveries_waiting"), "moving a held backlog must not scan: \(plan)")
+        let due = try database.read { transaction in
+            try transaction.connection.query(
+                "EXPLAIN QUERY PLAN SELECT id FROM deliveries WHERE state = 'failed' AND severity_rank = 2 AND next_attempt_at <= 1 ORDER BY next_attempt_at LIMIT 5"
+            ).compactMap { $0.text(3) }.joined(separator: "; ")
+        }
+        #expect(due.contains("next_attempt_at<?") && !due.contains("TEMP B-TREE"), "retries not yet due must not be walked: \(due)")
+    }
 }
+
