@@ -215,13 +215,20 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         try database.read { try $0.connection.query("SELECT first_attempt_at FROM deliveries WHERE id = ?", [.text(id)]).first?.int(0).map { Timestamp(milliseconds: $0) } }
     }
 
+    /// The earliest due time, one index probe per state and rank: asked across states and
+    /// ranks at once, SQLite walked every waiting delivery (8 ms with 50,000 of them).
+    private static let nextDueQuery = "SELECT MIN(t) FROM ("
+        + ["pending", "failed"].flatMap { state in
+            claimOrder.map { "SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state = '\(state)' AND severity_rank = \($0)" }
+        }.joined(separator: " UNION ALL ")
+        + " UNION ALL SELECT MIN(lease_until) FROM deliveries WHERE state = 'in_flight')"
+
     public func nextDueTime() throws -> Timestamp? {
         // Read on the writer, after every queued job: claims answer before their commit, so a
         // reader could still see a claimed delivery as due, or a retried one as in flight
         // under its lease, and put the next wake-up a minute late.
         try database.writeAndWait(answeringBeforeCommit: true) { transaction in
-            let row = try transaction.connection.query(
-                "SELECT MIN(t) FROM (SELECT MIN(next_attempt_at) AS t FROM deliveries WHERE state IN ('pending', 'failed') UNION ALL SELECT MIN(lease_until) FROM deliveries WHERE state = 'in_flight')").first
+            let row = try transaction.connection.query(Self.nextDueQuery).first
             return row?.int(0).map { Timestamp(milliseconds: $0) }
         }
     }
