@@ -31,11 +31,11 @@ let package = Package(
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilCore", "VigilCrypto", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilTestSupport"]),
-        .testTarget(name: "VigilServerTests", dependencies: ["VigilServer"]),
+        .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTP", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
+import VigilTestSupport
 @testable import VigilServer
 
 func writeConfig(_ text: String) -> String {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-config-\(UUID().uuidString).json")
+    let path = (TemporaryDirectory.make("vigil-config") as NSString).appendingPathComponent("vigil.json")
     FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
 }

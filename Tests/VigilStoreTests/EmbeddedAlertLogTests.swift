@@ -1,13 +1,12 @@
 import Dispatch
 import Foundation
 import Testing
+import VigilTestSupport
 import VigilCore
 @testable import VigilStore
 
 func temporaryDatabasePath() -> String {
-    let dir = (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-store-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return (dir as NSString).appendingPathComponent("vigil.sqlite")
+    (TemporaryDirectory.make("vigil-store") as NSString).appendingPathComponent("vigil.sqlite")
 }
 
 /// One master key for every store test, so a reopened store opens its identities.

@@ -169,11 +169,24 @@ public enum VigilCommand {
     }
 }
 
-/// Fresh directories under the system's temporary directory.
+/// Fresh directories under the system's temporary directory, removed with everything in
+/// them when the test process exits (a full run used to leave about a thousand behind).
 public enum TemporaryDirectory {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var made: [String] = []
+
+    /// A new directory named `prefix-UUID`.
     public static func make(_ prefix: String) -> String {
         let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        lock.withLock {
+            if made.isEmpty { atexit { TemporaryDirectory.removeAll() } }
+            made.append(path)
+        }
         return path
+    }
+
+    private static func removeAll() {
+        for path in lock.withLock({ made }) { try? FileManager.default.removeItem(atPath: path) }
     }
 }
