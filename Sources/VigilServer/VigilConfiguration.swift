@@ -65,6 +65,9 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var role = "all"
     /// Seconds the Kafka backend waits for the brokers to take a write before answering 503.
     public var kafkaTimeoutSeconds = 10.0
+    /// MiB of SQLite page cache for the store's writer (readers get an eighth each): more
+    /// keeps more of a large store's indexes in memory, at the cost of resident memory.
+    public var storeCacheMiB = Double(Database.defaultCacheKiB) / 1024
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case listen
@@ -94,6 +97,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case rateLimitBurst = "rate_limit_burst"
         case replayRatePerSecond = "replay_rate_per_second"
         case kafkaTimeoutSeconds = "kafka_timeout_seconds"
+        case storeCacheMiB = "store_cache_mib"
         case role
     }
 
@@ -101,7 +105,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     static let numericKeys: Set<CodingKeys> = [
         .maxBodyBytes, .maxConnections, .requestTimeoutSeconds, .idleTimeoutSeconds, .webhookTimeoutSeconds, .retryBudgetSeconds,
         .retryBaseMilliseconds, .retryCapSeconds, .breakerThreshold, .breakerCooldownSeconds, .leaseSeconds, .workerConcurrency,
-        .rateLimitPerSecond, .rateLimitBurst, .replayRatePerSecond, .kafkaTimeoutSeconds,
+        .rateLimitPerSecond, .rateLimitBurst, .replayRatePerSecond, .kafkaTimeoutSeconds, .storeCacheMiB,
     ]
 
     /// The defaults.
@@ -138,6 +142,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.replayRatePerSecond = try c.decodeIfPresent(Double.self, forKey: .replayRatePerSecond) ?? d.replayRatePerSecond
         d.role = try c.decodeIfPresent(String.self, forKey: .role) ?? d.role
         d.kafkaTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .kafkaTimeoutSeconds) ?? d.kafkaTimeoutSeconds
+        d.storeCacheMiB = try c.decodeIfPresent(Double.self, forKey: .storeCacheMiB) ?? d.storeCacheMiB
         self = d
     }
 
@@ -222,6 +227,9 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         }
         guard (1...100_000).contains(maxConnections) else {
             throw .invalid(key: "max_connections", message: "must be between 1 and 100000")
+        }
+        guard (1...4096).contains(storeCacheMiB) else {
+            throw .invalid(key: "store_cache_mib", message: "must be between 1 and 4096 (MiB of page cache for the store's writer)")
         }
         for (key, value) in [
             ("request_timeout_seconds", requestTimeoutSeconds), ("idle_timeout_seconds", idleTimeoutSeconds),

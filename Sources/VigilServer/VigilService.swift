@@ -77,7 +77,7 @@ public final class VigilService: @unchecked Sendable {
         }
         let path = configuration.storePath
         do {
-            database = try Database(path: path)
+            database = try Database(path: path, cacheKiB: Int(configuration.storeCacheMiB * 1024))
         } catch {
             throw ServiceError.store(String(describing: error))
         }

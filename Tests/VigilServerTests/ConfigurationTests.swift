@@ -13,6 +13,7 @@ func writeConfig(_ text: String) -> String {
     @Test func defaultsNeedNoFile() throws {
         let configuration = try VigilConfiguration.load(file: nil, environment: [:])
         #expect(configuration.listen == "127.0.0.1:8080" && configuration.backend == .embedded)
+        #expect(try VigilConfiguration.load(file: nil, environment: ["VIGIL_STORE_CACHE_MIB": "32"]).storeCacheMiB == 32)
     }
 
     @Test func environmentOverridesTheFileAndFlagsOverrideBoth() throws {
@@ -36,6 +37,7 @@ func writeConfig(_ text: String) -> String {
         (nil, ["VIGIL_ALLOW_PRIVATE_WEBHOOKS": "maybe"], "VIGIL_ALLOW_PRIVATE_WEBHOOKS"),
         (nil, ["VIGIL_MAX_CONNECTIONS": "many"], "VIGIL_MAX_CONNECTIONS"),
         (nil, ["VIGIL_MAX_BODY_BYTES": "10"], "max_body_bytes"),
+        (nil, ["VIGIL_STORE_CACHE_MIB": "0"], "store_cache_mib"),
         (["listen_on": "x"], [:], "listen_on"),
     ] as [([String: String]?, [String: String], String)])
     func refusesBadSettingsNamingTheKey(file: [String: String]?, environment: [String: String], key: String) {
