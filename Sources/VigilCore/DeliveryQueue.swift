@@ -140,11 +140,12 @@ public protocol DeliveryWorkQueue: DeliveryQueue {
     /// How many deliveries are in each state (for the queue-depth and dead-letter metrics).
     func countsByState() throws -> [DeliveryState: Int]
 
-    /// `recordRouting`, with a claim made in the same transaction: `handOff` gets the
-    /// deliveries `claim` takes (as `claimDue` would) as soon as they are recorded, before
-    /// the commit, so their sends need not wait for it; the call returns once the commit is
-    /// durable, and throws if it failed. A claim lost that way leaves its deliveries to be
-    /// routed and sent again: at least once, never lost. `handOff` is called exactly once.
+    /// `recordRouting`, with a claim recorded in the same write: `handOff` gets the
+    /// deliveries `claim` takes, as early as the queue can give them (the embedded queue:
+    /// fresh ones, as soon as the write is queued), so their sends need not wait for the
+    /// commit; the call returns once the commit is durable, and throws if it failed. A claim
+    /// lost that way leaves its deliveries to be routed and sent again: at least once, never
+    /// lost. `handOff` is called exactly once.
     func recordRouting(
         _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, claim: ClaimRequest,
         handOff: @escaping @Sendable ([DeliveryRecord]) -> Void) throws

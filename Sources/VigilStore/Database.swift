@@ -147,22 +147,6 @@ public final class Database: @unchecked Sendable {
         return try box.get()
     }
 
-    /// Runs `body` in the next group commit, gives its result to `answer` before the commit
-    /// (see `write`), and returns once the commit is done; throws what stopped the body or
-    /// the commit.
-    public func writeAnsweringEarly<T: Sendable>(
-        _ body: @escaping @Sendable (WriteTransaction) throws -> T, answer: @escaping @Sendable (Result<T, Error>) -> Void
-    ) throws {
-        let committed = DispatchSemaphore(value: 0)
-        let box = ResultBox<Int>()
-        write(answeringBeforeCommit: true, body, completion: answer, afterCommit: { error in
-            box.set(error.map { .failure($0) } ?? .success(0))
-            committed.signal()
-        })
-        committed.wait()
-        _ = try box.get()
-    }
-
     /// Runs `body` with a read connection; concurrent readers see the last committed state.
     /// The semaphore and the free list hand each connection to one caller at a time.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {

@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilCrypto
 
@@ -6,6 +8,9 @@ import VigilCrypto
 /// `consumer_positions` row of the router, in the same SQLite file as the log.
 public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     private let database: Database
+    /// Whether the last routing write committed; until one does again, a routing's claim is
+    /// handed over only once its write has run (see `recordRouting(…claim:handOff:)`).
+    private let routingWritesCommit = Mutex(true)
 
     /// The queue kept in `database`.
     public init(database: Database) { self.database = database }
@@ -25,34 +30,75 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         }
     }
 
+    /// Claims fresh deliveries for the workers as they are recorded, and hands them over as
+    /// soon as the write is queued, before it runs: a routing no longer waits for the commit
+    /// (and its fsync) the writer is in the middle of. The sends' outcomes queue behind the
+    /// write, so they find their rows. The router still advances only once the commit is
+    /// durable; if it fails, routing is redone and these sends repeat, with the same
+    /// `webhook-id`. So that a failing store cannot repeat them again and again, after a
+    /// failed routing write the claim waits for its write to run, until one commits again.
     public func recordRouting(
         _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, claim: ClaimRequest,
         handOff: @escaping @Sendable ([DeliveryRecord]) -> Void
     ) throws {
         let now = Timestamp.now()
-        try database.writeAnsweringEarly({ transaction in
-            try Self.insert(deliveries, through: offset, consumer: consumer, now: now.milliseconds, into: transaction.connection)
-            return try Self.claim(claim, now: now, in: transaction.connection)
-        }, answer: { result in
-            handOff((try? result.get()) ?? [])
+        let claimed = Self.freshClaims(deliveries, claim: claim, now: now)
+        let ids = Set(claimed.map(\.id))
+        let leaseUntil = now.milliseconds + claim.leaseMilliseconds
+        let early = routingWritesCommit.withLock { $0 }
+        let committed = DispatchSemaphore(value: 0)
+        let outcome = Mutex<Error?>(nil)
+        database.write({ transaction in
+            try Self.insert(deliveries, through: offset, consumer: consumer, now: now.milliseconds, into: transaction.connection, claimed: ids, leaseUntil: leaseUntil)
+        }, completion: { result in
+            if case .failure(let error) = result { outcome.withLock { $0 = error } }
+            committed.signal()
         })
+        if early { handOff(claimed) }
+        committed.wait()
+        let failure = outcome.withLock { $0 }
+        routingWritesCommit.withLock { $0 = failure == nil }
+        if !early { handOff(failure == nil ? claimed : []) }
+        if let failure { throw failure }
     }
 
-    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`.
-    private static func insert(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, now: Int64, into db: SQLiteConnection) throws {
+    /// The fresh deliveries `claim` takes: pending, on channels it admits, critical first, at
+    /// most `claim.limit`; as they will be once recorded, in flight under its lease.
+    static func freshClaims(_ deliveries: [RoutedDelivery], claim: ClaimRequest, now: Timestamp) -> [DeliveryRecord] {
+        let admitted = deliveries.enumerated().filter { _, d in
+            d.initialState == .pending && claim.admits(channelID: d.channelID, severity: d.severity)
+        }
+        let ordered = admitted.sorted { ($0.element.severity.rank, -$0.offset) > ($1.element.severity.rank, -$1.offset) }
+        return ordered.prefix(claim.limit).map { _, d in
+            DeliveryRecord(
+                id: deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID), alertID: d.alertID,
+                alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID, channelType: d.channelType,
+                reason: d.reason, clearance: d.clearance, severity: d.severity, state: .inFlight, attempts: 1, nextAttemptAt: now,
+                lastError: nil, createdAt: now, updatedAt: now)
+        }
+    }
+
+    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`;
+    /// those in `claimed` go in as in flight, leased until `leaseUntil`.
+    private static func insert(
+        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, now: Int64, into db: SQLiteConnection,
+        claimed: Set<String> = [], leaseUntil: Int64 = 0
+    ) throws {
         for d in deliveries {
+            let id = Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)
+            let taken = claimed.contains(id)
             try db.run(
                 """
                 INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
-                    severity_rank, state, next_attempt_at, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                    severity_rank, state, next_attempt_at, created_at, updated_at, attempts, lease_until, first_attempt_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
                 """,
                 [
-                    .text(Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)),
-                    .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
+                    .text(id), .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
                     .text(d.channelType.rawValue), .text(d.reason.rawValue), .text(d.clearance.rawValue),
-                    .integer(Int64(d.severity.rank)), .text(d.initialState.rawValue),
+                    .integer(Int64(d.severity.rank)), .text(taken ? DeliveryState.inFlight.rawValue : d.initialState.rawValue),
                     d.initialState == .pending ? .integer(now) : .null, .integer(now), .integer(now),
+                    .integer(taken ? 1 : 0), taken ? .integer(leaseUntil) : .null, taken ? .integer(now) : .null,
                 ])
         }
         try db.run(
