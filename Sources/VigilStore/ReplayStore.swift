@@ -55,7 +55,7 @@ public final class ReplayStore: @unchecked Sendable {
 
     private func store(_ progress: ReplayProgress) throws {
         let body = String(decoding: try VigilJSON.encode(progress), as: UTF8.self)
-        try database.writeAndWait { transaction in
+        _ = try database.writeAndWait { transaction in
             try transaction.connection.run(
                 """
                 INSERT INTO replays(id, body, state, cursor, scanned, alerts, deliveries, created_at, updated_at)
