@@ -91,7 +91,7 @@ public struct DeliveryBenchmark: Sendable {
             sinkConfiguration.maxConnections = 4096
             sink = try HTTPServer(configuration: sinkConfiguration, handler: router.handler)
             sink.start()
-            var configuration = VigilConfiguration()
+            var configuration = try VigilConfiguration.forBenchmark()
             configuration.listen = "127.0.0.1:0"
             configuration.dataDir = dataDir ?? (NSTemporaryDirectory() as NSString).appendingPathComponent("vigil-bench-deliver-\(UUID().uuidString)")
             configuration.bootstrapToken = DeliveryBenchmark.token

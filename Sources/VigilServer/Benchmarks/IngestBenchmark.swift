@@ -84,7 +84,7 @@ public struct IngestBenchmark: Sendable {
     }
 
     func ingest(log: String) throws -> LatencySample {
-        var configuration = VigilConfiguration()
+        var configuration = try VigilConfiguration.forBenchmark()
         configuration.log = log
         configuration.listen = "127.0.0.1:0"
         configuration.dataDir = ScratchStore.directory()
