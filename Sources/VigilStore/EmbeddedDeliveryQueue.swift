@@ -11,6 +11,9 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     /// Whether the last routing write committed; until one does again, a routing's claim is
     /// handed over only once its write has run (see `recordRouting(…claim:handOff:)`).
     private let routingWritesCommit = Mutex(true)
+    /// For each held channel, the trial time its backlog was last moved to and when (see
+    /// `claimDue`).
+    private let heldMoved = Mutex<[String: (until: Timestamp, at: Timestamp)]>([:])
 
     /// The queue kept in `database`.
     public init(database: Database) { self.database = database }
@@ -171,8 +174,36 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     public func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
         // Answered before its commit: a send need not wait for the claim's fsync. A claim
         // lost in a crash leaves the delivery pending, so it is sent again (at least once).
-        try database.writeAndWait(answeringBeforeCommit: true) { transaction in
-            try Self.claim(claim, now: now, in: transaction.connection)
+        // Channels whose breaker opened or moved its next trial since the last claim, or
+        // whose backlog was last moved a second ago (what routing added to it meanwhile).
+        let toMove = heldMoved.withLock { moved in
+            moved = moved.filter { claim.heldChannels[$0.key] != nil }
+            return claim.heldChannels.filter { channel, until in
+                guard until.milliseconds > now.milliseconds, let last = moved[channel] else { return until.milliseconds > now.milliseconds }
+                return last.until != until || now.milliseconds - last.at.milliseconds >= 1000
+            }
+        }
+        let records = try database.writeAndWait(answeringBeforeCommit: true) { transaction in
+            try Self.moveBacklogs(of: toMove, now: now, in: transaction.connection)
+            return try Self.claim(claim, now: now, in: transaction.connection)
+        }
+        heldMoved.withLock { moved in
+            for (channel, until) in toMove { moved[channel] = (until, now) }
+        }
+        return records
+    }
+
+    /// Moves the waiting deliveries of channels behind an open breaker, other than critical
+    /// ones, to the breaker's next trial. Left due, every claim walked past all of them (a
+    /// dead desk's backlog of tens of thousands made each claim cost tens of milliseconds on
+    /// the writer), and the next due time stayed in the past, so the pool woke at once. This
+    /// walks the waiting deliveries once per breaker change and at most once a second, not
+    /// at every claim.
+    private static func moveBacklogs(of held: [String: Timestamp], now: Timestamp, in db: SQLiteConnection) throws {
+        for (channel, until) in held {
+            try db.run(
+                "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE state IN ('pending', 'failed') AND next_attempt_at < ? AND severity_rank < ? AND channel_id = ?",
+                [.integer(until.milliseconds), .integer(now.milliseconds), .integer(until.milliseconds), .integer(Int64(Severity.critical.rank)), .text(channel)])
         }
     }
 
@@ -181,17 +212,6 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     private static func claim(_ claim: ClaimRequest, now: Timestamp, in db: SQLiteConnection) throws -> [DeliveryRecord] {
         guard claim.limit > 0 else { return [] }
         let t = now.milliseconds
-        // A channel behind an open breaker: its waiting deliveries other than critical ones
-        // move to the breaker's next trial. Left due, every claim walked past all of them (a
-        // dead desk's backlog of tens of thousands made each claim cost tens of milliseconds
-        // on the writer), and the next due time stayed in the past, so the pool woke at once.
-        // A partial index holds only waiting deliveries: when nothing is left to move, this
-        // is one index probe.
-        for (channel, until) in claim.heldChannels where until.milliseconds > t {
-            try db.run(
-                "UPDATE deliveries SET next_attempt_at = ?, updated_at = ? WHERE channel_id = ? AND state IN ('pending', 'failed') AND next_attempt_at < ? AND severity_rank < ?",
-                [.integer(until.milliseconds), .integer(t), .text(channel), .integer(until.milliseconds), .integer(Int64(Severity.critical.rank))])
-        }
         let excluded = Array(claim.excludedChannels)
         let excludedOrHeld = excluded + claim.heldChannels.keys.filter { !claim.excludedChannels.contains($0) }
         func skipping(_ channels: [String]) -> String {

@@ -118,10 +118,12 @@ enum Migrations {
             updated_at INTEGER NOT NULL
         );
         """,
-        // 6: waiting deliveries by channel, so that a channel behind an open breaker can have
-        // its backlog moved to the breaker's next trial without a scan.
+        // 6: no index of waiting deliveries by channel. A build of 2026-11-23 had one, to move
+        // a breaker-held channel's backlog at every claim; keeping it current cost queued
+        // replays (80 deliveries an alert) more than half their speed, and the backlog is now
+        // moved once per breaker change instead.
         """
-        CREATE INDEX deliveries_waiting ON deliveries(channel_id, next_attempt_at) WHERE state IN ('pending', 'failed');
+        DROP INDEX IF EXISTS deliveries_waiting;
         """,
     ]
 
