@@ -68,11 +68,12 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     /// The fresh deliveries `claim` takes: pending, on channels it admits, critical first, at
     /// most `claim.limit`; as they will be once recorded, in flight under its lease.
     static func freshClaims(_ deliveries: [RoutedDelivery], claim: ClaimRequest, now: Timestamp) -> [DeliveryRecord] {
-        let admitted = deliveries.enumerated().filter { _, d in
+        let admitted = deliveries.filter { d in
             d.initialState == .pending && claim.admits(channelID: d.channelID, severity: d.severity)
         }
-        let ordered = admitted.sorted { ($0.element.severity.rank, -$0.offset) > ($1.element.severity.rank, -$1.offset) }
-        return ordered.prefix(claim.limit).map { _, d in
+        // Swift's sort is stable: within a severity, routing order stays.
+        let ordered = admitted.sorted { $0.severity.rank > $1.severity.rank }
+        return ordered.prefix(claim.limit).map { d in
             DeliveryRecord(
                 id: deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID), alertID: d.alertID,
                 alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID, channelType: d.channelType,
@@ -179,7 +180,8 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         let toMove = heldMoved.withLock { moved in
             moved = moved.filter { claim.heldChannels[$0.key] != nil }
             return claim.heldChannels.filter { channel, until in
-                guard until.milliseconds > now.milliseconds, let last = moved[channel] else { return until.milliseconds > now.milliseconds }
+                guard until.milliseconds > now.milliseconds else { return false }
+                guard let last = moved[channel] else { return true }
                 return last.until != until || now.milliseconds - last.at.milliseconds >= 1000
             }
         }
