@@ -77,6 +77,13 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private var reserved = 0
     private var inFlightByChannel: [String: Int] = [:]
     private var running = false
+    /// Whether the last full claim found less due work than it had room for: everything due
+    /// then was taken but for channels at their in-flight limit. Until new work is reported
+    /// or the timer fires, a finished send refills only its own channel, and only when that
+    /// channel was at its limit: a full claim would pass over the same backlog again.
+    private var drained = false
+    /// When `timer` fires next.
+    private var wakeAt: Timestamp?
     private let alerts = AlertCache(capacity: 4096)
 
     /// A pool over `queue`, reading alerts from `log` and receivers from `directory`.
@@ -97,8 +104,14 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// Starts claiming; deliveries in flight under an expired lease are picked up too.
     public func start() {
         control.sync { running = true }
-        wake.setEventHandler { [weak self] in self?.claim() }
-        timer.setEventHandler { [weak self] in self?.claim() }
+        // New work reported, or the next due time reached: claim in full, now or (with no
+        // slot free) at the next completions.
+        wake.setEventHandler { [weak self] in self?.drained = false; self?.claim() }
+        timer.setEventHandler { [weak self] in
+            self?.wakeAt = nil
+            self?.drained = false
+            self?.claim()
+        }
         timer.schedule(deadline: .distantFuture)
         wake.resume()
         timer.resume()
@@ -147,38 +160,52 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// Send slots neither busy nor set aside.
     private var freeSlotCount: Int { min(configuration.maxConcurrent - inFlight, freeSlots.count) - reserved }
 
-    /// A claim for `limit` deliveries that skips channels at their in-flight limit and holds
-    /// back those behind an open breaker until its next trial; on `control`.
-    private func claimRequest(limit: Int, now: Timestamp) -> ClaimRequest {
+    /// A claim for `limit` deliveries within each channel's in-flight room, holding back
+    /// channels behind an open breaker until their next trial; on `control`.
+    private func claimRequest(limit: Int, now: Timestamp, only channel: String? = nil) -> ClaimRequest {
         ClaimRequest(
-            limit: limit, leaseMilliseconds: configuration.leaseMilliseconds,
-            excludedChannels: Set(inFlightByChannel.filter { $0.value >= configuration.perChannel }.keys),
-            heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: Int64(($0 * 1000).rounded(.up))) })
+            limit: limit, leaseMilliseconds: configuration.leaseMilliseconds, perChannel: configuration.perChannel,
+            inFlight: inFlightByChannel,
+            heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: Int64(($0 * 1000).rounded(.up))) },
+            onlyChannels: channel.map { [$0] })
     }
 
-    private func claim() {
+    /// Claims due work for the free slots and sets the timer for the next due time; with
+    /// `channel`, refills that channel's room alone and leaves the timer be. On `control`.
+    private func claim(only channel: String? = nil) {
         guard running else { return }
         let free = freeSlotCount
         guard free > 0 else { return }
         let now = Timestamp.now()
         let claimed: [DeliveryRecord]
         do {
-            claimed = try queue.claimDue(claimRequest(limit: free, now: now), now: now)
+            claimed = try queue.claimDue(claimRequest(limit: free, now: now, only: channel), now: now)
         } catch {
             events.note("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
-            timer.schedule(deadline: .now() + 1)
+            wake(at: Timestamp(milliseconds: now.milliseconds + 1000), replacing: true)
             return
         }
         for delivery in claimed { send(delivery) }
-        if claimed.count == free { return }  // more may be due; the next completion claims again
+        guard channel == nil else { return }
+        drained = claimed.count < free
+        guard drained else { return }  // more may be due; the next completion claims again
         if let due = try? queue.nextDueTime() {
             // Due already yet not claimed: its channel is at its in-flight limit (a completion
             // claims again) or a breaker's trial is out; look again shortly, never in a spin.
-            let wait = due.milliseconds > now.milliseconds ? due.milliseconds - Timestamp.now().milliseconds : 100
-            timer.schedule(deadline: .now() + .milliseconds(Int(min(max(wait, 0), 60_000)) + 1))
+            let at = due.milliseconds > now.milliseconds ? due.milliseconds : Timestamp.now().milliseconds + 100
+            wake(at: Timestamp(milliseconds: min(at, now.milliseconds + 60_000)), replacing: true)
         } else {
-            timer.schedule(deadline: .now() + 60)
+            wake(at: Timestamp(milliseconds: now.milliseconds + 60_000), replacing: true)
         }
+    }
+
+    /// Sets the timer to fire at `time` (a millisecond after), or only brings it forward
+    /// unless `replacing`; on `control`.
+    private func wake(at time: Timestamp, replacing: Bool) {
+        if !replacing, let current = wakeAt, current <= time { return }
+        wakeAt = time
+        let wait = max(0, time.milliseconds - Timestamp.now().milliseconds)
+        timer.schedule(deadline: .now() + .milliseconds(Int(wait) + 1))
     }
 
     /// Starts `delivery` in a free slot; on `control`.
@@ -189,45 +216,53 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         let slot = freeSlots.removeLast()
         let sender = senders[slot]
         sender.async { [self] in
-            attempt(delivery, on: sender) { [self] in control.async { [self] in
+            attempt(delivery, on: sender) { [self] retryAt in control.async { [self] in
                 freeSlots.append(slot)
                 inFlight -= 1
-                inFlightByChannel[delivery.channelID, default: 1] -= 1
-                if inFlightByChannel[delivery.channelID] == 0 { inFlightByChannel.removeValue(forKey: delivery.channelID) }
+                let channel = delivery.channelID
+                let wasFull = inFlightByChannel[channel, default: 1] >= configuration.perChannel
+                inFlightByChannel[channel, default: 1] -= 1
+                if inFlightByChannel[channel] == 0 { inFlightByChannel.removeValue(forKey: channel) }
                 inFlightGroup.leave()
-                // Refill in batches: a claim is a transaction, and claiming after every
-                // single completion made each delivery cost two commits on the writer.
-                if inFlight <= configuration.maxConcurrent / 2 { claim() }
+                if let retryAt { wake(at: retryAt, replacing: false) }
+                if drained {
+                    // Everything else due was taken; only this channel may have more waiting.
+                    if wasFull { claim(only: channel) }
+                } else if inFlight <= configuration.maxConcurrent / 2 {
+                    // Refill in batches: a claim is a transaction, and claiming after every
+                    // single completion made each delivery cost two commits on the writer.
+                    claim()
+                }
             } }
         }
     }
 
     /// One attempt at `delivery`, started on its slot's queue `sender`; `done` is called once
-    /// the outcome is handed to the queue, whose commit the slot does not wait for. A
+    /// the outcome is handed to the queue, whose commit the slot does not wait for, with the
+    /// time of the next attempt when there will be one. A
     /// webhook's exchange runs on `CurlTransport` without holding a thread; what follows it
     /// comes back to `sender`.
-    func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable () -> Void) {
+    func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable (Timestamp?) -> Void) {
         let now = Timestamp.now()
         let target: SendTarget
         do {
             switch try prepare(delivery) {
             case .settled(let outcome):
-                record(delivery, outcome)
-                return done()
+                return done(record(delivery, outcome))
             case .send(let prepared):
                 target = prepared
             }
         } catch {
             events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
-            return done()
+            return done(nil)
         }
         let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
             do {
-                record(delivery, try outcome(of: verdict, delivery, target, now: now))
+                done(record(delivery, try outcome(of: verdict, delivery, target, now: now)))
             } catch {
                 events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+                done(nil)
             }
-            done()
         }
         // Behind an open breaker nothing is sent but its one trial: a delivery claimed anyway
         // (critical ones are, and a claim made as the cool-down ended may take several) waits
@@ -245,8 +280,10 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         }
     }
 
-    /// Hands `outcome` to the queue; the commit is not waited for.
-    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome) {
+    /// Hands `outcome` to the queue, without waiting for the commit; returns when the
+    /// delivery is due again, if it will be.
+    @discardableResult
+    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome) -> Timestamp? {
         let word = switch outcome {
         case .delivered: "delivered"
         case .retry: "retry"
@@ -261,6 +298,8 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             }
             events.attempted(delivery, word, Double(max(0, Timestamp.now().milliseconds - received.milliseconds)) / 1000)
         }
+        if case .retry(let at, _) = outcome { return at }
+        return nil
     }
 
     /// Who and what a send goes to.
@@ -294,7 +333,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// What a send's verdict means for the delivery: delivered, retried within the budget
     /// (the breaker and the critical fallback told), or dead.
     private func outcome(of verdict: DeliveryVerdict, _ delivery: DeliveryRecord, _ target: SendTarget, now: Timestamp) throws -> DeliveryOutcome {
-        let (alert, subscriber, channel) = (target.alert, target.subscriber, target.channel)
+        let (subscriber, channel) = (target.subscriber, target.channel)
         let seconds = Double(now.milliseconds) / 1000
         switch verdict {
         case .delivered:

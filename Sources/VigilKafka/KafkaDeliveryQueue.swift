@@ -242,7 +242,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 ready.removeValue(forKey: id)
                 finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
             }
-            let due = ready.values.filter {
+            let candidates = ready.values.filter {
                 ($0.message.record.nextAttemptAt ?? now) <= now && claim.admits(channelID: $0.message.record.channelID, severity: $0.message.record.severity)
                     && claimed[$0.message.record.id] == nil && isReadable($0.message.record.alertID)
             }.sorted { a, b in
@@ -250,7 +250,8 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 if (x.replayID == nil) != (y.replayID == nil) { return x.replayID == nil }  // live before replays
                 if x.severity.rank != y.severity.rank { return x.severity.rank > y.severity.rank }
                 return (x.nextAttemptAt ?? now) < (y.nextAttemptAt ?? now)
-            }.prefix(claim.limit)
+            }
+            let due = claim.selecting(candidates, channelID: \.message.record.channelID, severity: \.message.record.severity)
             return due.map { pending in
                 var taken = pending
                 taken.message.record.attempts += 1

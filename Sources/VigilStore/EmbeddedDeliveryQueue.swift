@@ -65,15 +65,13 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         if let failure { throw failure }
     }
 
-    /// The fresh deliveries `claim` takes: pending, on channels it admits, critical first, at
-    /// most `claim.limit`; as they will be once recorded, in flight under its lease.
+    /// The fresh deliveries `claim` takes: pending, as it admits them within each channel's
+    /// room, critical first, at most `claim.limit`; as they will be once recorded, in flight
+    /// under its lease.
     static func freshClaims(_ deliveries: [RoutedDelivery], claim: ClaimRequest, now: Timestamp) -> [DeliveryRecord] {
-        let admitted = deliveries.filter { d in
-            d.initialState == .pending && claim.admits(channelID: d.channelID, severity: d.severity)
-        }
         // Swift's sort is stable: within a severity, routing order stays.
-        let ordered = admitted.sorted { $0.severity.rank > $1.severity.rank }
-        return ordered.prefix(claim.limit).map { d in
+        let ordered = deliveries.filter { $0.initialState == .pending }.sorted { $0.severity.rank > $1.severity.rank }
+        return claim.selecting(ordered, channelID: \.channelID, severity: \.severity).map { d in
             DeliveryRecord(
                 id: deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID), alertID: d.alertID,
                 alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID, channelType: d.channelType,
@@ -210,43 +208,71 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
     }
 
     /// Marks up to `claim.limit` due deliveries `in_flight` under a lease and returns them,
-    /// critical first, then by due time.
+    /// critical first, then by due time, at most each channel's room.
     private static func claim(_ claim: ClaimRequest, now: Timestamp, in db: SQLiteConnection) throws -> [DeliveryRecord] {
         guard claim.limit > 0 else { return [] }
         let t = now.milliseconds
-        let excluded = Array(claim.excludedChannels)
-        let excludedOrHeld = excluded + claim.heldChannels.keys.filter { !claim.excludedChannels.contains($0) }
+        var records: [DeliveryRecord] = []
+        var takenByChannel: [String: Int] = [:]
+        /// Takes what `query` (asked for the claim's remaining slots, skipping `skipped`)
+        /// returns within each channel's room. A channel that runs out of room joins the
+        /// skipped ones and the query is asked again, so a desk with thousands of due
+        /// retries fills its room and no more.
+        func take(skipping initial: [String], _ query: ([String], Int) throws -> [DeliveryRecord]) throws {
+            var skipped = initial
+            while records.count < claim.limit {
+                let asked = claim.limit - records.count
+                let found = try query(skipped, asked)
+                var full: [String] = []
+                for record in found where records.count < claim.limit {
+                    let channel = record.channelID
+                    let room = claim.room(for: channel) - (takenByChannel[channel] ?? 0)
+                    if room <= 0 { continue }
+                    if room == 1 { full.append(channel) }
+                    takenByChannel[channel, default: 0] += 1
+                    try db.run(
+                        "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
+                        [.integer(t + claim.leaseMilliseconds), .integer(t), .integer(t), .text(record.id)])
+                    var taken = record
+                    taken.state = .inFlight
+                    taken.attempts += 1
+                    records.append(taken)
+                }
+                // Fewer than asked: nothing more is due here. As many as asked and none
+                // passed over (no channel filled up): the claim is full.
+                guard found.count == asked, !full.isEmpty else { return }
+                skipped += full
+            }
+        }
         func skipping(_ channels: [String]) -> String {
             channels.isEmpty ? "" : " AND channel_id NOT IN (" + channels.map { _ in "?" }.joined(separator: ",") + ")"
         }
-        var records: [DeliveryRecord] = []
+        let only = claim.onlyChannels.map { Array($0) } ?? []
+        let restricted = only.isEmpty ? "" : " AND channel_id IN (" + only.map { _ in "?" }.joined(separator: ",") + ")"
+        let excluded = Array(claim.excludedChannels)
+        let excludedOrHeld = excluded + claim.heldChannels.keys.filter { !claim.excludedChannels.contains($0) }
         // Due work by priority: critical first, then by due time, live before replays. One
         // rank at a time, so the index serves `next_attempt_at <= now` as a range: asked for
-        // all ranks at once, it walked every waiting retry, due or not.
+        // all ranks at once, it walked every waiting retry, due or not. The index carries the
+        // channel, so passing over a skipped channel's backlog reads no table rows.
         for rank in Self.claimOrder where records.count < claim.limit {
-            let skipped = rank == Int64(Severity.critical.rank) ? excluded : excludedOrHeld
             for state in ["pending", "failed"] where records.count < claim.limit {
-                records += try db.query(
-                    "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND severity_rank = ? AND next_attempt_at <= ?\(skipping(skipped)) ORDER BY next_attempt_at LIMIT ?",
-                    [.text(state), .integer(rank), .integer(t)] + skipped.map { .text($0) } + [.integer(Int64(claim.limit - records.count))]
-                ).map(Self.record)
+                try take(skipping: rank == Int64(Severity.critical.rank) ? excluded : excludedOrHeld) { skipped, asked in
+                    try db.query(
+                        "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND severity_rank = ? AND next_attempt_at <= ?\(restricted)\(skipping(skipped)) ORDER BY next_attempt_at LIMIT ?",
+                        [.text(state), .integer(rank), .integer(t)] + only.map { .text($0) } + skipped.map { .text($0) } + [.integer(Int64(asked))]
+                    ).map(Self.record)
+                }
             }
         }
         // Work whose worker died holding the lease.
-        if records.count < claim.limit {
-            records += try db.query(
-                "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(skipping(excluded)) ORDER BY severity_rank DESC LIMIT ?",
-                [.integer(t)] + excluded.map { .text($0) } + [.integer(Int64(claim.limit - records.count))]
+        try take(skipping: excluded) { skipped, asked in
+            try db.query(
+                "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(restricted)\(skipping(skipped)) ORDER BY severity_rank DESC LIMIT ?",
+                [.integer(t)] + only.map { .text($0) } + skipped.map { .text($0) } + [.integer(Int64(asked))]
             ).map(Self.record)
         }
         records.sort { ($0.severity.rank, -($0.nextAttemptAt?.milliseconds ?? 0)) > ($1.severity.rank, -($1.nextAttemptAt?.milliseconds ?? 0)) }
-        for i in records.indices {
-            try db.run(
-                "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
-                [.integer(t + claim.leaseMilliseconds), .integer(t), .integer(t), .text(records[i].id)])
-            records[i].state = .inFlight
-            records[i].attempts += 1
-        }
         return records
     }
 

@@ -52,6 +52,8 @@ final class Receivers {
         }
         let path: String; let id: String; let verified: Bool; let status: Int; let signatures: Int; let payload: Payload?; let at: Double
         let replay: String?
+        /// Requests to the same path in progress when this one arrived, itself included.
+        let concurrent: Int
     }
 
     struct Mail: Decodable {
@@ -244,9 +246,9 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         // The first 3 s of the outage, timed by the receiver from its first request (on Kafka
         // the workers may take a few seconds to join their group). Retries every ≤200 ms
         // would make well over a hundred (212 when the pool did not ask the breaker); the
-        // breaker allows the failures that open it, the sends already out then (one claim may
-        // take all ten: the per-endpoint limit of 4 applies between claims) and retries
-        // claimed before it opened, then a trial after 1 s and another 2 s later.
+        // breaker allows the failures that open it, the sends already out then (at most 4, the
+        // per-endpoint limit) and retries claimed before it opened, then a trial after 1 s
+        // and another 2 s later.
         #expect(try eventually(30) { receivers.hooks.contains { $0.path == "/outage/desk" } })
         let first = try #require(receivers.hooks.first { $0.path == "/outage/desk" })
         Thread.sleep(forTimeInterval: max(0, first.at + 3.2 - Date().timeIntervalSince1970))
@@ -257,6 +259,27 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         #expect(try eventually(30) { try alerts.allSatisfy { try states(service.port, of: $0) == ["delivered"] } })
         let delivered = receivers.hooks.filter { $0.path == "/outage/desk" && $0.status == 200 }
         #expect(delivered.count == 10 && Set(delivered.compactMap { $0.payload?.data.id }) == Set(alerts), "each alert once, once the endpoint is back")
+    }
+
+    /// A slow desk back from an outage with a dozen retries due at once gets at most four
+    /// requests at a time (the per-endpoint limit), not the whole backlog in one claim, and
+    /// every alert still arrives once.
+    @Test func aDeskBackFromAnOutageGetsAtMostFourRequestsAtOnce() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(["VIGIL_RETRY_BUDGET_SECONDS": "120", "VIGIL_BREAKER_THRESHOLD": "1000"], smtp: receivers.smtp.port))
+        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/recovering/desk"))"}]"#)
+        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.outage(true)
+        let alerts = try (0..<12).map { _ in try file(service.port, severity: "high") }
+        #expect(try eventually(30) { Set(receivers.hooks.filter { $0.status == 503 }.map(\.id)).count == alerts.count })
+        try receivers.outage(false)
+        #expect(try eventually(30) { try alerts.allSatisfy { try states(service.port, of: $0) == ["delivered"] } })
+        let delivered = receivers.hooks.filter { $0.status == 200 }
+        #expect(delivered.count == alerts.count && Set(delivered.compactMap { $0.payload?.data.id }) == Set(alerts))
+        let most = receivers.hooks.map(\.concurrent).max() ?? 0
+        #expect(most <= 4, "\(most) requests at once to one endpoint")
     }
 
     @Test func aRotatedSecretSignsTwiceUntilTheReceiverSwitches() throws {

@@ -53,6 +53,31 @@ import VigilCore
         #expect(handed == [1, 0, 0])
     }
 
+    /// A desk back from an outage with a backlog: a claim takes no more of its deliveries
+    /// than its room (the per-channel limit less its sends in flight), passes over the rest
+    /// to another channel's work behind them, and a refill of the desk alone takes its room
+    /// and nothing else. The router's claim keeps to the same room.
+    @Test func aClaimTakesAtMostEachChannelsRoom() throws {
+        let database = try Database(path: temporaryDatabasePath())
+        let queue = EmbeddedDeliveryQueue(database: database)
+        let alerts = (0..<10).map { _ in ULID().description }
+        try queue.recordRouting(alerts.map { Self.routed($0, to: "desk") } + [Self.routed(alerts[9], to: "ngo")], through: 1, consumer: "router")
+        let now = Timestamp(milliseconds: Timestamp.now().milliseconds + 1)
+        let claimed = try queue.claimDue(ClaimRequest(limit: 8, leaseMilliseconds: 60_000, perChannel: 4, inFlight: ["chn_desk": 1]), now: now)
+        #expect(claimed.filter { $0.subscriberID == "desk" }.count == 3 && claimed.filter { $0.subscriberID == "ngo" }.count == 1)
+        let refill = ClaimRequest(limit: 8, leaseMilliseconds: 60_000, perChannel: 4, inFlight: ["chn_desk": 3], onlyChannels: ["chn_desk"])
+        #expect(try queue.claimDue(refill, now: now).map(\.subscriberID) == ["desk"])
+        #expect(try queue.claimDue(ClaimRequest(limit: 8, leaseMilliseconds: 60_000, perChannel: 4, inFlight: ["chn_desk": 4]), now: now).isEmpty)
+
+        let fresh = (0..<3).map { _ in ULID().description }
+        nonisolated(unsafe) var handed: [DeliveryRecord] = []
+        try queue.recordRouting(
+            fresh.map { Self.routed($0, to: "hq") }, through: 2, consumer: "router",
+            claim: ClaimRequest(limit: 8, leaseMilliseconds: 60_000, perChannel: 2)
+        ) { handed = $0 }
+        #expect(handed.count == 2 && handed.allSatisfy { $0.subscriberID == "hq" })
+    }
+
     /// A channel behind an open breaker: its waiting non-critical deliveries move to the
     /// breaker's next trial, so claims skip them without walking them and the next due time
     /// is the trial's; its critical ones are still claimed, and another channel's work goes

@@ -6,11 +6,13 @@ is answered 401. The first path segment chooses the behaviour (/ok/a and /ok/b b
 answer 200, as two endpoints):
   /ok           200
   /outage       503 while an outage is on (POST /_outage with true or false), else 200
+  /recovering   503 while an outage is on, else 200 after 0.2 s (a slow desk back up)
   /flaky        500 the first time a webhook-id is seen, then 200
   /gone         410
   /hang         sleeps HANG seconds, then 200
   /busy         429 with Retry-After: 1 the first time a webhook-id is seen, then 200
-Each request is written as one JSON line to the log file given as the first argument.
+Each request is written as one JSON line to the log file given as the first argument,
+with how many requests to its path were in progress when it arrived, itself included.
 Prints "READY <port>" once listening on 127.0.0.1.
 """
 import json, sys, threading, time
@@ -22,6 +24,7 @@ HANG = float(sys.argv[2]) if len(sys.argv) > 2 else 3.0
 secrets = []
 seen = set()
 outage = [False]
+in_progress = {}
 lock = threading.Lock()
 
 
@@ -63,6 +66,15 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             first = (self.path, wid) not in seen
             seen.add((self.path, wid))
+            in_progress[self.path] = in_progress.get(self.path, 0) + 1
+            concurrent = in_progress[self.path]
+        try:
+            self.handle_webhook(body, headers, wid, verified, first, concurrent)
+        finally:
+            with lock:
+                in_progress[self.path] -= 1
+
+    def handle_webhook(self, body, headers, wid, verified, first, concurrent):
         # The first path segment picks the behaviour, so /ok/desk-a and /ok/desk-b are two
         # endpoints that both answer 200.
         behaviour = "/" + self.path.split("?")[0].split("/")[1]
@@ -73,6 +85,10 @@ class Handler(BaseHTTPRequestHandler):
         elif behaviour == "/ok":
             status, extra = 200, {}
         elif behaviour == "/outage":
+            status, extra = (503, {}) if down else (200, {})
+        elif behaviour == "/recovering":
+            if not down:
+                time.sleep(0.2)
             status, extra = (503, {}) if down else (200, {})
         elif behaviour == "/flaky":
             status, extra = (500, {}) if first else (200, {})
@@ -92,7 +108,7 @@ class Handler(BaseHTTPRequestHandler):
         record = {"path": self.path, "id": wid, "verified": verified, "status": status,
                   "signatures": len(headers.get("webhook-signature", "").split(" ")),
                   "exercise": headers.get("vigil-exercise"), "replay": headers.get("vigil-replay"),
-                  "payload": payload, "at": time.time()}
+                  "payload": payload, "at": time.time(), "concurrent": concurrent}
         with lock:
             with open(log_path, "a") as f:
                 f.write(json.dumps(record) + "\n")
