@@ -1,4 +1,6 @@
+import Dispatch
 import Foundation
+import Synchronization
 import Testing
 import VigilCore
 import VigilHTTP
@@ -52,7 +54,7 @@ import Glibc
         }
         let expected = alerts.map { $0.country == "BY" ? 2 : 1 }.reduce(0, +)
         // Deliveries a kill caught in flight are sent again once their lease (1 s) expires.
-        #expect(try eventually(120) {
+        #expect(eventually(120) {
             alerts.allSatisfy { alert in
                 // Tolerates a refused poll (429 while this loop outruns the token's rate limit).
                 let routed = (try? deliveries(service.port, of: alert.id)) ?? []
@@ -98,6 +100,46 @@ import Glibc
         #expect(try states(service.port, of: alert) == ["delivered"], "the outcome was recorded before exit")
         usleep(500_000)
         #expect(receivers.hooks.count == 1, "and it is not sent again after the restart")
+    }
+
+    /// SIGTERM while a client keeps filing on a kept-alive connection and webhooks go out:
+    /// the service answers what it is handling, closes the client's connection and exits 0
+    /// within seconds, and every alert it acknowledged is in the log and delivered after a
+    /// restart.
+    @Test func sigtermWhileFilingStopsPromptlyAndKeepsEveryAcknowledgedAlert() throws {
+        let receivers = try Receivers()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#)
+        try receivers.trust(desk.channels.compactMap(\.secret))
+        let accepted = Mutex<[String]>([])
+        let filing = DispatchGroup()
+        let port = service.port
+        DispatchQueue.global().async(group: filing) {
+            guard let client = try? BlockingHTTPClient(port: port) else { return }
+            let body = #"{"country":"BY","threat":"arrest","severity":"high","certainty":"observed","summary":"Union leader detained.","defender":{"name":"E2E Defender"}}"#
+            let start = Date()
+            // Until the service closes the connection (or, bounded, 30 s).
+            while Date().timeIntervalSince(start) < 30 {
+                guard let response = try? client.request("POST", "/v1/alerts", body: body, headers: auth), response.status == 202,
+                    let id = try? JSONDecoder().decode(Accepted.self, from: Data(response.body)).id
+                else { return }
+                accepted.withLock { $0.append(id) }
+                usleep(5_000)
+            }
+        }
+        #expect(eventually(20) { accepted.withLock { $0.count } >= 100 })
+        let stopping = Date()
+        service.kill(signal: SIGTERM)
+        #expect(service.terminationStatus == 0)
+        #expect(Date().timeIntervalSince(stopping) < 5, "stopped in \(Date().timeIntervalSince(stopping)) s")
+        #expect(filing.wait(timeout: .now() + 5) == .success, "the client's kept-alive connection was closed")
+        try service.start(environment: fastRetries(smtp: receivers.smtp.port))
+        let ids = accepted.withLock { $0 }
+        let client = try BlockingHTTPClient(port: service.port)
+        for id in ids { #expect(try client.request("GET", "/v1/alerts/\(id)", headers: auth).status == 200, "acknowledged alert \(id) is in the log") }
+        #expect(eventually(30) { Set(receivers.hooks.filter { $0.status == 200 }.compactMap { $0.payload?.data.id }).isSuperset(of: ids) })
     }
 
     /// A full disk: ingest answers 503 with a clear log line, and the store is intact after.
