@@ -64,6 +64,8 @@ public final class VigilService: @unchecked Sendable {
     private let lock = NSLock()
     private var server: HTTPServer?
     private var stopping = false
+    /// On Kafka, pokes the workers as this process reads new alerts (see `start`).
+    private var appendsForWorkers: AppendObservation?
 
     /// Opens the store in `configuration.dataDir` and registers the bootstrap token;
     /// `logging: false` silences the service's log lines (benchmarks).
@@ -244,6 +246,10 @@ public final class VigilService: @unchecked Sendable {
             if let kafka = deliveries as? KafkaDeliveryQueue, let log = log as? KafkaAlertLog {
                 let workers = self.workers
                 try kafka.startWorking(isReadable: { log.contains($0) }, onAvailable: { workers.poke() })
+                // A delivery can arrive before its alert: it waits in memory until this process
+                // has read the alert, so look again as the log grows, not only when work arrives.
+                let observation = log.observeAppends { _ in workers.poke() }
+                lock.withLock { appendsForWorkers = observation }
             }
             if let embedded = deliveries as? EmbeddedDeliveryQueue {
                 let released = try embedded.releaseAbandonedClaims(at: .now())
@@ -277,6 +283,7 @@ public final class VigilService: @unchecked Sendable {
         server?.stop(timeout: 10)
         let role = configuration.serviceRole
         if role.routes { router.stop() }
+        lock.withLock { appendsForWorkers }?.cancel()
         if role.sends { workers.stop() }
         (deliveries as? KafkaDeliveryQueue)?.close()
         audit.waitForPublished()
