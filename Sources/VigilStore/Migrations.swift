@@ -125,14 +125,6 @@ enum Migrations {
         """
         DROP INDEX IF EXISTS deliveries_waiting;
         """,
-        // 7: the due index carries the channel, so a claim passes over the backlog of a
-        // channel at its in-flight limit in the index alone. Without it, every claim looked
-        // up each waiting row of a desk back from an outage to read its channel (26,000 rows,
-        // tens of milliseconds a claim), and the backlog drained at 80 deliveries a second.
-        """
-        DROP INDEX deliveries_due;
-        CREATE INDEX deliveries_due ON deliveries(state, severity_rank DESC, next_attempt_at, channel_id);
-        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file
