@@ -190,9 +190,11 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         drained = claimed.count < free
         guard drained else { return }  // more may be due; the next completion claims again
         if let due = try? queue.nextDueTime() {
-            // Due already yet not claimed: its channel is at its in-flight limit (a completion
-            // claims again) or a breaker's trial is out; look again shortly, never in a spin.
-            let at = due.milliseconds > now.milliseconds ? due.milliseconds : Timestamp.now().milliseconds + 100
+            // Due already yet not claimed: its channel is at its in-flight limit (its finished
+            // sends refill it) or a breaker's trial is out. Look again in a second, not sooner:
+            // each full claim walks past that backlog (with a recovered desk's 26,000 retries
+            // waiting, tens of milliseconds on the writer for each walk).
+            let at = due.milliseconds > now.milliseconds ? due.milliseconds : Timestamp.now().milliseconds + 1000
             wake(at: Timestamp(milliseconds: min(at, now.milliseconds + 60_000)), replacing: true)
         } else {
             wake(at: Timestamp(milliseconds: now.milliseconds + 60_000), replacing: true)

@@ -244,17 +244,18 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
                 skipped += full
             }
         }
-        func skipping(_ channels: [String]) -> String {
-            channels.isEmpty ? "" : " AND channel_id NOT IN (" + channels.map { _ in "?" }.joined(separator: ",") + ")"
+        /// ` AND channel_id [NOT] IN (?, …)` for `channels`, or nothing when there are none.
+        func channelFilter(_ channels: [String], not: Bool) -> String {
+            channels.isEmpty ? "" : " AND channel_id \(not ? "NOT " : "")IN (" + channels.map { _ in "?" }.joined(separator: ",") + ")"
         }
+        func skipping(_ channels: [String]) -> String { channelFilter(channels, not: true) }
         let only = claim.onlyChannels.map { Array($0) } ?? []
-        let restricted = only.isEmpty ? "" : " AND channel_id IN (" + only.map { _ in "?" }.joined(separator: ",") + ")"
+        let restricted = channelFilter(only, not: false)
         let excluded = Array(claim.excludedChannels)
         let excludedOrHeld = excluded + claim.heldChannels.keys.filter { !claim.excludedChannels.contains($0) }
         // Due work by priority: critical first, then by due time, live before replays. One
         // rank at a time, so the index serves `next_attempt_at <= now` as a range: asked for
-        // all ranks at once, it walked every waiting retry, due or not. The index carries the
-        // channel, so passing over a skipped channel's backlog reads no table rows.
+        // all ranks at once, it walked every waiting retry, due or not.
         for rank in Self.claimOrder where records.count < claim.limit {
             for state in ["pending", "failed"] where records.count < claim.limit {
                 try take(skipping: rank == Int64(Severity.critical.rank) ? excluded : excludedOrHeld) { skipped, asked in
