@@ -225,6 +225,16 @@ public struct ClaimRequest: Sendable, Equatable {
             && (severity == .critical || heldChannels[channelID] == nil)
     }
 
+    /// What is left of this request once deliveries of `channels` (one entry per delivery)
+    /// are taken: that many fewer slots, and that much less room on each channel.
+    public func taking(_ channels: [String]) -> ClaimRequest {
+        var inFlight = self.inFlight
+        for channel in channels { inFlight[channel, default: 0] += 1 }
+        return ClaimRequest(
+            limit: max(0, limit - channels.count), leaseMilliseconds: leaseMilliseconds, perChannel: perChannel, inFlight: inFlight,
+            heldChannels: heldChannels, onlyChannels: onlyChannels)
+    }
+
     /// The candidates this request takes, in the order given: admitted, at most each
     /// channel's room and at most `limit` in all.
     public func selecting<Candidate>(

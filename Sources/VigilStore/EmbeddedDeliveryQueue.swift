@@ -213,23 +213,24 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         guard claim.limit > 0 else { return [] }
         let t = now.milliseconds
         var records: [DeliveryRecord] = []
-        var takenByChannel: [String: Int] = [:]
-        /// Takes what `query` (asked for the claim's remaining slots, skipping `skipped`)
-        /// returns within each channel's room. A channel that runs out of room joins the
-        /// skipped ones and the query is asked again, so a desk with thousands of due
-        /// retries fills its room and no more.
-        func take(skipping initial: [String], _ query: ([String], Int) throws -> [DeliveryRecord]) throws {
-            var skipped = initial
-            while records.count < claim.limit {
-                let asked = claim.limit - records.count
+        // What is left to take: fewer slots and less room on a channel with each delivery
+        // taken. Held channels are the queries' business: they skip them for all but critical
+        // work, and not at all for expired leases.
+        var left = ClaimRequest(
+            limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, perChannel: claim.perChannel, inFlight: claim.inFlight,
+            onlyChannels: claim.onlyChannels)
+        /// Takes what `query` (asked for the slots left, skipping the channels it is given)
+        /// returns, within each channel's room. A channel that runs out of room is skipped and
+        /// the query asked again, so a desk with thousands of due retries fills its room and
+        /// no more.
+        func take(skippingHeld: Bool, _ query: ([String], Int) throws -> [DeliveryRecord]) throws {
+            while left.limit > 0 {
+                let full = left.excludedChannels
+                let skipped = Array(full) + (skippingHeld ? claim.heldChannels.keys.filter { !full.contains($0) } : [])
+                let asked = left.limit
                 let found = try query(skipped, asked)
-                var full: [String] = []
-                for record in found where records.count < claim.limit {
-                    let channel = record.channelID
-                    let room = claim.room(for: channel) - (takenByChannel[channel] ?? 0)
-                    if room <= 0 { continue }
-                    if room == 1 { full.append(channel) }
-                    takenByChannel[channel, default: 0] += 1
+                let picked = left.selecting(found, channelID: \.channelID, severity: \.severity)
+                for record in picked {
                     try db.run(
                         "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
                         [.integer(t + claim.leaseMilliseconds), .integer(t), .integer(t), .text(record.id)])
@@ -238,10 +239,10 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
                     taken.attempts += 1
                     records.append(taken)
                 }
-                // Fewer than asked: nothing more is due here. As many as asked and none
-                // passed over (no channel filled up): the claim is full.
-                guard found.count == asked, !full.isEmpty else { return }
-                skipped += full
+                left = left.taking(picked.map(\.channelID))
+                // Fewer than asked: nothing more is due here. All of them taken: the claim is
+                // full. Some passed over: ask again without the channels that filled up.
+                guard found.count == asked, picked.count < found.count, left.excludedChannels.count > full.count else { return }
             }
         }
         /// ` AND channel_id [NOT] IN (?, …)` for `channels`, or nothing when there are none.
@@ -251,14 +252,12 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         func skipping(_ channels: [String]) -> String { channelFilter(channels, not: true) }
         let only = claim.onlyChannels.map { Array($0) } ?? []
         let restricted = channelFilter(only, not: false)
-        let excluded = Array(claim.excludedChannels)
-        let excludedOrHeld = excluded + claim.heldChannels.keys.filter { !claim.excludedChannels.contains($0) }
         // Due work by priority: critical first, then by due time, live before replays. One
         // rank at a time, so the index serves `next_attempt_at <= now` as a range: asked for
         // all ranks at once, it walked every waiting retry, due or not.
-        for rank in Self.claimOrder where records.count < claim.limit {
-            for state in ["pending", "failed"] where records.count < claim.limit {
-                try take(skipping: rank == Int64(Severity.critical.rank) ? excluded : excludedOrHeld) { skipped, asked in
+        for rank in Self.claimOrder where left.limit > 0 {
+            for state in ["pending", "failed"] where left.limit > 0 {
+                try take(skippingHeld: rank != Int64(Severity.critical.rank)) { skipped, asked in
                     try db.query(
                         "SELECT \(Self.columns) FROM deliveries WHERE state = ? AND severity_rank = ? AND next_attempt_at <= ?\(restricted)\(skipping(skipped)) ORDER BY next_attempt_at LIMIT ?",
                         [.text(state), .integer(rank), .integer(t)] + only.map { .text($0) } + skipped.map { .text($0) } + [.integer(Int64(asked))]
@@ -267,7 +266,7 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
             }
         }
         // Work whose worker died holding the lease.
-        try take(skipping: excluded) { skipped, asked in
+        try take(skippingHeld: false) { skipped, asked in
             try db.query(
                 "SELECT \(Self.columns) FROM deliveries WHERE state = 'in_flight' AND lease_until <= ?\(restricted)\(skipping(skipped)) ORDER BY severity_rank DESC LIMIT ?",
                 [.integer(t)] + only.map { .text($0) } + skipped.map { .text($0) } + [.integer(Int64(asked))]

@@ -12,6 +12,8 @@ import VigilCore
         let taken = claim.selecting(candidates, channelID: \.channel, severity: \.severity).map(\.channel)
         #expect(taken == ["a", "b", "b", "c", "c"])
         #expect(claim.excludedChannels == ["full"])
+        let left = claim.taking(["a", "b"])
+        #expect(left.limit == 3 && left.room(for: "a") == 0 && left.room(for: "b") == 1 && left.excludedChannels == ["a", "full"])
     }
 
     /// A held channel gives up only its critical deliveries; a refill takes only its channels.
