@@ -219,7 +219,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         #expect(try eventually(30) { try states(service.port, of: alert) == ["dead"] })
         let item = try #require(try deliveries(service.port, of: alert).first)
         #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/deliveries?state=dead", headers: auth).text.contains(item.id))
-        #expect(try eventually { receivers.mails.contains { $0.rcpt_tos == ["owner@desk.example.org"] && $0.subject.contains("Vigil") } },
+        #expect(eventually { receivers.mails.contains { $0.rcpt_tos == ["owner@desk.example.org"] && $0.subject.contains("Vigil") } },
                 "the endpoint's owner must be told when the breaker opens")
         let metrics = try BlockingHTTPClient(port: service.port).request("GET", "/metrics").text
         #expect(metrics.contains("vigil_breaker_openings_total") && metrics.contains("vigil_dead_letters 1"))
@@ -249,7 +249,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         // breaker allows the failures that open it, the sends already out then (at most 4, the
         // per-endpoint limit) and retries claimed before it opened, then a trial after 1 s
         // and another 2 s later.
-        #expect(try eventually(30) { receivers.hooks.contains { $0.path == "/outage/desk" } })
+        #expect(eventually(30) { receivers.hooks.contains { $0.path == "/outage/desk" } })
         let first = try #require(receivers.hooks.first { $0.path == "/outage/desk" })
         Thread.sleep(forTimeInterval: max(0, first.at + 3.2 - Date().timeIntervalSince1970))
         let duringOutage = receivers.hooks.filter { $0.path == "/outage/desk" && $0.at < first.at + 3 }
@@ -273,7 +273,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         try receivers.trust(desk.channels.compactMap(\.secret))
         try receivers.outage(true)
         let alerts = try (0..<12).map { _ in try file(service.port, severity: "high") }
-        #expect(try eventually(30) { Set(receivers.hooks.filter { $0.status == 503 }.map(\.id)).count == alerts.count })
+        #expect(eventually(30) { Set(receivers.hooks.filter { $0.status == 503 }.map(\.id)).count == alerts.count })
         try receivers.outage(false)
         #expect(try eventually(30) { try alerts.allSatisfy { try states(service.port, of: $0) == ["delivered"] } })
         let delivered = receivers.hooks.filter { $0.status == 200 }

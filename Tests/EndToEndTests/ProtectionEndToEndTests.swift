@@ -179,7 +179,7 @@ func rawDataDirectory(_ path: String) -> String {
         let hooksBefore = receivers.hooks.count
         let replay = try replayCLI(service, ["--case", alert, "--wait"])
         #expect(replay.status == 0, "\(replay.stderr)")
-        #expect(try eventually { receivers.hooks.count == hooksBefore + 1 })
+        #expect(eventually { receivers.hooks.count == hooksBefore + 1 })
         let replayed = try #require(receivers.hooks.last)
         #expect(replayed.replay == "true" && replayed.verified && replayed.payload?.data.defender["name"] == "[erased]")
         #expect(!(try String(contentsOfFile: receivers.webhookLog, encoding: .utf8)).dropFirst(0).split(separator: "\n").last!.contains("Okonkwo"))

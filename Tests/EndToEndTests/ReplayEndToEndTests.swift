@@ -51,7 +51,7 @@ func replayCLI(_ service: ServiceProcess, _ arguments: [String]) throws -> Vigil
         #expect(run.status == 0, "\(run.stderr)")
         let progress = try JSONDecoder().decode(ReplayProgressBody.self, from: Data(run.stdout.utf8))
         #expect(progress.state == "done" && progress.alerts == 3 && progress.deliveries == 3)
-        #expect(try eventually { receivers.hooks.filter { $0.replay == "true" && $0.status == 200 }.count == 3 })
+        #expect(eventually { receivers.hooks.filter { $0.replay == "true" && $0.status == 200 }.count == 3 })
         usleep(300_000)
         let replayed = receivers.hooks.dropFirst(hooksBefore)
         #expect(replayed.count == 3, "each missed alert once, to the desk only: \(replayed.map(\.path))")
@@ -81,7 +81,7 @@ func replayCLI(_ service: ServiceProcess, _ arguments: [String]) throws -> Vigil
         let since = Timestamp.now().adding(milliseconds: -3 * 86_400_000)
         let run = try replayCLI(service, ["--since", since.description, "--country", "CO", "--subscriber", delegation.id, "--wait", "--json"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(try eventually { receivers.mails.filter { $0.rcpt_tos == ["delegation-co@example.org"] }.count == 2 })
+        #expect(eventually { receivers.mails.filter { $0.rcpt_tos == ["delegation-co@example.org"] }.count == 2 })
         usleep(300_000)
         let mails = receivers.mails.filter { $0.rcpt_tos == ["delegation-co@example.org"] }
         #expect(mails.count == 2 && mails.allSatisfy { $0.subject.hasPrefix("[REPLAY] [CRITICAL] Colombia") }, "\(mails.map(\.subject))")
@@ -101,17 +101,17 @@ func replayCLI(_ service: ServiceProcess, _ arguments: [String]) throws -> Vigil
         for _ in 0..<600 {
             #expect(try client.request("POST", "/v1/alerts", body: alertJSON(name: "Case Defender"), headers: auth).status == 202)
         }
-        #expect(try eventually(60) { receivers.hooks.count >= 600 })
+        #expect(eventually(60) { receivers.hooks.count >= 600 })
         let started = try client.request("POST", "/v1/replays", body: #"{"from_offset":1,"subscriber_id":"\#(desk.id)"}"#, headers: auth)
         #expect(started.status == 202)
         let replay = try JSONDecoder().decode(ReplayProgressBody.self, from: Data(started.body))
         usleep(500_000)
         let live = try file(service.port, name: "Case Defender")
-        #expect(try eventually(30) { receivers.hooks.contains { $0.payload?.data.id == live } })
+        #expect(eventually(30) { receivers.hooks.contains { $0.payload?.data.id == live } })
         #expect(try eventually(60) {
             try JSONDecoder().decode(ReplayProgressBody.self, from: Data(try client.request("GET", "/v1/replays/\(replay.id)", headers: auth).body)).state == "done"
         })
-        #expect(try eventually(60) { receivers.hooks.filter { $0.replay == "true" }.count == 600 })
+        #expect(eventually(60) { receivers.hooks.filter { $0.replay == "true" }.count == 600 })
         // The order the receiver saw: the live alert went out before the replay's tail, so
         // it did not wait for the replay to drain.
         let hooks = receivers.hooks

@@ -99,7 +99,7 @@ func consume(_ consumer: KafkaConsumer, count: Int, seconds: Double = 30, commit
         second.close()
 
         // Everything was committed: a new member of the group reads nothing old.
-        _ = try produceNow(producer, topic: "vigil.test", key: "late", value: "new")
+        _ = produceNow(producer, topic: "vigil.test", key: "late", value: "new")
         let third = try KafkaConsumer(bootstrapServers: cluster.bootstrapServers, group: "workers", topics: ["vigil.test"])
         let after = try consume(third, count: 1, seconds: 15) + consume(third, count: 1, seconds: 2)
         #expect(after.map { String(decoding: $0.value ?? [], as: UTF8.self) } == ["new"])

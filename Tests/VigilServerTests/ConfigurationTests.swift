@@ -5,7 +5,7 @@ import VigilTestSupport
 
 func writeConfig(_ text: String) -> String {
     let path = (TemporaryDirectory.make("vigil-config") as NSString).appendingPathComponent("vigil.json")
-    FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
     return path
 }
 

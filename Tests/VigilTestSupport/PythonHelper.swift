@@ -60,7 +60,7 @@ public final class HelperProcess: @unchecked Sendable {
         process.arguments = (python == "/usr/bin/env" ? ["python3"] : []) + pythonArguments
         let directory = TemporaryDirectory.make("vigil-helper")
         output = (directory as NSString).appendingPathComponent("out.log")
-        FileManager.default.createFile(atPath: output, contents: nil)
+        _ = FileManager.default.createFile(atPath: output, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: output)
         process.standardError = FileHandle(forWritingAtPath: output)
         try process.run()

@@ -42,7 +42,7 @@ public final class ServiceProcess: @unchecked Sendable {
     /// With `fileSizeLimitKiB`, the service runs under `ulimit -f`, so its writes fail as
     /// on a full disk once a file would grow past it.
     public func start(environment extra: [String: String] = [:], timeout: Double = 20, fileSizeLimitKiB: Int? = nil) throws {
-        if !FileManager.default.fileExists(atPath: stderrPath) { FileManager.default.createFile(atPath: stderrPath, contents: nil) }
+        if !FileManager.default.fileExists(atPath: stderrPath) { _ = FileManager.default.createFile(atPath: stderrPath, contents: nil) }
         let process = Process()
         if let limit = fileSizeLimitKiB {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
@@ -150,8 +150,8 @@ public enum VigilCommand {
         let directory = TemporaryDirectory.make("vigil-cli")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let out = (directory as NSString).appendingPathComponent("out"), err = (directory as NSString).appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
         process.standardOutput = FileHandle(forWritingAtPath: out)
         process.standardError = FileHandle(forWritingAtPath: err)
         let input = Pipe()
