@@ -87,8 +87,7 @@ import Glibc
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/hang"))"}]"#)
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/hang")
         let alert = try file(service.port, name: "E2E Defender")
         #expect(try eventually(10) { try states(service.port, of: alert) == ["in_flight"] })
         let stopping = Date()
@@ -111,8 +110,7 @@ import Glibc
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#)
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/ok/desk")
         let accepted = Mutex<[String]>([])
         let filing = DispatchGroup()
         let port = service.port

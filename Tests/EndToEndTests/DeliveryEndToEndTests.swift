@@ -39,6 +39,15 @@ final class Receivers {
         #expect(try BlockingHTTPClient(port: webhook.port).request("POST", "/_secrets", body: body).status == 204)
     }
 
+    /// A desk on the service at `port` with one webhook channel at `path` on this receiver,
+    /// which is told to verify with that channel's secret (and no other).
+    @discardableResult
+    func desk(on port: Int, path: String, country: String = "BY", clearance: String = "restricted") throws -> CreatedSubscriber {
+        let desk = try createSubscriber(port, channels: #"[{"type":"webhook","url":"\#(url(path))"}]"#, country: country, clearance: clearance)
+        try trust(desk.channels.compactMap(\.secret))
+        return desk
+    }
+
     struct Hook: Decodable {
         struct Payload: Decodable {
             struct Data: Decodable {
@@ -175,8 +184,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(smtp: receivers.smtp.port))
-        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/gone"))"}]"#)
-        try receivers.trust(subscriber.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/gone")
         let first = try file(service.port)
         #expect(try eventually { try states(service.port, of: first) == ["dead"] })
         let second = try file(service.port)
@@ -239,8 +247,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         try service.start(environment: fastRetries([
             "VIGIL_RETRY_BUDGET_SECONDS": "120", "VIGIL_BREAKER_THRESHOLD": "3", "VIGIL_BREAKER_COOLDOWN_SECONDS": "1",
         ], smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/outage/desk"))"}]"#)
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/outage/desk")
         try receivers.outage(true)
         let alerts = try (0..<10).map { _ in try file(service.port, severity: "high") }
         // The first 3 s of the outage, timed by the receiver from its first request (on Kafka
@@ -269,8 +276,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(["VIGIL_RETRY_BUDGET_SECONDS": "120", "VIGIL_BREAKER_THRESHOLD": "1000"], smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/recovering/desk"))"}]"#)
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/recovering/desk")
         try receivers.outage(true)
         let alerts = try (0..<12).map { _ in try file(service.port, severity: "high") }
         #expect(eventually(30) { Set(receivers.hooks.filter { $0.status == 503 }.map(\.id)).count == alerts.count })
@@ -324,8 +330,7 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         // due at once. Kafka hands a dead worker's records to the group after its session.
         let environment = fastRetries(EndToEndBackend.isEmbedded ? [:] : ["VIGIL_LEASE_SECONDS": "1"], smtp: receivers.smtp.port)
         try service.start(environment: environment)
-        let subscriber = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/hang"))"}]"#)
-        try receivers.trust(subscriber.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/hang")
         var alerts: [String] = []
         for _ in 0..<12 { alerts.append(try file(service.port)) }
         #expect(eventually { !receivers.hooks.isEmpty })

@@ -19,8 +19,7 @@ import Glibc
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(["VIGIL_LOG": kafka.logSetting], smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#, country: "CO")
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/ok/desk", country: "CO")
 
         let written = #"{"country":"CO","threat":"killing","severity":"critical","certainty":"observed","summary":"An environmental defender was shot near Tumaco.","defender":{"name":"Yelena Dubrovskaya","group":"environmental_defender"},"source":{"organisation":"partner-ngo"}}"#
         #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "CO", value: written) == 0)

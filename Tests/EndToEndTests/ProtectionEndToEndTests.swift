@@ -143,8 +143,7 @@ func rawDataDirectory(_ path: String) -> String {
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok"))"}]"#, clearance: "confidential")
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        try receivers.desk(on: service.port, path: "/ok", clearance: "confidential")
         let name = "Tomas Okonkwo-Reyes"
         let alert = try file(service.port, confidentiality: "confidential", name: name)
         #expect(try eventually { try states(service.port, of: alert) == ["delivered"] })

@@ -95,8 +95,7 @@ func replayCLI(_ service: ServiceProcess, _ arguments: [String]) throws -> Vigil
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(["VIGIL_REPLAY_RATE_PER_SECOND": "100", "VIGIL_RATE_LIMIT_BURST": "5000"], smtp: receivers.smtp.port))
-        let desk = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#)
-        try receivers.trust(desk.channels.compactMap(\.secret))
+        let desk = try receivers.desk(on: service.port, path: "/ok/desk")
         let client = try BlockingHTTPClient(port: service.port)
         for _ in 0..<600 {
             #expect(try client.request("POST", "/v1/alerts", body: alertJSON(name: "Case Defender"), headers: auth).status == 202)
