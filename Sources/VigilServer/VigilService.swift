@@ -341,6 +341,8 @@ public final class VigilService: @unchecked Sendable {
         metrics.gauge("vigil_dead_letters") { Double((try? deliveries.countsByState())?[.dead] ?? 0) }
         metrics.describe("process_resident_memory_bytes", type: "gauge", help: "Resident memory of the vigil process.")
         metrics.gauge("process_resident_memory_bytes") { ProcessMemory.residentBytes() }
+        metrics.describe("process_cpu_seconds_total", type: "counter", help: "User and system CPU time of the vigil process, in seconds.")
+        metrics.gauge("process_cpu_seconds_total") { ProcessCPU.seconds() }
         metrics.gauge("vigil_breakers_open") { Double(workers.breaker.openCount) }
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)

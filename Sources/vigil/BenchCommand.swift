@@ -27,7 +27,8 @@ enum BenchCommand: Command {
         latency: 202 → webhook at 200/s with --alerts (1,000,000) in the log and --subscribers (10,000),
         next to the same on an empty log; and the process's resident memory. --keep-data-dir keeps the
         filled store, so `vigil serve --data-dir DIR` can show the service's own memory.
-        fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm.
+        fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm;
+        three alerts timed per run, with the process's CPU per delivery (service and sink).
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
         and queued, next to reading the log alone.
         --log kafka runs ingest, deliver, fanout and replay on the Kafka backend against a fresh librdkafka
@@ -88,7 +89,7 @@ enum BenchCommand: Command {
             b.runs = runs ?? b.runs
             b.fanouts = fanout ?? [200, 1000, 10_000]
             b.kafka = kafka
-            title = "vigil bench fanout\(kafka == nil ? "" : " on Kafka") — one alert to N webhook endpoints on a loopback sink, \(b.runs) runs"
+            title = "vigil bench fanout\(kafka == nil ? "" : " on Kafka") — one alert to N webhook endpoints on a loopback sink, \(b.runs) runs × \(b.fanoutsPerRun) alerts"
             rows = try b.run(progress: progress)
         case "latency":
             var b = LatencyBenchmark()

@@ -233,6 +233,8 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         #expect(metrics.contains("vigil_breaker_openings_total") && metrics.contains("vigil_dead_letters 1"))
         let resident = metrics.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") }
         #expect((resident?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 1_000_000, "the service reports its resident memory")
+        let cpu = metrics.split(separator: "\n").first { $0.hasPrefix("process_cpu_seconds_total ") }
+        #expect((cpu?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 0, "the service reports the CPU it used")
         // A dead letter can be sent again.
         #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/deliveries/\(item.id)/retry", headers: auth).status == 202)
         #expect(try BlockingHTTPClient(port: service.port).request("POST", "/v1/deliveries/\(item.id)/retry", headers: auth).status == 404)
