@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilDelivery
 import VigilHTTP
@@ -12,7 +13,8 @@ import VigilStore
 ///   `202` to the sink receiving the webhook (p50/p99);
 /// - fan-out: one alert to N webhook endpoints (200 and 1,000 by default); time from the
 ///   `202` to the last endpoint receiving it, and the process's CPU time per delivery
-///   (service and sink together), which a shared machine moves less than the wall clock.
+///   (service and sink together), which a shared machine moves less than the wall clock;
+///   baseline: the same POSTs sent straight through `CurlTransport` to the same sink.
 public struct DeliveryBenchmark: Sendable {
     public var rate = 200.0
     public var seconds = 5.0
@@ -32,7 +34,7 @@ public struct DeliveryBenchmark: Sendable {
     static let token = "bench-token-0123456789abcdef"
 
     public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
-        var p50s: [Double] = [], p99s: [Double] = [], fanoutTimes: [Int: [Double]] = [:], cpuPerDelivery: [Int: [Double]] = [:]
+        var p50s: [Double] = [], p99s: [Double] = [], fanouts: [Int: [FanoutSample]] = [:], baselines: [Int: [FanoutSample]] = [:]
         for round in 1...runs {
             if measuresLatency {
                 progress("run \(round) of \(runs): latency at \(Int(rate))/s")
@@ -41,20 +43,29 @@ public struct DeliveryBenchmark: Sendable {
                 p50s.append(sample.percentile(50) ?? 0)
                 p99s.append(sample.percentile(99) ?? 0)
             }
-            for n in fanouts {
+            for n in self.fanouts {
                 progress("run \(round) of \(runs): fan-out to \(n)")
                 let measured = try fanout(n)
-                fanoutTimes[n, default: []] += measured.map(\.milliseconds)
-                cpuPerDelivery[n, default: []] += measured.map(\.cpuMicrosecondsPerDelivery)
+                fanouts[n, default: []] += measured.fanouts
+                baselines[n, default: []] += measured.baselines
             }
         }
         var rows = measuresLatency
             ? [BenchmarkRow(name: "202 → webhook received at \(Int(rate))/s", p50: median(p50s), p99: median(p99s), note: "\(Int(rate * seconds)) alerts per run")]
             : []
-        for n in fanouts {
-            let times = fanoutTimes[n]!
-            rows.append(BenchmarkRow(name: "one alert → \(n) endpoints, 202 → last", p50: median(times), p99: times.max() ?? 0, note: "p50: median of \(times.count) fan-outs; p99 column: slowest"))
-            rows.append(BenchmarkRow(name: "  CPU per delivery, service and sink (µs)", p50: median(cpuPerDelivery[n]!), p99: cpuPerDelivery[n]!.max() ?? 0, note: "p50: median; p99 column: highest"))
+        for n in self.fanouts {
+            let times = fanouts[n]!.map(\.milliseconds), cpu = fanouts[n]!.map(\.cpuMicrosecondsPerDelivery)
+            let baseTimes = baselines[n]!.map(\.milliseconds), baseCPU = baselines[n]!.map(\.cpuMicrosecondsPerDelivery)
+            rows += [
+                BenchmarkRow(
+                    name: "one alert → \(n) endpoints, 202 → last", p50: median(times), p99: times.max() ?? 0,
+                    note: String(format: "median of %d; p99 column: slowest; %.2f× the POSTs alone", times.count, median(times) / median(baseTimes))),
+                BenchmarkRow(
+                    name: "  CPU per delivery, service and sink (µs)", p50: median(cpu), p99: cpu.max() ?? 0,
+                    note: String(format: "p99 column: highest; %.2f× the POSTs alone", median(cpu) / median(baseCPU))),
+                BenchmarkRow(name: "  baseline: \(n) POSTs through libcurl alone", p50: median(baseTimes), p99: baseTimes.max() ?? 0, note: "same sink, bodies and concurrency"),
+                BenchmarkRow(name: "  baseline CPU per POST, client and sink (µs)", p50: median(baseCPU), p99: baseCPU.max() ?? 0, note: "p99 column: highest"),
+            ]
         }
         return rows
     }
@@ -64,13 +75,22 @@ public struct DeliveryBenchmark: Sendable {
         private let lock = NSLock()
         private var receipts: [String: [UInt64]] = [:]
 
+        /// The first webhook received, for the baseline to send again.
+        private var first: HTTPRequest?
+
         /// Records a webhook; the alert id is the ULID inside the delivery id.
         func record(_ request: HTTPRequest) {
             let now = DispatchTime.now().uptimeNanoseconds
             guard let id = request.headers["webhook-id"], id.count >= 30 else { return }
             let alert = String(id.dropFirst(4).prefix(26)).uppercased()
-            lock.withLock { receipts[alert, default: []].append(now) }
+            lock.withLock {
+                receipts[alert, default: []].append(now)
+                if first == nil { first = request }
+            }
         }
+
+        /// The first webhook the sink received, if any.
+        var sample: HTTPRequest? { lock.withLock { first } }
 
         func times(of alert: String) -> [UInt64] { lock.withLock { receipts[alert] ?? [] } }
     }
@@ -84,6 +104,8 @@ public struct DeliveryBenchmark: Sendable {
         let port: Int
         /// Whether `stop` deletes the data directory (not when the caller chose it).
         let ownsDataDir: Bool
+        /// The service's send slots, which the transport baseline matches.
+        static let workerConcurrency = 64
 
         init(dataDir: String? = nil, kafka: String? = nil) throws {
             ownsDataDir = dataDir == nil
@@ -106,7 +128,7 @@ public struct DeliveryBenchmark: Sendable {
             configuration.rateLimitPerSecond = 1e9
             configuration.rateLimitBurst = 1e9
             configuration.allowPrivateWebhooks = true
-            configuration.workerConcurrency = 64
+            configuration.workerConcurrency = Double(Rig.workerConcurrency)
             if let cluster { configuration.log = cluster.logSetting }
             service = try VigilService(configuration: configuration, logging: false)
             port = try service.start()
@@ -186,15 +208,15 @@ public struct DeliveryBenchmark: Sendable {
     }
 
     /// `fanoutsPerRun` alerts, one after another, each to `endpoints` webhooks, after one
-    /// that warms connections and caches.
-    func fanout(_ endpoints: Int) throws -> [FanoutSample] {
+    /// that warms connections and caches; each followed by its baseline.
+    func fanout(_ endpoints: Int) throws -> (fanouts: [FanoutSample], baselines: [FanoutSample]) {
         let rig = try Rig(kafka: kafka)
         defer { rig.stop() }
         try rig.subscribe(endpoints, country: "GT")
         let client = try BlockingHTTPClient(port: rig.port)
         let (warm, _) = try rig.file(client, country: "GT")
         try waitUntil(seconds: 60) { rig.receipts.times(of: warm).count >= endpoints }
-        var samples: [FanoutSample] = []
+        var samples: [FanoutSample] = [], baselines: [FanoutSample] = []
         for _ in 0..<max(1, fanoutsPerRun) {
             let cpu = ProcessCPU.seconds()
             let (id, at) = try rig.file(client, country: "GT")
@@ -202,8 +224,42 @@ public struct DeliveryBenchmark: Sendable {
             samples.append(FanoutSample(
                 milliseconds: Double((rig.receipts.times(of: id).max() ?? at) - at) / 1e6,
                 cpuMicrosecondsPerDelivery: (ProcessCPU.seconds() - cpu) * 1e6 / Double(endpoints)))
+            baselines.append(try postsAlone(endpoints, country: "GT", rig: rig))
         }
-        return samples
+        return (samples, baselines)
+    }
+
+    /// A fan-out's baseline: the webhook the sink first received, POSTed again to each of
+    /// the `endpoints` straight through `CurlTransport`, as many at once as the service's
+    /// send slots: the HTTP exchanges alone, without log, claims, signing or bookkeeping.
+    /// Timed from the first POST to the last answer.
+    func postsAlone(_ endpoints: Int, country: String, rig: Rig) throws -> FanoutSample {
+        guard let sample = rig.receipts.sample else { throw BenchmarkFailure(description: "the sink received no webhook to send again") }
+        // Another id, so the sink does not count these as the alert's deliveries.
+        let headers = [("webhook-id", "baseline")] + ["content-type", "user-agent", "webhook-timestamp", "webhook-signature"].compactMap { name in
+            sample.headers[name].map { (name, $0) }
+        }
+        let slots = DispatchSemaphore(value: Rig.workerConcurrency)
+        let answered = DispatchGroup()
+        let failures = Mutex(0)
+        let cpu = ProcessCPU.seconds()
+        let start = DispatchTime.now().uptimeNanoseconds
+        for n in 0..<endpoints {
+            slots.wait()
+            answered.enter()
+            let request = CurlRequest(
+                url: "http://127.0.0.1:\(rig.sink.port)/hook/\(country)\(n)", headers: headers, body: sample.body, timeoutMilliseconds: 15_000)
+            CurlTransport.shared.post(request) { result in
+                if case .success(let outcome) = result, outcome.status == 204 {} else { failures.withLock { $0 += 1 } }
+                slots.signal()
+                answered.leave()
+            }
+        }
+        guard answered.wait(timeout: .now() + 60) == .success else { throw BenchmarkFailure(description: "the baseline's POSTs were not all answered within 60 s") }
+        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        let failed = failures.withLock { $0 }
+        guard failed == 0 else { throw BenchmarkFailure(description: "\(failed) of the baseline's POSTs were not answered 204") }
+        return FanoutSample(milliseconds: Double(elapsed) / 1e6, cpuMicrosecondsPerDelivery: (ProcessCPU.seconds() - cpu) * 1e6 / Double(endpoints))
     }
 
     private func waitUntil(seconds: Double, _ condition: () -> Bool) throws {
