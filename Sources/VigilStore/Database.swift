@@ -5,7 +5,9 @@ import Foundation
 ///
 /// Writes go through one serial writer that drains every pending write job into a single
 /// transaction — group commit: concurrent appends share one fsync instead of paying one
-/// each — and answers each job only after the commit. Reads use a small pool of read
+/// each — and answers each job only after the commit. A batch made only of jobs whose loss
+/// would just repeat a send (claims and outcomes of deliveries) commits without its own
+/// fsync; the next durable commit's fsync covers its pages. Reads use a small pool of read
 /// connections, which WAL lets run beside the writer.
 public final class Database: @unchecked Sendable {
     /// The file path.
@@ -26,6 +28,9 @@ public final class Database: @unchecked Sendable {
     private var freeReaders: [Int]
     private var commitCount: UInt64 = 0
     private var committedJobs: UInt64 = 0
+    private var syncedCommits: UInt64 = 0
+    /// Whether the writer's `synchronous` is `FULL` now (`NORMAL` otherwise); the writer's.
+    private var writerSyncs = true
 
     /// The writer's page cache unless told otherwise: 4 MiB (see `VigilConfiguration.storeCacheMiB`).
     public static let defaultCacheKiB = 4096
@@ -71,8 +76,15 @@ public final class Database: @unchecked Sendable {
     /// repeats something (a delivery's claim, lost, leaves it pending, so it is sent again),
     /// never for anything a caller acknowledges as durable. Such a job learns how its
     /// commit ended through `afterCommit`, if it gives one.
+    ///
+    /// With `durable: false` the job's loss in a power cut (not a process crash: the OS has
+    /// the pages then) only repeats work, as a delivery's claim or outcome does: a batch of
+    /// such jobs alone commits with `synchronous=NORMAL`, without waiting for the disk, and
+    /// the next durable commit's fsync of the write-ahead log makes it durable too. Jobs
+    /// answered before their commit are never durable.
     public func write<T: Sendable>(
         answeringBeforeCommit: Bool = false,
+        durable: Bool = true,
         _ body: @escaping @Sendable (WriteTransaction) throws -> T,
         completion: @escaping @Sendable (Result<T, Error>) -> Void,
         afterCommit: (@Sendable (Error?) -> Void)? = nil
@@ -84,7 +96,8 @@ public final class Database: @unchecked Sendable {
             afterCommit?(StoreError.closed)
             return
         }
-        pending.append(Write(body: body, answersBeforeCommit: answeringBeforeCommit, completion: completion, afterCommit: afterCommit))
+        pending.append(
+            Write(body: body, answersBeforeCommit: answeringBeforeCommit, durable: durable && !answeringBeforeCommit, completion: completion, afterCommit: afterCommit))
         let schedule = !drainScheduled
         drainScheduled = true
         lock.unlock()
@@ -105,7 +118,7 @@ public final class Database: @unchecked Sendable {
             completion(.failure(StoreError.closed))
             return
         }
-        let job = Write(body: body, answersBeforeCommit: false, completion: completion, afterCommit: nil)
+        let job = Write(body: body, answersBeforeCommit: false, durable: true, completion: completion, afterCommit: nil)
         job.waitsForCompany = delay
         pending.append(job)
         let schedule = !drainScheduled
@@ -133,13 +146,13 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Runs `body` in the next group commit and waits for the commit (or, with
-    /// `answeringBeforeCommit`, only for the body: see `write`).
+    /// `answeringBeforeCommit`, only for the body; `durable` as for `write`).
     public func writeAndWait<T: Sendable>(
-        answeringBeforeCommit: Bool = false, _ body: @escaping @Sendable (WriteTransaction) throws -> T
+        answeringBeforeCommit: Bool = false, durable: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T
     ) throws -> T {
         let done = DispatchSemaphore(value: 0)
         let box = ResultBox<T>()
-        write(answeringBeforeCommit: answeringBeforeCommit, body) { result in
+        write(answeringBeforeCommit: answeringBeforeCommit, durable: durable, body) { result in
             box.set(result)
             done.signal()
         }
@@ -163,9 +176,9 @@ public final class Database: @unchecked Sendable {
         return try body(ReadTransaction(connection: readers[index]))
     }
 
-    /// Transactions committed and write jobs they carried since opening; their ratio is the
-    /// group-commit batch size.
-    public var commitStatistics: (commits: UInt64, jobs: UInt64) { lock.withLock { (commitCount, committedJobs) } }
+    /// Transactions committed, write jobs they carried, and commits that waited for the disk,
+    /// since opening; commits over jobs is the group-commit batch size.
+    public var commitStatistics: (commits: UInt64, jobs: UInt64, synced: UInt64) { lock.withLock { (commitCount, committedJobs, syncedCommits) } }
 
     /// Finishes pending writes, then refuses new ones.
     public func close() {
@@ -222,7 +235,13 @@ public final class Database: @unchecked Sendable {
     }
 
     private func commit(_ batch: [any PendingWrite]) {
+        let syncs = batch.contains { $0.durable }
         do {
+            // SQLite refuses to change `synchronous` inside a transaction.
+            if syncs != writerSyncs {
+                try writer.run(syncs ? "PRAGMA main.synchronous=FULL" : "PRAGMA main.synchronous=NORMAL")
+                writerSyncs = syncs
+            }
             // Transaction control through cached prepared statements: `execute` compiled
             // SAVEPOINT and RELEASE again for every job.
             try writer.run("BEGIN IMMEDIATE")
@@ -247,6 +266,7 @@ public final class Database: @unchecked Sendable {
             lock.withLock {
                 commitCount += 1
                 committedJobs += UInt64(batch.count)
+                if syncs { syncedCommits += 1 }
             }
             for job in batch { job.finish(commitError: nil) }
         } catch {
@@ -283,6 +303,8 @@ public struct ReadTransaction {
 
 private protocol PendingWrite: AnyObject {
     var failed: Bool { get }
+    /// Whether the job's commit must reach the disk before it is answered.
+    var durable: Bool { get }
     /// For a job that waits for other writes to join: the longest wait, in seconds.
     var waitsForCompany: Double? { get }
     func perform(_ transaction: WriteTransaction)
@@ -296,17 +318,19 @@ private final class Write<T: Sendable>: PendingWrite {
     let body: @Sendable (WriteTransaction) throws -> T
     let completion: @Sendable (Result<T, Error>) -> Void
     let answersBeforeCommit: Bool
+    let durable: Bool
     let afterCommit: (@Sendable (Error?) -> Void)?
     var waitsForCompany: Double?
     var answered = false
     var result: Result<T, Error>?
 
     init(
-        body: @escaping @Sendable (WriteTransaction) throws -> T, answersBeforeCommit: Bool,
+        body: @escaping @Sendable (WriteTransaction) throws -> T, answersBeforeCommit: Bool, durable: Bool,
         completion: @escaping @Sendable (Result<T, Error>) -> Void, afterCommit: (@Sendable (Error?) -> Void)?
     ) {
         self.body = body
         self.answersBeforeCommit = answersBeforeCommit
+        self.durable = durable
         self.completion = completion
         self.afterCommit = afterCommit
     }

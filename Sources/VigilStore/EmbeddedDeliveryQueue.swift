@@ -278,7 +278,8 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
 
     public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
         let t = now.milliseconds
-        database.write({ transaction in
+        // Lost in a power cut, an outcome leaves the delivery in flight: it is sent again.
+        database.write(durable: false, { transaction in
             let db = transaction.connection
             switch outcome {
             case .delivered:

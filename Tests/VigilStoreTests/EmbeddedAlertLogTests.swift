@@ -156,6 +156,50 @@ func appendNow(_ log: EmbeddedAlertLog, _ alert: Alert, claim: IdempotencyClaim?
         #expect(try count() == 1)
     }
 
+    /// A batch of jobs whose loss would only repeat a send commits with `synchronous=NORMAL`,
+    /// without its own fsync; a durable job in the batch, or the next durable write, commits
+    /// with `FULL` again, and what the first batch wrote is committed all the same.
+    @Test func onlyDurableJobsMakeACommitWaitForTheDisk() throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let insert: @Sendable (String) -> @Sendable (WriteTransaction) throws -> Int64 = { name in
+            { transaction in
+                try transaction.connection.run("INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, 1)", [.text(name)])
+                return try transaction.connection.query("PRAGMA main.synchronous").first?.int(0) ?? -1
+            }
+        }
+        let normal: Int64 = 1, full: Int64 = 2
+        var before = db.commitStatistics
+        let repeatable = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var level: Int64 = -1
+        db.write(durable: false, insert("outcome")) { result in
+            level = (try? result.get()) ?? -1
+            repeatable.signal()
+        }
+        #expect(repeatable.wait(timeout: .now() + 10) == .success)
+        var after = db.commitStatistics
+        #expect(level == normal && after.commits - before.commits == 1 && after.synced == before.synced)
+        #expect(try db.read { try $0.connection.query("SELECT COUNT(*) FROM consumer_positions WHERE consumer = 'outcome'").first?.int(0) } == 1)
+        // A claim answered before its commit is not durable either.
+        before = after
+        #expect(try db.writeAndWait(answeringBeforeCommit: true, insert("claim")) == normal)
+        _ = try db.writeAndWait(durable: false) { _ in 0 }  // the claim's batch has committed once this one has
+        after = db.commitStatistics
+        #expect(after.synced == before.synced)
+        // A durable write syncs again.
+        before = after
+        #expect(try db.writeAndWait(insert("append")) == full)
+        after = db.commitStatistics
+        #expect(after.synced - before.synced == 1)
+        // One durable job in a batch makes the whole batch sync.
+        before = after
+        let rode = DispatchSemaphore(value: 0)
+        db.writeWithNextBatch(within: 30, { try $0.connection.run("INSERT INTO consumer_positions(consumer, log_offset) VALUES ('audit', 1)") }) { _ in rode.signal() }
+        #expect(try db.writeAndWait(durable: false, insert("another outcome")) == full)
+        #expect(rode.wait(timeout: .now() + 5) == .success)
+        after = db.commitStatistics
+        #expect(after.commits - before.commits == 1 && after.synced - before.synced == 1)
+    }
+
     /// A job that waits for company commits with the next write, in one commit; alone, it
     /// commits at its deadline; and closing the store commits it rather than dropping it.
     @Test func aJobWaitingForCompanyRidesWithTheNextWrite() throws {
