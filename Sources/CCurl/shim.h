@@ -14,6 +14,9 @@ static inline CURLcode vigil_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { r
 static inline CURLcode vigil_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 /* curl_multi_setopt is variadic too. */
 static inline CURLMcode vigil_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode vigil_curl_multi_setopt_pointer(CURLM *m, CURLMoption o, void *v) { return curl_multi_setopt(m, o, v); }
+static inline CURLMcode vigil_curl_multi_setopt_socket_function(CURLM *m, curl_socket_callback f) { return curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, f); }
+static inline CURLMcode vigil_curl_multi_setopt_timer_function(CURLM *m, curl_multi_timer_callback f) { return curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, f); }
 /* The result of a finished transfer, out of CURLMsg's anonymous union. */
 static inline CURLcode vigil_curl_msg_result(const CURLMsg *m) { return m->data.result; }
 #endif
