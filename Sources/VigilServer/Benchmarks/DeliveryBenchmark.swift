@@ -205,6 +205,13 @@ public struct DeliveryBenchmark: Sendable {
     struct FanoutSample {
         let milliseconds: Double
         let cpuMicrosecondsPerDelivery: Double
+
+        /// A fan-out of `deliveries` that took `milliseconds`, the process's CPU clock having
+        /// read `cpuAtStart` (`ProcessCPU.seconds()`) when it began.
+        init(milliseconds: Double, deliveries: Int, cpuAtStart: Double) {
+            self.milliseconds = milliseconds
+            cpuMicrosecondsPerDelivery = (ProcessCPU.seconds() - cpuAtStart) * 1e6 / Double(deliveries)
+        }
     }
 
     /// `fanoutsPerRun` alerts, one after another, each to `endpoints` webhooks, after one
@@ -221,9 +228,7 @@ public struct DeliveryBenchmark: Sendable {
             let cpu = ProcessCPU.seconds()
             let (id, at) = try rig.file(client, country: "GT")
             try waitUntil(seconds: 60) { rig.receipts.times(of: id).count >= endpoints }
-            samples.append(FanoutSample(
-                milliseconds: Double((rig.receipts.times(of: id).max() ?? at) - at) / 1e6,
-                cpuMicrosecondsPerDelivery: (ProcessCPU.seconds() - cpu) * 1e6 / Double(endpoints)))
+            samples.append(FanoutSample(milliseconds: Double((rig.receipts.times(of: id).max() ?? at) - at) / 1e6, deliveries: endpoints, cpuAtStart: cpu))
             baselines.append(try postsAlone(endpoints, country: "GT", rig: rig))
         }
         return (samples, baselines)
@@ -259,7 +264,7 @@ public struct DeliveryBenchmark: Sendable {
         let elapsed = DispatchTime.now().uptimeNanoseconds - start
         let failed = failures.withLock { $0 }
         guard failed == 0 else { throw BenchmarkFailure(description: "\(failed) of the baseline's POSTs were not answered 204") }
-        return FanoutSample(milliseconds: Double(elapsed) / 1e6, cpuMicrosecondsPerDelivery: (ProcessCPU.seconds() - cpu) * 1e6 / Double(endpoints))
+        return FanoutSample(milliseconds: Double(elapsed) / 1e6, deliveries: endpoints, cpuAtStart: cpu)
     }
 
     private func waitUntil(seconds: Double, _ condition: () -> Bool) throws {
