@@ -43,6 +43,8 @@ final class HTTPConnection: @unchecked Sendable {
     private var draining = false
     private var closed = false
     private var sequence: UInt64 = 0
+    /// The peer's IP address, read once from the socket.
+    private let remoteAddress: String
     private static let readChunk = 64 * 1024
 
     init(id: UInt64, fd: Int32, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
@@ -54,6 +56,25 @@ final class HTTPConnection: @unchecked Sendable {
         queue = DispatchQueue(label: "vigil.http.connection", target: target)
         parser = HTTPRequestParser(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
         timer = DispatchSource.makeTimerSource(queue: queue)
+        remoteAddress = HTTPConnection.peerAddress(of: fd)
+    }
+
+    /// The numeric address of the socket's peer, or an empty string when it cannot be read.
+    static func peerAddress(of fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let got = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard got == 0 else { return "" }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        let named = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+            }
+        }
+        guard named == 0 else { return "" }
+        return String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Starts reading; call once.
@@ -155,7 +176,8 @@ final class HTTPConnection: @unchecked Sendable {
             inFlight = true
             let body = "{\"error\":\"bad_request\",\"message\":\"\(error.reason)\"}"
             respond(HTTPResponse(status: error.status, contentType: "application/json", text: body), keepAlive: false, sequence: sequence)
-        case .request(let request, let consumed):
+        case .request(var request, let consumed):
+            request.remoteAddress = remoteAddress
             readIndex += consumed
             continueSent = false
             inFlight = true

@@ -16,6 +16,9 @@ public struct HTTPRequest: Sendable {
     public let body: [UInt8]
     /// Path parameters filled in by `HTTPRouter` (`{id}` → value).
     public internal(set) var pathParameters: [String: String] = [:]
+    /// The client's IP address as text (`127.0.0.1`, `::1`), from the socket, never from a
+    /// header; empty for requests made in-process. Throttling of failed authentications keys on it.
+    public internal(set) var remoteAddress: String = ""
 
     /// A request; the server makes these, tests may too.
     public init(method: String, target: String, version: String = "HTTP/1.1", headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {

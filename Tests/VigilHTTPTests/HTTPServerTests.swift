@@ -16,6 +16,9 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     router.add("POST", "/echo") { request, responder in
         responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "POST \(request.body.count) \(String(decoding: request.body, as: UTF8.self))"))
     }
+    router.add("GET", "/peer") { request, responder in
+        responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: request.remoteAddress))
+    }
     router.add("GET", "/slow") { _, responder in
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.3) {
             responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "slow"))
@@ -38,6 +41,14 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
         }
         let posted = try client.request("POST", "/echo", body: "héllo")
         #expect(posted.text == "POST 6 héllo")
+    }
+
+    @Test func handlersSeeTheClientAddressFromTheSocketNotFromHeaders() throws {
+        let server = try startServer()
+        defer { server.stop() }
+        let client = try BlockingHTTPClient(port: server.port)
+        let response = try client.request("GET", "/peer", headers: ["X-Forwarded-For": "203.0.113.9"])
+        #expect(response.text == "127.0.0.1")
     }
 
     @Test func answersPipelinedRequestsInOrder() throws {
