@@ -11,7 +11,7 @@ import VigilStore
 /// Lookups are by the SHA-256 of the presented secret, and so is the cache: the secret itself
 /// is never kept. Only tokens the store knows are cached (for a couple of seconds, which bounds
 /// how long a revoked token keeps working), so spraying random tokens cannot push good entries
-/// out; the cache holds at most `maxCacheEntries` entries and `maxCacheBytes` bytes, and when
+/// out; the cache holds at most `maxCacheEntries` entries (4096 by default) and `maxCacheBytes` bytes, and when
 /// full drops the entries closest to expiry one at a time, never the whole cache at once.
 ///
 /// Failed authentications are counted per client address: after `failureLimit` failures in
@@ -34,8 +34,8 @@ public final class Authenticator: Sendable {
         var failures: [String: FailureWindow] = [:]
     }
 
-    /// Most tokens cached at once.
-    public static let maxCacheEntries = 4096
+    /// Most tokens cached at once, unless the initialiser says otherwise.
+    public static let defaultMaxCacheEntries = 4096
     /// Most bytes of cached token records (ids, organisations, digests and bookkeeping).
     public static let maxCacheBytes = 1 << 20
     /// Failed authentications an address may make per window before it is throttled.
@@ -48,6 +48,7 @@ public final class Authenticator: Sendable {
     private let tokens: TokenStore
     private let limiter: RateLimiter?
     private let cacheSeconds: Double
+    private let maxCacheEntries: Int
     private let clock: @Sendable () -> Double
     private let state = Mutex(State())
     /// Paths that need no token here (`/healthz`, `/readyz`, and `/metrics`, which checks its own).
@@ -57,11 +58,12 @@ public final class Authenticator: Sendable {
     /// token to `limiter`'s budget when one is given; `clock` gives seconds (tests).
     public init(
         tokens: TokenStore, limiter: RateLimiter? = nil, cacheSeconds: Double = 2,
-        clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
+        maxCacheEntries: Int = Authenticator.defaultMaxCacheEntries, clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
     ) {
         self.tokens = tokens
         self.limiter = limiter
         self.cacheSeconds = cacheSeconds
+        self.maxCacheEntries = max(1, maxCacheEntries)
         self.clock = clock
     }
 
@@ -152,7 +154,7 @@ public final class Authenticator: Sendable {
         state.withLock { state in
             if let old = state.cache.removeValue(forKey: hash) { state.cacheBytes -= old.bytes }
             while !state.cache.isEmpty
-                && (state.cache.count >= Self.maxCacheEntries || state.cacheBytes + entry.bytes > Self.maxCacheBytes) {
+                && (state.cache.count >= maxCacheEntries || state.cacheBytes + entry.bytes > Self.maxCacheBytes) {
                 // The entry nearest expiry goes first: the least recently looked up.
                 guard let victim = state.cache.min(by: { $0.value.expires < $1.value.expires })?.key,
                     let removed = state.cache.removeValue(forKey: victim)
