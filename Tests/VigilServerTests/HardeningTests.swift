@@ -83,6 +83,13 @@ private final class ManualClock: Sendable {
         try registry.applyReplica(id: "sub_x", snapshot: Array(snapshot.utf8))  // no trap; the numbers read as absent
     }
 
+    /// A tiny rate made the wait 1e300 seconds, and `Int(…)` of that trapped.
+    @Test func aRateLimiterWaitIsBoundedWhateverTheRate() {
+        let limiter = RateLimiter(rate: 1e-300, burst: 1, clock: { 0 })
+        #expect(limiter.admit("tok") == nil)
+        #expect(limiter.admit("tok") == 86_400)
+    }
+
     @Test func settingsThatLaterBecomeWholeNumbersAreBounded() {
         #expect(throws: ConfigurationError.self) { try VigilConfiguration.load(file: nil, environment: ["VIGIL_BREAKER_THRESHOLD": "1e30"]) }
         #expect(throws: ConfigurationError.self) { try VigilConfiguration.load(file: nil, environment: ["VIGIL_WORKER_CONCURRENCY": "1e300"]) }
