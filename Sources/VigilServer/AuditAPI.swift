@@ -68,7 +68,8 @@ extension AuditTrail {
         let shown = sensitive.filter { token.clearance.clears($0.alert.confidentiality) }.count
         record([AuditEntry(
             token, .alertRead, target: sensitive.map(\.alert.id).joined(separator: ","),
-            detail: "listing of \(sensitive.count) restricted or confidential alert\(sensitive.count == 1 ? "" : "s") read with \(token.clearance.rawValue) clearance; identity shown for \(shown), redacted for \(sensitive.count - shown)")],
+            detail: "listing of \(sensitive.count) restricted or confidential alert\(sensitive.count == 1 ? "" : "s") read with \(token.clearance.rawValue) clearance; "
+                + (shown == sensitive.count ? "identity shown" : shown == 0 ? "identity redacted" : "identity shown for \(shown), redacted for \(sensitive.count - shown)"))],
             withNextWrite: true)
     }
 
