@@ -66,6 +66,30 @@ private func alertBody(kind: String = "alert", caseID: String? = nil) -> String 
         #expect(try eventually(10) { try auditEntries(service.port, action: "token.created").count >= 3 })
     }
 
+    /// On Kafka, an update written straight to `vigil.alerts` by another organisation than the
+    /// case's filer goes to `vigil.alerts.invalid`; the filer's own update is taken.
+    @Test(.enabled(if: EndToEndBackend.isKafka)) func anUpdateWrittenToKafkaByAnotherOrganisationIsQuarantined() throws {
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start()
+        let kafka = try #require(service.kafka)
+        let filer = try issueToken(service, org: "filer-ngo", scopes: "alerts:write", clearance: "restricted")
+        let filed = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertBody(), headers: filer.headers)
+        let caseID = try JSONDecoder().decode(Accepted.self, from: Data(filed.body)).id
+        func update(_ organisation: String, _ summary: String) -> String {
+            #"{"kind":"update","case_id":"\#(caseID)","country":"BY","threat":"arrest","severity":"high","certainty":"observed","summary":"\#(summary)","defender":{"name":"Case Defender"},"source":{"organisation":"\#(organisation)"}}"#
+        }
+        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "BY", value: update("other-ngo", "forged follow-up")) == 0)
+        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "BY", value: update("filer-ngo", "genuine follow-up")) == 0)
+        #expect(try eventually(30) {
+            try Kcat.consume(kafka.bootstrapServers, topic: "vigil.alerts.invalid").contains("another organisation")
+        })
+        #expect(try eventually(30) {
+            try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts?limit=10", headers: auth).text.contains("genuine follow-up")
+        })
+        #expect(try !BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts?limit=10", headers: auth).text.contains("forged follow-up"))
+    }
+
     /// A listing writes one audit line naming every sensitive alert it returned.
     @Test func aListingIsOneAuditLine() throws {
         let service = ServiceProcess()
