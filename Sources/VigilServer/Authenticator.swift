@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import VigilCore
 import VigilCrypto
@@ -93,7 +96,7 @@ public final class Authenticator: Sendable {
     /// The live token the request presents, after the address's failure throttle.
     private func authenticate(_ request: HTTPRequest) -> Result<TokenRecord, APIError> {
         let now = clock()
-        let address = request.remoteAddress
+        let address = Self.clientKey(request.remoteAddress)
         if let wait = throttled(address, now: now) { return .failure(.tooManyFailures(retryAfter: wait)) }
         guard let header = request.headers["authorization"], header.utf8.count > 7, header.utf8.count <= 4096,
             header.prefix(7).lowercased() == "bearer "
@@ -113,6 +116,18 @@ public final class Authenticator: Sendable {
         }
         remember(found, hash: hash, now: now)
         return .success(found)
+    }
+
+    /// What failures are counted under: an IPv4 address as it is, an IPv6 address by its /64
+    /// (one host commonly holds a whole /64, so counting single addresses would let it rotate).
+    static func clientKey(_ address: String) -> String {
+        guard address.contains(":") else { return address }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        guard inet_pton(AF_INET6, address, &bytes) == 1 else { return address }
+        if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
+            return bytes[12..<16].map(String.init).joined(separator: ".")  // IPv4-mapped: the IPv4 address
+        }
+        return stride(from: 0, to: 8, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":") + "::/64"
     }
 
     /// Seconds until `address` may try again, or `nil` when it is under its failure limit.

@@ -361,6 +361,7 @@ public final class VigilService: @unchecked Sendable {
         metrics.gauge("vigil_breakers_open") { Double(workers.breaker.openCount) }
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
+        metrics.describe("vigil_api_long_polls_refused_total", type: "counter", help: "Long polls refused because the token already held as many as it may.")
         let log = self.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = self.router

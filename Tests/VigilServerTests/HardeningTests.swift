@@ -119,6 +119,15 @@ private final class ManualClock: Sendable {
         #expect(authenticator.admission(request("/v1/alerts", token: good)) == nil)
     }
 
+    /// An IPv6 client is counted by its /64, so rotating addresses within it does not help.
+    @Test func ipv6ClientsAreCountedByTheirSlash64() {
+        #expect(Authenticator.clientKey("2001:db8:1:2::1") == Authenticator.clientKey("2001:db8:1:2:ffff::9"))
+        #expect(Authenticator.clientKey("2001:db8:1:2::1") != Authenticator.clientKey("2001:db8:1:3::1"))
+        #expect(Authenticator.clientKey("::ffff:192.0.2.1") == "192.0.2.1")
+        #expect(Authenticator.clientKey("192.0.2.1") == "192.0.2.1")
+        #expect(Authenticator.clientKey("") == "")
+    }
+
     /// Public paths need no token; the rest are refused at admission, before any body.
     @Test func admissionLetsPublicPathsThroughAndRefusesMissingTokens() throws {
         let tokens = TokenStore(database: try database())
