@@ -61,4 +61,6 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable, Vocabulary {
     case tokenCreated = "token.created"
     /// A token was revoked.
     case tokenRevoked = "token.revoked"
+    /// A token was refused something its scopes allow but its clearance or organisation does not.
+    case accessRefused = "access.refused"
 }

@@ -50,7 +50,7 @@ public struct ReplaySelection: Sendable, Equatable, Codable {
     /// The log query that covers the selection (the rest is filtered by `matches`).
     public func query(after offset: LogOffset, limit: Int) -> AlertQuery {
         AlertQuery(
-            fromOffset: max(offset + 1, fromOffset ?? 1), toOffset: toOffset, since: since, until: until,
+            fromOffset: max(offset.addingReportingOverflow(1).overflow ? LogOffset.max : offset + 1, fromOffset ?? 1), toOffset: toOffset, since: since, until: until,
             country: countries.count == 1 ? countries.first : nil, caseID: caseID, limit: limit)
     }
 }

@@ -21,6 +21,10 @@ public enum APIError: Error, Sendable {
     case validation(ValidationFailure)
     /// 429: the token is over its rate limit; retry after this many seconds.
     case tooManyRequests(retryAfter: Int)
+    /// 429: this client address failed to authenticate too often; retry after this many seconds.
+    case tooManyFailures(retryAfter: Int)
+    /// 429: this token holds as many long polls as it may; retry after this many seconds.
+    case tooManyLongPolls(limit: Int, retryAfter: Int)
     /// 503: the store or log cannot take writes now.
     case unavailable(String)
 
@@ -39,6 +43,14 @@ public enum APIError: Error, Sendable {
         case .tooManyRequests(let seconds):
             APIError.body(
                 429, "rate_limited", "this token is over its rate limit; retry in \(seconds) s",
+                headers: ["retry-after": String(seconds)])
+        case .tooManyFailures(let seconds):
+            APIError.body(
+                429, "too_many_failures", "too many failed authentications from this address; retry in \(seconds) s",
+                headers: ["retry-after": String(seconds)])
+        case .tooManyLongPolls(let limit, let seconds):
+            APIError.body(
+                429, "too_many_long_polls", "this token already holds \(limit) waiting requests (wait=…); retry in \(seconds) s or without wait",
                 headers: ["retry-after": String(seconds)])
         case .unavailable(let m): APIError.body(503, "unavailable", m, headers: ["retry-after": "5"])
         }

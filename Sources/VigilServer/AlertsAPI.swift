@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilCrypto
 import VigilHTTP
@@ -18,6 +19,11 @@ public struct AlertsAPI: Sendable {
     let fingerprintKey: [UInt8]
     let metrics: Metrics
     let logger: Logger
+    /// The long polls each token holds, capped.
+    let longPolls = LongPollSlots(perToken: AlertsAPI.maxLongPollsPerToken)
+
+    /// Most long polls (`wait=…`) one token may hold at once.
+    static let maxLongPollsPerToken = 4
 
     /// Longest `wait` a listing may ask for, in seconds.
     static let maxWaitSeconds = 30.0
@@ -55,7 +61,16 @@ public struct AlertsAPI: Sendable {
             return responder.send(APIError.validation(error).response)
         }
         do {
-            if let failure = try Self.unknownCase(alert, in: log) { return responder.send(APIError.validation(failure).response) }
+            switch try Self.caseRefusal(alert, in: log, byOperator: token.isOperator) {
+            case nil: break
+            case .unknown(let failure): return responder.send(APIError.validation(failure).response)
+            case .notFiler:
+                audit.record([AuditEntry(
+                    token, .accessRefused, target: alert.caseID,
+                    detail: "\(alert.kind.rawValue) of a case another organisation filed refused")])
+                return responder.send(APIError.forbidden(
+                    "case \(alert.caseID) was filed by another organisation; only it or an operator may \(alert.kind.rawValue) it").response)
+            }
         } catch {
             return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
         }
@@ -132,7 +147,7 @@ public struct AlertsAPI: Sendable {
                 return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
             }
             after = last
-            query.fromOffset = last + 1
+            query.fromOffset = ListingRequest.offset(after: last)
         }
         let fixed = (query: query, wait: wait, after: after)
         let answer: @Sendable () -> HTTPResponse? = {
@@ -140,13 +155,18 @@ public struct AlertsAPI: Sendable {
                 return APIError.unavailable("the alert log cannot be read right now").response
             }
             if found.isEmpty && fixed.wait > 0 { return nil }
-            audit.recordReads(found, by: token)
+            audit.recordListing(found, by: token)
             return AlertsAPI.listing(found, clearance: token.clearance, nextAfter: found.last?.offset ?? fixed.after)
         }
         if let response = answer() { return responder.send(response) }
-        let metrics = self.metrics
+        let metrics = self.metrics, longPolls = self.longPolls
+        guard longPolls.take(token.id) else {
+            metrics.increment("vigil_api_long_polls_refused_total")
+            return responder.send(APIError.tooManyLongPolls(limit: longPolls.perToken, retryAfter: 1).response)
+        }
         metrics.adjust("vigil_api_long_polls_waiting", by: 1)
         AppendWaiter.wait(on: log, seconds: fixed.wait, check: answer) { response in
+            longPolls.release(token.id)
             metrics.adjust("vigil_api_long_polls_waiting", by: -1)
             responder.send(response ?? AlertsAPI.listing([], clearance: token.clearance, nextAfter: fixed.after))
         }
@@ -232,11 +252,15 @@ struct ListingRequest {
         var after: LogOffset = 0
         var fromEnd = false
         if let text = q["after"] {
-            if text == "end" { fromEnd = true } else if let value = LogOffset(text), value >= 0 { after = value } else {
-            problems.append(FieldError("after", "must be an offset (0 or more) or 'end'"))
+            if text == "end" {
+                fromEnd = true
+            } else if let value = LogOffset(text), (0...AlertsAPI.maxOffset).contains(value) {
+                after = value
+            } else {
+                problems.append(FieldError("after", "must be an offset from 0 to \(AlertsAPI.maxOffset), or 'end'"))
+            }
         }
-        }
-        query.fromOffset = after + 1
+        query.fromOffset = offset(after: after)
         if let text = q["limit"] {
             if let value = Int(text), (1...AlertsAPI.maxLimit).contains(value) { query.limit = value } else {
                 problems.append(FieldError("limit", "must be between 1 and \(AlertsAPI.maxLimit)"))
@@ -252,14 +276,77 @@ struct ListingRequest {
         return .success(ListingRequest(query: query, wait: wait, after: after, fromEnd: fromEnd))
     }
 
+    /// The offset after `offset`, saturating: the log never reaches `LogOffset.max`, but the
+    /// arithmetic must not trap on the way to finding that out.
+    static func offset(after offset: LogOffset) -> LogOffset {
+        let (next, overflow) = offset.addingReportingOverflow(1)
+        return overflow ? LogOffset.max : next
+    }
+
+}
+
+/// Why an update or cancel of a case is refused.
+enum CaseRefusal: Error, Equatable {
+    /// No alert of the case has been filed (`422`).
+    case unknown(ValidationFailure)
+    /// The case's first alert was filed by another organisation (`403`).
+    case notFiler
+
+    /// The reason, for a log line or a quarantined record (it never names the filer).
+    var description: String {
+        switch self {
+        case .unknown(let failure): failure.description
+        case .notFiler: "case_id: the case was filed by another organisation; only it or an operator may update or cancel it"
+        }
+    }
 }
 
 extension AlertsAPI {
-    /// The refusal of an update or cancel whose case has no alert in `log`, or `nil`.
-    static func unknownCase(_ alert: Alert, in log: any AlertLog) throws -> ValidationFailure? {
-        guard alert.kind != .alert, try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).isEmpty else { return nil }
-        return ValidationFailure([
-            FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
-        ])
+    /// Largest offset a client may name (2^53 − 1, the largest integer JSON carries exactly).
+    static let maxOffset: LogOffset = 9_007_199_254_740_991
+
+    /// Why `alert`, an update or cancel, may not be filed: its case has no alert in `log`, or
+    /// the case's first alert came from another organisation and the filer is no operator.
+    /// `nil` for a new alert and for an update or cancel its filer may make.
+    static func caseRefusal(_ alert: Alert, in log: any AlertLog, byOperator: Bool) throws -> CaseRefusal? {
+        guard alert.kind != .alert else { return nil }
+        guard let first = try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).first else {
+            return .unknown(ValidationFailure([
+                FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
+            ]))
+        }
+        if byOperator || first.alert.source.organisation == alert.source.organisation { return nil }
+        return .notFiler
     }
+}
+
+/// How many long polls each token holds, so no token can hold every waiting slot.
+final class LongPollSlots: Sendable {
+    /// Most long polls one token may hold.
+    let perToken: Int
+    private let held = Mutex<[String: Int]>([:])
+
+    /// Slots for `perToken` long polls per token.
+    init(perToken: Int) { self.perToken = perToken }
+
+    /// Takes a slot for `tokenID`; `false` when it already holds `perToken`.
+    func take(_ tokenID: String) -> Bool {
+        held.withLock { held in
+            let count = held[tokenID, default: 0]
+            guard count < perToken else { return false }
+            held[tokenID] = count + 1
+            return true
+        }
+    }
+
+    /// Gives back a slot `take` granted.
+    func release(_ tokenID: String) {
+        held.withLock { held in
+            let count = held[tokenID, default: 0] - 1
+            held[tokenID] = count > 0 ? count : nil
+        }
+    }
+
+    /// The slots `tokenID` holds now (tests).
+    func count(_ tokenID: String) -> Int { held.withLock { $0[tokenID, default: 0] } }
 }

@@ -30,7 +30,9 @@ public struct AuditAPI: Sendable {
         var limit = 100
         var action: AuditAction?
         if let text = request.query["after"] {
-            if let value = Int64(text), value >= 0 { after = value } else { problems.append(FieldError("after", "must be a sequence number (0 or more)")) }
+            if let value = Int64(text), (0...AlertsAPI.maxOffset).contains(value) { after = value } else {
+                problems.append(FieldError("after", "must be a sequence number from 0 to \(AlertsAPI.maxOffset)"))
+            }
         }
         if let text = request.query["limit"] {
             if let value = Int(text), (1...1000).contains(value) { limit = value } else { problems.append(FieldError("limit", "must be between 1 and 1000")) }
@@ -57,6 +59,20 @@ extension AuditEntry {
 }
 
 extension AuditTrail {
+    /// Records that `token` listed `alerts`: ONE entry for the whole page, naming (as its
+    /// target, comma-separated) the restricted and confidential alerts it returned and saying
+    /// for how many the identity was shown or redacted. Nothing when all were public.
+    func recordListing(_ alerts: [StoredAlert], by token: TokenRecord) {
+        let sensitive = alerts.filter { $0.alert.confidentiality != .public }
+        guard !sensitive.isEmpty else { return }
+        let shown = sensitive.filter { token.clearance.clears($0.alert.confidentiality) }.count
+        record([AuditEntry(
+            token, .alertRead, target: sensitive.map(\.alert.id).joined(separator: ","),
+            detail: "listing of \(sensitive.count) restricted or confidential alert\(sensitive.count == 1 ? "" : "s") read with \(token.clearance.rawValue) clearance; "
+                + (shown == sensitive.count ? "identity shown" : shown == 0 ? "identity redacted" : "identity shown for \(shown), redacted for \(sensitive.count - shown)"))],
+            withNextWrite: true)
+    }
+
     /// Records that `token` read `alerts`, one entry per restricted or confidential alert,
     /// saying whether the identity was shown or redacted.
     func recordReads(_ alerts: [StoredAlert], by token: TokenRecord) {

@@ -22,7 +22,11 @@ struct DeliveriesAPI: Sendable {
         guard request.query["state"] == "dead" else {
             return responder.send(APIError.badRequest("state: only state=dead is listed here; an alert's deliveries are at /v1/alerts/{id}/deliveries").response)
         }
-        let limit = Int(request.query["limit"] ?? "") ?? 100
+        var limit = 100
+        if let text = request.query["limit"] {
+            guard let value = Int(text) else { return responder.send(APIError.badRequest("limit: must be between 1 and 1000").response) }
+            limit = value
+        }
         guard (1...1000).contains(limit) else { return responder.send(APIError.badRequest("limit: must be between 1 and 1000").response) }
         do {
             responder.send(APIResponse.deliveries(try queue.deadLetters(limit: limit)))

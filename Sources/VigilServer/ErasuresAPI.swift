@@ -41,6 +41,12 @@ struct ErasuresAPI: Sendable {
             return responder.send(APIError.validation(ValidationFailure([FieldError("", "is not valid JSON: \(error)")])).response)
         }
         do {
+            if !token.isOperator, let owner = try Self.owner(of: target, in: log), owner != token.organisation {
+                audit.record([AuditEntry(token, .accessRefused, target: Self.describe(target), detail: "erasure of another organisation's alert refused")])
+                logger.warning("erasure of another organisation's alert refused", ["token": token.id])
+                return responder.send(APIError.forbidden(
+                    "\(Self.describe(target)) was filed by another organisation; only it or an operator (subscribers:admin with confidential clearance) may erase it").response)
+            }
             let erased = try log.erase(target)
             guard !erased.isEmpty else {
                 return responder.send(APIError.notFound("no alert matches \(Self.describe(target))").response)
@@ -51,6 +57,14 @@ struct ErasuresAPI: Sendable {
             responder.send(APIResponse.json(200, Answer(erased: erased)))
         } catch {
             responder.send(APIError.unavailable("the erasure was not made: \(error)").response)
+        }
+    }
+
+    /// The organisation that filed the alert, or the case's first alert; `nil` when there is none.
+    static func owner(of target: ErasureTarget, in log: any AlertLog) throws -> String? {
+        switch target {
+        case .alert(let id): try log.alert(id: id)?.alert.source.organisation
+        case .caseID(let id): try log.alerts(matching: AlertQuery(caseID: id, limit: 1)).first?.alert.source.organisation
         }
     }
 

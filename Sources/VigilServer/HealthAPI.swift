@@ -1,11 +1,15 @@
 import VigilCore
+import VigilCrypto
 import VigilHTTP
 
 /// `GET /healthz` (the process answers), `GET /readyz` (it can read its log and is not
-/// stopping) and `GET /metrics` (Prometheus text); none needs a token.
+/// stopping) and `GET /metrics` (Prometheus text). Only `/metrics` can need a token: the
+/// `metrics_token` setting, when set, as `Authorization: Bearer <metrics_token>`.
 struct HealthAPI: Sendable {
     let log: any AlertLog
     let metrics: Metrics
+    /// The bearer secret `/metrics` asks for, or `nil` when it is open.
+    let metricsToken: String?
     let isStopping: @Sendable () -> Bool
 
     func register(on router: inout HTTPRouter) {
@@ -22,8 +26,24 @@ struct HealthAPI: Sendable {
             }
             responder.send(HTTPResponse(status: 200, contentType: "application/json", text: "{\"status\":\"ready\"}"))
         }
-        router.add("GET", "/metrics") { _, responder in
+        let metricsToken = self.metricsToken
+        router.add("GET", "/metrics") { request, responder in
+            if let metricsToken, !HealthAPI.presents(metricsToken, request.headers["authorization"]) {
+                return responder.send(APIError.unauthorized("/metrics needs Authorization: Bearer <metrics_token>").response)
+            }
             responder.send(HTTPResponse(status: 200, contentType: "text/plain; version=0.0.4", text: metrics.render()))
         }
+    }
+}
+
+extension HealthAPI {
+    /// Whether `header` is `Bearer <secret>`, compared in constant time (over the SHA-256 of
+    /// each side, so neither the length nor a common prefix shows in the timing).
+    static func presents(_ secret: String, _ header: String?) -> Bool {
+        guard let header, header.utf8.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
+        let given = SHA256.digest(Array(header.utf8.dropFirst(7))), wanted = SHA256.digest(Array(secret.utf8))
+        var difference: UInt8 = 0
+        for (a, b) in zip(given, wanted) { difference |= a ^ b }
+        return difference == 0
     }
 }

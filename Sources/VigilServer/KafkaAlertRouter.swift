@@ -165,10 +165,14 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                     ? [FieldError("source.organisation", "is required on alerts written straight to Kafka (no token names the filer)")] : []
                 throw ValidationFailure(error.fields + missing)
             }
-            if let failure = try AlertsAPI.unknownCase(alert, in: log) { throw failure }
+            // No token here, so no operator: only the case's own organisation updates or cancels it.
+            if let refusal = try AlertsAPI.caseRefusal(alert, in: log, byOperator: false) { throw refusal }
         } catch let failure as ValidationFailure {
             metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
             return try quarantine(record, failure.description)
+        } catch let refusal as CaseRefusal {
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"\(refusal == .notFiler ? "forbidden" : "validation")\"")
+            return try quarantine(record, refusal.description)
         }
         let claim = IdempotencyClaim(
             organisation: "kafka:\(record.topic)", key: "\(record.partition):\(record.offset)",

@@ -34,7 +34,8 @@ public final class RateLimiter: @unchecked Sendable {
                 bucket.tokens -= cost
                 return nil
             }
-            return max(1, Int(((cost - bucket.tokens) / rate).rounded(.up)))
+            // A tiny configured rate must not make the wait too large for an Int: a day at most.
+            return max(1, Int(min((cost - bucket.tokens) / rate, 86_400).rounded(.up)))
         }
     }
 }

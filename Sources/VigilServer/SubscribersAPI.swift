@@ -54,6 +54,23 @@ struct SubscribersAPI: Sendable {
         authenticator.require(.subscribersAdmin, request, responder)
     }
 
+    /// The clearance a subscriber body asks for (absent: the submission's default, public).
+    static func clearance(in body: JSONValue) -> Confidentiality? {
+        guard case .object(let fields) = body, case .string(let text)? = fields["clearance"] else { return nil }
+        return Confidentiality(rawValue: text)
+    }
+
+    /// The `403` (audited) when `token` would `acting` on a subscriber of clearance `level`
+    /// above its own: a token never makes or changes a reader that may see more than it may.
+    private func refusal(_ token: TokenRecord, acting: String, on level: Confidentiality, target: String) -> APIError? {
+        guard !token.clearance.clears(level) else { return nil }
+        audit.record([AuditEntry(
+            token, .accessRefused, target: target,
+            detail: "\(acting) of a \(level.rawValue) subscriber refused to a token of \(token.clearance.rawValue) clearance")])
+        logger.warning("subscriber change above the token's clearance refused", ["token": token.id, "action": acting])
+        return .forbidden("a token of \(token.clearance.rawValue) clearance cannot \(acting) a subscriber of \(level.rawValue) clearance")
+    }
+
     private func save(_ request: HTTPRequest, _ responder: HTTPResponder, replacing id: String?) {
         guard let token = authorize(request, responder) else { return }
         do {
@@ -62,7 +79,13 @@ struct SubscribersAPI: Sendable {
                 existing = try registry.subscriber(id: id)
                 guard existing != nil else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
             }
+            if let existing, let refusal = refusal(token, acting: "replace", on: existing.clearance, target: existing.id) {
+                return responder.send(refusal.response)
+            }
             let body = try SubscriberSubmission(json: request.body).body
+            if let wanted = Self.clearance(in: body), let refusal = refusal(token, acting: id == nil ? "create" : "replace", on: wanted, target: id ?? "new") {
+                return responder.send(refusal.response)
+            }
             let (subscriber, secrets) = try Self.store(body, replacing: existing, in: registry, policy: policy)
             logger.info(id == nil ? "subscriber created" : "subscriber replaced", ["subscriber": subscriber.id])
             audit.record([AuditEntry(token, .subscriberSaved, target: subscriber.id, detail: id == nil ? "created" : "replaced")])
@@ -106,6 +129,7 @@ struct SubscribersAPI: Sendable {
             guard let subscriber = try registry.subscriber(id: id), subscriber.channels.contains(where: { $0.id == channelID && $0.type == .webhook }) else {
                 return responder.send(APIError.notFound("subscriber '\(id)' has no webhook channel '\(channelID)'").response)
             }
+            if let refusal = refusal(token, acting: "rotate a secret of", on: subscriber.clearance, target: id) { return responder.send(refusal.response) }
             let secret = WebhookSecret.generate().description
             guard try registry.rotate(channelID: channelID, newSecret: secret) else {
                 return responder.send(APIError.notFound("channel '\(channelID)' has no secret to rotate").response)
@@ -124,6 +148,9 @@ struct SubscribersAPI: Sendable {
         guard let token = authorize(request, responder) else { return }
         let id = request.pathParameters["id"] ?? ""
         do {
+            if let existing = try registry.subscriber(id: id), let refusal = refusal(token, acting: "delete", on: existing.clearance, target: id) {
+                return responder.send(refusal.response)
+            }
             guard try registry.delete(id: id) else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
             logger.info("subscriber deleted", ["subscriber": id])
             audit.record([AuditEntry(token, .subscriberDeleted, target: id)])

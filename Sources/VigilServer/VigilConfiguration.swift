@@ -65,6 +65,8 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
     public var role = "all"
     /// Seconds the Kafka backend waits for the brokers to take a write before answering 503.
     public var kafkaTimeoutSeconds = 10.0
+    /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>` (env `VIGIL_METRICS_TOKEN`).
+    public var metricsToken: String?
     /// MiB of SQLite page cache for the store's writer (readers get an eighth each): more
     /// keeps more of a large store's indexes in memory, at the cost of resident memory.
     public var storeCacheMiB = Double(Database.defaultCacheKiB) / 1024
@@ -98,6 +100,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         case replayRatePerSecond = "replay_rate_per_second"
         case kafkaTimeoutSeconds = "kafka_timeout_seconds"
         case storeCacheMiB = "store_cache_mib"
+        case metricsToken = "metrics_token"
         case role
     }
 
@@ -143,6 +146,7 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
         d.role = try c.decodeIfPresent(String.self, forKey: .role) ?? d.role
         d.kafkaTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .kafkaTimeoutSeconds) ?? d.kafkaTimeoutSeconds
         d.storeCacheMiB = try c.decodeIfPresent(Double.self, forKey: .storeCacheMiB) ?? d.storeCacheMiB
+        d.metricsToken = try c.decodeIfPresent(String.self, forKey: .metricsToken)
         self = d
     }
 
@@ -219,6 +223,9 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
                 throw .invalid(key: "smtp_url", message: "must be smtp://host:port or smtps://host:port, got '\(smtpURL)'")
             }
         }
+        if let metricsToken, metricsToken.utf8.count < 16 || metricsToken.utf8.count > 4096 {
+            throw .invalid(key: "metrics_token", message: "must be 16 to 4096 characters so it cannot be guessed")
+        }
         if let bootstrapToken, bootstrapToken.count < 16 {
             throw .invalid(key: "bootstrap_token", message: "must be at least 16 characters so it cannot be guessed")
         }
@@ -239,8 +246,9 @@ public struct VigilConfiguration: Codable, Sendable, Equatable {
             ("lease_seconds", leaseSeconds), ("worker_concurrency", workerConcurrency),
             ("rate_limit_per_second", rateLimitPerSecond), ("rate_limit_burst", rateLimitBurst),
             ("replay_rate_per_second", replayRatePerSecond), ("kafka_timeout_seconds", kafkaTimeoutSeconds),
-        ] where !(value > 0) {
-            throw .invalid(key: key, message: "must be greater than 0")
+        ] where !(value > 0 && value <= 1e9) {
+            // The upper bound keeps every later conversion to a whole number (Int(…)) from trapping.
+            throw .invalid(key: key, message: "must be greater than 0 and at most 1000000000")
         }
         if let masterKey {
             do {

@@ -146,9 +146,20 @@ public final class VigilService: @unchecked Sendable {
             router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: routerLogger)
         }
         if let secret = configuration.bootstrapToken {
-            try tokens.register(
+            switch try tokens.registerBootstrap(
                 secret: secret, organisation: configuration.bootstrapOrganisation, scopes: Set(Scope.allCases),
                 clearance: .confidential)
+            {
+            case .created(let record):
+                audit.record([AuditEntry(
+                    tokenID: "bootstrap", organisation: configuration.bootstrapOrganisation, action: .tokenCreated, target: record.id,
+                    detail: "bootstrap token from bootstrap_token, scopes \(Scope.allCases.map(\.rawValue).sorted().joined(separator: ",")), clearance confidential")])
+            case .refreshed: break
+            case .revoked(let id):
+                logger.warning("bootstrap_token names a revoked token; it stays revoked", [
+                    "token": id, "advice": "remove bootstrap_token (VIGIL_BOOTSTRAP_TOKEN) or set a new secret; a revoked token is never revived",
+                ])
+            }
         }
         workers = DeliveryWorkerPool(
             queue: deliveries, log: log, directory: subscribers, configuration: configuration.workerConfiguration,
@@ -235,7 +246,8 @@ public final class VigilService: @unchecked Sendable {
             AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
             ReplaysAPI(runner: replays, store: replayStore, authenticator: authenticator, audit: audit).register(on: &router)
         }
-        HealthAPI(log: log, metrics: metrics, isStopping: { [weak self] in self?.isStopping ?? true }).register(on: &router)
+        HealthAPI(log: log, metrics: metrics, metricsToken: configuration.metricsToken, isStopping: { [weak self] in self?.isStopping ?? true })
+            .register(on: &router)
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
         http.maxConnections = configuration.maxConnections
@@ -334,11 +346,14 @@ public final class VigilService: @unchecked Sendable {
         metrics.describe("vigil_replay_alerts_total", type: "counter", help: "Alerts looked at by replays.")
         metrics.describe("vigil_replay_deliveries_total", type: "counter", help: "Deliveries queued again by replays.")
         let deliveries = self.deliveries, workers = self.workers
+        // Counting deliveries by state scans the table (or the topics): a scrape reads the
+        // counts made at most a few seconds ago, refreshed off the scraping thread.
+        let counts = CachedReading<[DeliveryState: Int]?>(initial: nil, maxAge: Metrics.countsMaxAgeSeconds) { try? deliveries.countsByState() }
         metrics.gauge("vigil_delivery_queue_depth") {
-            let counts = (try? deliveries.countsByState()) ?? [:]
+            guard let counts = counts.value else { return .nan }
             return Double((counts[.pending] ?? 0) + (counts[.failed] ?? 0) + (counts[.inFlight] ?? 0))
         }
-        metrics.gauge("vigil_dead_letters") { Double((try? deliveries.countsByState())?[.dead] ?? 0) }
+        metrics.gauge("vigil_dead_letters") { counts.value.map { Double($0[.dead] ?? 0) } ?? .nan }
         metrics.describe("process_resident_memory_bytes", type: "gauge", help: "Resident memory of the vigil process.")
         metrics.gauge("process_resident_memory_bytes") { ProcessMemory.residentBytes() }
         metrics.describe("process_cpu_seconds_total", type: "counter", help: "User and system CPU time of the vigil process, in seconds.")
@@ -346,6 +361,7 @@ public final class VigilService: @unchecked Sendable {
         metrics.gauge("vigil_breakers_open") { Double(workers.breaker.openCount) }
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
+        metrics.describe("vigil_api_long_polls_refused_total", type: "counter", help: "Long polls refused because the token already held as many as it may.")
         let log = self.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = self.router

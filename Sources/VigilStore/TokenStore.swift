@@ -40,6 +40,12 @@ public struct TokenRecord: Sendable, Equatable, Codable {
     }
 }
 
+extension TokenRecord {
+    /// Whether this is an operator's token: `subscribers:admin` with confidential clearance,
+    /// which may act on any organisation's cases and alerts.
+    public var isOperator: Bool { scopes.contains(.subscribersAdmin) && clearance == .confidential }
+}
+
 /// The `tokens` table: bearer tokens stored as SHA-256 hashes.
 ///
 /// Lookup is by the hash of the presented secret, so comparing the secret never happens
@@ -79,13 +85,54 @@ public final class TokenStore: Sendable {
 
     /// The live token whose secret is `secret`, or `nil` when unknown or revoked.
     public func authenticate(secret: String) throws -> TokenRecord? {
-        let hash = SHA256.hex(secret)
-        return try database.read { transaction in
+        try authenticate(hash: SHA256.hex(secret))
+    }
+
+    /// The live token whose secret hashes (SHA-256, lowercase hex) to `hash`, or `nil`.
+    public func authenticate(hash: String) throws -> TokenRecord? {
+        try database.read { transaction in
             try transaction.connection.query(
                 "SELECT id, organisation, scopes, clearance, created_at, revoked_at FROM tokens WHERE hash = ? AND revoked_at IS NULL",
                 [.text(hash)]
             ).first.map(Self.record)
         }
+    }
+
+    /// What registering the bootstrap token did.
+    public enum BootstrapOutcome: Sendable, Equatable {
+        /// The token was new and is now stored.
+        case created(TokenRecord)
+        /// The token was already live; its organisation, scopes and clearance are refreshed.
+        case refreshed(TokenRecord)
+        /// The token was revoked and stays revoked: a secret in the environment never revives it.
+        case revoked(id: String)
+    }
+
+    /// Stores the bootstrap token whose secret is `secret` unless it was revoked: unlike
+    /// `register`, a revoked token is left revoked.
+    public func registerBootstrap(secret: String, organisation: String, scopes: Set<Scope>, clearance: Confidentiality) throws -> BootstrapOutcome {
+        let hash = SHA256.hex(secret)
+        let existing = try database.read { transaction in
+            try transaction.connection.query("SELECT id, revoked_at FROM tokens WHERE hash = ?", [.text(hash)]).first
+                .map { (id: $0.text(0) ?? "", revoked: $0.int(1) != nil) }
+        }
+        if let existing, existing.revoked { return .revoked(id: existing.id) }
+        let record = TokenRecord(
+            id: "tok_" + String(hash.prefix(16)), organisation: organisation, scopes: scopes, clearance: clearance, createdAt: .now())
+        let stored = try database.writeAndWait { transaction in
+            // Never touches a revoked row, even one revoked since the read above.
+            try transaction.connection.run(
+                """
+                INSERT INTO tokens(id, hash, organisation, scopes, clearance, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(hash) DO UPDATE SET organisation = excluded.organisation, scopes = excluded.scopes,
+                    clearance = excluded.clearance WHERE tokens.revoked_at IS NULL
+                """,
+                [.text(record.id), .text(hash), .text(organisation), .text(Self.encode(scopes)), .text(clearance.rawValue),
+                 .integer(record.createdAt.milliseconds)]) > 0
+        }
+        guard stored else { return .revoked(id: record.id) }
+        try replicate(record.id)
+        return existing == nil ? .created(record) : .refreshed(record)
     }
 
     /// Every token, newest first, revoked ones included.
@@ -135,13 +182,20 @@ public final class TokenStore: Sendable {
             return
         }
         guard case .object(let fields) = try JSONParser.parse(row) else { throw StoreError.corrupt("a token replica that is not an object") }
-        let values: [SQLiteValue] = Self.columns.map { column in
+        var read: [SQLiteValue] = []
+        for column in Self.columns {
             switch fields[column] {
-            case .string(let text)?: .text(text)
-            case .number(let number)?: .integer(Int64(number))
-            default: .null
+            case .string(let text)?: read.append(.text(text))
+            case .number(let number)?:
+                // A number from the topic is never trusted to fit: 1e19 is refused, not trapped on.
+                guard let whole = Self.wholeNumber(number) else {
+                    throw StoreError.corrupt("a token replica whose \(column) is not a whole number within ±2^53")
+                }
+                read.append(.integer(whole))
+            default: read.append(.null)
             }
         }
+        let values = read
         _ = try database.writeAndWait { transaction in
             try transaction.connection.run("DELETE FROM tokens WHERE id = ? OR hash = ?", [values[0], values[1]])
             try transaction.connection.run("INSERT INTO tokens(\(Self.columns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
@@ -151,6 +205,12 @@ public final class TokenStore: Sendable {
     /// Empties the table before it is filled again from the feed.
     public func clearReplica() throws {
         _ = try database.writeAndWait { try $0.connection.run("DELETE FROM tokens") }
+    }
+
+    /// `number` as an integer when it is whole and within ±2^53 (what JSON carries exactly), else `nil`.
+    static func wholeNumber(_ number: Double) -> Int64? {
+        guard number.isFinite, number == number.rounded(), abs(number) <= 9_007_199_254_740_991 else { return nil }
+        return Int64(number)
     }
 
     private static func encode(_ scopes: Set<Scope>) -> String { scopes.map(\.rawValue).sorted().joined(separator: " ") }

@@ -30,7 +30,7 @@ enum TokensCommand: Command {
         try arguments.finish()
         let administration = try TokenAdministration(configuration: configuration)
         defer { administration.close() }
-        let (tokens, audit) = (administration.tokens, administration.audit)
+        let tokens = administration.tokens
         let localOperator = "local:" + NSUserName()
         switch action {
         case "create":
@@ -45,11 +45,8 @@ enum TokensCommand: Command {
                 guard let value = Confidentiality(rawValue: text) else { throw UsageError("--clearance must be one of \(Confidentiality.allowedWords)") }
                 return value
             } ?? .public
-            let secret = SecureRandom.token(prefix: "vgl_")
-            let record = try tokens.register(secret: secret, organisation: organisation, scopes: scopes, clearance: clearance)
-            audit.record([AuditEntry(
-                tokenID: "local", organisation: localOperator, action: .tokenCreated, target: record.id,
-                detail: "for \(organisation), scopes \(scopes.map(\.rawValue).sorted().joined(separator: ",")), clearance \(clearance.rawValue)")])
+            let (record, secret) = try administration.create(
+                organisation: organisation, scopes: scopes, clearance: clearance, issuer: .localOperator(localOperator))
             if json {
                 struct Created: Encodable { let id: String; let token: String; let organisation: String; let scopes: [String]; let clearance: String }
                 try printJSON(Created(id: record.id, token: secret, organisation: organisation, scopes: scopes.map(\.rawValue).sorted(), clearance: clearance.rawValue))
@@ -68,10 +65,9 @@ enum TokensCommand: Command {
             }
         case "revoke":
             guard arguments.positional.count == 2 else { throw UsageError("give the token id to revoke, for example tok_0123abcd…") }
-            guard try tokens.revoke(id: arguments.positional[1]) else {
+            guard try administration.revoke(id: arguments.positional[1], issuer: .localOperator(localOperator)) else {
                 throw ClientError(description: "no live token with id \(arguments.positional[1])")
             }
-            audit.record([AuditEntry(tokenID: "local", organisation: localOperator, action: .tokenRevoked, target: arguments.positional[1])])
             print("revoked \(arguments.positional[1])")
         default:
             throw UsageError("unknown action '\(action)'; say create, list or revoke")
