@@ -25,8 +25,10 @@ public final class BlockingHTTPClient {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    /// Connects to `127.0.0.1:port`; reads and writes time out after `timeout` seconds.
-    public init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
+    /// Connects to `127.0.0.1:port`; reads and writes time out after `timeout` seconds. A
+    /// `receiveBufferBytes` sets the socket's receive buffer before connecting, which keeps
+    /// the server's window small (for tests of slow readers).
+    public init(port: Int, host: String = "127.0.0.1", timeout: Double = 5, receiveBufferBytes: Int? = nil) throws {
         guard let port16 = UInt16(exactly: port) else { throw Failure.connect("port \(port) is not between 0 and 65535") }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -38,6 +40,10 @@ public final class BlockingHTTPClient {
         var tv = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - Double(Int(bounded))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let receiveBufferBytes {
+            var size = Int32(clamping: receiveBufferBytes)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }

@@ -81,17 +81,19 @@ import Glibc
         let writeTimeout = 1.0
         let server = try startServer { $0.writeTimeout = writeTimeout }
         defer { server.stop() }
-        let client = try BlockingHTTPClient(port: server.port, timeout: 0.5)
+        // A small receive window keeps the server's send buffer from growing without end.
+        let client = try BlockingHTTPClient(port: server.port, timeout: 0.5, receiveBufferBytes: 64 * 1024)
         try client.send(BlockingHTTPClient.format("GET", "/big"))
-        // Take about 3 MB/s of a 32 MiB response: the socket keeps becoming writable, well
-        // within every writeTimeout, but the whole would need about 10 s.
+        // Take at most 64 KiB every 16 ms (4 MB/s) of a 32 MiB response: the server's socket
+        // becomes writable several times within every writeTimeout (the old code kept the
+        // connection for the whole 5 s, 14.5 MB read), but the whole would need over 8 s.
         let started = Date()
         var received = 0
         var closedAt: Double?
         while Date().timeIntervalSince(started) < 5 {
             if closedAt == nil && server.openConnections == 0 { closedAt = Date().timeIntervalSince(started) }
             if closedAt != nil { break }
-            do { received += try client.receiveSome(limit: 48 * 1024).count } catch { break }
+            do { received += try client.receiveSome(limit: 64 * 1024).count } catch { break }
             usleep(16_000)
         }
         #expect(received < bigBodyBytes, "the reader took all \(received) bytes")
