@@ -251,6 +251,27 @@ import Glibc
         #expect(client.isClosedByServer())
     }
 
+    /// A client that sends its body without waiting (no `Expect`) still reads the refusal,
+    /// although the server closes with the body unread (which resets the connection: Linux
+    /// keeps what had arrived readable, so no lingering close is needed for this).
+    @Test(.timeLimit(.minutes(1)))
+    func aClientStillSendingItsBodyReadsTheRefusal() throws {
+        let server = try startServer(admission: { _ in Self.refusal }) { $0.maxBodyBytes = 8 * 1024 * 1024 }
+        defer { server.stop() }
+        let client = try BlockingHTTPClient(port: server.port, timeout: 3)
+        let body = [UInt8](repeating: 0x78, count: 4 * 1024 * 1024)
+        try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n")
+        usleep(100_000)  // the refusal is on its way
+        var sent = 0
+        for start in stride(from: 0, to: body.count, by: 64 * 1024) {
+            do { try client.send(Array(body[start..<min(body.count, start + 64 * 1024)])) } catch { break }
+            sent += 64 * 1024
+        }
+        let response = try client.readResponse()
+        #expect(response.status == 401, "after sending \(sent) bytes of the body")
+        #expect(client.isClosedByServer())
+    }
+
     @Test func admissionSeesEveryHeadWithTheClientAddressBeforeTheHandler() throws {
         let seen = Mutex<[(method: String, target: String, bodyBytes: Int, address: String, token: String?)]>([])
         let handled = Tally()
