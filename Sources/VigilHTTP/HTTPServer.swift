@@ -19,6 +19,11 @@ public final class HTTPServer: @unchecked Sendable {
     /// The most connections it keeps open at once: the configured `maxConnections`, lowered
     /// to what the process's descriptor limit allows (`HTTPServerConfiguration.effectiveMaxConnections`).
     public let maxConnections: Int
+    /// An accepted descriptor numbered this high or higher is answered `503` and closed: as
+    /// descriptors are numbered lowest-free first, it means the process is this close to its
+    /// descriptor limit. The rest stays free for deliveries, the store, and libdispatch,
+    /// which on Linux traps when it cannot open `/proc` files for its thread pool.
+    let descriptorCeiling: Int
     private let handler: HTTPHandler
     private let admission: HTTPAdmission?
     private let socket: ListeningSocket
@@ -39,17 +44,20 @@ public final class HTTPServer: @unchecked Sendable {
     /// Binds and listens; requests go to `handler` once `start` is called. When `admission` is
     /// given, it sees every request's head first and may refuse it (see `HTTPAdmission`).
     public convenience init(configuration: HTTPServerConfiguration, admission: HTTPAdmission? = nil, handler: @escaping HTTPHandler) throws {
-        try self.init(configuration: configuration, admission: admission, handler: handler, accept: { $0.accept() })
+        try self.init(
+            configuration: configuration, admission: admission, handler: handler,
+            descriptorLimit: HTTPServerConfiguration.descriptorLimit(), accept: { $0.accept() })
     }
 
-    /// As the public initialiser, with the `accept()` call replaceable, so tests can make it
-    /// fail as a process out of descriptors would.
+    /// As the public initialiser, with the descriptor limit and the `accept()` call
+    /// replaceable, so tests can act as a process near or out of descriptors.
     init(
         configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handler: @escaping HTTPHandler,
-        accept: @escaping @Sendable (ListeningSocket) -> AcceptOutcome
+        descriptorLimit: Int, accept: @escaping @Sendable (ListeningSocket) -> AcceptOutcome
     ) throws {
         self.configuration = configuration
         maxConnections = configuration.effectiveMaxConnections
+        descriptorCeiling = HTTPServer.descriptorCeiling(limit: descriptorLimit)
         self.admission = admission
         self.handler = handler
         acceptConnection = accept
@@ -64,6 +72,11 @@ public final class HTTPServer: @unchecked Sendable {
         source.setCancelHandler { Glibc.close(fd) }
         acceptSource = source
         source.resume()
+    }
+
+    /// `limit` less a reserve of an eighth of it, at least 8 and at most 64 descriptors.
+    static func descriptorCeiling(limit: Int) -> Int {
+        limit - max(8, min(64, limit / 8))
     }
 
     /// The number of open connections.
@@ -92,7 +105,7 @@ public final class HTTPServer: @unchecked Sendable {
             }
             guard case .accepted(let fd) = outcome else { continue }
             lock.lock()
-            if stopping || connections.count >= maxConnections {
+            if stopping || connections.count >= maxConnections || fd >= descriptorCeiling {
                 lock.unlock()
                 let busy = HTTPResponse(status: 503, contentType: "application/json", text: "{\"error\":\"busy\",\"message\":\"too many open connections; retry shortly\"}")
                 let bytes = busy.serialized(keepAlive: false)

@@ -360,7 +360,7 @@ import Glibc
         let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
         let server = try HTTPServer(configuration: configuration, admission: nil, handler: { request, responder in
             responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "ok"))
-        }, accept: { socket in
+        }, descriptorLimit: HTTPServerConfiguration.descriptorLimit(), accept: { socket in
             guard Date() < failUntil else { return socket.accept() }
             calls.add()
             return .outOfDescriptors
@@ -375,6 +375,26 @@ import Glibc
         #expect(try client.readResponse().status == 200)
         let failures = calls.count
         #expect(failures >= 2 && failures <= 15, "\(failures) failed accept() calls in one second")
+    }
+
+    /// Descriptors are numbered lowest-free first: a connection that got a descriptor near the
+    /// limit is refused, so the process keeps some free (libdispatch on Linux traps when it
+    /// cannot open a `/proc` file, which took a service at its limit down in a manual trial).
+    @Test func refusesAConnectionWhoseDescriptorIsNearTheLimit() throws {
+        #expect(HTTPServer.descriptorCeiling(limit: 1024) == 960)
+        #expect(HTTPServer.descriptorCeiling(limit: 40) == 32)
+        #expect(HTTPServer.descriptorCeiling(limit: 20_000) == 19_936)
+        #expect(HTTPServer.descriptorCeiling(limit: Int.max) == Int.max - 64)
+        let configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
+        // Any descriptor the test process gets now is above the ceiling of a limit of 10.
+        let nearLimit = try HTTPServer(configuration: configuration, admission: nil, handler: { _, responder in
+            responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "ok"))
+        }, descriptorLimit: 10, accept: { $0.accept() })
+        nearLimit.start()
+        defer { nearLimit.stop() }
+        let client = try BlockingHTTPClient(port: nearLimit.port, timeout: 3)
+        #expect(try client.readResponse().status == 503)
+        #expect(nearLimit.openConnections == 0)
     }
 
     @Test func maxConnectionsDefaultsBelowTheDescriptorLimit() {
