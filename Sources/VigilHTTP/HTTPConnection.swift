@@ -193,8 +193,9 @@ final class HTTPConnection: @unchecked Sendable {
                 resumeReading()
                 return
             case .head(var head):
+                guard let admission else { continue }
                 head.remoteAddress = remoteAddress
-                if let admission, let refusal = admission(head) {
+                if let refusal = admission(head) {
                     // Neither a 100 Continue nor the body: the refusal goes out now, then the
                     // connection closes.
                     inFlight = true
