@@ -25,16 +25,25 @@ public final class BlockingHTTPClient {
     private let fd: Int32
     private var buffer: [UInt8] = []
 
-    /// Connects to `127.0.0.1:port`; reads and writes time out after `timeout` seconds.
-    public init(port: Int, host: String = "127.0.0.1", timeout: Double = 5) throws {
+    /// Connects to `127.0.0.1:port`; reads and writes time out after `timeout` seconds. A
+    /// `receiveBufferBytes` sets the socket's receive buffer before connecting, which keeps
+    /// the server's window small (for tests of slow readers).
+    public init(port: Int, host: String = "127.0.0.1", timeout: Double = 5, receiveBufferBytes: Int? = nil) throws {
+        guard let port16 = UInt16(exactly: port) else { throw Failure.connect("port \(port) is not between 0 and 65535") }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_port = in_port_t(port16.bigEndian)
         inet_pton(AF_INET, host, &address.sin_addr)
-        var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
+        // Between a millisecond and a day: a NaN or huge timeout must not trap in the conversion.
+        let bounded = timeout.isNaN ? 5 : min(max(timeout, 0.001), 86_400)
+        var tv = timeval(tv_sec: Int(bounded), tv_usec: Int((bounded - Double(Int(bounded))) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if let receiveBufferBytes {
+            var size = Int32(clamping: receiveBufferBytes)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -79,7 +88,12 @@ public final class BlockingHTTPClient {
         while true {
             if let end = headEnd() {
                 let (status, headers) = try BlockingHTTPClient.parseHead(buffer[0..<end])
-                let length = Int(headers["content-length"] ?? "0") ?? 0
+                // The server's Content-Length is outside input too: digits only and bounded, so a
+                // hostile one cannot make a negative or overflowing range.
+                let declared = headers["content-length"] ?? "0"
+                guard !declared.isEmpty, declared.utf8.count <= 10, declared.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }),
+                    let length = Int(declared), length <= BlockingHTTPClient.maxBodyBytes
+                else { throw Failure.malformed("Content-Length '\(declared.prefix(40))' is not a number up to \(BlockingHTTPClient.maxBodyBytes)") }
                 let total = end + 4 + (status == 100 ? 0 : length)
                 while buffer.count < total { try fill() }
                 let body = Array(buffer[(end + 4)..<total])
@@ -88,6 +102,19 @@ public final class BlockingHTTPClient {
             }
             try fill()
         }
+    }
+
+    /// The largest response body it reads (1 GiB).
+    public static let maxBodyBytes = 1 << 30
+
+    /// Reads whatever bytes arrive next, at most `limit` (bytes already buffered first), for
+    /// tests that read a response slowly; throws `timeout` when nothing arrives in time and
+    /// `closed` at EOF.
+    public func receiveSome(limit: Int) throws -> [UInt8] {
+        if buffer.isEmpty { try fill(limit: limit) }
+        let taken = Array(buffer.prefix(max(1, limit)))
+        buffer.removeFirst(taken.count)
+        return taken
     }
 
     /// `true` when the server has closed the connection (EOF within the timeout).
@@ -130,9 +157,9 @@ public final class BlockingHTTPClient {
         return nil
     }
 
-    private func fill() throws {
+    private func fill(limit: Int = 65536) throws {
         var n = 0
-        let chunk = [UInt8](unsafeUninitializedCapacity: 65536) { raw, initialised in
+        let chunk = [UInt8](unsafeUninitializedCapacity: min(max(1, limit), 65536)) { raw, initialised in
             n = recv(fd, raw.baseAddress, raw.count, 0)
             initialised = max(n, 0)
         }

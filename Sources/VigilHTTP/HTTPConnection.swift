@@ -11,13 +11,19 @@ import Glibc
 /// in order. One timer enforces three deadlines: a request must arrive whole within
 /// `requestTimeout` of its first byte (so a slow or silent client is cut off), an idle
 /// kept-alive connection is closed after `idleTimeout`, and a response must drain within
-/// `writeTimeout`.
+/// `writeTimeout` of being queued. Neither the request nor the write deadline moves once set:
+/// the request clock starts when the request's first byte arrives, pipelined behind another
+/// request or not, and more bytes, however slow, never extend it.
+///
+/// When a request's head is complete, `admission` sees it (before any `100 Continue` and
+/// before the body is waited for); a refusal is sent at once and the connection closed.
 final class HTTPConnection: @unchecked Sendable {
     let id: UInt64
     let queue: DispatchQueue
     private let fd: Int32
     private let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler
+    private let admission: HTTPAdmission?
     private let onClose: @Sendable (UInt64) -> Void
     private var parser: HTTPRequestParser
     private var buffer: [UInt8] = []
@@ -38,7 +44,15 @@ final class HTTPConnection: @unchecked Sendable {
     private var keepAliveAfterResponse = true
     private var closeAfterWrite = false
     private var continueSent = false
+    /// When the first byte of the request at `readIndex` arrived; `nil` exactly when no
+    /// unconsumed byte is buffered.
     private var requestStartedAt: DispatchTime?
+    /// When the latest bytes were read, and where in `buffer` they begin: a pipelined request
+    /// that starts at or after `lastReadFrom` began arriving at `lastReadAt`.
+    private var lastReadAt = DispatchTime.now()
+    private var lastReadFrom = 0
+    /// When the response being written must have drained, fixed when it was queued.
+    private var writeDeadline = DispatchTime.distantFuture
     private var peerClosed = false
     private var draining = false
     private var closed = false
@@ -47,10 +61,14 @@ final class HTTPConnection: @unchecked Sendable {
     private let remoteAddress: String
     private static let readChunk = 64 * 1024
 
-    init(id: UInt64, fd: Int32, configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void) {
+    init(
+        id: UInt64, fd: Int32, configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handler: @escaping HTTPHandler,
+        target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void
+    ) {
         self.id = id
         self.fd = fd
         self.configuration = configuration
+        self.admission = admission
         self.handler = handler
         self.onClose = onClose
         queue = DispatchQueue(label: "vigil.http.connection", target: target)
@@ -107,6 +125,8 @@ final class HTTPConnection: @unchecked Sendable {
 
     private func readAvailable() {
         guard !closed else { return }
+        let readFrom = buffer.count
+        let now = DispatchTime.now()
         while true {
             // Read into fresh, uninitialised capacity: zero-filling a 64 KiB chunk per read
             // showed up in profiles.
@@ -116,8 +136,9 @@ final class HTTPConnection: @unchecked Sendable {
                 initialised = max(count, 0)
             }
             if count > 0 {
-                if requestStartedAt == nil && readIndex == buffer.count && !inFlight {
-                    requestStartedAt = .now()
+                if readIndex == buffer.count {
+                    // The first byte of the next request, whether or not one is in flight.
+                    requestStartedAt = now
                 }
                 buffer.append(contentsOf: chunk)
                 if count < HTTPConnection.readChunk { break }
@@ -131,8 +152,13 @@ final class HTTPConnection: @unchecked Sendable {
                 return
             }
         }
+        if buffer.count > readFrom {
+            lastReadAt = now
+            lastReadFrom = readFrom
+        }
         // Bound what a pipelining client may queue up while a request is being handled.
-        if buffer.count - readIndex > configuration.maxHeaderBytes + configuration.maxBodyBytes { pauseReading() }
+        let (most, overflow) = configuration.maxHeaderBytes.addingReportingOverflow(configuration.maxBodyBytes)
+        if !overflow && buffer.count - readIndex > most { pauseReading() }
         processBuffered()
     }
 
@@ -151,45 +177,68 @@ final class HTTPConnection: @unchecked Sendable {
     private func processBuffered() {
         guard !closed, !inFlight, outgoing.isEmpty else { return }
         if draining { close(); return }
-        switch parser.parse(buffer, from: readIndex) {
-        case .needMore:
-            if readIndex == buffer.count {
-                compact()
-                requestStartedAt = nil
+        while true {
+            switch parser.parse(buffer, from: readIndex) {
+            case .needMore:
+                if readIndex == buffer.count {
+                    compact()
+                    requestStartedAt = nil
+                    if peerClosed { close(); return }
+                    arm(.now() + configuration.idleTimeout)
+                } else if peerClosed {
+                    close()
+                } else {
+                    armRequestDeadline()
+                }
+                resumeReading()
+                return
+            case .head(var head):
+                guard let admission else { continue }
+                head.remoteAddress = remoteAddress
+                if let refusal = admission(head) {
+                    // Neither a 100 Continue nor the body: the refusal goes out now, then the
+                    // connection closes.
+                    inFlight = true
+                    pauseReading()
+                    respond(refusal, keepAlive: false, sequence: sequence, head: head.method == "HEAD")
+                    return
+                }
+            case .awaitingBody(let expectsContinue):
                 if peerClosed { close(); return }
-                arm(.now() + configuration.idleTimeout)
-            } else if peerClosed {
-                close()
-            } else {
                 armRequestDeadline()
+                if expectsContinue && !continueSent {
+                    continueSent = true
+                    send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
+                }
+                resumeReading()
+                return
+            case .failure(let error):
+                inFlight = true
+                let body = "{\"error\":\"bad_request\",\"message\":\"\(error.reason)\"}"
+                respond(HTTPResponse(status: error.status, contentType: "application/json", text: body), keepAlive: false, sequence: sequence)
+                return
+            case .request(var request, let consumed):
+                request.remoteAddress = remoteAddress
+                readIndex += consumed
+                if readIndex == buffer.count {
+                    requestStartedAt = nil
+                } else if readIndex >= lastReadFrom {
+                    requestStartedAt = lastReadAt  // the next request began with the latest read
+                }  // else it began with an earlier read, no sooner than this one: keep the earlier time
+                continueSent = false
+                inFlight = true
+                sequence += 1
+                keepAliveAfterResponse = request.keepAlive
+                let responder = HTTPResponder(connection: self, sequence: sequence, head: request.method == "HEAD")
+                handler(request, responder)
+                return
             }
-            resumeReading()
-        case .awaitingBody(let expectsContinue):
-            if peerClosed { close(); return }
-            armRequestDeadline()
-            if expectsContinue && !continueSent {
-                continueSent = true
-                send(Array("HTTP/1.1 100 Continue\r\n\r\n".utf8))
-            }
-            resumeReading()
-        case .failure(let error):
-            inFlight = true
-            let body = "{\"error\":\"bad_request\",\"message\":\"\(error.reason)\"}"
-            respond(HTTPResponse(status: error.status, contentType: "application/json", text: body), keepAlive: false, sequence: sequence)
-        case .request(var request, let consumed):
-            request.remoteAddress = remoteAddress
-            readIndex += consumed
-            continueSent = false
-            inFlight = true
-            sequence += 1
-            keepAliveAfterResponse = request.keepAlive
-            let responder = HTTPResponder(connection: self, sequence: sequence, head: request.method == "HEAD")
-            handler(request, responder)
         }
     }
 
     private func compact() {
         if readIndex > 0 {
+            lastReadFrom = max(0, lastReadFrom - readIndex)
             buffer.removeFirst(readIndex)
             readIndex = 0
         }
@@ -203,7 +252,6 @@ final class HTTPConnection: @unchecked Sendable {
         let keep = (keepAlive ?? keepAliveAfterResponse) && !draining && !peerClosed
         closeAfterWrite = !keep
         inFlight = false
-        requestStartedAt = nil
         compactIfLarge()
         send(response.serialized(keepAlive: keep, includeBody: !head))
     }
@@ -216,6 +264,7 @@ final class HTTPConnection: @unchecked Sendable {
         if outgoing.isEmpty {
             outgoing = bytes
             outgoingIndex = 0
+            writeDeadline = .now() + configuration.writeTimeout
         } else {
             outgoing += bytes
         }
@@ -257,7 +306,7 @@ final class HTTPConnection: @unchecked Sendable {
             source.setEventHandler { [weak self] in self?.flush() }
             writeSource = source
         }
-        arm(.now() + configuration.writeTimeout)
+        arm(writeDeadline)  // absolute: a reader that takes a byte at a time does not move it
         if !writeSourceRunning, let writeSource {
             writeSourceRunning = true
             writeSource.resume()

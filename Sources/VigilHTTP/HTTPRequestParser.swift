@@ -37,11 +37,17 @@ public enum HTTPParseError: Error, Sendable, Equatable {
 /// An incremental HTTP/1.1 request parser over a byte buffer, with hard limits.
 ///
 /// It remembers how far it has looked for the end of the headers, so a client that drips a
-/// request byte by byte costs linear work, not quadratic.
+/// request byte by byte costs linear work, not quadratic. Every byte of the head is looked at
+/// once, in order, so a bare LF or a bare CR is refused as soon as it arrives, and the answer
+/// never depends on how the bytes were split into reads.
 struct HTTPRequestParser {
     enum Outcome {
         /// Not enough bytes yet.
         case needMore
+        /// The head just became complete and valid: reported once per request, before the body
+        /// is waited for, so the server can decide on the head alone (`HTTPAdmission`). The
+        /// request carries no body. Call `parse` again to go on.
+        case head(HTTPRequest)
         /// Headers are complete and valid; the body is still arriving.
         case awaitingBody(expectsContinue: Bool)
         /// A whole request, which used `consumed` bytes from `start`.
@@ -51,8 +57,11 @@ struct HTTPRequestParser {
 
     let maxHeaderBytes: Int
     let maxBodyBytes: Int
+    /// How many bytes of the current head have been looked at.
     private var scanned = 0
     private var parsedHead: (request: HTTPRequest, headLength: Int, bodyLength: Int)?
+    /// Whether `.head` was already reported for the current request.
+    private var headReported = false
 
     init(maxHeaderBytes: Int, maxBodyBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -63,22 +72,28 @@ struct HTTPRequestParser {
     mutating func reset() {
         scanned = 0
         parsedHead = nil
+        headReported = false
     }
 
     /// Looks at `buffer[start...]` for one request.
     mutating func parse(_ buffer: [UInt8], from start: Int) -> Outcome {
         let available = buffer.count - start
         if parsedHead == nil {
-            guard let headLength = findHeadEnd(buffer, from: start) else {
-                return available > maxHeaderBytes ? .failure(.headersTooLarge) : .needMore
-            }
-            if headLength > maxHeaderBytes { return .failure(.headersTooLarge) }
-            switch parseHead(buffer[start..<(start + headLength)]) {
+            switch findHeadEnd(buffer, from: start) {
+            case .incomplete: return .needMore
             case .failure(let error): return .failure(error)
-            case .success(let (request, bodyLength)): parsedHead = (request, headLength, bodyLength)
+            case .complete(let headLength):
+                switch parseHead(buffer[start..<(start + headLength)]) {
+                case .failure(let error): return .failure(error)
+                case .success(let (request, bodyLength)): parsedHead = (request, headLength, bodyLength)
+                }
             }
         }
         guard let head = parsedHead else { return .needMore }
+        if !headReported {
+            headReported = true
+            return .head(head.request)
+        }
         let total = head.headLength + head.bodyLength
         guard available >= total else {
             let expects = head.request.headers["expect"]?.lowercased() == "100-continue"
@@ -91,16 +106,36 @@ struct HTTPRequestParser {
         return .request(request, consumed: total)
     }
 
-    /// The length of the head including the blank line, or `nil` when not yet complete.
-    private mutating func findHeadEnd(_ buffer: [UInt8], from start: Int) -> Int? {
-        var i = max(start, start + scanned - 3)
+    private enum HeadEnd {
+        case incomplete
+        /// The head's length including the blank line.
+        case complete(Int)
+        case failure(HTTPParseError)
+    }
+
+    /// Looks at the bytes of the head not yet looked at, in order: every LF must follow a CR
+    /// and every CR must be followed by an LF, and the head (up to its blank line) may not be
+    /// longer than `maxHeaderBytes`.
+    private mutating func findHeadEnd(_ buffer: [UInt8], from start: Int) -> HeadEnd {
+        var i = start + scanned
         let end = buffer.count
-        while i + 3 < end {
-            if buffer[i] == 13, buffer[i + 1] == 10, buffer[i + 2] == 13, buffer[i + 3] == 10 { return i + 4 - start }
+        defer { scanned = i - start }
+        while i < end {
+            guard i - start < maxHeaderBytes else { return .failure(.headersTooLarge) }
+            let byte = buffer[i]
+            let afterCR = i > start && buffer[i - 1] == 13
+            if byte == 10 {
+                guard afterCR else { return .failure(.malformed("a line ends in a bare LF; end lines with CRLF")) }
+                if i - start >= 3 && buffer[i - 2] == 10 {
+                    i += 1
+                    return .complete(i - start)
+                }
+            } else if afterCR {
+                return .failure(.malformed("a bare CR in the request head"))
+            }
             i += 1
         }
-        scanned = end - start
-        return nil
+        return .incomplete
     }
 
     private func parseHead(_ head: ArraySlice<UInt8>) -> Result<(HTTPRequest, Int), HTTPParseError> {
@@ -152,6 +187,9 @@ struct HTTPRequestParser {
             var valueBytes = line[(colon + 1)...]
             while let f = valueBytes.first, f == 32 || f == 9 { valueBytes = valueBytes.dropFirst() }
             while let l = valueBytes.last, l == 32 || l == 9 { valueBytes = valueBytes.dropLast() }
+            guard !valueBytes.contains(where: { ($0 < 32 && $0 != 9) || $0 == 127 }) else {
+                return .failure(.malformed("a header value holds a control character"))
+            }
             guard let value = String(validating: valueBytes, as: UTF8.self) else {
                 return .failure(.malformed("a header value is not valid UTF-8"))
             }
@@ -160,6 +198,12 @@ struct HTTPRequestParser {
         if version == "HTTP/1.1", headers["host"] == nil {
             return .failure(.malformed("an HTTP/1.1 request needs a Host header"))
         }
+        // Two of these would let two readers of one request (a proxy, the authenticator, the
+        // body reader) each pick a different one.
+        for (name, label) in [("host", "Host"), ("authorization", "Authorization"), ("content-length", "Content-Length")]
+        where headers.values(name).count > 1 {
+            return .failure(.malformed("send one \(label) header, not several"))
+        }
 
         let lengths = headers.values("content-length")
         let transferEncoding = headers["transfer-encoding"]
@@ -167,14 +211,40 @@ struct HTTPRequestParser {
             return .failure(lengths.isEmpty ? .lengthRequired : .malformed("Content-Length and Transfer-Encoding together"))
         }
         var bodyLength = 0
-        if let first = lengths.first {
-            guard lengths.allSatisfy({ $0 == first }), !first.isEmpty, first.count <= 18,
-                first.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }), let length = Int(first)
-            else { return .failure(.malformed("Content-Length must be one decimal number")) }
-            if length > maxBodyBytes { return .failure(.bodyTooLarge) }
-            bodyLength = length
+        if let text = lengths.first {
+            switch HTTPRequestParser.contentLength(text, limit: maxBodyBytes) {
+            case .invalid: return .failure(.malformed("Content-Length must be one decimal number"))
+            case .tooLarge: return .failure(.bodyTooLarge)
+            case .length(let length): bodyLength = length
+            }
         }
         return .success((HTTPRequest(method: method, target: target, version: version, headers: headers), bodyLength))
+    }
+
+    /// What a `Content-Length` value says, read without any arithmetic that could overflow.
+    enum ContentLength: Equatable {
+        /// Digits only, at most the limit.
+        case length(Int)
+        /// Digits only, above the limit (however many digits).
+        case tooLarge
+        /// Empty, or anything but the digits 0-9 (a sign, a space, a comma list, a fraction).
+        case invalid
+    }
+
+    /// Reads a `Content-Length` value (already stripped of the whitespace around it): ASCII
+    /// digits only, leading zeros allowed, compared with `limit` digit by digit so that no
+    /// value, however long, overflows.
+    static func contentLength(_ text: String, limit: Int) -> ContentLength {
+        let digits = text.utf8
+        guard !digits.isEmpty, digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return .invalid }
+        var value = 0
+        for digit in digits {
+            // value * 10 + d > limit  ⇔  value > (limit - d) / 10, which never overflows.
+            let d = Int(digit - 48)
+            guard limit >= d, value <= (limit - d) / 10 else { return .tooLarge }
+            value = value * 10 + d
+        }
+        return .length(value)
     }
 
     /// RFC 9110 `tchar`.

@@ -45,3 +45,10 @@ public final class HTTPResponder: @unchecked Sendable {
 
 /// Something that answers requests: the router, or any closure.
 public typealias HTTPHandler = @Sendable (HTTPRequest, HTTPResponder) -> Void
+
+/// Decides from a request's head alone (method, target, headers, remoteAddress; the body is not read yet)
+/// whether the server goes on to read the body. A response refuses the request: it is sent at once with
+/// `connection: close`, no `100 Continue` goes out, and the body is never read.
+///
+/// It is called once per request, on the connection's queue, before the handler; keep it quick.
+public typealias HTTPAdmission = @Sendable (HTTPRequest) -> HTTPResponse?

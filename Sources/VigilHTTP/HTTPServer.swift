@@ -7,16 +7,31 @@ import Glibc
 /// A small HTTP/1.1 server on Dispatch and non-blocking POSIX sockets (DESIGN §4).
 ///
 /// Keep-alive and pipelining, `Content-Length` bodies, hard limits on head and body size
-/// and on open connections, deadlines against slow and silent clients, and a graceful
-/// stop that finishes in-flight requests.
+/// and on open connections, deadlines against slow and silent clients, an admission check
+/// on each request's head before its body is read, and a graceful stop that finishes
+/// in-flight requests.
+///
+/// `@unchecked Sendable`: `connections`, `nextID` and `stopping` are guarded by `lock`;
+/// `throttle` and the accept source's suspension are touched only on `acceptQueue`.
 public final class HTTPServer: @unchecked Sendable {
     /// The limits and address it was started with.
     public let configuration: HTTPServerConfiguration
+    /// The most connections it keeps open at once: the configured `maxConnections`, lowered
+    /// to what the process's descriptor limit allows (`HTTPServerConfiguration.effectiveMaxConnections`).
+    public let maxConnections: Int
+    /// An accepted descriptor numbered this high or higher is answered `503` and closed: as
+    /// descriptors are numbered lowest-free first, it means the process is this close to its
+    /// descriptor limit. The rest stays free for deliveries, the store, and libdispatch,
+    /// which on Linux traps when it cannot open `/proc` files for its thread pool.
+    let descriptorCeiling: Int
     private let handler: HTTPHandler
+    private let admission: HTTPAdmission?
     private let socket: ListeningSocket
+    private let acceptConnection: @Sendable (ListeningSocket) -> AcceptOutcome
     private let acceptQueue = DispatchQueue(label: "vigil.http.accept")
     private let connectionTarget = DispatchQueue(label: "vigil.http.connections", attributes: .concurrent)
     private var acceptSource: DispatchSourceRead?
+    private var throttle = AcceptThrottle()
     private let lock = NSLock()
     private var connections: [UInt64: HTTPConnection] = [:]
     private var nextID: UInt64 = 0
@@ -26,10 +41,26 @@ public final class HTTPServer: @unchecked Sendable {
     /// The port actually bound (useful when the configuration asked for 0).
     public var port: Int { socket.port }
 
-    /// Binds and listens; requests go to `handler` once `start` is called.
-    public init(configuration: HTTPServerConfiguration, handler: @escaping HTTPHandler) throws {
+    /// Binds and listens; requests go to `handler` once `start` is called. When `admission` is
+    /// given, it sees every request's head first and may refuse it (see `HTTPAdmission`).
+    public convenience init(configuration: HTTPServerConfiguration, admission: HTTPAdmission? = nil, handler: @escaping HTTPHandler) throws {
+        try self.init(
+            configuration: configuration, admission: admission, handler: handler,
+            descriptorLimit: HTTPServerConfiguration.descriptorLimit(), accept: { $0.accept() })
+    }
+
+    /// As the public initialiser, with the descriptor limit and the `accept()` call
+    /// replaceable, so tests can act as a process near or out of descriptors.
+    init(
+        configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handler: @escaping HTTPHandler,
+        descriptorLimit: Int, accept: @escaping @Sendable (ListeningSocket) -> AcceptOutcome
+    ) throws {
         self.configuration = configuration
+        maxConnections = configuration.effectiveMaxConnections
+        descriptorCeiling = HTTPServer.descriptorCeiling(limit: descriptorLimit)
+        self.admission = admission
         self.handler = handler
+        acceptConnection = accept
         socket = try ListeningSocket(host: configuration.host, port: configuration.port)
     }
 
@@ -43,13 +74,38 @@ public final class HTTPServer: @unchecked Sendable {
         source.resume()
     }
 
+    /// `limit` less a reserve of an eighth of it, at least 8 and at most 64 descriptors.
+    static func descriptorCeiling(limit: Int) -> Int {
+        limit - max(8, min(64, limit / 8))
+    }
+
     /// The number of open connections.
     public var openConnections: Int { lock.withLock { connections.count } }
 
+    /// Whether accepting is paused for want of descriptors (on `acceptQueue` only).
+    var acceptingPaused: Bool { acceptQueue.sync { throttle.paused } }
+
     private func acceptPending() {
-        while let fd = socket.accept() {
+        throttle.wakeup()
+        while true {
+            let outcome = acceptConnection(socket)
+            switch throttle.step(after: outcome) {
+            case .acceptNext: break
+            case .waitForReadiness: return
+            case .pause(let seconds):
+                // The queued connection keeps the socket readable: stop watching it until a
+                // descriptor may be free again, instead of failing on it in a loop.
+                acceptSource?.suspend()
+                let generation = throttle.pauseGeneration
+                acceptQueue.asyncAfter(deadline: .now() + seconds) { [weak self] in
+                    guard let self, self.throttle.resumeAfterPause(generation: generation) else { return }
+                    self.acceptSource?.resume()
+                }
+                return
+            }
+            guard case .accepted(let fd) = outcome else { continue }
             lock.lock()
-            if stopping || connections.count >= configuration.maxConnections {
+            if stopping || connections.count >= maxConnections || fd >= descriptorCeiling {
                 lock.unlock()
                 let busy = HTTPResponse(status: 503, contentType: "application/json", text: "{\"error\":\"busy\",\"message\":\"too many open connections; retry shortly\"}")
                 let bytes = busy.serialized(keepAlive: false)
@@ -61,7 +117,7 @@ public final class HTTPServer: @unchecked Sendable {
             let id = nextID
             allClosed.enter()
             let connection = HTTPConnection(
-                id: id, fd: fd, configuration: configuration, handler: handler, target: connectionTarget,
+                id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, target: connectionTarget,
                 onClose: { [weak self] id in self?.connectionClosed(id) })
             connections[id] = connection
             lock.unlock()
@@ -72,6 +128,11 @@ public final class HTTPServer: @unchecked Sendable {
     private func connectionClosed(_ id: UInt64) {
         let removed = lock.withLock { connections.removeValue(forKey: id) }
         if removed != nil { allClosed.leave() }
+        // A descriptor was freed: accepting may go on before its pause is over.
+        acceptQueue.async { [weak self] in
+            guard let self, self.throttle.connectionClosed() else { return }
+            self.acceptSource?.resume()
+        }
     }
 
     /// Stops accepting, lets in-flight requests finish and their responses drain, closes
@@ -83,7 +144,11 @@ public final class HTTPServer: @unchecked Sendable {
             stopping = true
             return Array(connections.values)
         }
-        acceptSource?.cancel()
+        acceptQueue.sync {
+            // A suspended source would never run its cancel handler, which closes the socket.
+            if throttle.paused, throttle.connectionClosed() { acceptSource?.resume() }
+            acceptSource?.cancel()
+        }
         for connection in open { connection.drain() }
         if allClosed.wait(timeout: .now() + timeout) == .timedOut {
             for connection in lock.withLock({ Array(connections.values) }) { connection.forceClose() }

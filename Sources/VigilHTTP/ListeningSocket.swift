@@ -63,15 +63,107 @@ struct ListeningSocket {
         self.port = boundPort
     }
 
-    /// Accepts one pending connection as a non-blocking socket with Nagle off; `nil` when
-    /// none is waiting.
-    func accept() -> Int32? {
+    /// Accepts one pending connection as a non-blocking socket with Nagle off.
+    func accept() -> AcceptOutcome {
         let fd = Glibc.accept(descriptor, nil, nil)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return AcceptOutcome(errno: errno) }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         var yes: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &yes, socklen_t(MemoryLayout<Int32>.size))
-        return fd
+        return .accepted(fd)
+    }
+}
+
+/// What one `accept()` on the listening socket gave.
+enum AcceptOutcome: Equatable {
+    /// A new connection.
+    case accepted(Int32)
+    /// No connection is waiting (`EAGAIN`).
+    case noneWaiting
+    /// The process or the system has no descriptor (or memory) left for one (`EMFILE`,
+    /// `ENFILE`, `ENOBUFS`, `ENOMEM`): the connection stays queued and the socket stays
+    /// readable, so trying again at once would spin.
+    case outOfDescriptors
+    /// That one connection failed (aborted by its peer, a protocol error, a signal); the next
+    /// may not.
+    case connectionFailed
+    /// Anything else, with `errno`.
+    case failed(Int32)
+
+    /// The outcome of a failed `accept()` with `errno`.
+    init(errno code: Int32) {
+        switch code {
+        case EAGAIN, EWOULDBLOCK: self = .noneWaiting
+        case EMFILE, ENFILE, ENOBUFS, ENOMEM: self = .outOfDescriptors
+        case ECONNABORTED, EINTR, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET, EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH:
+            self = .connectionFailed
+        default: self = .failed(code)
+        }
+    }
+}
+
+/// The accept loop's decisions, kept apart from the sockets so they can be tested alone.
+///
+/// The listening socket's readiness is level-triggered: while a connection is queued, it stays
+/// readable. When `accept()` cannot take it for want of a descriptor, the loop must stop
+/// listening for readiness for a while (`pauseSeconds`, or until a connection closes and frees
+/// a descriptor), or it would spin on the same failure.
+struct AcceptThrottle: Equatable {
+    /// What the accept loop does next.
+    enum Step: Equatable {
+        /// Call `accept()` again now.
+        case acceptNext
+        /// Return and wait for the socket to be readable again.
+        case waitForReadiness
+        /// Stop watching the socket; watch it again after `seconds` (`resumeAfterPause`) or
+        /// when a connection closes (`connectionClosed`), whichever comes first.
+        case pause(seconds: Double)
+    }
+
+    /// How long accepting rests after running out of descriptors.
+    static let pauseSeconds = 0.1
+    /// Most connections taken per readiness event, so one burst does not hold the queue.
+    static let acceptsPerWakeup = 256
+
+    /// Whether accepting is paused.
+    private(set) var paused = false
+    /// How many `accept()` calls this wakeup has made.
+    private var taken = 0
+    /// Counts pauses, so a pause's late timer does not end a newer pause early.
+    private(set) var pauseGeneration = 0
+
+    /// The socket became readable: a new wakeup.
+    mutating func wakeup() { taken = 0 }
+
+    /// The step after one `accept()` gave `outcome`.
+    mutating func step(after outcome: AcceptOutcome) -> Step {
+        switch outcome {
+        case .noneWaiting:
+            return .waitForReadiness
+        case .accepted, .connectionFailed:
+            taken += 1
+            return taken < AcceptThrottle.acceptsPerWakeup ? .acceptNext : .waitForReadiness
+        case .outOfDescriptors, .failed:
+            // Unknown failures pause too: never spin on something that may not go away.
+            guard !paused else { return .waitForReadiness }
+            paused = true
+            pauseGeneration += 1
+            return .pause(seconds: AcceptThrottle.pauseSeconds)
+        }
+    }
+
+    /// The pause of `generation` is over; `true` when accepting should resume now.
+    mutating func resumeAfterPause(generation: Int) -> Bool {
+        guard paused, generation == pauseGeneration else { return false }
+        paused = false
+        return true
+    }
+
+    /// A connection closed and freed a descriptor; `true` when accepting should resume now.
+    mutating func connectionClosed() -> Bool {
+        guard paused else { return false }
+        paused = false
+        return true
     }
 }

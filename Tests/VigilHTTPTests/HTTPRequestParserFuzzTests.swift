@@ -36,6 +36,9 @@ import VigilTestSupport
                 steps.append(.request(method: request.method, target: request.target, body: request.body, consumed: consumed))
                 start += consumed
                 continue
+            case .head(let head):
+                precondition(head.body.isEmpty)
+                continue
             case .failure(let error):
                 steps.append(.failure(error))
                 return steps

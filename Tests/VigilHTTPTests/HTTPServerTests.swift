@@ -5,7 +5,7 @@ import VigilHTTP
 import VigilTestSupport
 
 /// A server on a free loopback port that echoes method, path and body, with a `/slow` route
-/// that answers after 300 ms.
+/// that answers after 300 ms and a `/big` one that answers `bigBodyBytes`.
 func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
     var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
     tune(&configuration)
@@ -24,10 +24,16 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
             responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "slow"))
         }
     }
+    router.add("GET", "/big") { _, responder in
+        responder.send(HTTPResponse(status: 200, headers: ["content-type": "text/plain"], body: [UInt8](repeating: 0x61, count: bigBodyBytes)))
+    }
     let server = try HTTPServer(configuration: configuration, handler: router.handler)
     server.start()
     return server
 }
+
+/// The size of `/big`'s body.
+let bigBodyBytes = 32 * 1024 * 1024
 
 @Suite struct HTTPServerTests {
     @Test func keepsAliveAcrossRequests() throws {
