@@ -270,7 +270,8 @@ public final class VigilService: @unchecked Sendable {
             workers.start()
         }
         if role.servesAPI { try replays.resume() }
-        let server = try HTTPServer(configuration: http, handler: router.handler)
+        // Authenticate on the head, before a body is read or `100 Continue` is sent.
+        let server = try HTTPServer(configuration: http, admission: { authenticator.admission($0) }, handler: router.handler)
         server.start()
         lock.withLock { self.server = server }
         let offset = (try? log.lastOffset()) ?? 0

@@ -253,13 +253,13 @@ private final class ManualClock: Sendable {
         let scans = Mutex(0)
         let clock = ManualClock()
         let reading = CachedReading<Int?>(initial: nil, maxAge: 5, clock: clock.read) { scans.withLock { $0 += 1; return $0 } }
-        #expect(try eventuallyTrue { reading.value != nil })
+        #expect(eventuallyTrue { reading.value != nil })
         for _ in 0..<100 { _ = reading.value }
         usleep(50_000)
         #expect(scans.withLock { $0 } == 1)
         clock.advance(6)
         _ = reading.value
-        #expect(try eventuallyTrue { reading.value == 2 })
+        #expect(eventuallyTrue { reading.value == 2 })
     }
 
     @Test func theMetricsTokenIsComparedWhole() {
