@@ -161,4 +161,25 @@ private func hostileEnvironment(_ extra: [String: String] = [:]) -> [String: Str
         #expect(lastError.contains("HTTP \(status)") && lastError.contains(" ms"), "\(lastError)")
         #expect(!service.logs.contains("HOSTILE-ECHO-MARKER"))
     }
+
+    /// Issue 17 §6: the spellings of the inside that the URL parsers read differently, and
+    /// the IPv6 forms that carry an internal IPv4, are refused when the channel is created
+    /// (private webhooks not allowed). 6to4, IPv4-compatible, IPv4-translated and site-local
+    /// addresses passed on c1ebd4d.
+    @Test func everySpellingOfTheInsideIsRefusedWhenTheChannelIsCreated() throws {
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start()
+        let client = try BlockingHTTPClient(port: service.port)
+        for url in [
+            "https://a@127.0.0.1@example.org/h", "https://0x7f.1/h", "https://017700000001/h", "https://127.1/h", "https://%31%32%37.0.0.1/h",
+            "https://[fe80::1%25eth0]/h", "https://[64:ff9b::7f00:1]/h", "https://[64:ff9b:1::a00:1]/h",
+            "https://[2002:7f00:1::1]/h", "https://[2002:a9fe:a9fe::1]/h", "https://[::127.0.0.1]/h", "https://[::ffff:0:7f00:1]/h",
+            "https://[fec0::1]/h", "https://[::ffff:8.8.8.8]/h",
+        ] {
+            let body = #"{"name":"Desk","kind":"diplomatic_desk","organisation":"FPS","contact":"d@example.org","channels":[{"type":"webhook","url":"\#(url)"}],"subscriptions":[{"countries":["BY"],"min_severity":"low"}]}"#
+            let response = try client.request("POST", "/v1/subscribers", body: body, headers: auth)
+            #expect(response.status == 422 && response.text.contains("channels[0].url"), "\(url): \(response.text)")
+        }
+    }
 }
