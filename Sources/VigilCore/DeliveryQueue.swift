@@ -44,6 +44,21 @@ public struct DeliveryRecord: Sendable, Equatable {
         self.replayID = replayID
     }
 
+    /// `lastError` without what a receiver wrote. Errors recorded before issue 17 ended
+    /// with up to 200 characters of the receiver's reply after the status
+    /// (`the receiver answered 500: <body>`, `the receiver refused with 400: <body>`); a desk
+    /// echoing the payload put a defender's name there. They are shown up to the status.
+    /// Errors recorded since never carry a receiver's text.
+    public static func withoutReceiverText(_ lastError: String) -> String {
+        for marker in ["the receiver answered ", "the receiver refused with "] {
+            guard let start = lastError.range(of: marker) else { continue }
+            let status = lastError[start.upperBound...].prefix { $0.isASCII && $0.isNumber }
+            guard status.count == 3, lastError[status.endIndex...].hasPrefix(": ") else { continue }
+            return String(lastError[..<status.endIndex])
+        }
+        return lastError
+    }
+
     /// The JSON the API shows for this delivery.
     public func write(to w: inout JSONWriter) {
         w.beginObject()
@@ -54,7 +69,7 @@ public struct DeliveryRecord: Sendable, Equatable {
         w.field("channel_type", channelType.rawValue)
         w.field("created_at", createdAt.description)
         w.field("id", id)
-        w.field("last_error", lastError)
+        w.field("last_error", lastError.map(Self.withoutReceiverText))
         w.field("next_attempt_at", nextAttemptAt?.description)
         w.field("reason", reason.rawValue)
         w.field("replay_id", replayID)

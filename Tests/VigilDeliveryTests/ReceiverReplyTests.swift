@@ -84,3 +84,19 @@ s.serve_forever()
         #expect(cache.get(stored.alert.id) == nil)
     }
 }
+
+@Suite struct LegacyLastErrorTests {
+    /// Errors recorded before issue 17 carried the receiver's reply; they are shown up to
+    /// the status, on either backend, in the deliveries of an alert and the dead letters.
+    @Test(arguments: [
+        ("the receiver answered 500: {\"defender\":{\"name\":\"Ilse Vandermeulen\"}}", "the receiver answered 500"),
+        ("gave up after 9 attempts: the receiver answered 503: Ilse Vandermeulen", "gave up after 9 attempts: the receiver answered 503"),
+        ("the receiver refused with 400: Ilse Vandermeulen", "the receiver refused with 400"),
+        ("the receiver answered 301 (redirects are not followed)", "the receiver answered 301 (redirects are not followed)"),
+        ("HTTP 500 (server error) after 12 ms", "HTTP 500 (server error) after 12 ms"),
+        ("the receiver answered 5000: x", "the receiver answered 5000: x"),
+    ])
+    func legacyRepliesAreCutAtTheStatus(stored: String, shown: String) {
+        #expect(DeliveryRecord.withoutReceiverText(stored) == shown)
+    }
+}
