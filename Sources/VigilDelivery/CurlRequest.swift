@@ -234,7 +234,7 @@ final class CurlTransfer {
     }
 
     /// The prerequisite check: whether the connection went to the pinned address.
-    private func connected(to primary: String) -> Bool {
+    func connected(to primary: String) -> Bool {
         guard let pin = request.pinnedAddress, !AddressPolicy.sameAddress(primary, pin.address) else { return true }
         wrongAddress = true
         return false

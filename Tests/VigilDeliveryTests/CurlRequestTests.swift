@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 import Testing
-import VigilDelivery
+@testable import VigilDelivery
 import VigilTestSupport
 
 /// A receiver on a free loopback port built on Python's standard library.
@@ -95,6 +95,27 @@ func post(
             return
         }
         #expect(Date().timeIntervalSince(started) < 10, "neither reply was read to its end")
+    }
+
+    /// The check before the request goes out: a connection to any other address than the
+    /// pinned one is refused (libcurl's CURLOPT_PREREQFUNCTION hands over the address).
+    @Test func aConnectionToAnotherAddressIsRefusedBeforeTheRequestGoesOut() {
+        let pinned = CurlTransfer(
+            CurlRequest(url: "https://desk.example.org/h", headers: [], body: [], timeoutMilliseconds: 1000,
+                        pinnedAddress: (host: "desk.example.org", port: 443, address: "2606:4700::1")), completion: { _ in })
+        #expect(pinned.connected(to: "2606:4700:0:0::1") && !pinned.connected(to: "127.0.0.1") && !pinned.connected(to: ""))
+        let unpinned = CurlTransfer(CurlRequest(url: "http://127.0.0.1/h", headers: [], body: [], timeoutMilliseconds: 1000), completion: { _ in })
+        #expect(unpinned.connected(to: "127.0.0.1"))
+    }
+
+    /// The pin's IPv6 form: `CURLOPT_CONNECT_TO` takes the address in brackets.
+    @Test func pinsAnIPv6Address() throws {
+        let helper = try HelperProcess(script: receiver.replacingOccurrences(
+            of: "s = S((\"127.0.0.1\", 0), H)", with: "import socket\nS.address_family = socket.AF_INET6\ns = S((\"::1\", 0), H)"))
+        let result = post(
+            url: "http://desk.vigil-test.invalid:\(helper.port)/ok", headers: [], body: [], timeoutMilliseconds: 5000,
+            pinnedAddress: (host: "desk.vigil-test.invalid", port: helper.port, address: "::1"))
+        #expect(try result.get().status == 200)
     }
 
     /// Issue 17 §6: the pin holds whatever host the URL names, a literal address included
