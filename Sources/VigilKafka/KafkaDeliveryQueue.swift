@@ -59,7 +59,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     /// The queue on `bootstrapServers`; returns once the outcomes are read to their end.
     public init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
         self.bootstrapServers = bootstrapServers
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 1), Int64(Int32.max))))])
+        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))))])
         outcomes = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.outcomesTopic])
         reading.enter()
         readQueue.async { [self] in
