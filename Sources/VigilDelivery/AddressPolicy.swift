@@ -6,7 +6,8 @@ import Glibc
 
 /// Why a webhook URL may not be called.
 public enum AddressRefusal: Error, Sendable, Equatable, CustomStringConvertible {
-    /// The URL is not an absolute http(s) URL with a host.
+    /// The URL is not an absolute http(s) URL with a plain ASCII host, no IPv6 zone and a
+    /// port from 1 to 65535, as libcurl reads it.
     case badURL(String)
     /// Plain http where https is required.
     case insecureScheme
@@ -17,7 +18,8 @@ public enum AddressRefusal: Error, Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         switch self {
-        case .badURL(let url): "'\(url)' is not an absolute http(s) URL"
+        case .badURL(let url):
+            "'\(url)' is not an absolute http(s) URL with an ASCII host (write an internationalised name as xn--…), no IPv6 zone, and a port from 1 to 65535"
         case .insecureScheme: "webhooks must use https (http is allowed only with allow_private_webhooks)"
         case .unresolvable(let host): "the host \(host) does not resolve"
         case .internalAddress(let address): "the endpoint resolves to \(address), an internal address webhooks may not reach"
