@@ -362,19 +362,22 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         case .permanent(let reason):
             return .dead(error: reason)
         case .held(let notBefore):
-            return try retryOrDeath(delivery, target, reason: "not sent: the endpoint's circuit breaker is open", notBefore: notBefore, now: now)
+            return try retryOrDeath(delivery, target, reason: "not sent: the endpoint's circuit breaker is open", heldFor: notBefore, now: now)
         case .retry(let reason, let notBefore):
             if breaker.recordFailure(channel.id, now: seconds) {
                 events.breakerOpened(subscriber.id, channel.id)
                 notifyOwner(subscriber, channel: channel, reason: reason)
             }
-            return try retryOrDeath(delivery, target, reason: reason, notBefore: notBefore, now: now)
+            return try retryOrDeath(delivery, target, reason: reason, retryAfter: notBefore, now: now)
         }
     }
 
-    /// Another attempt within the retry budget, after a backoff of at least `notBefore` ms
-    /// (the critical fallback told on its attempt), or dead once the budget is spent.
-    private func retryOrDeath(_ delivery: DeliveryRecord, _ target: SendTarget, reason: String, notBefore: Int64?, now: Timestamp) throws -> DeliveryOutcome {
+    /// Another attempt within the retry budget, after the backoff (the critical fallback
+    /// told on its attempt), or dead once the budget is spent. The receiver's `retryAfter` counts up to the schedule's cap (`RetryPolicy.delay`); a
+    /// breaker's hold (`heldFor`, until its next trial) counts in full: it is Vigil's own.
+    private func retryOrDeath(
+        _ delivery: DeliveryRecord, _ target: SendTarget, reason: String, retryAfter: Int64? = nil, heldFor: Int64? = nil, now: Timestamp
+    ) throws -> DeliveryOutcome {
         let (alert, subscriber, channel) = (target.alert, target.subscriber, target.channel)
         if delivery.severity == .critical && channel.type == .webhook && delivery.attempts == configuration.criticalFallbackAfter
             && !subscriber.channels.contains(where: { $0.type == .email }) {
@@ -383,7 +386,8 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         let retry = delivery.severity == .critical ? configuration.criticalRetry : configuration.standardRetry
         var generator = SystemRandomNumberGenerator()
         // Saturating: the delay is at most the cap, but `now` and the cap are not ours to trust.
-        let next = DeliveryArithmetic.sum(now.milliseconds, retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: notBefore, using: &generator))
+        let delay = max(retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: retryAfter, using: &generator), heldFor ?? 0)
+        let next = DeliveryArithmetic.sum(now.milliseconds, delay)
         let first = try queue.firstAttempt(of: delivery.id)?.milliseconds ?? now.milliseconds
         guard retry.allows(nextAttemptAt: next, firstAttemptAt: first) else {
             return .dead(error: "gave up after \(delivery.attempts) attempts: \(reason)")
