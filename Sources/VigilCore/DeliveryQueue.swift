@@ -44,6 +44,21 @@ public struct DeliveryRecord: Sendable, Equatable {
         self.replayID = replayID
     }
 
+    /// `lastError` without what a receiver wrote. Errors recorded before issue 17 ended
+    /// with up to 200 characters of the receiver's reply after the status
+    /// (`the receiver answered 500: <body>`, `the receiver refused with 400: <body>`); a desk
+    /// echoing the payload put a defender's name there. They are shown up to the status.
+    /// Errors recorded since never carry a receiver's text.
+    public static func withoutReceiverText(_ lastError: String) -> String {
+        for marker in ["the receiver answered ", "the receiver refused with "] {
+            guard let start = lastError.range(of: marker) else { continue }
+            let status = lastError[start.upperBound...].prefix { $0.isASCII && $0.isNumber }
+            guard status.count == 3, lastError[status.endIndex...].hasPrefix(": ") else { continue }
+            return String(lastError[..<status.endIndex])
+        }
+        return lastError
+    }
+
     /// The JSON the API shows for this delivery.
     public func write(to w: inout JSONWriter) {
         w.beginObject()
@@ -54,7 +69,7 @@ public struct DeliveryRecord: Sendable, Equatable {
         w.field("channel_type", channelType.rawValue)
         w.field("created_at", createdAt.description)
         w.field("id", id)
-        w.field("last_error", lastError)
+        w.field("last_error", lastError.map(Self.withoutReceiverText))
         w.field("next_attempt_at", nextAttemptAt?.description)
         w.field("reason", reason.rawValue)
         w.field("replay_id", replayID)
@@ -264,4 +279,40 @@ public protocol SubscriberDirectory: Sendable {
     func disabledReason(channelID: String) throws -> String?
     /// Disables a channel for good; its deliveries go to the dead letters.
     func disable(channelID: String, reason: String) throws
+}
+
+/// Saturating arithmetic on delivery times and attempt counts. The operands come from
+/// receivers' replies (`Retry-After`), the configuration and records read back from the
+/// queue or a topic; none of them may trap the process, so sums stop at the ends of
+/// `Int64` instead of overflowing, and a `Double` becomes an `Int64` only within range.
+public enum DeliveryArithmetic {
+    /// `a + b`, or `Int64.max` / `Int64.min` where it would overflow.
+    public static func sum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (result, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : result
+    }
+
+    /// `a - b`, or `Int64.max` / `Int64.min` where it would overflow.
+    public static func difference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (result, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (b < 0 ? .max : .min) : result
+    }
+
+    /// `time` moved by `milliseconds`, stopping at the ends of the representable range.
+    public static func time(_ time: Timestamp, plus milliseconds: Int64) -> Timestamp {
+        Timestamp(milliseconds: sum(time.milliseconds, milliseconds))
+    }
+
+    /// `seconds` in whole milliseconds (rounded as `rule` says), clamped to `Int64`'s range;
+    /// not a number is 0.
+    public static func milliseconds(fromSeconds seconds: Double, rounding rule: FloatingPointRoundingRule = .up) -> Int64 {
+        let milliseconds = (seconds * 1000).rounded(rule)
+        if milliseconds.isNaN { return 0 }
+        if milliseconds >= 9_223_372_036_854_775_807.0 { return .max }  // 2^63 as a Double
+        if milliseconds <= -9_223_372_036_854_775_808.0 { return .min }
+        return Int64(milliseconds)
+    }
+
+    /// One more attempt than `attempts`, stopping at `Int.max`.
+    public static func incremented(_ attempts: Int) -> Int { attempts == .max ? .max : attempts + 1 }
 }

@@ -141,7 +141,8 @@ public final class CurlTransport: @unchecked Sendable {
         guard let due = timeoutAt else { return 1000 }
         let now = DispatchTime.now().uptimeNanoseconds
         guard due > now else { return 0 }
-        return Int32(min(1000, (due - now + 999_999) / 1_000_000))
+        let gap = due - now
+        return Int32(min(1000, gap / 1_000_000 + (gap % 1_000_000 == 0 ? 0 : 1)))
     }
 
     /// libcurl's socket callback: what to wait for on `socket` from now on.
@@ -157,7 +158,11 @@ public final class CurlTransport: @unchecked Sendable {
     /// libcurl's timer callback: `-1` for none, otherwise in how many milliseconds to tell
     /// it the time is up.
     private func setTimeout(_ milliseconds: Int) {
-        timeoutAt = milliseconds < 0 ? nil : DispatchTime.now().uptimeNanoseconds + UInt64(milliseconds) * 1_000_000
+        guard milliseconds >= 0 else { return timeoutAt = nil }
+        // Saturating: libcurl's timeouts follow the configuration, which may be huge.
+        let (nanoseconds, overflow) = UInt64(milliseconds).multipliedReportingOverflow(by: 1_000_000)
+        let (due, late) = DispatchTime.now().uptimeNanoseconds.addingReportingOverflow(overflow ? .max : nanoseconds)
+        timeoutAt = late ? .max : due
     }
 
     /// Hands every finished transfer its outcome.
@@ -177,14 +182,14 @@ public final class CurlTransport: @unchecked Sendable {
         } else if let fresh = curl_easy_init() {
             handle = fresh
         } else {
-            transfer.completion(.failure(.failed("libcurl could not start a request")))
+            transfer.completion(.failure(.failed(.notStarted, afterMilliseconds: 0)))
             return
         }
         transfer.configure(handle)
         // Adding sets libcurl's timeout to now; the loop's next turn starts the request.
         guard curl_multi_add_handle(multi, handle) == CURLM_OK else {
             idleHandles.append(handle)
-            transfer.completion(.failure(.failed("libcurl could not start a request")))
+            transfer.completion(.failure(.failed(.notStarted, afterMilliseconds: 0)))
             return
         }
         running[handle] = transfer

@@ -1,4 +1,11 @@
 /// What an attempt's result means for the delivery, by the rules of DESIGN §7.
+///
+/// A reason says what happened in Vigil's own words: the status code, its class and the
+/// latency (`HTTP 500 (server error) after 123 ms`), or the transport failure's class
+/// (`connection refused after 2 ms`, `timeout after 15000 ms`). It becomes the delivery's
+/// `last_error`, which any `alerts:read` token reads and which outlives an erasure, so it
+/// never carries anything the receiver wrote: a desk that echoes the payload in its error
+/// reply would otherwise put a defender's name there.
 public enum DeliveryVerdict: Sendable, Equatable {
     /// 2xx: done.
     case delivered
@@ -20,15 +27,28 @@ public enum DeliveryVerdict: Sendable, Equatable {
             return .retry(reason: error.description, notBeforeMilliseconds: nil)
         case .success(let outcome):
             let status = outcome.status
-            let detail = outcome.bodyPrefix.isEmpty ? "" : ": " + String(outcome.bodyPrefix.prefix(200))
+            let reason = "HTTP \(status) (\(statusClass(status))) after \(outcome.latencyMilliseconds) ms"
             switch status {
             case 200..<300: return .delivered
             case 410: return .gone
-            case 408, 429, 500..<600:
-                return .retry(reason: "the receiver answered \(status)\(detail)", notBeforeMilliseconds: outcome.retryAfterMilliseconds)
-            case 300..<400: return .retry(reason: "the receiver answered \(status) (redirects are not followed)", notBeforeMilliseconds: nil)
-            default: return .permanent(reason: "the receiver refused with \(status)\(detail)")
+            case 408, 429, 500..<600: return .retry(reason: reason, notBeforeMilliseconds: outcome.retryAfterMilliseconds)
+            case 300..<400: return .retry(reason: reason, notBeforeMilliseconds: nil)
+            default: return .permanent(reason: reason)
             }
+        }
+    }
+
+    /// What a status code means here, in a few fixed words.
+    static func statusClass(_ status: Int) -> String {
+        switch status {
+        case 200..<300: "success"
+        case 300..<400: "redirect, not followed"
+        case 408: "request timeout"
+        case 410: "gone"
+        case 429: "too many requests"
+        case 400..<500: "refused"
+        case 500..<600: "server error"
+        default: "not a valid status"
         }
     }
 }

@@ -126,8 +126,12 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     }
 
     /// Drops cached copies of these alerts, so sends after an erasure read the log again
-    /// and carry `[erased]`.
+    /// and carry `[erased]`. Safe from any thread.
     public func forget(alertIDs: [String]) { alerts.remove(alertIDs) }
+
+    /// Drops the cached copy of the alert `alertID` (an erasure observer calls this when the
+    /// log erases it, on any thread); its next send reads the log again.
+    public func forget(alertID: String) { alerts.remove([alertID]) }
 
     /// Asks the pool to look for due work (the router calls this after recording deliveries).
     public func poke() { wake.or(data: 1) }
@@ -173,7 +177,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         ClaimRequest(
             limit: limit, leaseMilliseconds: configuration.leaseMilliseconds, perChannel: configuration.perChannel,
             inFlight: inFlightByChannel,
-            heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: Int64(($0 * 1000).rounded(.up))) },
+            heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: DeliveryArithmetic.milliseconds(fromSeconds: $0)) },
             onlyChannels: channel.map { [$0] })
     }
 
@@ -189,7 +193,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             claimed = try queue.claimDue(claimRequest(limit: free, now: now, only: channel), now: now)
         } catch {
             events.note("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
-            wake(at: Timestamp(milliseconds: now.milliseconds + 1000), replacing: true)
+            wake(at: DeliveryArithmetic.time(now, plus: 1000), replacing: true)
             return
         }
         for delivery in claimed { send(delivery) }
@@ -201,10 +205,10 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             // sends refill it) or a breaker's trial is out. Look again in a second, not sooner:
             // each full claim walks past that backlog (with a recovered desk's 26,000 retries
             // waiting, tens of milliseconds on the writer for each walk).
-            let at = due.milliseconds > now.milliseconds ? due.milliseconds : Timestamp.now().milliseconds + 1000
-            wake(at: Timestamp(milliseconds: min(at, now.milliseconds + 60_000)), replacing: true)
+            let at = due.milliseconds > now.milliseconds ? due.milliseconds : DeliveryArithmetic.sum(Timestamp.now().milliseconds, 1000)
+            wake(at: Timestamp(milliseconds: min(at, DeliveryArithmetic.sum(now.milliseconds, 60_000))), replacing: true)
         } else {
-            wake(at: Timestamp(milliseconds: now.milliseconds + 60_000), replacing: true)
+            wake(at: DeliveryArithmetic.time(now, plus: 60_000), replacing: true)
         }
     }
 
@@ -213,7 +217,9 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private func wake(at time: Timestamp, replacing: Bool) {
         if !replacing, let current = wakeAt, current <= time { return }
         wakeAt = time
-        let wait = max(0, time.milliseconds - Timestamp.now().milliseconds)
+        // At most a minute: a due time from a record or a receiver can be anything, and the
+        // claim the timer sets off sets it again.
+        let wait = min(max(0, DeliveryArithmetic.difference(time.milliseconds, Timestamp.now().milliseconds)), 60_000)
         timer.schedule(deadline: .now() + .milliseconds(Int(wait) + 1))
     }
 
@@ -279,7 +285,8 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         let seconds = Double(now.milliseconds) / 1000
         guard breaker.allows(target.channel.id, now: seconds) else {
             let trial = breaker.blocked(now: seconds)[target.channel.id] ?? seconds + 1
-            return conclude(.held(notBeforeMilliseconds: max(0, Int64((trial * 1000).rounded(.up)) - now.milliseconds)))
+            let wait = DeliveryArithmetic.difference(DeliveryArithmetic.milliseconds(fromSeconds: trial), now.milliseconds)
+            return conclude(.held(notBeforeMilliseconds: max(0, wait)))
         }
         switch target.channel.type {
         case .webhook:
@@ -305,7 +312,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
                 events.note("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 return
             }
-            events.attempted(delivery, word, Double(max(0, Timestamp.now().milliseconds - received.milliseconds)) / 1000)
+            events.attempted(delivery, word, Double(max(0, DeliveryArithmetic.difference(Timestamp.now().milliseconds, received.milliseconds))) / 1000)
         }
         if case .retry(let at, _) = outcome { return at }
         return nil
@@ -355,19 +362,22 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         case .permanent(let reason):
             return .dead(error: reason)
         case .held(let notBefore):
-            return try retryOrDeath(delivery, target, reason: "not sent: the endpoint's circuit breaker is open", notBefore: notBefore, now: now)
+            return try retryOrDeath(delivery, target, reason: "not sent: the endpoint's circuit breaker is open", heldFor: notBefore, now: now)
         case .retry(let reason, let notBefore):
             if breaker.recordFailure(channel.id, now: seconds) {
                 events.breakerOpened(subscriber.id, channel.id)
                 notifyOwner(subscriber, channel: channel, reason: reason)
             }
-            return try retryOrDeath(delivery, target, reason: reason, notBefore: notBefore, now: now)
+            return try retryOrDeath(delivery, target, reason: reason, retryAfter: notBefore, now: now)
         }
     }
 
-    /// Another attempt within the retry budget, after a backoff of at least `notBefore` ms
-    /// (the critical fallback told on its attempt), or dead once the budget is spent.
-    private func retryOrDeath(_ delivery: DeliveryRecord, _ target: SendTarget, reason: String, notBefore: Int64?, now: Timestamp) throws -> DeliveryOutcome {
+    /// Another attempt within the retry budget, after the backoff (the critical fallback
+    /// told on its attempt), or dead once the budget is spent. The receiver's `retryAfter` counts up to the schedule's cap (`RetryPolicy.delay`); a
+    /// breaker's hold (`heldFor`, until its next trial) counts in full: it is Vigil's own.
+    private func retryOrDeath(
+        _ delivery: DeliveryRecord, _ target: SendTarget, reason: String, retryAfter: Int64? = nil, heldFor: Int64? = nil, now: Timestamp
+    ) throws -> DeliveryOutcome {
         let (alert, subscriber, channel) = (target.alert, target.subscriber, target.channel)
         if delivery.severity == .critical && channel.type == .webhook && delivery.attempts == configuration.criticalFallbackAfter
             && !subscriber.channels.contains(where: { $0.type == .email }) {
@@ -375,7 +385,9 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         }
         let retry = delivery.severity == .critical ? configuration.criticalRetry : configuration.standardRetry
         var generator = SystemRandomNumberGenerator()
-        let next = now.milliseconds + retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: notBefore, using: &generator)
+        // Saturating: the delay is at most the cap, but `now` and the cap are not ours to trust.
+        let delay = max(retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: retryAfter, using: &generator), heldFor ?? 0)
+        let next = DeliveryArithmetic.sum(now.milliseconds, delay)
         let first = try queue.firstAttempt(of: delivery.id)?.milliseconds ?? now.milliseconds
         guard retry.allows(nextAttemptAt: next, firstAttemptAt: first) else {
             return .dead(error: "gave up after \(delivery.attempts) attempts: \(reason)")
@@ -387,8 +399,11 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// never change, and decoding the same alert once per delivery dominated fan-out.
     private func alert(_ id: String) throws -> StoredAlert? {
         if let cached = alerts.get(id) { return cached }
+        // An alert forgotten (erased) while it was being read is not cached: the copy read
+        // may be from before the erasure.
+        let generation = alerts.generation
         guard let stored = try log.alert(id: id) else { return nil }
-        alerts.put(stored)
+        alerts.put(stored, ifNothingForgottenSince: generation)
         return stored
     }
 
@@ -459,20 +474,32 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
 }
 
 /// A bounded map of recently sent alerts; cleared whole when full (cheap, and the working set
-/// of a fan-out is one alert).
+/// of a fan-out is one alert). Every member is guarded by `lock`, so any thread may use it.
 final class AlertCache: @unchecked Sendable {
     private let lock = NSLock()
     private var entries: [String: StoredAlert] = [:]
+    private var removals: UInt64 = 0
     private let capacity: Int
 
     init(capacity: Int) { self.capacity = capacity }
 
     func get(_ id: String) -> StoredAlert? { lock.withLock { entries[id] } }
 
-    func remove(_ ids: [String]) { lock.withLock { for id in ids { entries.removeValue(forKey: id) } } }
+    /// Counts removals: read before reading an alert from the log, handed to `put`.
+    var generation: UInt64 { lock.withLock { removals } }
 
-    func put(_ stored: StoredAlert) {
+    func remove(_ ids: [String]) {
         lock.withLock {
+            removals &+= 1
+            for id in ids { entries.removeValue(forKey: id) }
+        }
+    }
+
+    /// Keeps `stored` unless an alert was removed since `generation`: the copy may then be
+    /// one read before its erasure.
+    func put(_ stored: StoredAlert, ifNothingForgottenSince generation: UInt64) {
+        lock.withLock {
+            guard removals == generation else { return }
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[stored.alert.id] = stored
         }

@@ -1,3 +1,5 @@
+import VigilCore
+
 /// When to try a failed delivery again: exponential backoff with full jitter, capped, for
 /// a bounded budget after the first attempt (DESIGN §7).
 public struct RetryPolicy: Sendable, Equatable {
@@ -21,17 +23,22 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 
     /// The delay before attempt `attempt + 1` after `attempt` failures: uniform in
-    /// `[0, min(cap, base·2^(attempt-1))]`, or at least `retryAfter` when the receiver said so.
+    /// `[0, min(cap, base·2^(attempt-1))]`, or at least `retryAfter` when the receiver said
+    /// so, but never more than the cap: a receiver cannot push a delivery past the schedule's
+    /// longest backoff. `attempt` and `retryAfter` may be anything (a record read back, a
+    /// receiver's header); nothing here overflows.
     public func delay(afterAttempt attempt: Int, retryAfterMilliseconds: Int64? = nil, using generator: inout some RandomNumberGenerator) -> Int64 {
-        let exponent = min(max(attempt - 1, 0), 40)
-        let ceiling = min(capMilliseconds, baseMilliseconds.multipliedReportingOverflow(by: 1 << Int64(exponent)).overflow ? capMilliseconds : baseMilliseconds << Int64(exponent))
+        let cap = max(capMilliseconds, 0)
+        let exponent = min(max(attempt, 1) - 1, 40)
+        let (doubled, overflow) = baseMilliseconds.multipliedReportingOverflow(by: Int64(1) << Int64(exponent))
+        let ceiling = min(cap, overflow ? cap : doubled)
         let jittered = Int64.random(in: 0...max(ceiling, 0), using: &generator)
-        return max(jittered, retryAfterMilliseconds ?? 0)
+        return max(jittered, min(max(retryAfterMilliseconds ?? 0, 0), cap))
     }
 
     /// Whether another attempt at `next` (ms since epoch) still fits a delivery whose first
     /// attempt was at `firstAttempt`.
     public func allows(nextAttemptAt next: Int64, firstAttemptAt firstAttempt: Int64) -> Bool {
-        next - firstAttempt <= budgetMilliseconds
+        DeliveryArithmetic.difference(next, firstAttempt) <= budgetMilliseconds
     }
 }

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import VigilCore
 
 /// Why the relay did not take a message.
 public enum SMTPFailure: Error, Sendable, Equatable, CustomStringConvertible {
@@ -82,8 +83,24 @@ public struct SMTPSender: Sendable {
         guard code != CURLE_OK else { return .success(()) }
         var reply = 0
         _ = vigil_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
-        let reason = "the mail relay did not take the message: \(String(cString: curl_easy_strerror(code)))" + (reply > 0 ? " (SMTP \(reply))" : "")
+        var seconds = 0.0
+        _ = vigil_curl_getinfo_double(handle, CURLINFO_TOTAL_TIME, &seconds)
+        let reason = Self.reason(code: code, reply: reply, milliseconds: max(0, DeliveryArithmetic.milliseconds(fromSeconds: seconds, rounding: .toNearestOrAwayFromZero)), handle: handle)
         return reply >= 500 && reply < 600 ? .failure(.permanent(reason)) : .failure(.transient(reason))
+    }
+
+    /// Why the relay did not take a message, in Vigil's words: the reply code and its class,
+    /// or the transport failure's class, and the time taken. The relay's reply text is a
+    /// receiver's reply too (it may quote the message) and is never kept.
+    static func reason(code: CURLcode, reply: Int, milliseconds: Int64, handle: UnsafeMutableRawPointer) -> String {
+        switch reply {
+        case 400..<500: return "SMTP \(reply) (temporary refusal) after \(milliseconds) ms"
+        case 500..<600: return "SMTP \(reply) (permanent refusal) after \(milliseconds) ms"
+        case 1...: return "SMTP \(reply) (unexpected reply) after \(milliseconds) ms"
+        default:
+            if code == CURLE_OPERATION_TIMEDOUT { return "mail relay: timeout after \(milliseconds) ms" }
+            return "mail relay: \(TransportFailure(code, handle: handle)) after \(milliseconds) ms"
+        }
     }
 }
 

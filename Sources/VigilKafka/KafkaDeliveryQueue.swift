@@ -59,7 +59,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     /// The queue on `bootstrapServers`; returns once the outcomes are read to their end.
     public init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
         self.bootstrapServers = bootstrapServers
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(writeTimeout * 1000)))])
+        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))))])
         outcomes = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.outcomesTopic])
         reading.enter()
         readQueue.async { [self] in
@@ -227,7 +227,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     private func finish(_ partitionKey: String, _ offset: Int64) {
         outstanding[partitionKey]?.remove(offset)
         doneThrough[partitionKey] = max(doneThrough[partitionKey] ?? -1, offset)
-        let commitBefore = outstanding[partitionKey]?.min() ?? (doneThrough[partitionKey]! + 1)
+        let commitBefore = outstanding[partitionKey]?.min() ?? DeliveryArithmetic.sum(doneThrough[partitionKey]!, 1)
         let parts = partitionKey.split(separator: "/")
         guard parts.count == 2, let partition = Int32(parts[1]), let consumer else { return }
         let topic = String(parts[0])
@@ -254,7 +254,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             let due = claim.selecting(candidates, channelID: \.message.record.channelID, severity: \.message.record.severity)
             return due.map { pending in
                 var taken = pending
-                taken.message.record.attempts += 1
+                taken.message.record.attempts = DeliveryArithmetic.incremented(taken.message.record.attempts)
                 taken.message.record.state = .inFlight
                 taken.message.record.updatedAt = now
                 if taken.message.firstAttemptAt == nil { taken.message.firstAttemptAt = now }

@@ -47,7 +47,7 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
         let now = Timestamp.now()
         let claimed = Self.freshClaims(deliveries, claim: claim, now: now)
         let ids = Set(claimed.map(\.id))
-        let leaseUntil = now.milliseconds + claim.leaseMilliseconds
+        let leaseUntil = DeliveryArithmetic.sum(now.milliseconds, claim.leaseMilliseconds)
         let early = routingWritesCommit.withLock { $0 }
         let committed = DispatchSemaphore(value: 0)
         let outcome = Mutex<Error?>(nil)
@@ -233,10 +233,10 @@ public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
                 for record in picked {
                     try db.run(
                         "UPDATE deliveries SET state = 'in_flight', lease_until = ?, attempts = attempts + 1, first_attempt_at = COALESCE(first_attempt_at, ?), updated_at = ? WHERE id = ?",
-                        [.integer(t + claim.leaseMilliseconds), .integer(t), .integer(t), .text(record.id)])
+                        [.integer(DeliveryArithmetic.sum(t, claim.leaseMilliseconds)), .integer(t), .integer(t), .text(record.id)])
                     var taken = record
                     taken.state = .inFlight
-                    taken.attempts += 1
+                    taken.attempts = DeliveryArithmetic.incremented(taken.attempts)
                     records.append(taken)
                 }
                 left = left.taking(picked.map(\.channelID))
