@@ -141,4 +141,34 @@ import Glibc
         let response = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(name: hostile), headers: auth)
         #expect(response.status == 422 && response.text.contains("defender.name"), "\(response.status) \(response.text.prefix(300))")
     }
+
+    /// On Kafka every process drops an erased alert from its caches when it reads the key's
+    /// tombstone, workers included: a worker that sent an alert (and so holds it opened)
+    /// sends a replay of it, after an erasure made through another process, as erased.
+    @Test(.timeLimit(.minutes(3))) func aWorkerInAnotherProcessForgetsAnErasedAlert() throws {
+        let kafka = try KafkaDevCluster()
+        let receivers = try Receivers()
+        let environment = fastRetries(["VIGIL_LOG": kafka.logSetting, "VIGIL_MASTER_KEY": String(repeating: "4c", count: 32)], smtp: receivers.smtp.port)
+        func role(_ name: String) -> [String: String] { environment.merging(["VIGIL_ROLE": name]) { $1 } }
+        let ingest = ServiceProcess(), router = ServiceProcess(), worker = ServiceProcess()
+        defer { for process in [ingest, router, worker] { process.kill(signal: SIGKILL) } }
+        try ingest.start(environment: role("ingest"))
+        try router.start(environment: role("router"))
+        try worker.start(environment: role("worker"))
+        try receivers.desk(on: ingest.port, path: "/ok/cleared", clearance: "confidential")
+        let name = "Oksana Hrytsenko"
+        let alert = try file(ingest.port, confidentiality: "confidential", name: name)
+        #expect(eventually(60) { receivers.hooks.contains { $0.payload?.data.id == alert && $0.verified } })
+        #expect(receivers.hooks.first { $0.payload?.data.id == alert }?.payload?.data.defender["name"] == name, "sent, so the worker holds it opened")
+
+        let erase = try BlockingHTTPClient(port: ingest.port).request("POST", "/v1/erasures", body: #"{"alert_id":"\#(alert)"}"#, headers: auth)
+        #expect(erase.status == 200, "\(erase.text)")
+        usleep(500_000)  // the tombstone reaches the worker's reader
+        let sent = receivers.hooks.count
+        let replay = try replayCLI(ingest, ["--alert", alert, "--wait"])
+        #expect(replay.status == 0, "\(replay.stderr)")
+        #expect(eventually(60) { receivers.hooks.count > sent })
+        let replayed = try #require(receivers.hooks.last { $0.payload?.data.id == alert })
+        #expect(replayed.replay == "true" && replayed.payload?.data.defender["name"] == "[erased]", "the worker sent its cached copy")
+    }
 }
