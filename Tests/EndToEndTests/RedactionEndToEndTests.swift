@@ -171,4 +171,28 @@ import Glibc
         let replayed = try #require(receivers.hooks.last { $0.payload?.data.id == alert })
         #expect(replayed.replay == "true" && replayed.payload?.data.defender["name"] == "[erased]", "the worker sent its cached copy")
     }
+
+    /// Records with out-of-range numbers on the shared topics (`created_at: 1e19`) are
+    /// refused with a log line; before issue 17 `Int64(1e19)` took the process down.
+    @Test(.timeLimit(.minutes(2))) func hostileNumbersOnSharedTopicsAreRefusedNotTrappedOn() throws {
+        let kafka = try KafkaDevCluster()
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start(environment: ["VIGIL_LOG": kafka.logSetting])
+        let hostile: [(topic: String, key: String, value: String)] = [
+            ("vigil.tokens", "tok_hostile", #"{"id":"tok_hostile","hash":"00","organisation":"x","scopes":"alerts:read","clearance":"public","created_at":1e19}"#),
+            ("vigil.subscribers", "sub_hostile", #"{"body":"{}","created_at":-1e19,"updated_at":1.5}"#),
+            ("vigil.deliveries.outcomes", "dlv_hostile", #"{"id":"dlv_hostile","alert_id":"01M825CFCJ7PXX86Y361FVVH2B","subscriber_id":"s","channel_id":"c","channel_type":"webhook","reason":"matched","clearance":"public","severity":"high","state":"pending","created_at":1e19,"updated_at":1e19}"#),
+        ]
+        for record in hostile { #expect(try Kcat.produce(kafka.bootstrapServers, topic: record.topic, key: record.key, value: record.value) == 0) }
+        func logged(_ topic: String) -> Bool {
+            service.logs.split(separator: "\n").contains { $0.contains(topic) && $0.contains("not a whole number") && $0.contains("skipped") }
+        }
+        #expect(eventually(20) { logged("vigil.tokens") })
+        #expect(eventually(20) { logged("vigil.subscribers") })
+        #expect(eventually(20) { service.logs.contains("refused a record of vigil.deliveries.outcomes") }, "\(service.logs.suffix(2000))")
+        usleep(300_000)
+        #expect(try BlockingHTTPClient(port: service.port).request("GET", "/healthz").status == 200, "the service is still up")
+        #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts", headers: auth).status == 200)
+    }
 }

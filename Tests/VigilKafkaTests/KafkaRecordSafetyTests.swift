@@ -146,4 +146,11 @@ import VigilCrypto
         let erased = try #require(try other.alert(id: alert.id)).alert
         #expect(erased.summary == RedactionMark.erased && erased.links.isEmpty && erased.tags.isEmpty && erased.region == RedactionMark.erased)
     }
+
+    @Test func sharedStateRecordsWithNumbersOutOfRangeAreNamed() {
+        #expect(KafkaRecordRejections.numberOutOfRange(in: Array(#"{"created_at":1795338843120,"id":"tok_1","revoked_at":null}"#.utf8)) == nil)
+        #expect(KafkaRecordRejections.numberOutOfRange(in: Array(#"{"created_at":1e19,"id":"tok_1"}"#.utf8)) == "$.created_at is not a whole number within ±2^53")
+        #expect(KafkaRecordRejections.numberOutOfRange(in: Array(#"{"secrets":[{"n":1.5}]}"#.utf8)) == "$.secrets[0].n is not a whole number within ±2^53")
+        #expect(KafkaRecordRejections.numberOutOfRange(in: Array("not json".utf8)) == nil)
+    }
 }
