@@ -151,8 +151,10 @@ struct FieldReader {
         return first == text.startIndex && last == text.index(before: text.endIndex) ? text : String(text[first...last])
     }
 
-    /// `true` for a plausible BCP 47 tag: a 2–3 letter language and optional subtags.
+    /// `true` for a plausible BCP 47 tag: a 2–3 letter language and optional subtags, at
+    /// most 35 bytes in all (RFC 5646's advice), so a tag cannot grow without bound.
     static func isLanguageTag(_ text: String) -> Bool {
+        guard text.utf8.count <= 35, text.utf8.allSatisfy({ $0 < 0x80 }) else { return false }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy({ $0.isASCII && $0.isLetter }) else { return false }
         return parts.dropFirst().allSatisfy { (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }

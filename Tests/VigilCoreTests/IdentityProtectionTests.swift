@@ -146,6 +146,8 @@ import Testing
         // Four-byte scalars: 200 of them are 800 bytes, within both limits; 201 are not.
         #expect(fieldsOf(validBody(["defender": .object(["name": .string(String(repeating: "🕊", count: 200))])])).isEmpty)
         #expect(fieldsOf(validBody(["defender": .object(["name": .string(String(repeating: "🕊", count: 201))])])) == ["defender.name"])
+        #expect(fieldsOf(validBody(["language": .string("en" + String(repeating: "-abcdefgh", count: 1000))])) == ["language"])
+        #expect(fieldsOf(validBody(["language": .string("nl-BE")])).isEmpty)
         #expect(FieldReader.lengthProblem(String(repeating: "a", count: 10), max: 10) == nil)
         #expect(FieldReader.lengthProblem(String(repeating: "a", count: 11), max: 10) != nil)
     }
