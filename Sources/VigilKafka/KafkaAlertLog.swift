@@ -338,9 +338,28 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     /// SHA-256, never its bytes. A refused submission is alert JSON that may name a
     /// defender in the clear; copying it to a topic kept for 30 days would put it beyond
     /// any erasure. The record itself stays readable at its position until `vigil.alerts`'
-    /// retention removes it. The reason is cut to `maxReasonBytes`.
+    /// retention removes it. The reason keeps field names and what is wrong, not the values
+    /// it quotes, and is cut to `maxReasonBytes`.
     public func quarantine(_ record: KafkaRecord, reason: String) throws(KafkaError) {
         try producer.produceAndWait(topic: Self.invalidTopic, key: record.key, value: Self.quarantineNotice(record, reason: reason))
+    }
+
+    /// `reason` with every value it quotes ('…', as validation messages quote what the
+    /// filer wrote: "'Tomasz Nowak' is not one of …") replaced by '…': the field names and
+    /// what is wrong stay, the record's text does not.
+    static func withoutQuotedValues(_ reason: String) -> String {
+        var result = ""
+        var quoting = false
+        for character in reason {
+            if character == "'" {
+                result.append(quoting ? "…'" : "'")
+                quoting.toggle()
+            } else if !quoting {
+                result.append(character)
+            }
+        }
+        if quoting { result.append("…") }
+        return result
     }
 
     /// The longest reason a quarantine notice keeps, in UTF-8 bytes.
@@ -349,7 +368,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     /// The JSON `quarantine` writes for `record`.
     public static func quarantineNotice(_ record: KafkaRecord, reason: String) -> [UInt8] {
         let value = record.value ?? []
-        var cut = reason
+        var cut = withoutQuotedValues(reason)
         if cut.utf8.count > maxReasonBytes {
             cut = String(decoding: cut.utf8.prefix(maxReasonBytes), as: UTF8.self) + "…"
         }

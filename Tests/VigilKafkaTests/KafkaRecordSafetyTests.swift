@@ -86,7 +86,9 @@ import VigilCrypto
         let notice = String(decoding: KafkaAlertLog.quarantineNotice(record, reason: "country: 'XX' is not a country"), as: UTF8.self)
         #expect(!notice.contains("Okonkwo") && !notice.contains("taken"))
         #expect(notice.contains(#""record_bytes":\#(value.count)"#) && notice.contains(Hex.encode(SHA256.digest(value))))
-        #expect(notice.contains(#""partition":2"#) && notice.contains(#""offset":41"#) && notice.contains("is not a country"))
+        #expect(notice.contains(#""partition":2"#) && notice.contains(#""offset":41"#) && notice.contains("country: '…' is not a country"))
+        let echoed = String(decoding: KafkaAlertLog.quarantineNotice(record, reason: "threat: 'Tomasz Okonkwo' is not one of: arrest; country: 'XX'"), as: UTF8.self)
+        #expect(!echoed.contains("Okonkwo") && echoed.contains("threat: '…' is not one of: arrest; country: '…'"), "\(echoed)")
         let long = KafkaAlertLog.quarantineNotice(record, reason: String(repeating: "é", count: 10_000))
         #expect(long.count < KafkaAlertLog.maxReasonBytes + 200)
     }
