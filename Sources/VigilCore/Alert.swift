@@ -32,8 +32,14 @@ public struct Alert: Sendable, Equatable, Codable {
     public var confidentiality: Confidentiality
     /// The person at risk.
     public var defender: Defender
-    /// One paragraph, in `language`.
+    /// One paragraph, in `language`. Sealed with the identity: only readers cleared for
+    /// the alert's confidentiality ever read it (see `redacted(for:language:)`).
     public var summary: String
+    /// What the filer wrote for readers below the alert's confidentiality, in `language`;
+    /// without it such readers get a fixed "withheld" text, never the summary. Sealed with
+    /// the identity too, so an erasure removes it; readers below clearance get it scrubbed
+    /// of the defender's name, organisation and role as a second line of defence.
+    public var summaryPublic: String?
     /// BCP 47 language tag of `summary`.
     public var language: String
     /// The filing organisation.
@@ -49,8 +55,9 @@ public struct Alert: Sendable, Equatable, Codable {
         case kind, status
         case receivedAt = "received_at"
         case occurredAt = "occurred_at"
-        case country, region, threat, severity, urgency, certainty, confidentiality, defender, summary, language,
-            source, tags, links
+        case country, region, threat, severity, urgency, certainty, confidentiality, defender, summary
+        case summaryPublic = "summary_public"
+        case language, source, tags, links
     }
 
     /// A fully specified alert; validation is `AlertSubmission`'s job.
@@ -58,8 +65,8 @@ public struct Alert: Sendable, Equatable, Codable {
         id: String, caseID: String? = nil, kind: AlertKind = .alert, status: AlertStatus = .actual,
         receivedAt: Timestamp, occurredAt: Timestamp? = nil, country: CountryCode, region: String? = nil,
         threat: Threat, severity: Severity, urgency: Urgency = .unknown, certainty: Certainty,
-        confidentiality: Confidentiality = .restricted, defender: Defender, summary: String, language: String = "en",
-        source: AlertSource, tags: [String] = [], links: [String] = []
+        confidentiality: Confidentiality = .restricted, defender: Defender, summary: String, summaryPublic: String? = nil,
+        language: String = "en", source: AlertSource, tags: [String] = [], links: [String] = []
     ) {
         self.id = id
         self.caseID = caseID ?? id
@@ -76,6 +83,7 @@ public struct Alert: Sendable, Equatable, Codable {
         self.confidentiality = confidentiality
         self.defender = defender
         self.summary = summary
+        self.summaryPublic = summaryPublic
         self.language = language
         self.source = source
         self.tags = tags

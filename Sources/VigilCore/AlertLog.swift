@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A position in the alert log. Offsets grow with every append and are never reused.
 public typealias LogOffset = Int64
 
@@ -130,10 +132,29 @@ public protocol AlertLog: AnyObject, Sendable {
     /// returned observation is cancelled.
     func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation
 
-    /// Deletes the data keys of the alerts `target` names, so their identities read as
-    /// `[erased]` everywhere from now on; returns the ids of the alerts erased, in log order.
-    /// The log itself is not rewritten.
+    /// Deletes the data keys of the alerts `target` names, so their identities and free
+    /// text read as `[erased]` everywhere from now on; returns the ids of the alerts erased,
+    /// in log order. The log itself is not rewritten (it never held them in the clear).
+    /// Throws when the erasure cannot be made complete (the key file's write-ahead log could
+    /// not be truncated, the tombstone could not be written); the erasure may then be
+    /// retried.
     func erase(_ target: ErasureTarget) throws -> [String]
+
+    /// Calls `handler` with the ids of alerts erased, whoever erased them: on the embedded
+    /// backend after each erasure through this log; on Kafka also whenever this process
+    /// reads an alert's key tombstone on `vigil.keys` (an erasure made through any process,
+    /// this one's included, so a handler may hear of an alert twice). Anything that keeps
+    /// opened alerts (the delivery workers' cache) drops them here. Runs on the log's
+    /// thread: keep it short. Stops when the returned observation is cancelled.
+    func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation
+}
+
+extension AlertLog {
+    /// A log that holds no opened alert and is never erased from elsewhere (a test double)
+    /// has nothing to report: the handler is never called.
+    public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {
+        AppendObservation {}
+    }
 }
 
 /// What an erasure covers: one alert, or every alert of a case.
@@ -153,4 +174,28 @@ public final class AppendObservation: Sendable {
 
     /// Stops the notifications.
     public func cancel() { onCancel() }
+}
+
+/// The handlers registered with `AlertLog.observeErasures`, for a log to keep and call.
+public final class ErasureObservers: Sendable {
+    private let handlers = Mutex<(next: UInt64, byID: [UInt64: @Sendable ([String]) -> Void])>((0, [:]))
+
+    /// No handlers yet.
+    public init() {}
+
+    /// Registers `handler` until the returned observation is cancelled.
+    public func add(_ handler: @escaping @Sendable ([String]) -> Void) -> AppendObservation {
+        let id = handlers.withLock { state in
+            state.next += 1
+            state.byID[state.next] = handler
+            return state.next
+        }
+        return AppendObservation { [weak self] in _ = self?.handlers.withLock { $0.byID.removeValue(forKey: id) } }
+    }
+
+    /// Tells every handler that `alertIDs` were erased (nothing when the list is empty).
+    public func notify(_ alertIDs: [String]) {
+        guard !alertIDs.isEmpty else { return }
+        for handler in handlers.withLock({ Array($0.byID.values) }) { handler(alertIDs) }
+    }
 }

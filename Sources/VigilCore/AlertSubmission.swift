@@ -14,7 +14,7 @@ public struct AlertSubmission: Sendable {
     /// Every field a body may carry.
     static let knownFields: Set<String> = [
         "id", "case_id", "kind", "status", "received_at", "occurred_at", "country", "region", "threat", "severity",
-        "urgency", "certainty", "confidentiality", "defender", "summary", "language", "source", "tags", "links",
+        "urgency", "certainty", "confidentiality", "defender", "summary", "summary_public", "language", "source", "tags", "links",
     ]
     static let defenderFields: Set<String> = ["name", "organisation", "role", "group"]
 
@@ -95,6 +95,7 @@ public struct AlertSubmission: Sendable {
 
         let region = r.text("region", max: Limits.region, required: false)
         let summary = r.text("summary", max: Limits.summary, required: true)
+        let summaryPublic = r.text("summary_public", max: Limits.summary, required: false)
         let language = r.language("language", default: "en")
 
         var defender: Defender?
@@ -118,7 +119,7 @@ public struct AlertSubmission: Sendable {
         }
 
         let tags = r.strings("tags", maxCount: Limits.tags) { tag in
-            guard !tag.isEmpty, tag.count <= Limits.tag,
+            guard !tag.isEmpty, FieldReader.fits(tag, max: Limits.tag),
                 tag.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" })
             else { return "must be 1 to \(Limits.tag) lower-case letters, digits, '-' or '_'" }
             return nil
@@ -136,13 +137,14 @@ public struct AlertSubmission: Sendable {
             id: id.description, caseID: caseID, kind: kind, status: status, receivedAt: receivedAt,
             occurredAt: occurredAt, country: country, region: region, threat: threat, severity: severity,
             urgency: urgency, certainty: certainty, confidentiality: confidentiality, defender: defender,
-            summary: summary, language: language, source: AlertSource(organisation: organisation), tags: tags,
+            summary: summary, summaryPublic: summaryPublic, language: language, source: AlertSource(organisation: organisation), tags: tags,
             links: links)
     }
 
-    /// Whether `text` is an absolute http(s) URL with a host, of at most `maxLength` characters.
+    /// Whether `text` is an absolute http(s) URL with a host, of at most `maxLength`
+    /// characters (Unicode scalars; see `FieldReader.lengthProblem`).
     static func isWebURL(_ text: String, maxLength: Int) -> Bool {
-        guard text.count <= maxLength, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+        guard FieldReader.fits(text, max: maxLength), let url = URL(string: text), let scheme = url.scheme?.lowercased(),
             scheme == "https" || scheme == "http", url.host?.isEmpty == false
         else { return false }
         return true

@@ -35,7 +35,9 @@ struct FieldReader {
         }
     }
 
-    /// A trimmed, non-empty string of at most `max` characters.
+    /// A trimmed, non-empty string of at most `max` characters, counted as Unicode scalars
+    /// (not as grapheme clusters: "A" followed by 3,000 combining marks is 3,001 long), and
+    /// of at most `FieldReader.maxBytes(max)` bytes of UTF-8.
     mutating func text(_ name: String, max: Int, required: Bool) -> String? {
         guard let text = string(name, required: required) else { return nil }
         let trimmed = FieldReader.trimmed(text)
@@ -43,12 +45,32 @@ struct FieldReader {
             if required { fail(name, "must not be empty") }
             return nil
         }
-        if trimmed.count > max {
-            fail(name, "is \(trimmed.count) characters long; at most \(max) are allowed")
+        if let problem = FieldReader.lengthProblem(trimmed, max: max) {
+            fail(name, problem)
             return nil
         }
         return trimmed
     }
+
+    /// The most UTF-8 bytes a text of `max` characters may take: four per Unicode scalar.
+    static func maxBytes(_ max: Int) -> Int { max.multipliedReportingOverflow(by: 4).overflow ? Int.max : max * 4 }
+
+    /// Why `text` is too long for a limit of `max` characters (Unicode scalars, and four
+    /// bytes of UTF-8 each), or `nil` when it fits. Both counts stop early past the limit,
+    /// so a huge value costs no more than the limit to refuse.
+    static func lengthProblem(_ text: String, max: Int) -> String? {
+        let bytes = text.utf8.count  // O(1) for native strings
+        if bytes > maxBytes(max) { return "is \(bytes) bytes long; at most \(max) characters (\(maxBytes(max)) bytes of UTF-8) are allowed" }
+        var scalars = 0
+        for _ in text.unicodeScalars {
+            scalars += 1
+            if scalars > max { return "is longer than \(max) characters (counted as Unicode code points); at most \(max) are allowed" }
+        }
+        return nil
+    }
+
+    /// Whether `text` fits a limit of `max` characters (see `lengthProblem`).
+    static func fits(_ text: String, max: Int) -> Bool { lengthProblem(text, max: max) == nil }
 
     /// One word of a vocabulary; `fallback` when absent (required when there is none).
     mutating func word<E: Vocabulary>(_ name: String, default fallback: E? = nil) -> E? {
@@ -129,8 +151,10 @@ struct FieldReader {
         return first == text.startIndex && last == text.index(before: text.endIndex) ? text : String(text[first...last])
     }
 
-    /// `true` for a plausible BCP 47 tag: a 2–3 letter language and optional subtags.
+    /// `true` for a plausible BCP 47 tag: a 2–3 letter language and optional subtags, at
+    /// most 35 bytes in all (RFC 5646's advice), so a tag cannot grow without bound.
     static func isLanguageTag(_ text: String) -> Bool {
+        guard text.utf8.count <= 35, text.utf8.allSatisfy({ $0 < 0x80 }) else { return false }
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard let first = parts.first, (2...3).contains(first.count), first.allSatisfy({ $0.isASCII && $0.isLetter }) else { return false }
         return parts.dropFirst().allSatisfy { (1...8).contains($0.count) && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } }
@@ -139,7 +163,7 @@ struct FieldReader {
     /// `true` for something shaped like an email address.
     static func isEmailAddress(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
-        return text.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
+        return text.utf8.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
             && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })
     }
 }

@@ -49,3 +49,25 @@ public enum JSONValue: Sendable, Equatable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// The largest magnitude a JSON number may have to be taken as an integer: 2^53, past
+    /// which a `Double` (what `JSONParser` reads numbers as) no longer holds every integer.
+    public static let maxExactInteger: Double = 9_007_199_254_740_992
+
+    /// The number as an `Int64` when it is a whole number of magnitude at most 2^53;
+    /// `nil` for anything else (another type, a fraction such as 1.5, or an out-of-range
+    /// value such as 1e19, which `Int64(_:)` would trap on). Use it for every number that
+    /// comes from outside.
+    public var exactInt64: Int64? {
+        guard case .number(let value) = self else { return nil }
+        return JSONValue.exactInt64(value)
+    }
+
+    /// `value` as an `Int64` when it is whole and of magnitude at most 2^53; `nil` otherwise
+    /// (NaN and the infinities included).
+    public static func exactInt64(_ value: Double) -> Int64? {
+        guard value.isFinite, value.rounded(.towardZero) == value, abs(value) <= maxExactInteger else { return nil }
+        return Int64(value)
+    }
+}

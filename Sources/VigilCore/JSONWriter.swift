@@ -128,6 +128,7 @@ extension Alert {
         w.endObject()
         w.field("status", status.rawValue)
         w.field("summary", summary)
+        w.field("summary_public", summaryPublic)
         w.key("tags")
         w.strings(tags)
         w.field("threat", threat.rawValue)

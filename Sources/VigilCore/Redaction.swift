@@ -1,5 +1,3 @@
-import Foundation
-
 /// What a reader sees in place of an identity field it may not read.
 public enum RedactionMark {
     /// The reader's clearance is below the alert's confidentiality.
@@ -8,62 +6,136 @@ public enum RedactionMark {
     public static let erased = "[erased]"
 }
 
-extension Alert {
-    /// The alert as a reader with `clearance` may see it: identity fields replaced by
-    /// `[redacted]` when the clearance is below the alert's confidentiality.
-    ///
-    /// The one redaction function for API reads, webhook bodies and emails. Besides the
-    /// defender's name, organisation and role, it scrubs the name (whole, and each part of
-    /// three letters or more) from the summary and region, where filers sometimes repeat it.
-    public func redacted(for clearance: Confidentiality) -> Alert {
-        guard !clearance.clears(confidentiality) else { return self }
-        return replacingIdentity(with: RedactionMark.redacted)
+/// The fixed text a reader below an alert's confidentiality gets in place of the summary
+/// when the filer wrote no `summary_public`: the summary itself is never shown to them,
+/// not even scrubbed.
+public enum WithheldSummary {
+    /// The text per language (the first subtag of a BCP 47 tag).
+    public static let texts: [String: String] = [
+        "en": "Summary withheld: this alert is above your clearance.",
+        "fr": "Résumé non communiqué : cette alerte dépasse votre niveau d'habilitation.",
+        "nl": "Samenvatting achtergehouden: deze melding gaat boven uw machtigingsniveau.",
+        "es": "Resumen retenido: esta alerta supera su nivel de autorización.",
+        "de": "Zusammenfassung zurückgehalten: diese Meldung übersteigt Ihre Freigabestufe.",
+    ]
+
+    /// The language actually used for `language`: its first subtag when translated,
+    /// English otherwise.
+    public static func language(for language: String) -> String {
+        let primary = language.split(separator: "-").first.map { $0.lowercased() } ?? "en"
+        return texts[primary] == nil ? "en" : primary
     }
 
-    /// The alert with every identity field replaced by `mark`, and the defender's name
-    /// scrubbed from free text.
-    public func replacingIdentity(with mark: String) -> Alert {
+    /// The withheld text in `language` (English for a language without a translation).
+    public static func text(for language: String) -> String { texts[self.language(for: language)]! }
+
+    /// Whether `summary` is the withheld text in some language, so a renderer can show it
+    /// in its reader's language instead.
+    public static func isWithheld(_ summary: String) -> Bool { texts.values.contains(summary) }
+}
+
+extension Alert {
+    /// The alert as a reader with `clearance` may see it; unchanged when the clearance is at
+    /// or above the alert's confidentiality.
+    ///
+    /// The one redaction function for API reads, webhook bodies and emails. Below
+    /// clearance: the defender's name, organisation and role and the region read
+    /// `[redacted]`; links and tags are empty; the summary is the filer's `summary_public`,
+    /// scrubbed of the defender's name, organisation and role (whole, and each part of two
+    /// letters or more) as a second line of defence, or, without one (or once erased), the
+    /// fixed withheld text in `language` (the alert's own language by default; an email
+    /// passes its subscriber's). `summary_public` itself is left out, as `summary` carries it.
+    public func redacted(for clearance: Confidentiality, language: String? = nil) -> Alert {
+        guard !clearance.clears(confidentiality) else { return self }
+        let mark = RedactionMark.redacted
         var copy = self
-        let name = defender.name
         copy.defender.name = mark
         if copy.defender.organisation != nil { copy.defender.organisation = mark }
         if copy.defender.role != nil { copy.defender.role = mark }
-        copy.summary = Alert.scrub(name, from: summary, mark: mark)
-        if let region { copy.region = Alert.scrub(name, from: region, mark: mark) }
+        if copy.region != nil { copy.region = mark }
+        copy.links = []
+        copy.tags = []
+        copy.summaryPublic = nil
+        if let text = summaryPublic, text != RedactionMark.erased, defender.name != RedactionMark.erased {
+            copy.summary = Alert.scrub([defender.name, defender.organisation, defender.role].compactMap { $0 }, from: text, mark: mark)
+        } else {
+            let chosen = WithheldSummary.language(for: language ?? self.language)
+            copy.summary = WithheldSummary.text(for: chosen)
+            copy.language = chosen
+        }
         return copy
     }
 
-    /// Replaces `name` and each of its parts of three or more letters in `text`, ignoring
-    /// case, in one pass over the original text (longest part first), so the marks it
-    /// inserts are never scanned again: a name like "Ted" occurs inside "[redacted]".
+    /// The words `terms` would remove from text: each term whole, each run of it between
+    /// white space ("O'Brien", "Jean-Luc"), and each of its parts of two or more
+    /// characters, a part being what lies between characters that are neither letters nor
+    /// digits (any Unicode white space, no-break and thin spaces included, and any
+    /// punctuation: hyphens, apostrophes, dots, commas…); longest first.
+    static func scrubWords(_ terms: [String]) -> [String] {
+        var words = Set<String>()
+        for term in terms {
+            guard term.contains(where: Alert.isWordCharacter), term != RedactionMark.redacted, term != RedactionMark.erased else { continue }
+            words.insert(term)
+            // "O'Brien" and "Jean-Luc" whole, then "Brien", "Jean" and "Luc".
+            for token in term.split(whereSeparator: \.isWhitespace) where token.count >= 2 && token.contains(where: Alert.isWordCharacter) {
+                words.insert(String(token))
+            }
+            for part in term.split(whereSeparator: { !Alert.isWordCharacter($0) }) where part.count >= 2 { words.insert(String(part)) }
+        }
+        return words.sorted { $0.count != $1.count ? $0.count > $1.count : $0 < $1 }
+    }
+
+    /// Letters and digits make words; everything else separates them.
+    static func isWordCharacter(_ character: Character) -> Bool { character.isLetter || character.isNumber }
+
+    /// `text` with every occurrence of the `terms` (see `scrubWords`) replaced by `mark`,
+    /// ignoring case, as whole words only: an occurrence counts when it is not preceded or
+    /// followed by a letter or digit, so "Al" is removed from "Al was seen" but not from
+    /// "Alarm". One pass over the original text, longest word first, so the marks it
+    /// inserts are never scanned again (a name like "Ted" occurs inside "[redacted]").
     ///
-    /// Characters are compared lower-cased, in Swift: every append seals an alert through
-    /// here, and Foundation's case-insensitive search bridged through NSString per position.
-    static func scrub(_ name: String, from text: String, mark: String) -> String {
-        guard !name.isEmpty, name != RedactionMark.redacted, name != RedactionMark.erased else { return text }
-        let parts = ([name] + name.split(whereSeparator: { $0 == " " || $0 == "-" }).map(String.init).filter { $0.count >= 3 })
-            .sorted { $0.count > $1.count }
-        if name.utf8.allSatisfy({ $0 < 0x80 }) && text.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII, the common case: compare bytes folded to lower case.
+    /// Text and terms in ASCII are compared byte by byte; anything else Character by
+    /// Character, lower-cased (so canonically equivalent spellings match too).
+    public static func scrub(_ terms: [String], from text: String, mark: String) -> String {
+        let words = scrubWords(terms)
+        guard !words.isEmpty, !text.isEmpty else { return text }
+        if text.utf8.allSatisfy({ $0 < 0x80 }) && words.allSatisfy({ $0.utf8.allSatisfy { $0 < 0x80 } }) {
             func fold(_ byte: UInt8) -> UInt8 { byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte }
-            let scrubbed = replacing(parts.map { $0.utf8.map(fold) }, in: Array(text.utf8), folded: text.utf8.map(fold), with: Array(mark.utf8))
+            func isWord(_ byte: UInt8) -> Bool {
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+            }
+            let original = Array(text.utf8)
+            let scrubbed = replacing(
+                words.map { $0.utf8.map(fold) }, in: original, folded: original.map(fold), isWord: original.map(isWord),
+                wordEdges: words.map { (isWord($0.utf8.first!), isWord($0.utf8.last!)) }, with: Array(mark.utf8))
             return String(decoding: scrubbed, as: UTF8.self)
         }
         let original = Array(text)
-        return String(replacing(parts.map { $0.map { $0.lowercased() } }, in: original, folded: original.map { $0.lowercased() }, with: Array(mark)))
+        let scrubbed = replacing(
+            words.map { $0.map { $0.lowercased() } }, in: original, folded: original.map { $0.lowercased() }, isWord: original.map(isWordCharacter),
+            wordEdges: words.map { (isWordCharacter($0.first!), isWordCharacter($0.last!)) }, with: Array(mark))
+        return String(scrubbed)
     }
 
-    /// `original` with every occurrence of a part (matched in `folded`, the lower-cased
-    /// `original`, earlier parts first) replaced by `mark`, scanning left to right once.
-    private static func replacing<Unit, Folded: Equatable>(_ parts: [[Folded]], in original: [Unit], folded: [Folded], with mark: [Unit]) -> [Unit] {
+    /// `original` with every whole-word occurrence of a word (matched in `folded`, the
+    /// lower-cased `original`, earlier words first) replaced by `mark`, scanning left to
+    /// right once. `isWord` tells which units of `original` are letters or digits;
+    /// `wordEdges` whether each word starts and ends with one (only such an edge needs a
+    /// boundary beside it).
+    private static func replacing<Unit, Folded: Equatable>(
+        _ words: [[Folded]], in original: [Unit], folded: [Folded], isWord: [Bool], wordEdges: [(Bool, Bool)], with mark: [Unit]
+    ) -> [Unit] {
         var result: [Unit] = []
         result.reserveCapacity(original.count)
         var index = 0
         scanning: while index < folded.count {
-            for part in parts where !part.isEmpty && index + part.count <= folded.count && folded[index] == part[0] {
-                if folded[index..<(index + part.count)].elementsEqual(part) {
+            let boundaryBefore = index == 0 || !isWord[index - 1]
+            for (number, word) in words.enumerated() where !word.isEmpty && word.count <= folded.count - index && folded[index] == word[0] {
+                let end = index + word.count
+                guard boundaryBefore || !wordEdges[number].0, end == folded.count || !isWord[end] || !wordEdges[number].1 else { continue }
+                if folded[index..<end].elementsEqual(word) {
                     result += mark
-                    index += part.count
+                    index = end
                     continue scanning
                 }
             }

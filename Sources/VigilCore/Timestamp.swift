@@ -13,9 +13,20 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     /// A timestamp at the given number of milliseconds since the Unix epoch.
     public init(milliseconds: Int64) { self.milliseconds = milliseconds }
 
-    /// A timestamp at `date`, truncated to the millisecond.
+    /// A timestamp at `date`, truncated to the millisecond; a date beyond what `Int64`
+    /// milliseconds hold is clamped to the nearest end (and NaN reads as the epoch), never
+    /// trapped on.
     public init(_ date: Date) {
-        milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let value = (date.timeIntervalSince1970 * 1000).rounded(.down)
+        if value.isNaN {
+            milliseconds = 0
+        } else if value >= 9_223_372_036_854_775_807 {
+            milliseconds = .max
+        } else if value <= -9_223_372_036_854_775_808 {
+            milliseconds = .min
+        } else {
+            milliseconds = Int64(value)
+        }
     }
 
     /// The current time.
@@ -25,12 +36,19 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
     public var date: Date { Date(timeIntervalSince1970: Double(milliseconds) / 1000) }
 
     /// Whole seconds since the epoch, as used by the Standard Webhooks `webhook-timestamp`.
-    public var unixSeconds: Int64 { milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000 }
+    public var unixSeconds: Int64 {
+        let (quotient, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        return remainder < 0 ? quotient - 1 : quotient
+    }
 
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool { lhs.milliseconds < rhs.milliseconds }
 
-    /// This instant plus a number of milliseconds.
-    public func adding(milliseconds delta: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + delta) }
+    /// This instant plus a number of milliseconds, saturating at the ends of `Int64`
+    /// instead of trapping (the delta may come from outside: a `Retry-After`, a setting).
+    public func adding(milliseconds delta: Int64) -> Timestamp {
+        let (sum, overflow) = milliseconds.addingReportingOverflow(delta)
+        return Timestamp(milliseconds: overflow ? (delta > 0 ? .max : .min) : sum)
+    }
 
     /// RFC 3339 in UTC with milliseconds, for example `2026-11-22T09:14:03.120Z`.
     public var description: String {

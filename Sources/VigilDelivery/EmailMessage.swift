@@ -97,10 +97,15 @@ public struct EmailMessage: Sendable, Equatable {
 /// The email of an alert for one subscriber (DESIGN §7): subject such as
 /// `[CRITICAL] Belarus — arrest: <start of the summary>`, labels in the subscriber's language.
 public enum AlertEmail {
-    /// Builds the message; `alert` must already be redacted for the subscriber.
+    /// Builds the message; `alert` must already be redacted for the subscriber
+    /// (`Alert.redacted(for:language:)`). A summary withheld from the subscriber is shown
+    /// as the withheld text in the subscriber's `language`, whichever language the
+    /// redaction chose.
     public static func message(
         alert: Alert, to address: String, language: String, deliveryID: String, from: String, replay: Bool = false, now: Timestamp = .now()
     ) -> EmailMessage {
+        var alert = alert
+        if WithheldSummary.isWithheld(alert.summary) { alert.summary = WithheldSummary.text(for: language) }
         let l = EmailLabels.forLanguage(language)
         var prefix = "[\(l.word(for: alert.severity))]"
         if replay { prefix = "[\(l.label("replay"))] " + prefix }

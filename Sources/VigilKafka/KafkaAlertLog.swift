@@ -41,6 +41,9 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     private var entries: [LogOffset: KafkaAlertRecord] = [:]
     private var order: [LogOffset] = []
     private var byID: [String: LogOffset] = [:]
+    /// The alert each data key seals, so a tombstone read on `vigil.keys` names its alert.
+    private var alertByKeyID: [String: String] = [:]
+    private let erasures = ErasureObservers()
     private var claims: [String: (fingerprint: String, receipt: AppendReceipt)] = [:]
     private var pendingClaims: [String: [(fingerprint: String, completion: @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)]] = [:]
     private var keys: [String: [UInt8]] = [:]
@@ -223,6 +226,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         }
         entries[offset] = record
         byID[record.view.id] = offset
+        alertByKeyID[record.keyID] = record.view.id
         if let last = order.last, last > offset {
             var low = 0, high = order.count
             while low < high {
@@ -250,23 +254,38 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         guard let record else { return }
         if record.topic == Self.keysTopic {
             let id = String(decoding: record.key ?? [], as: UTF8.self)
-            state.withLock {
+            let erased: String? = state.withLock {
                 readError = nil
                 if id == Self.masterCheckID, keys[id] != nil {
                     // The first check record decides; a later one (a racing first start) is ignored.
                 } else if let wrapped = record.value {
                     keys[id] = wrapped
                 } else {
+                    // A tombstone: an erasure, made through this process or any other.
                     keys.removeValue(forKey: id)
+                    return alertByKeyID[id]
                 }
+                return nil
             }
+            if let erased { erasures.notify([erased]) }
             return
         }
         let offset = Self.logOffset(partition: record.partition, offset: record.offset)
         // This process's own appends are indexed already; only others' records are decoded,
         // and outside the lock, so appends and reads never wait for JSON decoding.
         let known = state.withLock { entries[offset] != nil }
-        let decoded = known ? nil : record.value.flatMap { try? KafkaAlertRecord(decoding: $0, macKey: macKey) }
+        var decoded: KafkaAlertRecord?
+        if !known, let value = record.value {
+            do {
+                decoded = try KafkaAlertRecord(decoding: value, macKey: macKey)
+            } catch {
+                // Unsigned records are submissions, which the router validates (and
+                // quarantines); a record that claims to be Vigil's and fails is refused here.
+                if KafkaAlertRecord.looksSigned(value) {
+                    KafkaRecordRejections.record(topic: record.topic, partition: record.partition, offset: record.offset, reason: error.description)
+                }
+            }
+        }
         let inserted: LogOffset? = state.withLock {
             readError = nil
             defer {
@@ -314,19 +333,58 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         return .duplicate
     }
 
-    /// Writes `record` to `vigil.alerts.invalid` with `reason`, as JSON an operator can read.
+    /// Writes a notice of `record` to `vigil.alerts.invalid` with `reason`, as JSON an
+    /// operator can read: where the record is (topic, partition, offset), its length and
+    /// SHA-256, never its bytes. A refused submission is alert JSON that may name a
+    /// defender in the clear; copying it to a topic kept for 30 days would put it beyond
+    /// any erasure. The record itself stays readable at its position until `vigil.alerts`'
+    /// retention removes it. The reason keeps field names and what is wrong, not the values
+    /// it quotes, and is cut to `maxReasonBytes`.
     public func quarantine(_ record: KafkaRecord, reason: String) throws(KafkaError) {
+        try producer.produceAndWait(topic: Self.invalidTopic, key: record.key, value: Self.quarantineNotice(record, reason: reason))
+    }
+
+    /// `reason` with every value it quotes ('…', as validation messages quote what the
+    /// filer wrote: "'Tomasz Nowak' is not one of …") replaced by '…': the field names and
+    /// what is wrong stay, the record's text does not.
+    static func withoutQuotedValues(_ reason: String) -> String {
+        var result = ""
+        var quoting = false
+        for character in reason {
+            if character == "'" {
+                result.append(quoting ? "…'" : "'")
+                quoting.toggle()
+            } else if !quoting {
+                result.append(character)
+            }
+        }
+        if quoting { result.append("…") }
+        return result
+    }
+
+    /// The longest reason a quarantine notice keeps, in UTF-8 bytes.
+    public static let maxReasonBytes = 4096
+
+    /// The JSON `quarantine` writes for `record`.
+    public static func quarantineNotice(_ record: KafkaRecord, reason: String) -> [UInt8] {
+        let value = record.value ?? []
+        var cut = withoutQuotedValues(reason)
+        if cut.utf8.count > maxReasonBytes {
+            cut = String(decoding: cut.utf8.prefix(maxReasonBytes), as: UTF8.self) + "…"
+        }
         var w = JSONWriter()
         w.beginObject()
         w.key("offset")
         w.integer(record.offset)
         w.key("partition")
         w.integer(Int64(record.partition))
-        w.field("reason", reason)
-        w.field("record", String(decoding: record.value ?? [], as: UTF8.self))
+        w.field("reason", cut)
+        w.key("record_bytes")
+        w.integer(Int64(value.count))
+        w.field("record_sha256", Hex.encode(SHA256.digest(value)))
         w.field("topic", record.topic)
         w.endObject()
-        try producer.produceAndWait(topic: Self.invalidTopic, key: record.key, value: w.bytes)
+        return w.bytes
     }
 
     /// Why the reader last failed, while it keeps failing (for `/readyz` and logs).
@@ -334,10 +392,12 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
 
     // MARK: Reading
 
+    /// The alert with its identity and free text opened, or its view marked `[erased]`
+    /// (again, for records written before free text was sealed) once the key is gone.
     private func open(_ record: KafkaAlertRecord) -> Alert {
         guard let plaintext = cipher.open(record.sealedIdentity, wrappedKey: keys[record.keyID], alertID: record.view.id),
             let identity = AlertIdentity(json: plaintext)
-        else { return record.view }
+        else { return record.view.sealedView }
         return record.view.restoring(identity)
     }
 
@@ -420,7 +480,12 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             }
             _ = state.withLock { keys.removeValue(forKey: keyID) }
         }
+        erasures.notify(erased.map(\.id))
         return erased.map(\.id)
+    }
+
+    public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {
+        erasures.add(handler)
     }
 
     /// Stops materialising and frees the Kafka clients; waits for messages in flight.

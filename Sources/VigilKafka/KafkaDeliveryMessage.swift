@@ -42,23 +42,54 @@ struct KafkaDeliveryMessage: Sendable, Equatable {
         return w.bytes
     }
 
-    /// The message in `bytes`, or `nil` when they are not one (a foreign or damaged record).
+    /// The message in `bytes`, or `nil` when they are not one (a foreign or damaged record,
+    /// or one with a number out of range); `decode(_:)` says why.
     init?(decoding bytes: [UInt8]) {
-        guard case .object(let f)? = try? JSONParser.parse(bytes) else { return nil }
+        guard case .success(let message) = Self.decode(bytes) else { return nil }
+        self = message
+    }
+
+    /// The message in `bytes`, or why they are not one. Every number must be a whole number
+    /// of magnitude at most 2^53 (`JSONValue.exactInt64`), offsets and attempts not
+    /// negative: `created_at: 1e19`, `-1e19` or `1.5` is refused,
+    /// never converted with a trapping `Int64(_:)`.
+    static func decode(_ bytes: [UInt8]) -> Result<KafkaDeliveryMessage, KafkaRecordRefusal> {
+        guard case .object(let f)? = try? JSONParser.parse(bytes) else { return .failure(KafkaRecordRefusal("not a JSON object")) }
         func text(_ key: String) -> String? { if case .string(let s)? = f[key] { return s } else { return nil } }
-        func number(_ key: String) -> Int64? { if case .number(let n)? = f[key] { return Int64(n) } else { return nil } }
+        var problems: [String] = []
+        /// An optional whole number within `range`; a present value that is not one is a problem.
+        func number(_ key: String, in range: ClosedRange<Int64>) -> Int64? {
+            guard let value = f[key], value != .null else { return nil }
+            guard let exact = value.exactInt64, range.contains(exact) else {
+                problems.append("\(key) is not a whole number from \(range.lowerBound) to \(range.upperBound)")
+                return nil
+            }
+            return exact
+        }
+        let times = KafkaDeliveryMessage.timeRange
+        let created = number("created_at", in: times), updated = number("updated_at", in: times)
+        let alertOffset = number("alert_offset", in: 0...Int64(JSONValue.maxExactInteger))
+        let attempts = number("attempts", in: 0...Int64(Int32.max))
+        let next = number("next_attempt_at", in: times), first = number("first_attempt_at", in: times)
+        guard problems.isEmpty else { return .failure(KafkaRecordRefusal(problems.joined(separator: "; "))) }
         guard let id = text("id"), let alertID = text("alert_id"), let subscriberID = text("subscriber_id"), let channelID = text("channel_id"),
             let channelType = text("channel_type").flatMap(Channel.Kind.init(rawValue:)), let reason = text("reason").flatMap(RoutingReason.init(rawValue:)),
             let clearance = text("clearance").flatMap(Confidentiality.init(rawValue:)), let severity = text("severity").flatMap(Severity.init(rawValue:)),
-            let state = text("state").flatMap(DeliveryState.init(rawValue:)), let created = number("created_at"), let updated = number("updated_at")
-        else { return nil }
-        record = DeliveryRecord(
-            id: id, alertID: alertID, alertOffset: number("alert_offset") ?? 0, subscriberID: subscriberID, channelID: channelID,
-            channelType: channelType, reason: reason, clearance: clearance, severity: severity, state: state, attempts: Int(number("attempts") ?? 0),
-            nextAttemptAt: number("next_attempt_at").map(Timestamp.init(milliseconds:)), lastError: text("last_error"),
-            createdAt: Timestamp(milliseconds: created), updatedAt: Timestamp(milliseconds: updated), replayID: text("replay_id"))
-        firstAttemptAt = number("first_attempt_at").map(Timestamp.init(milliseconds:))
+            let state = text("state").flatMap(DeliveryState.init(rawValue:)), let created, let updated
+        else { return .failure(KafkaRecordRefusal("a required field of a delivery is missing or not one of its words")) }
+        return .success(KafkaDeliveryMessage(
+            record: DeliveryRecord(
+                id: id, alertID: alertID, alertOffset: alertOffset ?? 0, subscriberID: subscriberID, channelID: channelID,
+                channelType: channelType, reason: reason, clearance: clearance, severity: severity, state: state, attempts: Int(attempts ?? 0),
+                nextAttemptAt: next.map(Timestamp.init(milliseconds:)), lastError: text("last_error"),
+                createdAt: Timestamp(milliseconds: created), updatedAt: Timestamp(milliseconds: updated), replayID: text("replay_id")),
+            firstAttemptAt: first.map(Timestamp.init(milliseconds:))))
     }
+
+    /// The times and offsets a delivery message may carry: any whole number a `Double`
+    /// holds exactly (±2^53 milliseconds is ±285,000 years, and `Timestamp` arithmetic on
+    /// it saturates).
+    static let timeRange: ClosedRange<Int64> = -Int64(JSONValue.maxExactInteger)...Int64(JSONValue.maxExactInteger)
 
     init(record: DeliveryRecord, firstAttemptAt: Timestamp?) {
         self.record = record
@@ -75,4 +106,12 @@ struct KafkaDeliveryMessage: Sendable, Equatable {
             replayID: replayID)
         firstAttemptAt = nil
     }
+}
+
+/// Why a record read from a Vigil topic was refused.
+struct KafkaRecordRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong with the record.
+    let reason: String
+    init(_ reason: String) { self.reason = reason }
+    var description: String { reason }
 }

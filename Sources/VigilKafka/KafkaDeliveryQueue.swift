@@ -77,10 +77,20 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     }
 
     private func readOutcome() {
-        guard let record = try? outcomes.poll(timeout: 0.1), let value = record.value,
-            let message = KafkaDeliveryMessage(decoding: value)
-        else { return }
+        guard let record = try? outcomes.poll(timeout: 0.1), let message = Self.message(in: record) else { return }
         state.withLock { apply(message.record) }
+    }
+
+    /// The delivery in `record`, or `nil` (counted and logged as refused, unless it is a
+    /// tombstone) when it holds none.
+    static func message(in record: KafkaRecord) -> KafkaDeliveryMessage? {
+        guard let value = record.value else { return nil }
+        switch KafkaDeliveryMessage.decode(value) {
+        case .success(let message): return message
+        case .failure(let refusal):
+            KafkaRecordRejections.record(topic: record.topic, partition: record.partition, offset: record.offset, reason: refusal.reason)
+            return nil
+        }
     }
 
     /// Puts `record` in the materialised view unless the view has a later state; call
@@ -197,7 +207,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     private func take(_ record: KafkaRecord) {
         let partitionKey = "\(record.topic)/\(record.partition)"
         state.withLock {
-            guard let value = record.value, let message = KafkaDeliveryMessage(decoding: value) else {
+            guard let message = Self.message(in: record) else {
                 finish(partitionKey, record.offset)  // not a delivery: nothing to do
                 return
             }

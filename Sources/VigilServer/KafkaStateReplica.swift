@@ -72,6 +72,12 @@ final class KafkaStateReplica: @unchecked Sendable {
         }
         guard let record, let key = record.key else { return }
         let id = String(decoding: key, as: UTF8.self)
+        // Subscriber and token records hold only whole numbers, which their stores convert
+        // to Int64: one out of range (`created_at: 1e19`) would trap there, so it is refused here.
+        if record.topic == Self.subscribersTopic || record.topic == Self.tokensTopic, let value = record.value,
+            let problem = KafkaRecordRejections.numberOutOfRange(in: value) {
+            return refuse(record, problem)
+        }
         do {
             if record.topic == Self.subscribersTopic {
                 try subscribers?.applyReplica(id: id, snapshot: record.value)
@@ -83,10 +89,16 @@ final class KafkaStateReplica: @unchecked Sendable {
                 try tokens.applyReplica(id: id, row: record.value)
             }
         } catch {
-            logger.error("cannot apply a shared-state record; it is skipped", [
-                "topic": record.topic, "partition": String(record.partition), "offset": String(record.offset), "error": String(describing: error),
-            ])
+            refuse(record, String(describing: error))
         }
+    }
+
+    /// Skips `record`, with a log line and a count in `KafkaRecordRejections`.
+    private func refuse(_ record: KafkaRecord, _ reason: String) {
+        logger.error("cannot apply a shared-state record; it is skipped", [
+            "topic": record.topic, "partition": String(record.partition), "offset": String(record.offset), "error": reason,
+        ])
+        KafkaRecordRejections.count(topic: record.topic)
     }
 
     /// Stops following the topics.

@@ -199,9 +199,16 @@ public final class Database: @unchecked Sendable {
     }
 
     /// Copies the key file's write-ahead log into the file and truncates it, so a deleted
-    /// key's old page images leave the WAL; run after an erasure.
+    /// key's old page images leave the WAL; run after an erasure. Throws
+    /// `StoreError.checkpointIncomplete` when SQLite could not finish (a reader held an
+    /// older snapshot past the busy timeout): the WAL may still hold the erased key.
     public func checkpointKeys() throws {
-        try writerQueue.sync { try writer.execute("PRAGMA keys.wal_checkpoint(TRUNCATE)") }
+        let row = try writerQueue.sync { try writer.query("PRAGMA keys.wal_checkpoint(TRUNCATE)").first }
+        // The pragma answers (busy, frames in the WAL, frames checkpointed); busy = 1 when
+        // it could not complete, which SQLite reports as a row, not as an error.
+        guard let row, row.int(0) == 0 else {
+            throw StoreError.checkpointIncomplete(keysPath)
+        }
     }
 
     static func defaultKeysPath(for path: String) -> String {
@@ -282,10 +289,15 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     case closed
     /// A row did not decode; the file may be damaged or from a newer version.
     case corrupt(String)
+    /// The key file's write-ahead log could not be truncated (a reader held it open), so
+    /// an erased key's old pages may still be in it.
+    case checkpointIncomplete(String)
 
     public var description: String {
         switch self {
         case .closed: "the store is closed"
+        case .checkpointIncomplete(let path):
+            "the write-ahead log of the key file \(path) could not be truncated (a reader held it), so an erased key may still be on disk; retry the erasure"
         case .corrupt(let what): "the store holds data this version cannot read: \(what)"
         }
     }

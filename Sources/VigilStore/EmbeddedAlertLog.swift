@@ -4,9 +4,10 @@ import VigilCore
 /// The alert log of the embedded backend: the `alerts` table, offset = rowid.
 ///
 /// An append answers only after its group commit; idempotency keys are checked and stored
-/// in the same transaction as the alert, so a retry can never append twice. The identity is
-/// sealed before it reaches the file (`IdentityVault`): the body column holds the
-/// `[erased]` view, and reads put the identity back while its data key exists.
+/// in the same transaction as the alert, so a retry can never append twice. The identity and
+/// all free text (summary, public summary, region, links, tags) are sealed before they
+/// reach the file (`IdentityVault`): the body column holds the `[erased]` view, and reads
+/// put them back while the data key exists.
 public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     private let database: Database
     private let vault: IdentityVault
@@ -20,6 +21,7 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     private var recent: [String: (offset: LogOffset, view: Alert, identity: AlertIdentity)] = [:]
     private var recentOrder: [String] = []
     private static let recentCapacity = 512
+    private let erasures = ErasureObservers()
 
     /// The log kept in `database`, sealing identities under data keys wrapped by
     /// `masterKey`. Throws `MasterKeyError.mismatch` when the store was sealed with
@@ -181,12 +183,21 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
             }
             return rows.compactMap { $0.text(0) }
         }
+        let erasedSet = Set(erased)
         lock.withLock {
             for id in erased { recent.removeValue(forKey: id) }
-            recentOrder.removeAll { erased.contains($0) }
+            recentOrder.removeAll { erasedSet.contains($0) }
         }
+        // The keys are deleted and the caches dropped whatever happens next; observers hear
+        // of it even if the checkpoint fails, and a retried erasure finds nothing to delete
+        // but checkpoints again.
+        erasures.notify(erased)
         try database.checkpointKeys()
         return erased
+    }
+
+    public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {
+        erasures.add(handler)
     }
 
     private static let selection =

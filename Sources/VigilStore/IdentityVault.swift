@@ -41,19 +41,21 @@ final class IdentityVault: @unchecked Sendable {
         try refillNow()
     }
 
-    /// `alert` as the log keeps it: the `[erased]` view, the sealed identity and the id of
-    /// the data key that seals it.
+    /// `alert` as the log keeps it: the `[erased]` view (no identity, no free text, no
+    /// links or tags), the sealed identity (all of those) and the id of the data key that
+    /// seals it.
     func seal(_ alert: Alert) throws -> (view: Alert, keyID: Int64, box: [UInt8]) {
         let dataKey = try takeKey()
         let box = try cipher.seal(alert.identity.jsonBytes, dataKey: dataKey.key, alertID: alert.id)
         return (alert.sealedView, dataKey.id, box)
     }
 
-    /// The alert with its identity restored from `box`, or `view` as it is (`[erased]`)
-    /// when the data key is gone.
+    /// The alert with its identity restored from `box`, or `view` marked `[erased]` when
+    /// the data key is gone (marked again, so a row written before free text was sealed,
+    /// whose view still holds a scrubbed summary, links and tags, reads as erased too).
     func open(_ view: Alert, box: [UInt8]?, wrappedKey: [UInt8]?) -> Alert {
         guard let plaintext = cipher.open(box, wrappedKey: wrappedKey, alertID: view.id), let identity = AlertIdentity(json: plaintext)
-        else { return view }
+        else { return view.sealedView }
         return view.restoring(identity)
     }
 

@@ -60,7 +60,8 @@ import Glibc
             return invalid.count == 3
         }, "three records quarantined: \(invalid)")
         #expect(invalid.contains { $0.contains("country") && $0.contains("severity") && $0.contains("source.organisation") }, "every problem is named")
-        #expect(invalid.contains { $0.contains("not json at all") })
+        // The notice names the record's position, length and digest, never its bytes (issue 17).
+        #expect(invalid.contains { $0.contains("not valid JSON") && $0.contains(#""record_bytes":15"#) } && !invalid.contains { $0.contains("not json at all") })
         #expect(invalid.contains { $0.contains("MAC does not verify") })
         let listed = try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts?limit=10", headers: auth)
         #expect(listed.status == 200 && !listed.text.contains("01J00000000000000000000000"), "a forged record is never in the log")
