@@ -20,9 +20,9 @@ public struct Timestamp: Hashable, Comparable, Sendable, Codable, CustomStringCo
         let value = (date.timeIntervalSince1970 * 1000).rounded(.down)
         if value.isNaN {
             milliseconds = 0
-        } else if value >= 9_223_372_036_854_775_807 {
+        } else if value >= Double(Int64.max) {  // 2^63, the first Double past Int64's range
             milliseconds = .max
-        } else if value <= -9_223_372_036_854_775_808 {
+        } else if value <= Double(Int64.min) {
             milliseconds = .min
         } else {
             milliseconds = Int64(value)
