@@ -43,8 +43,8 @@ extension Alert {
     /// `[redacted]`; links and tags are empty; the summary is the filer's `summary_public`,
     /// scrubbed of the defender's name, organisation and role (whole, and each part of two
     /// letters or more) as a second line of defence, or, without one (or once erased), the
-    /// fixed withheld text in `language` (the alert's own language by default; an email
-    /// passes its subscriber's). `summary_public` itself is left out, as `summary` carries it.
+    /// fixed withheld text in `language` (the alert's own language by default; emails and webhooks
+    /// pass their subscriber's). `summary_public` itself is left out, as `summary` carries it.
     public func redacted(for clearance: Confidentiality, language: String? = nil) -> Alert {
         guard !clearance.clears(confidentiality) else { return self }
         let mark = RedactionMark.redacted

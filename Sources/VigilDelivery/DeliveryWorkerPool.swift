@@ -343,7 +343,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         }
         if let reason = try directory.disabledReason(channelID: channel.id) { return .settled(.dead(error: "the endpoint is disabled: \(reason)")) }
         let secrets = channel.type == .webhook ? try directory.secrets(channelID: channel.id).compactMap(WebhookSecret.init) : []
-        return .send(SendTarget(alert: stored.alert.redacted(for: subscriber.clearance), subscriber: subscriber, channel: channel, secrets: secrets))
+        return .send(SendTarget(alert: stored.alert.redacted(for: subscriber.clearance, language: subscriber.language), subscriber: subscriber, channel: channel, secrets: secrets))
     }
 
     /// What a send's verdict means for the delivery: delivered, retried within the budget

@@ -372,7 +372,10 @@ public final class VigilService: @unchecked Sendable {
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = self.router
         metrics.gauge("vigil_router_lag") { router.lag.map(Double.init) ?? .nan }
-
+        metrics.describe(
+            "vigil_kafka_records_refused_total", type: "counter",
+            help: "Records read from Vigil's topics and refused as unreadable, forged or out of range (each also logged).")
+        metrics.gauge("vigil_kafka_records_refused_total") { Double(KafkaRecordRejections.total) }
     }
 }
 

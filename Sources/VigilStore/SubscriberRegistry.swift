@@ -256,7 +256,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         _ = try database.writeAndWait { transaction in
             let db = transaction.connection
             if let fields = parsed, case .number(let incoming)? = fields["updated_at"],
-                let local = try db.query("SELECT updated_at FROM subscribers WHERE id = ?", [.text(id)]).first?.int(0), local > (TokenStore.wholeNumber(incoming) ?? Int64.max) {
+                let local = try db.query("SELECT updated_at FROM subscribers WHERE id = ?", [.text(id)]).first?.int(0), local > (JSONValue.exactInt64(incoming) ?? Int64.max) {
                 return  // this process already holds a later change (its own, not yet read back)
             }
             try db.run("DELETE FROM channel_secrets WHERE subscriber_id = ?", [.text(id)])
@@ -266,7 +266,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
             }
             func text(_ value: JSONValue?) -> String? { if case .string(let s)? = value { return s } else { return nil } }
             func number(_ value: JSONValue?) -> Int64? {
-                if case .number(let n)? = value { return TokenStore.wholeNumber(n) }  // 1e19 from the topic reads as absent, never traps
+                if case .number(let n)? = value { return JSONValue.exactInt64(n) }  // 1e19 from the topic reads as absent, never traps
                 return text(value).flatMap { Int64($0) }
             }
             try db.run(

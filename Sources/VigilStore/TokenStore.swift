@@ -188,7 +188,7 @@ public final class TokenStore: Sendable {
             case .string(let text)?: read.append(.text(text))
             case .number(let number)?:
                 // A number from the topic is never trusted to fit: 1e19 is refused, not trapped on.
-                guard let whole = Self.wholeNumber(number) else {
+                guard let whole = JSONValue.exactInt64(number) else {
                     throw StoreError.corrupt("a token replica whose \(column) is not a whole number within ±2^53")
                 }
                 read.append(.integer(whole))
@@ -205,12 +205,6 @@ public final class TokenStore: Sendable {
     /// Empties the table before it is filled again from the feed.
     public func clearReplica() throws {
         _ = try database.writeAndWait { try $0.connection.run("DELETE FROM tokens") }
-    }
-
-    /// `number` as an integer when it is whole and within ±2^53 (what JSON carries exactly), else `nil`.
-    static func wholeNumber(_ number: Double) -> Int64? {
-        guard number.isFinite, number == number.rounded(), abs(number) <= 9_007_199_254_740_991 else { return nil }
-        return Int64(number)
     }
 
     private static func encode(_ scopes: Set<Scope>) -> String { scopes.map(\.rawValue).sorted().joined(separator: " ") }

@@ -194,5 +194,8 @@ import Glibc
         usleep(300_000)
         #expect(try BlockingHTTPClient(port: service.port).request("GET", "/healthz").status == 200, "the service is still up")
         #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts", headers: auth).status == 200)
+        let metrics = try BlockingHTTPClient(port: service.port).request("GET", "/metrics").text
+        let refused = metrics.split(separator: "\n").first { $0.hasPrefix("vigil_kafka_records_refused_total ") }
+        #expect(refused.flatMap { Double($0.split(separator: " ").last ?? "") }.map { $0 >= 3 } == true, "\(refused ?? "no refused-records metric")")
     }
 }
