@@ -16,7 +16,8 @@ import Glibc
 /// request or not, and more bytes, however slow, never extend it.
 ///
 /// When a request's head is complete, `admission` sees it (before any `100 Continue` and
-/// before the body is waited for); a refusal is sent at once and the connection closed.
+/// before the body is waited for); a refusal is sent at once, and the connection is closed
+/// unless the whole request (its body included) had already arrived.
 final class HTTPConnection: @unchecked Sendable {
     let id: UInt64
     let queue: DispatchQueue
@@ -196,9 +197,18 @@ final class HTTPConnection: @unchecked Sendable {
                 guard let admission else { continue }
                 head.remoteAddress = remoteAddress
                 if let refusal = admission(head) {
+                    inFlight = true
+                    if case .request(let whole, let consumed) = parser.parse(buffer, from: readIndex) {
+                        // The body (if any) is already here: the request is consumed whole, so
+                        // the connection can stay open for the next one, as after any answer.
+                        consume(consumed)
+                        continueSent = false
+                        sequence += 1
+                        respond(refusal, keepAlive: whole.keepAlive, sequence: sequence, head: whole.method == "HEAD")
+                        return
+                    }
                     // Neither a 100 Continue nor the body: the refusal goes out now, then the
                     // connection closes.
-                    inFlight = true
                     pauseReading()
                     respond(refusal, keepAlive: false, sequence: sequence, head: head.method == "HEAD")
                     return
@@ -219,12 +229,7 @@ final class HTTPConnection: @unchecked Sendable {
                 return
             case .request(var request, let consumed):
                 request.remoteAddress = remoteAddress
-                readIndex += consumed
-                if readIndex == buffer.count {
-                    requestStartedAt = nil
-                } else if readIndex >= lastReadFrom {
-                    requestStartedAt = lastReadAt  // the next request began with the latest read
-                }  // else it began with an earlier read, no sooner than this one: keep the earlier time
+                consume(consumed)
                 continueSent = false
                 inFlight = true
                 sequence += 1
@@ -234,6 +239,17 @@ final class HTTPConnection: @unchecked Sendable {
                 return
             }
         }
+    }
+
+    /// Moves past a whole request of `count` bytes, and starts the next request's clock at the
+    /// read that brought its first byte.
+    private func consume(_ count: Int) {
+        readIndex += count
+        if readIndex == buffer.count {
+            requestStartedAt = nil
+        } else if readIndex >= lastReadFrom {
+            requestStartedAt = lastReadAt  // the next request began with the latest read
+        }  // else it began with an earlier read, no sooner than this one: keep the earlier time
     }
 
     private func compact() {

@@ -62,6 +62,9 @@ struct HTTPRequestParser {
     private var parsedHead: (request: HTTPRequest, headLength: Int, bodyLength: Int)?
     /// Whether `.head` was already reported for the current request.
     private var headReported = false
+    /// Whether the current request's first line was complete and checked, so a malformed one
+    /// (`GET /` of HTTP/0.9, a bad method) is refused as soon as its CRLF arrives.
+    private var requestLineChecked = false
 
     init(maxHeaderBytes: Int, maxBodyBytes: Int) {
         self.maxHeaderBytes = maxHeaderBytes
@@ -73,6 +76,7 @@ struct HTTPRequestParser {
         scanned = 0
         parsedHead = nil
         headReported = false
+        requestLineChecked = false
     }
 
     /// Looks at `buffer[start...]` for one request.
@@ -126,6 +130,10 @@ struct HTTPRequestParser {
             let afterCR = i > start && buffer[i - 1] == 13
             if byte == 10 {
                 guard afterCR else { return .failure(.malformed("a line ends in a bare LF; end lines with CRLF")) }
+                if !requestLineChecked {
+                    requestLineChecked = true
+                    if case .failure(let error) = HTTPRequestParser.parseRequestLine(buffer[start..<(i - 1)]) { return .failure(error) }
+                }
                 if i - start >= 3 && buffer[i - 2] == 10 {
                     i += 1
                     return .complete(i - start)
@@ -136,6 +144,24 @@ struct HTTPRequestParser {
             i += 1
         }
         return .incomplete
+    }
+
+    /// The method, target and version of a request line (without its CRLF).
+    private static func parseRequestLine(_ line: ArraySlice<UInt8>) -> Result<(String, String, String), HTTPParseError> {
+        let parts = line.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
+        guard parts.count == 3 else { return .failure(.malformed("the request line must be METHOD TARGET VERSION")) }
+        let method = String(decoding: parts[0], as: UTF8.self)
+        guard !method.isEmpty, parts[0].allSatisfy(HTTPRequestParser.isTokenByte) else {
+            return .failure(.malformed("the method is not a token"))
+        }
+        guard let target = String(validating: parts[1], as: UTF8.self), target.hasPrefix("/"),
+            parts[1].allSatisfy({ $0 > 32 && $0 < 127 })
+        else { return .failure(.malformed("the target must be an absolute path such as /v1/alerts")) }
+        let version = String(decoding: parts[2], as: UTF8.self)
+        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
+            return .failure(version.hasPrefix("HTTP/") ? .versionNotSupported : .malformed("the request line has no HTTP version"))
+        }
+        return .success((method, target, version))
     }
 
     private func parseHead(_ head: ArraySlice<UInt8>) -> Result<(HTTPRequest, Int), HTTPParseError> {
@@ -158,18 +184,10 @@ struct HTTPRequestParser {
         }
         lines.append(head[lineStart..<end])
         guard let requestLine = lines.first else { return .failure(.malformed("an empty request")) }
-        let parts = requestLine.split(separator: UInt8(ascii: " "), omittingEmptySubsequences: false)
-        guard parts.count == 3 else { return .failure(.malformed("the request line must be METHOD TARGET VERSION")) }
-        let method = String(decoding: parts[0], as: UTF8.self)
-        guard !method.isEmpty, parts[0].allSatisfy(HTTPRequestParser.isTokenByte) else {
-            return .failure(.malformed("the method is not a token"))
-        }
-        guard let target = String(validating: parts[1], as: UTF8.self), target.hasPrefix("/"),
-            parts[1].allSatisfy({ $0 > 32 && $0 < 127 })
-        else { return .failure(.malformed("the target must be an absolute path such as /v1/alerts")) }
-        let version = String(decoding: parts[2], as: UTF8.self)
-        guard version == "HTTP/1.1" || version == "HTTP/1.0" else {
-            return .failure(version.hasPrefix("HTTP/") ? .versionNotSupported : .malformed("the request line has no HTTP version"))
+        let method: String, target: String, version: String
+        switch HTTPRequestParser.parseRequestLine(requestLine) {
+        case .failure(let error): return .failure(error)
+        case .success(let line): (method, target, version) = line
         }
 
         var headers = HTTPHeaders()
