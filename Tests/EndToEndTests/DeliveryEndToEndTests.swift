@@ -232,8 +232,12 @@ func fastRetries(_ extra: [String: String] = [:], smtp: Int) -> [String: String]
         #expect(try BlockingHTTPClient(port: service.port).request("GET", "/v1/deliveries?state=dead", headers: auth).text.contains(item.id))
         #expect(eventually { receivers.mails.contains { $0.rcpt_tos == ["owner@desk.example.org"] && $0.subject.contains("Vigil") } },
                 "the endpoint's owner must be told when the breaker opens")
-        let metrics = try BlockingHTTPClient(port: service.port).request("GET", "/metrics").text
-        #expect(metrics.contains("vigil_breaker_openings_total") && metrics.contains("vigil_dead_letters 1"))
+        // A scrape reads delivery counts made at most `Metrics.countsMaxAgeSeconds` before.
+        var metrics = ""
+        #expect(try eventually(15) {
+            metrics = try BlockingHTTPClient(port: service.port).request("GET", "/metrics").text
+            return metrics.contains("vigil_breaker_openings_total") && metrics.contains("vigil_dead_letters 1")
+        })
         let resident = metrics.split(separator: "\n").first { $0.hasPrefix("process_resident_memory_bytes ") }
         #expect((resident?.split(separator: " ").last.flatMap { Double($0) } ?? 0) > 1_000_000, "the service reports its resident memory")
         let cpu = metrics.split(separator: "\n").first { $0.hasPrefix("process_cpu_seconds_total ") }
