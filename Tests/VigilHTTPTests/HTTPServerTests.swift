@@ -106,6 +106,14 @@ let bigBodyBytes = 32 * 1024 * 1024
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n",
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
         "GET /x HTTP/1.1\nHost: x\n\n\r\n\r\n",
+        // Two readers of one request (a proxy, the authenticator) could each pick another of
+        // these; control characters in a value are refused too.
+        "GET /echo/x HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+        "GET /echo/x HTTP/1.1\r\nhost: x\r\nHOST: x\r\n\r\n",
+        "GET /echo/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n",
+        "GET /echo/x HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nauthorization: Bearer a\r\n\r\n",
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nab",
+        "GET /echo/x HTTP/1.1\r\nHost: x\r\nX-Bell: a\u{7}b\r\n\r\n",
     ])
     func answersMalformedRequestsWith400(raw: String) throws {
         let server = try startServer()

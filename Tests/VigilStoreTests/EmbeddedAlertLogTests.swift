@@ -9,6 +9,15 @@ func temporaryDatabasePath() -> String {
     (TemporaryDirectory.make("vigil-store") as NSString).appendingPathComponent("vigil.sqlite")
 }
 
+/// Every byte of every file of the store's directory (log, key file, their WALs), as text to
+/// search for a name.
+func rawFiles(of path: String) -> String {
+    let directory = (path as NSString).deletingLastPathComponent
+    let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+    return files.compactMap { FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent($0)) }
+        .map { String(decoding: $0, as: Unicode.ASCII.self) }.joined()
+}
+
 /// One master key for every store test, so a reopened store opens its identities.
 let testMasterKey = try! MasterKey(text: String(repeating: "ab", count: 32))
 

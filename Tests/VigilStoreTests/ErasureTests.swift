@@ -22,14 +22,6 @@ import VigilCore
         return alert
     }
 
-    /// Every byte of every file of the store's directory (log, key file, their WALs).
-    func rawFiles(of path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return files.compactMap { FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent($0)) }
-            .map { String(decoding: $0, as: Unicode.ASCII.self) }.joined()
-    }
-
     @Test func freeTextLinksAndTagsNeverReachTheFilesAndAreGoneAfterErasure() throws {
         let path = temporaryDatabasePath()
         let db = try Database(path: path)

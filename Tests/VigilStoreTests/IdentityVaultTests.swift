@@ -14,14 +14,6 @@ import VigilCore
         return alert
     }
 
-    /// Every byte of the store's files, WAL included, as Latin-1 text for searching.
-    func rawFiles(of path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return files.compactMap { FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent($0)) }
-            .map { String(decoding: $0, as: Unicode.ASCII.self) }.joined()
-    }
-
     @Test func identitiesAreSealedInTheFileAndOpenOnRead() throws {
         let path = temporaryDatabasePath()
         let db = try Database(path: path)
