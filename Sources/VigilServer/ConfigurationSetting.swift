@@ -129,6 +129,14 @@ struct SettingType<Value: Sendable>: Sendable {
     /// The value as a default is shown; `nil` for none.
     let show: @Sendable (Value) -> String?
 
+    /// A setting whose JSON value `take` returns as it is, or `nil` when it is not what
+    /// `expected` says.
+    static func taken(
+        _ kind: SettingKind, expected: String, _ take: @escaping @Sendable (JSONValue) -> Value?, show: @escaping @Sendable (Value) -> String?
+    ) -> SettingType {
+        SettingType(kind: kind, read: { json in take(json).map { .success($0) } ?? .failure(.wrongType(expected: expected, got: json)) }, show: show)
+    }
+
     /// A string setting whose text `parse` turns into a `Value` or refuses with a message.
     static func parsed(_ parse: @escaping @Sendable (String) -> Result<Value, SettingProblem>, show: @escaping @Sendable (Value) -> String?) -> SettingType {
         SettingType(
@@ -154,25 +162,15 @@ extension SettingType where Value == String? {
 extension SettingType where Value == Bool {
     /// `true` or `false`.
     static var boolean: SettingType {
-        SettingType(
-            kind: .boolean,
-            read: { json in
-                guard case .bool(let flag) = json else { return .failure(.wrongType(expected: "true or false", got: json)) }
-                return .success(flag)
-            },
-            show: { String($0) })
+        .taken(.boolean, expected: "true or false", { if case .bool(let flag) = $0 { flag } else { nil } }, show: { String($0) })
     }
 }
 
 extension SettingType where Value == Double {
     /// Any number (its range is the setting's check).
     static var number: SettingType {
-        SettingType(
-            kind: .number,
-            read: { json in
-                guard case .number(let number) = json else { return .failure(.wrongType(expected: "a number", got: json)) }
-                return .success(number)
-            },
+        .taken(
+            .number, expected: "a number", { if case .number(let number) = $0 { number } else { nil } },
             show: { number in JSONValue.exactInt64(number).map { String($0) } ?? String(number) })
     }
 }
@@ -180,15 +178,6 @@ extension SettingType where Value == Double {
 extension SettingType where Value == Int {
     /// A whole number of magnitude at most 2^53 (its range is the setting's check).
     static var wholeNumber: SettingType {
-        SettingType(
-            kind: .number,
-            read: { json in
-                guard let number = json.exactInt64, let whole = Int(exactly: number) else {
-                    if case .number(let number) = json { return .failure(SettingProblem(message: "has the wrong type: expected a whole number, got \(number)")) }
-                    return .failure(.wrongType(expected: "a whole number", got: json))
-                }
-                return .success(whole)
-            },
-            show: { String($0) })
+        .taken(.number, expected: "a whole number", { $0.exactInt64.flatMap { Int(exactly: $0) } }, show: { String($0) })
     }
 }

@@ -9,8 +9,8 @@ enum ServeCommand: Command {
     static let help = """
         \(usage(["[--config FILE]"] + VigilConfiguration.flagUsages))
 
-        Runs the whole pipeline in one process. With no flags it listens on 127.0.0.1:8080 and keeps
-        everything in ./data/vigil.sqlite. On Kafka (--log kafka://…), --role runs one part: ingest
+        Runs the whole pipeline in one process. With no flags it listens on \(VigilConfiguration().listen) and keeps
+        everything in \(VigilConfiguration().storePath). On Kafka (--log kafka://…), --role runs one part: ingest
         (the HTTP API), router (the vigil-router group) or worker (the vigil-workers group); any
         number of each may run. SIGTERM or SIGINT stops it after in-flight work finishes.
 
