@@ -20,7 +20,7 @@ public final class TokenAdministration: @unchecked Sendable {
     /// Opens the tokens of the deployment `configuration` describes.
     public init(configuration: VigilConfiguration) throws {
         let local = try Database(path: configuration.storePath, readers: 1)
-        if let servers = configuration.backend?.kafkaBootstrapServers {
+        if let servers = configuration.log.kafkaBootstrapServers {
             audit = AuditTrail(
                 database: local,
                 feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))

@@ -88,7 +88,7 @@ public final class VigilService: @unchecked Sendable {
         let masterKey: MasterKey
         do {
             masterKey = try VigilService.masterKey(configuration, logger: logger)
-            if let servers = configuration.backend?.kafkaBootstrapServers {
+            if let servers = configuration.log.kafkaBootstrapServers {
                 let kafkaLogger = Logger(label: "kafka", enabled: logging)
                 KafkaLog.route { level, facility, message in
                     let fields = ["facility": facility, "detail": message]
@@ -112,7 +112,7 @@ public final class VigilService: @unchecked Sendable {
         idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
         let seal = SecretSeal(masterKey: masterKey)
         let routerLogger = Logger(label: "router", enabled: logging)
-        if let servers = configuration.backend?.kafkaBootstrapServers, let kafkaLog = log as? KafkaAlertLog {
+        if let servers = configuration.log.kafkaBootstrapServers, let kafkaLog = log as? KafkaAlertLog {
             // Kafka: subscribers and tokens are shared through compacted topics, deliveries
             // travel on topics; the local tables are caches filled from the cluster.
             do {
@@ -238,7 +238,7 @@ public final class VigilService: @unchecked Sendable {
         let authenticator = Authenticator(
             tokens: tokens, limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
         let apiLogger = Logger(label: "api", enabled: logger.enabled)
-        let role = configuration.serviceRole
+        let role = configuration.role
         if role.servesAPI {
             AlertsAPI(
                 log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, fingerprintKey: idempotencyKey, metrics: metrics,
@@ -281,7 +281,7 @@ public final class VigilService: @unchecked Sendable {
         lock.withLock { self.server = server }
         let offset = (try? log.lastOffset()) ?? 0
         logger.info("listening", [
-            "address": address.host, "port": String(server.port), "log": configuration.log, "role": role.rawValue,
+            "address": address.host, "port": String(server.port), "log": configuration.log.description, "role": role.rawValue,
             "data_dir": configuration.dataDir, "last_offset": String(offset),
         ])
         return server.port
@@ -299,7 +299,7 @@ public final class VigilService: @unchecked Sendable {
         }
         logger.info("stopping: finishing in-flight requests")
         server?.stop(timeout: 10)
-        let role = configuration.serviceRole
+        let role = configuration.role
         if role.routes { router.stop() }
         lock.withLock { appendsForWorkers }?.cancel()
         if role.sends { workers.stop() }

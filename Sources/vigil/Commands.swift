@@ -22,12 +22,17 @@ func printJSON(_ value: some Encodable) throws {
     print(String(decoding: try VigilJSON.encode(value), as: UTF8.self))
 }
 
-/// Loads the configuration from `--config`, `VIGIL_*` and the flags in `keys`.
-func loadConfiguration(_ arguments: inout Arguments, environment: [String: String], flags keys: [String: String]) throws -> VigilConfiguration {
+/// Loads the configuration from `--config`, `VIGIL_*` and the flags of `settings` (those
+/// that have one): `--name VALUE`, or `--name` alone for a switch, which means true.
+func loadConfiguration(_ arguments: inout Arguments, environment: [String: String], flagsOf settings: [ConfigurationSetting]) throws -> VigilConfiguration {
     let file = arguments.value("config")
     var overrides: [String: String] = [:]
-    for (flag, key) in keys {
-        if let value = arguments.value(flag) { overrides[key] = value }
+    for setting in settings {
+        switch setting.flag {
+        case .value?: if let value = arguments.value(setting.flagName) { overrides[setting.key] = value }
+        case .switch?: if arguments.flag(setting.flagName) { overrides[setting.key] = "true" }
+        case nil: continue
+        }
     }
     return try VigilConfiguration.load(file: file, environment: environment, overrides: overrides)
 }

@@ -26,7 +26,8 @@ enum TokensCommand: Command {
         guard let action = arguments.positional.first else { throw UsageError("say create, list or revoke") }
         let json = arguments.flag("json")
         let organisation = arguments.value("org"), scopesText = arguments.value("scopes"), clearanceText = arguments.value("clearance")
-        let configuration = try loadConfiguration(&arguments, environment: environment, flags: ["data-dir": "data_dir"])
+        let configuration = try loadConfiguration(
+            &arguments, environment: environment, flagsOf: VigilConfiguration.settings.filter { $0.keyPath == \VigilConfiguration.dataDir })
         try arguments.finish()
         let administration = try TokenAdministration(configuration: configuration)
         defer { administration.close() }

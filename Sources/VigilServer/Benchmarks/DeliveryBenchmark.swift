@@ -129,7 +129,7 @@ public struct DeliveryBenchmark: Sendable {
             configuration.rateLimitBurst = 1e9
             configuration.allowPrivateWebhooks = true
             configuration.workerConcurrency = Double(Rig.workerConcurrency)
-            if let cluster { configuration.log = cluster.logSetting }
+            if let cluster { configuration.log = try LogBackend(parsing: cluster.logSetting) }
             service = try VigilService(configuration: configuration, logging: false)
             port = try service.start()
             self.receipts = receipts

@@ -85,7 +85,7 @@ public struct IngestBenchmark: Sendable {
 
     func ingest(log: String) throws -> LatencySample {
         var configuration = try VigilConfiguration.forBenchmark()
-        configuration.log = log
+        configuration.log = try LogBackend(parsing: log)
         configuration.listen = "127.0.0.1:0"
         configuration.dataDir = ScratchStore.directory()
         configuration.bootstrapToken = Self.token
