@@ -2,7 +2,9 @@ import Dispatch
 import Foundation
 import VigilCore
 import VigilHTTP
+import VigilHTTPClient
 import VigilKafka
+import VigilServer
 import VigilStore
 
 /// `vigil bench ingest`: `POST /v1/alerts`, one alert per request, from N keep-alive clients

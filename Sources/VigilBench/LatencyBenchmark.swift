@@ -2,6 +2,8 @@ import Dispatch
 import Foundation
 import VigilCore
 import VigilHTTP
+import VigilHTTPClient
+import VigilServer
 import VigilStore
 
 /// `vigil bench latency`: `202` → webhook receipt at a steady rate, with a large log and

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import VigilCore
 import VigilKafka
+import VigilServer
 import VigilStore
 
 /// `vigil bench replay`: alerts re-routed from the log with 10,000 subscribers.

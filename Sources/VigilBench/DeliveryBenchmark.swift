@@ -4,6 +4,8 @@ import Synchronization
 import VigilCore
 import VigilDelivery
 import VigilHTTP
+import VigilHTTPClient
+import VigilServer
 import VigilStore
 
 /// `vigil bench deliver`: the whole pipeline — HTTP ingest, durable append, router, workers,

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import VigilCore
+import VigilServer
 import VigilStore
 
 /// `vigil bench route`: routing with 10,000 subscribers spread over all countries.
