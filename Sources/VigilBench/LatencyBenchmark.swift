@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import VigilCore
 import VigilHTTP
@@ -62,20 +61,16 @@ public struct LatencyBenchmark: Sendable {
     /// Appends `alerts` alerts through the log with a bounded number in flight, then waits for
     /// the router to pass them (it routes them to nobody: no subscriber exists yet).
     private func fill(_ service: VigilService) throws {
-        var generator = SystemRandomNumberGenerator()
-        let inFlight = DispatchSemaphore(value: 512)
-        let done = DispatchGroup()
-        for n in 0..<alerts {
-            inFlight.wait()
-            done.enter()
-            service.log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in
-                inFlight.signal()
-                done.leave()
-            }
+        let log = service.log
+        let appended = BenchClock.inFlight(alerts, limit: 512, timeout: BenchClock.patience) { n, ended in
+            var generator = SystemRandomNumberGenerator()
+            log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in ended() }
         }
-        done.wait()
+        guard appended else { throw BenchmarkFailure(description: "the log did not take \(alerts) alerts within \(Int(BenchClock.patience)) s") }
         let last = try service.log.lastOffset()
-        while try service.deliveries.position(of: AlertRouter.consumer) < last { usleep(10_000) }
+        try BenchClock.wait(upTo: BenchClock.patience, every: 0.01, failure: "the router did not pass \(alerts) alerts within \(Int(BenchClock.patience)) s") {
+            try service.deliveries.position(of: AlertRouter.consumer) >= last
+        }
     }
 
     private func steady(_ rig: DeliveryBenchmark.Rig) throws -> LatencySample {
