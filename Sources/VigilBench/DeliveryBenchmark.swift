@@ -17,9 +17,13 @@ import VigilStore
 ///   (service and sink together), which a shared machine moves less than the wall clock;
 ///   baseline: the same POSTs sent straight through `CurlTransport` to the same sink.
 public struct DeliveryBenchmark: Sendable {
+    /// Alerts per second in the latency measurement.
     public var rate = 200.0
+    /// Seconds the latency measurement files alerts for.
     public var seconds = 5.0
+    /// The endpoint counts one alert fans out to.
     public var fanouts = [200, 1000]
+    /// Measured runs; the table reports medians.
     public var runs = 3
     /// Alerts fanned out per run, each timed, after one that warms connections and caches.
     public var fanoutsPerRun = 3
@@ -34,6 +38,7 @@ public struct DeliveryBenchmark: Sendable {
 
     static let token = "bench-token-0123456789abcdef"
 
+    /// Runs the latency (unless `measuresLatency` is off) and every fan-out `runs` times; returns the rows.
     public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
         var p50s: [Double] = [], p99s: [Double] = [], fanouts: [Int: [FanoutSample]] = [:], baselines: [Int: [FanoutSample]] = [:]
         for round in 1...runs {
@@ -270,5 +275,6 @@ public struct DeliveryBenchmark: Sendable {
 
 /// A benchmark that could not complete.
 public struct BenchmarkFailure: Error, CustomStringConvertible {
+    /// What went wrong.
     public let description: String
 }

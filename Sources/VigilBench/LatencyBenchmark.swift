@@ -15,10 +15,15 @@ import VigilStore
 /// probe alone while routing still consults the whole index. The baseline is the same
 /// measurement on an empty log with no other subscribers, in the same run.
 public struct LatencyBenchmark: Sendable {
+    /// Alerts in the log before the measurement.
     public var alerts = 1_000_000
+    /// Subscribers beside the probe desk.
     public var subscribers = 10_000
+    /// Alerts per second while measuring.
     public var rate = 200.0
+    /// Seconds each run files alerts for.
     public var seconds = 5.0
+    /// Measured runs; the table reports medians.
     public var runs = 3
     /// Where to build and keep the filled store (for running `vigil serve` on it afterwards,
     /// to see the service's own memory); a temporary directory, deleted, when `nil`.
@@ -27,6 +32,7 @@ public struct LatencyBenchmark: Sendable {
     /// A benchmark with the defaults.
     public init() {}
 
+    /// Fills the log once, then measures the baseline and the filled log `runs` times; returns the rows.
     public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
         var baseline = DeliveryBenchmark()
         baseline.rate = rate

@@ -12,8 +12,11 @@ import VigilStore
 /// - queued: a real replay of the first `queuedAlerts` to every matching subscriber, its
 ///   deliveries written to the queue (the sends are `bench deliver`'s business), unpaced.
 public struct ReplayBenchmark: Sendable {
+    /// Subscribers the replay routes to.
     public var subscribers = 10_000
+    /// Alerts in the log.
     public var alerts = 100_000
+    /// Measured runs; the table reports medians.
     public var runs = 3
     /// Alerts the queued replay covers: ~78 delivery rows each, so the whole of a large log
     /// would take minutes per run.
@@ -25,6 +28,7 @@ public struct ReplayBenchmark: Sendable {
     /// A benchmark with the defaults.
     public init() {}
 
+    /// Fills the log once, then reads, plans and queues a replay `runs` times; returns the rows.
     public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
         let scratch = try ScratchStore()
         defer { scratch.remove() }
