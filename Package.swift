@@ -21,22 +21,29 @@ let package = Package(
         .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "CRdKafka"]),
         .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "CCurl"]),
         .target(name: "VigilHTTP"),
+        // A blocking HTTP/1.1 client for tests and the benchmarks' load generators; the service never links it.
+        .target(name: "VigilHTTPClient"),
         .target(
             name: "VigilServer",
             dependencies: ["VigilCore", "VigilCrypto", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP"]
         ),
-        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
+        // `vigil bench`: the measured scenarios, outside the service module.
+        .target(
+            name: "VigilBench",
+            dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilHTTPClient"]
+        ),
+        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilBench", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
-        .target(name: "VigilTestSupport", dependencies: ["VigilHTTP"], path: "Tests/VigilTestSupport"),
+        .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
         .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilCore", "VigilCrypto", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilTestSupport"]),
-        .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilTestSupport"]),
+        .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilHTTPClient", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTP", "VigilTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

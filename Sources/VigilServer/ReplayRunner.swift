@@ -13,7 +13,7 @@ import VigilStore
 /// replays left running by a restart resume from their cursor.
 public final class ReplayRunner: @unchecked Sendable {
     /// Alerts read per batch.
-    static let batchSize = 500
+    public static let batchSize = 500
     /// Deliveries a dry run lists (it counts them all).
     public static let listedLimit = 10_000
 

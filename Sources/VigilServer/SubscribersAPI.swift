@@ -6,7 +6,7 @@ import VigilStore
 
 /// `POST/GET/PUT/DELETE /v1/subscribers` (scope `subscribers:admin`). New webhook channels
 /// get a `whsec_` signing secret, shown once in the answer that created them.
-struct SubscribersAPI: Sendable {
+public struct SubscribersAPI: Sendable {
     let registry: SubscriberRegistry
     let authenticator: Authenticator
     let audit: AuditTrail
@@ -25,10 +25,10 @@ struct SubscribersAPI: Sendable {
     }
 
     /// Validates and stores a subscriber; the one place that creates ids and secrets, used
-    /// by the API and by seeding from `config/subscribers.json`. Webhook URLs go through the
+    /// by the API, by seeding from `config/subscribers.json` and by `vigil bench`. Webhook URLs go through the
     /// SSRF guard here and again at every send; a host that does not resolve yet is let
     /// through (the send will check it), an internal address or plain http is refused.
-    static func store(
+    public static func store(
         _ body: JSONValue, replacing existing: Subscriber?, in registry: SubscriberRegistry, policy: AddressPolicy
     ) throws -> (Subscriber, [String: String]) {
         let subscriber = try SubscriberSubmission(body: body).validate(

@@ -1,5 +1,5 @@
 import Foundation
-import VigilServer
+import VigilBench
 
 /// `vigil bench`: measured scenarios with baselines from the same run.
 enum BenchCommand: Command {

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import VigilHTTP
+import VigilHTTPClient
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc

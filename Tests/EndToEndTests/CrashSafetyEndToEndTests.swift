@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 import VigilCore
-import VigilHTTP
+import VigilHTTPClient
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc

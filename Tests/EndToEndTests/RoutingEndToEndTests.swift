@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import VigilCore
-import VigilHTTP
+import VigilHTTPClient
 import VigilTestSupport
 #if canImport(Glibc)
 import Glibc

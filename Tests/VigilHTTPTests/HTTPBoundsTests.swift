@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import VigilTestSupport
 @testable import VigilHTTP
+import VigilHTTPClient
 
 #if canImport(Glibc)
 import Glibc

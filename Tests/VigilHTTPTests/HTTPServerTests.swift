@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Testing
 import VigilHTTP
+import VigilHTTPClient
 import VigilTestSupport
 
 /// A server on a free loopback port that echoes method, path and body, with a `/slow` route

@@ -6,6 +6,7 @@ import Glibc
 /// A `vigil dev kafka` process: librdkafka's mock cluster on a loopback port, with Vigil's
 /// topics, killed when the value goes away. Each test gets its own, so no two tests share
 /// a log.
+/// `@unchecked Sendable`: immutable after `init`; the process is only signalled and awaited.
 public final class KafkaDevCluster: @unchecked Sendable {
     /// The `bootstrap.servers` address the cluster printed.
     public let bootstrapServers: String

@@ -39,6 +39,7 @@ public enum PythonHelper {
 
 /// A background helper process (a webhook receiver, an SMTP server) that prints
 /// `READY <port>` when listening, and is killed when released.
+/// `@unchecked Sendable`: immutable after `init`; the process is only signalled and awaited.
 public final class HelperProcess: @unchecked Sendable {
     public let port: Int
     private let process: Process

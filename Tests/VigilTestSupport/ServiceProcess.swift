@@ -1,10 +1,12 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A `vigil` process started by a test on a free loopback port, with its own data directory
 /// and a bootstrap token; killed when the test ends, whatever happens.
+/// `@unchecked Sendable`: one test drives each service from one task (start, kill, read), never two at once.
 public final class ServiceProcess: @unchecked Sendable {
     public static let token = "e2e-bootstrap-token-0123456789"
     public let dataDir: String
@@ -172,14 +174,13 @@ public enum VigilCommand {
 /// Fresh directories under the system's temporary directory, removed with everything in
 /// them when the test process exits (a full run used to leave about a thousand behind).
 public enum TemporaryDirectory {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var made: [String] = []
+    private static let made = Mutex<[String]>([])
 
     /// A new directory named `prefix-UUID`.
     public static func make(_ prefix: String) -> String {
         let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("\(prefix)-\(UUID().uuidString)")
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        lock.withLock {
+        made.withLock { made in
             if made.isEmpty { atexit { TemporaryDirectory.removeAll() } }
             made.append(path)
         }
@@ -187,6 +188,6 @@ public enum TemporaryDirectory {
     }
 
     private static func removeAll() {
-        for path in lock.withLock({ made }) { try? FileManager.default.removeItem(atPath: path) }
+        for path in made.withLock({ $0 }) { try? FileManager.default.removeItem(atPath: path) }
     }
 }

@@ -1,7 +1,7 @@
-import Dispatch
 import Foundation
 import VigilCore
 import VigilKafka
+import VigilServer
 import VigilStore
 
 /// `vigil bench replay`: alerts re-routed from the log with 10,000 subscribers.
@@ -12,8 +12,11 @@ import VigilStore
 /// - queued: a real replay of the first `queuedAlerts` to every matching subscriber, its
 ///   deliveries written to the queue (the sends are `bench deliver`'s business), unpaced.
 public struct ReplayBenchmark: Sendable {
+    /// Subscribers the replay routes to.
     public var subscribers = 10_000
+    /// Alerts in the log.
     public var alerts = 100_000
+    /// Measured runs; the table reports medians.
     public var runs = 3
     /// Alerts the queued replay covers: ~78 delivery rows each, so the whole of a large log
     /// would take minutes per run.
@@ -25,6 +28,7 @@ public struct ReplayBenchmark: Sendable {
     /// A benchmark with the defaults.
     public init() {}
 
+    /// Fills the log once, then reads, plans and queues a replay `runs` times; returns the rows.
     public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
         let scratch = try ScratchStore()
         defer { scratch.remove() }
@@ -46,18 +50,12 @@ public struct ReplayBenchmark: Sendable {
         }
         try registry.saveAll(RouteBenchmark.makeSubscribers(subscribers))
         progress("appending \(alerts) alerts")
-        var generator = SystemRandomNumberGenerator()
-        let appended = DispatchGroup()
-        let inFlight = DispatchSemaphore(value: 2000)  // within librdkafka's local queue
-        for n in 0..<alerts {
-            appended.enter()
-            inFlight.wait()
-            log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in
-                inFlight.signal()
-                appended.leave()
-            }
+        // At most 2,000 in flight: within librdkafka's local queue.
+        let appended = BenchClock.inFlight(alerts, limit: 2000, timeout: BenchClock.patience) { n, ended in
+            var generator = SystemRandomNumberGenerator()
+            log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in ended() }
         }
-        appended.wait()
+        guard appended else { throw BenchmarkFailure(description: "the log did not take \(alerts) alerts within \(Int(BenchClock.patience)) s") }
         let store = ReplayStore(database: scratch.database)
         let runner = ReplayRunner(
             log: log, queue: queue, subscribers: registry, store: store, ratePerSecond: 1e9, metrics: Metrics(),
@@ -66,7 +64,7 @@ public struct ReplayBenchmark: Sendable {
         var reads: [Double] = [], dryRuns: [Double] = [], queued: [Double] = [], deliveriesPerSecond: [Double] = []
         for run in 1...runs {
             progress("run \(run) of \(runs)")
-            var t = DispatchTime.now()
+            var t = BenchClock.now()
             var cursor: LogOffset = 0, read = 0
             while true {
                 let batch = try log.routingViews(matching: everything.selection.query(after: cursor, limit: ReplayRunner.batchSize))
@@ -74,17 +72,19 @@ public struct ReplayBenchmark: Sendable {
                 read += batch.count
                 cursor = last.offset
             }
-            reads.append(Double(read) / seconds(since: t))
-            t = DispatchTime.now()
+            reads.append(Double(read) / BenchClock.seconds(since: t))
+            t = BenchClock.now()
             let plan = try runner.plan(everything)
-            dryRuns.append(Double(plan.scanned) / seconds(since: t))
-            t = DispatchTime.now()
+            dryRuns.append(Double(plan.scanned) / BenchClock.seconds(since: t))
+            t = BenchClock.now()
             var firstPart = everything.selection
             // The first alerts in log order: on Kafka, offsets run partition by partition.
             firstPart.toOffset = try log.routingViews(matching: AlertQuery(fromOffset: 1, limit: min(queuedAlerts, alerts))).last?.offset
             let started = try runner.start(ReplayRequest(selection: firstPart), id: "rpl_bench_\(run)")
-            while try store.replay(id: started.id)?.state == .running { usleep(2_000) }
-            let elapsed = seconds(since: t)
+            try BenchClock.wait(upTo: BenchClock.patience, every: 0.002, failure: "replay \(started.id) still ran after \(Int(BenchClock.patience)) s") {
+                try store.replay(id: started.id)?.state != .running
+            }
+            let elapsed = BenchClock.seconds(since: t)
             let finished = try store.replay(id: started.id)
             queued.append(Double(finished?.scanned ?? 0) / elapsed)
             deliveriesPerSecond.append(Double(finished?.deliveries ?? 0) / elapsed)
@@ -98,6 +98,4 @@ public struct ReplayBenchmark: Sendable {
                 note: String(format: "first %d alerts; %.0f deliveries/s", min(queuedAlerts, alerts), median(deliveriesPerSecond))),
         ]
     }
-
-    private func seconds(since start: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
 }

@@ -1,7 +1,8 @@
-import Dispatch
 import Foundation
 import VigilCore
 import VigilHTTP
+import VigilHTTPClient
+import VigilServer
 import VigilStore
 
 /// `vigil bench latency`: `202` → webhook receipt at a steady rate, with a large log and
@@ -14,10 +15,15 @@ import VigilStore
 /// probe alone while routing still consults the whole index. The baseline is the same
 /// measurement on an empty log with no other subscribers, in the same run.
 public struct LatencyBenchmark: Sendable {
+    /// Alerts in the log before the measurement.
     public var alerts = 1_000_000
+    /// Subscribers beside the probe desk.
     public var subscribers = 10_000
+    /// Alerts per second while measuring.
     public var rate = 200.0
+    /// Seconds each run files alerts for.
     public var seconds = 5.0
+    /// Measured runs; the table reports medians.
     public var runs = 3
     /// Where to build and keep the filled store (for running `vigil serve` on it afterwards,
     /// to see the service's own memory); a temporary directory, deleted, when `nil`.
@@ -26,6 +32,7 @@ public struct LatencyBenchmark: Sendable {
     /// A benchmark with the defaults.
     public init() {}
 
+    /// Fills the log once, then measures the baseline and the filled log `runs` times; returns the rows.
     public func run(progress: (String) -> Void) throws -> [BenchmarkRow] {
         var baseline = DeliveryBenchmark()
         baseline.rate = rate
@@ -60,20 +67,16 @@ public struct LatencyBenchmark: Sendable {
     /// Appends `alerts` alerts through the log with a bounded number in flight, then waits for
     /// the router to pass them (it routes them to nobody: no subscriber exists yet).
     private func fill(_ service: VigilService) throws {
-        var generator = SystemRandomNumberGenerator()
-        let inFlight = DispatchSemaphore(value: 512)
-        let done = DispatchGroup()
-        for n in 0..<alerts {
-            inFlight.wait()
-            done.enter()
-            service.log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in
-                inFlight.signal()
-                done.leave()
-            }
+        let log = service.log
+        let appended = BenchClock.inFlight(alerts, limit: 512, timeout: BenchClock.patience) { n, ended in
+            var generator = SystemRandomNumberGenerator()
+            log.append(RouteBenchmark.makeAlert(n, generator: &generator), idempotency: nil) { _ in ended() }
         }
-        done.wait()
+        guard appended else { throw BenchmarkFailure(description: "the log did not take \(alerts) alerts within \(Int(BenchClock.patience)) s") }
         let last = try service.log.lastOffset()
-        while try service.deliveries.position(of: AlertRouter.consumer) < last { usleep(10_000) }
+        try BenchClock.wait(upTo: BenchClock.patience, every: 0.01, failure: "the router did not pass \(alerts) alerts within \(Int(BenchClock.patience)) s") {
+            try service.deliveries.position(of: AlertRouter.consumer) >= last
+        }
     }
 
     private func steady(_ rig: DeliveryBenchmark.Rig) throws -> LatencySample {

@@ -1,9 +1,10 @@
-import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
 import VigilDelivery
 import VigilHTTP
+import VigilHTTPClient
+import VigilServer
 import VigilStore
 
 /// `vigil bench deliver`: the whole pipeline — HTTP ingest, durable append, router, workers,
@@ -16,9 +17,13 @@ import VigilStore
 ///   (service and sink together), which a shared machine moves less than the wall clock;
 ///   baseline: the same POSTs sent straight through `CurlTransport` to the same sink.
 public struct DeliveryBenchmark: Sendable {
+    /// Alerts per second in the latency measurement.
     public var rate = 200.0
+    /// Seconds the latency measurement files alerts for.
     public var seconds = 5.0
+    /// The endpoint counts one alert fans out to.
     public var fanouts = [200, 1000]
+    /// Measured runs; the table reports medians.
     public var runs = 3
     /// Alerts fanned out per run, each timed, after one that warms connections and caches.
     public var fanoutsPerRun = 3
@@ -33,6 +38,7 @@ public struct DeliveryBenchmark: Sendable {
 
     static let token = "bench-token-0123456789abcdef"
 
+    /// Runs the latency (unless `measuresLatency` is off) and every fan-out `runs` times; returns the rows.
     public func run(progress: (String) -> Void = { _ in }) throws -> [BenchmarkRow] {
         var p50s: [Double] = [], p99s: [Double] = [], fanouts: [Int: [FanoutSample]] = [:], baselines: [Int: [FanoutSample]] = [:]
         for round in 1...runs {
@@ -71,28 +77,31 @@ public struct DeliveryBenchmark: Sendable {
     }
 
     /// When each alert's webhooks reached the sink (nanoseconds of uptime).
-    final class ReceiptLog: @unchecked Sendable {
-        private let lock = NSLock()
-        private var receipts: [String: [UInt64]] = [:]
+    final class ReceiptLog: Sendable {
+        private struct State {
+            var receipts: [String: [UInt64]] = [:]
+            /// The first webhook received, for the baseline to send again.
+            var first: HTTPRequest?
+        }
 
-        /// The first webhook received, for the baseline to send again.
-        private var first: HTTPRequest?
+        private let state = Mutex(State())
 
         /// Records a webhook; the alert id is the ULID inside the delivery id.
         func record(_ request: HTTPRequest) {
-            let now = DispatchTime.now().uptimeNanoseconds
+            let now = BenchClock.now()
             guard let id = request.headers["webhook-id"], id.count >= 30 else { return }
             let alert = String(id.dropFirst(4).prefix(26)).uppercased()
-            lock.withLock {
-                receipts[alert, default: []].append(now)
-                if first == nil { first = request }
+            state.withLock {
+                $0.receipts[alert, default: []].append(now)
+                if $0.first == nil { $0.first = request }
             }
         }
 
         /// The first webhook the sink received, if any.
-        var sample: HTTPRequest? { lock.withLock { first } }
+        var sample: HTTPRequest? { state.withLock { $0.first } }
 
-        func times(of alert: String) -> [UInt64] { lock.withLock { receipts[alert] ?? [] } }
+        /// When the sink received each of `alert`'s webhooks.
+        func times(of alert: String) -> [UInt64] { state.withLock { $0.receipts[alert] ?? [] } }
     }
 
     /// A service and a sink on loopback.
@@ -147,7 +156,7 @@ public struct DeliveryBenchmark: Sendable {
         func file(_ client: BlockingHTTPClient, country: String, severity: String = "critical") throws -> (String, UInt64) {
             let body = #"{"country":"\#(country)","threat":"arrest","severity":"\#(severity)","certainty":"observed","summary":"bench","defender":{"name":"Bench Defender"}}"#
             let response = try client.request("POST", "/v1/alerts", body: body, headers: ["Authorization": "Bearer \(DeliveryBenchmark.token)", "Content-Type": "application/json"])
-            let now = DispatchTime.now().uptimeNanoseconds
+            let now = BenchClock.now()
             guard response.status == 202, let id = response.text.split(separator: "\"").dropFirst(3).first else {
                 throw BenchmarkFailure(description: "filing answered \(response.status): \(response.text)")
             }
@@ -162,16 +171,13 @@ public struct DeliveryBenchmark: Sendable {
         ) throws -> (filed: [(String, UInt64)], latencies: [UInt64]) {
             var filed: [(String, UInt64)] = []
             let interval = UInt64(1e9 / rate)
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = BenchClock.now()
             for n in 0..<Int(rate * seconds) {
-                let due = start + UInt64(n) * interval
-                while DispatchTime.now().uptimeNanoseconds < due { usleep(50) }
+                BenchClock.sleep(until: start + UInt64(n) * interval)
                 filed.append(try file(client, country: country, severity: severity))
             }
-            let deadline = Date().addingTimeInterval(30)
-            while !filed.allSatisfy({ !receipts.times(of: $0.0).isEmpty }) {
-                guard Date() < deadline else { throw BenchmarkFailure(description: "webhooks did not all arrive within 30 s") }
-                usleep(1000)
+            try BenchClock.wait(upTo: 30, every: 0.001, failure: "webhooks did not all arrive within 30 s") {
+                filed.allSatisfy { !receipts.times(of: $0.0).isEmpty }
             }
             return (filed, filed.compactMap { id, at in receipts.times(of: id).min().map { $0 > at ? $0 - at : 0 } })
         }
@@ -244,39 +250,31 @@ public struct DeliveryBenchmark: Sendable {
         let headers = [("webhook-id", "baseline")] + ["content-type", "user-agent", "webhook-timestamp", "webhook-signature"].compactMap { name in
             sample.headers[name].map { (name, $0) }
         }
-        let slots = DispatchSemaphore(value: Rig.workerConcurrency)
-        let answered = DispatchGroup()
         let failures = Mutex(0)
+        let url = "http://127.0.0.1:\(rig.sink.port)/hook/\(country)", body = sample.body
         let cpu = ProcessCPU.seconds()
-        let start = DispatchTime.now().uptimeNanoseconds
-        for n in 0..<endpoints {
-            slots.wait()
-            answered.enter()
-            let request = CurlRequest(
-                url: "http://127.0.0.1:\(rig.sink.port)/hook/\(country)\(n)", headers: headers, body: sample.body, timeoutMilliseconds: 15_000)
+        let start = BenchClock.now()
+        let answered = BenchClock.inFlight(endpoints, limit: Rig.workerConcurrency, timeout: 60) { n, ended in
+            let request = CurlRequest(url: url + String(n), headers: headers, body: body, timeoutMilliseconds: 15_000)
             CurlTransport.shared.post(request) { result in
                 if case .success(let outcome) = result, outcome.status == 204 {} else { failures.withLock { $0 += 1 } }
-                slots.signal()
-                answered.leave()
+                ended()
             }
         }
-        guard answered.wait(timeout: .now() + 60) == .success else { throw BenchmarkFailure(description: "the baseline's POSTs were not all answered within 60 s") }
-        let elapsed = DispatchTime.now().uptimeNanoseconds - start
+        guard answered else { throw BenchmarkFailure(description: "the baseline's POSTs were not all answered within 60 s") }
+        let elapsed = BenchClock.now() - start
         let failed = failures.withLock { $0 }
         guard failed == 0 else { throw BenchmarkFailure(description: "\(failed) of the baseline's POSTs were not answered 204") }
         return FanoutSample(milliseconds: Double(elapsed) / 1e6, deliveries: endpoints, cpuAtStart: cpu)
     }
 
     private func waitUntil(seconds: Double, _ condition: () -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while !condition() {
-            guard Date() < deadline else { throw BenchmarkFailure(description: "deliveries did not all arrive within \(Int(seconds)) s") }
-            usleep(1000)
-        }
+        try BenchClock.wait(upTo: seconds, every: 0.001, failure: "deliveries did not all arrive within \(Int(seconds)) s", until: condition)
     }
 }
 
 /// A benchmark that could not complete.
 public struct BenchmarkFailure: Error, CustomStringConvertible {
+    /// What went wrong.
     public let description: String
 }

@@ -1,8 +1,11 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilHTTP
+import VigilHTTPClient
 import VigilKafka
+import VigilServer
 import VigilStore
 
 /// `vigil bench ingest`: `POST /v1/alerts`, one alert per request, from N keep-alive clients
@@ -138,13 +141,15 @@ public struct IngestBenchmark: Sendable {
         let counter = Counter()
         let started = DispatchTime.now()
         onThreads(clients) { _ in
-            let done = DispatchSemaphore(value: 0)
+            // This client's own thread waits for each append, as a synchronous client would.
+            let appended = DispatchGroup()
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 var copy = alert
                 copy.id = ULID().description
                 copy.caseID = copy.id
-                log.append(copy, idempotency: nil) { _ in done.signal() }
-                done.wait()
+                appended.enter()
+                log.append(copy, idempotency: nil) { _ in appended.leave() }
+                appended.wait()
                 counter.add(1, latency: nil)
             }
         }
@@ -199,27 +204,40 @@ public struct IngestBenchmark: Sendable {
 }
 
 /// Counts operations and gathers latencies from many threads.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var count = 0
-    private(set) var failures = 0
-    private(set) var latencies: [UInt64] = []
+final class Counter: Sendable {
+    private struct State {
+        var count = 0
+        var failures = 0
+        var latencies: [UInt64] = []
+    }
 
+    private let state = Mutex(State())
+
+    /// Operations counted so far.
+    var count: Int { state.withLock { $0.count } }
+    /// Operations that failed.
+    var failures: Int { state.withLock { $0.failures } }
+    /// Every latency gathered, in nanoseconds.
+    var latencies: [UInt64] { state.withLock { $0.latencies } }
+
+    /// Counts `n` operations, with one latency when measured.
     func add(_ n: Int, latency: UInt64?) {
-        lock.withLock {
-            count += n
-            if let latency { latencies.append(latency) }
+        state.withLock {
+            $0.count += n
+            if let latency { $0.latencies.append(latency) }
         }
     }
 
+    /// Counts one operation per latency in `values` and keeps them.
     func merge(_ values: [UInt64]) {
-        lock.withLock {
-            count += values.count
-            latencies += values
+        state.withLock {
+            $0.count += values.count
+            $0.latencies += values
         }
     }
 
-    func fail() { lock.withLock { failures += 1 } }
+    /// Counts a failed operation.
+    func fail() { state.withLock { $0.failures += 1 } }
 }
 
 /// Runs `body` on `count` dedicated threads at once and waits for all; unlike

@@ -1,4 +1,5 @@
 import Foundation
+import VigilServer
 
 extension VigilConfiguration {
     /// What a bench's service starts from: the defaults with this process's `VIGIL_*`

@@ -1,6 +1,8 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
+import VigilServer
 import VigilStore
 
 /// `vigil bench route`: routing with 10,000 subscribers spread over all countries.
@@ -12,10 +14,15 @@ import VigilStore
 /// - latency: alerts appended at a steady rate; time from the durable append to the
 ///   router having recorded their deliveries (p50/p99).
 public struct RouteBenchmark: Sendable {
+    /// Subscribers over all countries.
     public var subscribers = 10_000
+    /// Alerts in the backlog the router drains.
     public var alerts = 20_000
+    /// Alerts per second in the latency measurement.
     public var rate = 200.0
+    /// Seconds the latency measurement appends alerts for.
     public var latencySeconds = 5.0
+    /// Measured runs; the table reports medians.
     public var runs = 3
 
     /// A benchmark with the defaults.
@@ -59,17 +66,17 @@ public struct RouteBenchmark: Sendable {
         var matchesPerAlert = 0.0
         for round in 1...runs {
             progress("run \(round) of \(runs): matching")
-            var t = DispatchTime.now()
+            var t = BenchClock.now()
             var total = 0
             for alert in sample { total += Router.route(alert, index: index).count }
-            indexed.append(Double(sample.count) / seconds(since: t))
+            indexed.append(Double(sample.count) / BenchClock.seconds(since: t))
             matchesPerAlert = Double(total) / Double(sample.count)
-            t = DispatchTime.now()
+            t = BenchClock.now()
             var bruteTotal = 0
             for alert in sample.prefix(2000) {
                 bruteTotal += population.filter { $0.follows(alert.alert) }.reduce(0) { $0 + $1.channels.count }
             }
-            bruteRates.append(2000 / seconds(since: t))
+            bruteRates.append(2000 / BenchClock.seconds(since: t))
             _ = bruteTotal
             progress("run \(round) of \(runs): router drain and latency")
             let (alertsRate, deliveryRate, latencies) = try throughStore(population)
@@ -104,26 +111,24 @@ public struct RouteBenchmark: Sendable {
         appended.wait()
         let last = try log.lastOffset()
         let router = AlertRouter(log: log, queue: queue, subscribers: registry, metrics: metrics, logger: Logger(label: "bench", enabled: false))
-        let caughtUp = DispatchSemaphore(value: 0)
         let marks = Marks()
-        router.onRouted { offset in
-            marks.routed(offset)
-            if offset >= last { caughtUp.signal() }
-        }
-        let t = DispatchTime.now()
+        router.onRouted { marks.routed($0) }
+        let t = BenchClock.now()
         try router.start()
-        caughtUp.wait()
-        let drainSeconds = seconds(since: t)
+        try BenchClock.wait(upTo: BenchClock.patience, every: 0.001, failure: "the router did not drain \(alerts) alerts within \(Int(BenchClock.patience)) s") {
+            marks.routedOffset >= last
+        }
+        // Timed to the moment the router reported the last offset, not to when this wait saw it.
+        let drainSeconds = Double((marks.routedTime(of: last) ?? BenchClock.now()) - t) / 1e9
         let deliveries = try queue.countsByState().values.reduce(0, +)
 
         // Steady rate: the time from each durable append to its routing.
-        let interval = 1.0 / rate
-        let start = DispatchTime.now()
+        let interval = 1e9 / rate
+        let start = BenchClock.now()
         let count = Int(rate * latencySeconds)
         let done = DispatchGroup()
         for n in 0..<count {
-            let due = start + interval * Double(n)
-            while DispatchTime.now() < due { usleep(100) }
+            BenchClock.sleep(until: start + UInt64(interval * Double(n)))
             done.enter()
             log.append(Self.makeAlert(n, generator: &generator), idempotency: nil) { result in
                 if case .success(let receipt) = result { marks.appended(receipt.offset) }
@@ -132,41 +137,52 @@ public struct RouteBenchmark: Sendable {
         }
         done.wait()
         let final = try log.lastOffset()
-        while marks.routedOffset < final { usleep(1000) }
+        try BenchClock.wait(upTo: BenchClock.patience, every: 0.001, failure: "the router did not reach offset \(final) within \(Int(BenchClock.patience)) s") {
+            marks.routedOffset >= final
+        }
         router.stop()
         return (Double(alerts) / drainSeconds, Double(deliveries) / drainSeconds, LatencySample(count: count, seconds: latencySeconds, latencies: marks.latencies(after: last)))
     }
-
-    private func seconds(since start: DispatchTime) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9 }
 }
 
 /// When each offset was appended and when it was routed.
-final class Marks: @unchecked Sendable {
-    private let lock = NSLock()
-    private var appendedAt: [LogOffset: UInt64] = [:]
-    private var routedAt: [LogOffset: UInt64] = [:]
-    private(set) var routedOffset: LogOffset = 0
-    private var pending: [LogOffset] = []
+final class Marks: Sendable {
+    private struct State {
+        var appendedAt: [LogOffset: UInt64] = [:]
+        var routedAt: [LogOffset: UInt64] = [:]
+        var routedOffset: LogOffset = 0
+    }
 
+    private let state = Mutex(State())
+
+    /// The highest offset the router has reported.
+    var routedOffset: LogOffset { state.withLock { $0.routedOffset } }
+
+    /// When the router reported `offset` (nanoseconds of uptime), if it has.
+    func routedTime(of offset: LogOffset) -> UInt64? { state.withLock { $0.routedAt[offset] } }
+
+    /// Marks `offset` appended now.
     func appended(_ offset: LogOffset) {
-        let now = DispatchTime.now().uptimeNanoseconds
-        lock.withLock {
-            if offset <= routedOffset { routedAt[offset] = now }  // routed before its append was acknowledged
-            appendedAt[offset] = now
+        let now = BenchClock.now()
+        state.withLock {
+            if offset <= $0.routedOffset { $0.routedAt[offset] = now }  // routed before its append was acknowledged
+            $0.appendedAt[offset] = now
         }
     }
 
+    /// Marks every offset up to `offset` routed now.
     func routed(_ offset: LogOffset) {
-        let now = DispatchTime.now().uptimeNanoseconds
-        lock.withLock {
-            for o in (routedOffset + 1)...max(offset, routedOffset + 1) where o <= offset { routedAt[o] = now }
-            routedOffset = max(routedOffset, offset)
+        let now = BenchClock.now()
+        state.withLock {
+            for o in ($0.routedOffset + 1)...max(offset, $0.routedOffset + 1) where o <= offset { $0.routedAt[o] = now }
+            $0.routedOffset = max($0.routedOffset, offset)
         }
     }
 
+    /// Each offset after `offset`'s time from its append to its routing, in nanoseconds.
     func latencies(after offset: LogOffset) -> [UInt64] {
-        lock.withLock {
-            appendedAt.compactMap { o, a in o > offset ? routedAt[o].map { $0 > a ? $0 - a : 0 } : nil }
+        state.withLock { state in
+            state.appendedAt.compactMap { o, a in o > offset ? state.routedAt[o].map { $0 > a ? $0 - a : 0 } : nil }
         }
     }
 }
