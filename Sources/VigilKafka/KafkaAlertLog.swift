@@ -501,13 +501,6 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     }
 }
 
-/// The first failure among many delivery reports.
-final class FirstFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: KafkaError?
-    func set(_ error: KafkaError) { lock.withLock { if self.error == nil { self.error = error } } }
-}
-
 extension NSCondition {
     /// Runs `body` holding the condition's lock.
     func withLock<T>(_ body: () throws -> T) rethrows -> T {

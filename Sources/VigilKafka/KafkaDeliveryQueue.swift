@@ -45,8 +45,8 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     private var consumer: KafkaConsumer?
     private var ready: [String: Pending] = [:]
     private var claimed: [String: Pending] = [:]
-    private var outstanding: [String: Set<Int64>] = [:]  // "topic/partition" → offsets read, not yet done
-    private var doneThrough: [String: Int64] = [:]
+    private var outstanding: [TopicPartition: Set<Int64>] = [:]  // offsets read, not yet done
+    private var doneThrough: [TopicPartition: Int64] = [:]
     private var rebalancesSeen = 0
     private var isReadable: @Sendable (String) -> Bool = { _ in true }
 
@@ -198,14 +198,14 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             guard rebalances != rebalancesSeen else { return }
             rebalancesSeen = rebalances
             let keep = Set(owned)
-            ready = ready.filter { keep.contains("\($0.value.source.topic)/\($0.value.source.partition)") }
+            ready = ready.filter { keep.contains($0.value.source.topicPartition) }
             outstanding = outstanding.filter { keep.contains($0.key) }
             doneThrough = doneThrough.filter { keep.contains($0.key) }
         }
     }
 
     private func take(_ record: KafkaRecord) {
-        let partitionKey = "\(record.topic)/\(record.partition)"
+        let partitionKey = record.topicPartition
         state.withLock {
             guard let message = Self.message(in: record) else {
                 finish(partitionKey, record.offset)  // not a delivery: nothing to do
@@ -218,7 +218,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             outstanding[partitionKey, default: []].insert(record.offset)
             if let earlier = ready[message.record.id] {
                 // A newer copy of a delivery not yet sent (a replay, a retry set off by hand): one send serves both.
-                finish("\(earlier.source.topic)/\(earlier.source.partition)", earlier.source.offset)
+                finish(earlier.source.topicPartition, earlier.source.offset)
             }
             ready[message.record.id] = Pending(message: message, source: record)
         }
@@ -232,16 +232,14 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         return [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
     }
 
-    /// Marks `offset` of `partitionKey` done and commits through the first offset still
+    /// Marks `offset` of `partition` done and commits through the first offset still
     /// outstanding; call with `state` held.
-    private func finish(_ partitionKey: String, _ offset: Int64) {
-        outstanding[partitionKey]?.remove(offset)
-        doneThrough[partitionKey] = max(doneThrough[partitionKey] ?? -1, offset)
-        let commitBefore = outstanding[partitionKey]?.min() ?? DeliveryArithmetic.sum(doneThrough[partitionKey]!, 1)
-        let parts = partitionKey.split(separator: "/")
-        guard parts.count == 2, let partition = Int32(parts[1]), let consumer else { return }
-        let topic = String(parts[0])
-        commits.async { _ = try? consumer.commit(topic: topic, partition: partition, before: commitBefore) }
+    private func finish(_ partition: TopicPartition, _ offset: Int64) {
+        outstanding[partition]?.remove(offset)
+        doneThrough[partition] = max(doneThrough[partition] ?? -1, offset)
+        let commitBefore = outstanding[partition]?.min() ?? DeliveryArithmetic.sum(doneThrough[partition]!, 1)
+        guard let consumer else { return }
+        commits.async { _ = try? consumer.commit(partition, before: commitBefore) }
     }
 
     public func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
@@ -250,7 +248,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             // settled by now if that send was recorded: finish it instead of sending twice.
             for (id, pending) in ready where isSettled(pending.message.record) {
                 ready.removeValue(forKey: id)
-                finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
+                finish(pending.source.topicPartition, pending.source.offset)
             }
             let candidates = ready.values.filter {
                 ($0.message.record.nextAttemptAt ?? now) <= now && claim.admits(channelID: $0.message.record.channelID, severity: $0.message.record.severity)
@@ -314,7 +312,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             state.withLock {
                 claimed.removeValue(forKey: id)
                 apply(finished.record)
-                finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
+                finish(pending.source.topicPartition, pending.source.offset)
             }
             completion(nil)
         }

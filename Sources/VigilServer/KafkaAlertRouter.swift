@@ -74,7 +74,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                         while pending.count < 256, let record = try consumer.poll(timeout: pending.isEmpty ? 0.1 : 0) { pending.append(record) }
                     }
                     guard !pending.isEmpty else { continue }
-                    var done: [String: KafkaRecord] = [:]
+                    var done: [TopicPartition: KafkaRecord] = [:]
                     defer { commit(done, consumer) }
                     // Signed alerts are routed together, one write for the batch's deliveries;
                     // anything else is done alone, in order.
@@ -82,7 +82,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                     func flush() throws {
                         guard !alerts.isEmpty else { return }
                         try route(alerts.map(\.0))
-                        for (_, record) in alerts { done["\(record.topic)/\(record.partition)"] = record }
+                        for (_, record) in alerts { done[record.topicPartition] = record }
                         pending.removeFirst(alerts.count)
                         alerts.removeAll()
                     }
@@ -94,7 +94,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                         }
                         try flush()
                         try take(intake, record)
-                        done["\(record.topic)/\(record.partition)"] = record
+                        done[record.topicPartition] = record
                         pending.removeFirst()
                     }
                     try flush()
@@ -108,7 +108,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     }
 
     /// Commits the last record done in each partition.
-    private func commit(_ done: [String: KafkaRecord], _ consumer: KafkaConsumer) {
+    private func commit(_ done: [TopicPartition: KafkaRecord], _ consumer: KafkaConsumer) {
         for record in done.values {
             do {
                 if try !consumer.commit(record) {
