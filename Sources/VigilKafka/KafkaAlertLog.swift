@@ -31,12 +31,14 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     /// Where records that fail validation go, with the reason.
     public static let invalidTopic = "vigil.alerts.invalid"
 
-    private let producer: KafkaProducer
-    private let reader: KafkaTopicReader
+    private let connection: KafkaConnection
+    /// Whether `close()` shuts `connection` down too (it was made for this log alone).
+    private let ownsConnection: Bool
+    private var producer: KafkaProducer { connection.producer }
+    /// Reads both topics into memory; set once they were read to their end.
+    private var follower: KafkaTopicFollower?
     private let cipher: IdentityCipher
     private let macKey: [UInt8]
-    private let readQueue = DispatchQueue(label: "vigil.kafka.log-reader")
-    private let reading = DispatchGroup()
     private let state = NSCondition()
     private var entries: [LogOffset: KafkaAlertRecord] = [:]
     private var order: [LogOffset] = []
@@ -55,30 +57,40 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     private let pool = DataKeyPool<String>(batchSize: KafkaAlertLog.batchSize)
     private static let batchSize = 256
 
-    /// The log on `bootstrapServers`, sealing identities with `cipher` and signing records
-    /// with `macKey`; an append the brokers have not taken within `writeTimeout` seconds
-    /// fails (the API answers 503). Returns once both topics have been read to their end,
-    /// or throws after `timeout` seconds.
-    public init(
+    /// The log on `bootstrapServers` with clients of its own, sealing identities with
+    /// `cipher` and signing records with `macKey`; an append the brokers have not taken within
+    /// `writeTimeout` seconds fails (the API answers 503). Returns once both topics have been
+    /// read to their end, or throws after `timeout` seconds.
+    public convenience init(
         bootstrapServers: String, cipher: IdentityCipher, macKey: [UInt8], writeTimeout: Double = 10, timeout: Double = 30
     ) throws(KafkaError) {
+        try self.init(
+            connection: KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: writeTimeout), owning: true, cipher: cipher,
+            macKey: macKey, timeout: timeout)
+    }
+
+    /// The log on `connection` (its producer and a follower of both topics; the connection's
+    /// owner shuts it down), as `init(bootstrapServers:…)`.
+    public convenience init(connection: KafkaConnection, cipher: IdentityCipher, macKey: [UInt8], timeout: Double = 30) throws(KafkaError) {
+        try self.init(connection: connection, owning: false, cipher: cipher, macKey: macKey, timeout: timeout)
+    }
+
+    private init(connection: KafkaConnection, owning: Bool, cipher: IdentityCipher, macKey: [UInt8], timeout: Double) throws(KafkaError) {
+        self.connection = connection
+        ownsConnection = owning
         self.cipher = cipher
         self.macKey = macKey
-        producer = try KafkaProducer(
-            bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(writeTimeout * 1000)))])
-        reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.topic, Self.keysTopic])
-        reading.enter()
-        readQueue.async { [self] in
-            defer { reading.leave() }
-            while !state.withLock({ stopped }) { readOnce() }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while !reader.caughtUp {
-            if Date() > deadline {
-                close()
-                throw KafkaError("could not read \(Self.topic) and \(Self.keysTopic) to their end within \(Int(timeout)) s")
-            }
-            usleep(10_000)
+        do {
+            let follower = try connection.follow(
+                [Self.topic, Self.keysTopic], name: "log", timeout: timeout, onRecord: { [weak self] in self?.read($0) },
+                onError: { [weak self] error in
+                    self?.state.withLock { self?.readError = error.description }
+                    return 0.1
+                })
+            state.withLock { self.follower = follower }
+        } catch {
+            close()
+            throw error
         }
         try checkMasterKey()
         try refill()
@@ -142,7 +154,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     }
 
     /// The number of partitions of `vigil.alerts`.
-    public var partitions: Int { reader.partitions(of: Self.topic) }
+    public var partitions: Int { state.withLock { follower }?.partitions(of: Self.topic) ?? 0 }
 
     /// The log offset of `offset` in `partition`.
     public static func logOffset(partition: Int32, offset: Int64) -> LogOffset { LogOffset(partition) << 40 | (offset + 1) }
@@ -242,16 +254,8 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
 
     // MARK: Materialising
 
-    private func readOnce() {
-        let record: KafkaRecord?
-        do {
-            record = try reader.poll(timeout: 0.1)
-        } catch {
-            state.withLock { readError = error.description }
-            usleep(100_000)
-            return
-        }
-        guard let record else { return }
+    /// Takes one record the follower read.
+    private func read(_ record: KafkaRecord) {
         if record.topic == Self.keysTopic {
             let id = String(decoding: record.key ?? [], as: UTF8.self)
             let erased: String? = state.withLock {
@@ -495,9 +499,12 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             return !stopped
         }
         guard first else { return }
-        reading.wait()
-        reader.close()
-        try? producer.flush(timeout: 5)
+        state.withLock { follower }?.stop()
+        if ownsConnection {
+            connection.shutdown()
+        } else {
+            try? producer.flush(timeout: 5)
+        }
     }
 }
 

@@ -27,21 +27,21 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     /// The consumer group of the workers.
     public static let group = "vigil-workers"
 
-    private let bootstrapServers: String
-    private let producer: KafkaProducer
-    private let outcomes: KafkaTopicReader
+    private let connection: KafkaConnection
+    /// Whether `close()` shuts `connection` down too (it was made for this queue alone).
+    private let ownsConnection: Bool
+    private var producer: KafkaProducer { connection.producer }
+    /// Reads `vigil.deliveries.outcomes` into `view`; set once it was read to its end.
+    private var outcomes: KafkaTopicFollower?
     private let state = NSCondition()
     private var view: [String: DeliveryRecord] = [:]
     private var byAlert: [String: [String]] = [:]
     private var stopped = false
-    private let reading = DispatchGroup()
-    private let readQueue = DispatchQueue(label: "vigil.kafka.outcomes-reader")
 
     // The worker side, when this process runs workers.
-    private let workQueue = DispatchQueue(label: "vigil.kafka.delivery-consumer")
+    private var working: KafkaThread?
     private let commits = DispatchQueue(label: "vigil.kafka.delivery-commits")
     private let completing = DispatchGroup()
-    private let working = DispatchGroup()
     private var consumer: KafkaConsumer?
     private var ready: [String: Pending] = [:]
     private var claimed: [String: Pending] = [:]
@@ -56,29 +56,34 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         let source: KafkaRecord
     }
 
-    /// The queue on `bootstrapServers`; returns once the outcomes are read to their end.
-    public init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
-        self.bootstrapServers = bootstrapServers
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))))])
-        outcomes = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.outcomesTopic])
-        reading.enter()
-        readQueue.async { [self] in
-            defer { reading.leave() }
-            while !state.withLock({ stopped }) { readOutcome() }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while !outcomes.caughtUp {
-            if Date() > deadline {
-                close()
-                throw KafkaError("could not read \(Self.outcomesTopic) to its end within \(Int(timeout)) s")
-            }
-            usleep(10_000)
-        }
+    /// The queue on `bootstrapServers` with clients of its own; returns once the outcomes
+    /// are read to their end.
+    public convenience init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
+        try self.init(connection: KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: writeTimeout), owning: true, timeout: timeout)
     }
 
-    private func readOutcome() {
-        guard let record = try? outcomes.poll(timeout: 0.1), let message = Self.message(in: record) else { return }
-        state.withLock { apply(message.record) }
+    /// The queue on `connection` (its producer, a follower of the outcomes and, once
+    /// `startWorking`, a member of `vigil-workers`; the connection's owner shuts it down).
+    public convenience init(connection: KafkaConnection, timeout: Double = 30) throws(KafkaError) {
+        try self.init(connection: connection, owning: false, timeout: timeout)
+    }
+
+    private init(connection: KafkaConnection, owning: Bool, timeout: Double) throws(KafkaError) {
+        self.connection = connection
+        ownsConnection = owning
+        do {
+            let outcomes = try connection.follow(
+                [Self.outcomesTopic], name: "outcomes", timeout: timeout,
+                onRecord: { [weak self] record in
+                    guard let self, let message = Self.message(in: record) else { return }
+                    state.withLock { apply(message.record) }
+                },
+                onError: { _ in 0.1 })
+            state.withLock { self.outcomes = outcomes }
+        } catch {
+            close()
+            throw error
+        }
     }
 
     /// The delivery in `record`, or `nil` (counted and logged as refused, unless it is a
@@ -161,25 +166,22 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     /// arrives (the worker pool's poke). Deliveries of alerts this process cannot read yet
     /// (`isReadable` says no) wait in memory until it can.
     public func startWorking(isReadable: @escaping @Sendable (String) -> Bool, onAvailable: @escaping @Sendable () -> Void) throws(KafkaError) {
-        let consumer = try KafkaConsumer(
-            bootstrapServers: bootstrapServers, group: Self.group, topics: [Self.webhookTopic, Self.emailTopic, Self.retryTopic])
+        let consumer = try connection.consumer(group: Self.group, topics: [Self.webhookTopic, Self.emailTopic, Self.retryTopic])
         state.withLock {
             self.consumer = consumer
             self.isReadable = isReadable
         }
-        working.enter()
-        workQueue.async { [self] in
-            defer { working.leave() }
-            while !state.withLock({ stopped }) {
+        let working = try KafkaThread(name: "vigil-kafka-work") { [weak self] thread in
+            while !thread.isStopping, let self {
                 if state.withLock({ ready.count }) > 10_000 {
-                    usleep(50_000)  // back-pressure: the workers are behind
+                    _ = thread.pause(0.05)  // back-pressure: the workers are behind
                     continue
                 }
                 let record: KafkaRecord?
                 do {
                     record = try consumer.poll(timeout: 0.1)
                 } catch {
-                    usleep(100_000)
+                    _ = thread.pause(0.1)
                     continue
                 }
                 dropRevoked(consumer)
@@ -188,6 +190,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 onAvailable()
             }
         }
+        state.withLock { self.working = working }
     }
 
     /// Forgets buffered work of partitions this worker no longer owns; their next owner
@@ -351,11 +354,14 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         }
         guard first else { return }
         _ = completing.wait(timeout: .now() + 15)  // outcomes being recorded, then their commits
-        working.wait()
-        reading.wait()
+        state.withLock { working }?.join()
+        state.withLock { outcomes }?.stop()
         commits.sync {}
         state.withLock { consumer }?.close()
-        outcomes.close()
-        try? producer.flush(timeout: 5)
+        if ownsConnection {
+            connection.shutdown()
+        } else {
+            try? producer.flush(timeout: 5)
+        }
     }
 }

@@ -21,7 +21,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     /// The queue position name under which Kafka routings are recorded.
     static let consumer = "kafka-router"
 
-    private let bootstrapServers: String
+    private let connection: KafkaConnection
     private let log: KafkaAlertLog
     private let queue: any DeliveryQueue
     private let subscribers: SubscriberRegistry
@@ -36,12 +36,12 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     private var routed: LogOffset = 0
     private var routedListeners: [@Sendable (LogOffset) -> Void] = []
 
-    /// A router reading `log`'s topic on `bootstrapServers` into `queue`.
+    /// A router reading `log`'s topic into `queue` through a consumer of `connection`.
     public init(
-        bootstrapServers: String, log: KafkaAlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, fingerprintKey: [UInt8],
+        connection: KafkaConnection, log: KafkaAlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, fingerprintKey: [UInt8],
         metrics: Metrics, logger: Logger
     ) {
-        self.bootstrapServers = bootstrapServers
+        self.connection = connection
         self.log = log
         self.queue = queue
         self.subscribers = subscribers
@@ -60,7 +60,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     }
 
     public func start() throws {
-        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: Self.group, topics: [KafkaAlertLog.topic])
+        let consumer = try connection.consumer(group: Self.group, topics: [KafkaAlertLog.topic])
         lock.withLock { self.consumer = consumer }
         running.enter()
         dispatchQueue.async { [self] in
