@@ -134,3 +134,28 @@ import Testing
         #expect(throws: KafkaError.self) { _ = try consumer.commit(TopicPartition("vigil.test", 0), before: 1) }
     }
 }
+
+/// The wait the router makes for the log's follower: woken by the reader, never polled.
+@Suite struct KafkaReadProgressTests {
+    @Test func aWaiterWakesWhenItsPartitionPassesItsOffsetAndOnlyThen() {
+        let progress = KafkaReadProgress()
+        #expect(!progress.hasRead(0, 0))
+        #expect(!progress.wait(until: 0, 0, deadline: .now() + 0.05), "nothing read: the wait times out")
+        let woke = DispatchSemaphore(value: 0)
+        let answer = Mutex<Bool?>(nil)
+        Thread.detachNewThread {
+            answer.withLock { $0 = progress.wait(until: 1, 5, deadline: .now() + 30) }
+            woke.signal()
+        }
+        progress.advance(0, past: 9)  // another partition: no wake-up
+        progress.advance(1, past: 4)  // not far enough
+        #expect(woke.wait(timeout: .now() + 0.2) == .timedOut)
+        let started = Date()
+        progress.advance(1, past: 5)
+        #expect(woke.wait(timeout: .now() + 10) == .success)
+        #expect(Date().timeIntervalSince(started) < 1)
+        #expect(answer.withLock { $0 } == true)
+        #expect(progress.hasRead(1, 5) && !progress.hasRead(1, 6))
+        #expect(progress.wait(until: 0, 9, deadline: .now()), "already read: no wait")
+    }
+}
