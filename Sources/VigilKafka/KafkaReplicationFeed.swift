@@ -10,14 +10,6 @@ public final class KafkaReplicationFeed: ReplicationFeed, Sendable {
     private let producer: KafkaProducer
     private let timeout: Double
 
-    /// A feed writing to `topic` on `bootstrapServers` through a producer of its own,
-    /// waiting at most `timeout` seconds per change.
-    public init(bootstrapServers: String, topic: String, timeout: Double = 10) throws(KafkaError) {
-        self.topic = topic
-        self.timeout = timeout
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(timeout * 1000)))])
-    }
-
     /// A feed writing to `topic` through `connection`'s shared producer (whose write timeout
     /// should be `timeout`), waiting at most `timeout` seconds per change.
     public init(connection: KafkaConnection, topic: String, timeout: Double = 10) {

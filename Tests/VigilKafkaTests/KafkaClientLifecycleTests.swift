@@ -159,3 +159,40 @@ import Testing
         #expect(progress.wait(until: 0, 9, deadline: .now()), "already read: no wait")
     }
 }
+
+/// One connection per process: its writers share one producer, and one `shutdown()` stops
+/// its readers' threads and frees every client.
+@Suite(.serialized) struct KafkaConnectionTests {
+    /// The threads of this process named `name` (Linux truncates names to 15 bytes).
+    static func threads(named name: String) -> Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task")) ?? []
+        return tasks.filter { task in
+            (try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) == name
+        }.count
+    }
+
+    @Test func writersShareOneProducerAndShutdownStopsEveryReader() throws {
+        let cluster = try KafkaMockCluster.withVigilTopics(partitions: 2)
+        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, writeTimeout: 5)
+        let feed = KafkaReplicationFeed(connection: connection, topic: "vigil.tokens", timeout: 5)
+        try feed.publish(key: "tok_1", value: Array("{}".utf8))
+        let seen = Mutex<[String]>([])
+        let follower = try connection.follow(
+            ["vigil.tokens"], name: "lifecycle", timeout: 30,
+            onRecord: { record in seen.withLock { $0.append(String(decoding: record.key ?? [], as: UTF8.self)) } }, onError: { _ in 0.1 })
+        #expect(seen.withLock { $0 } == ["tok_1"], "read to the end before follow returns")
+        #expect(follower.partitions(of: "vigil.tokens") == 2)
+        #expect(Self.threads(named: "vigil-kafka-lif") == 1)
+        let consumer = try connection.consumer(group: "lifecycle-test", topics: ["vigil.tokens"])
+
+        connection.shutdown()
+        #expect(Self.threads(named: "vigil-kafka-lif") == 0, "the follower's thread was joined")
+        #expect(throws: KafkaError.self) { _ = try consumer.poll(timeout: 0.1) }
+        #expect(throws: KafkaError.self) { try feed.publish(key: "tok_2", value: nil) }
+        #expect {
+            _ = try connection.follow(["vigil.tokens"], name: "late", onRecord: { _ in }, onError: { _ in 0 })
+        } throws: { ($0 as? KafkaError)?.description.contains("shut down") == true }
+        connection.shutdown()  // idempotent
+        follower.stop()  // and so is each reader's own stop
+    }
+}
