@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilCrypto
 
@@ -23,7 +24,7 @@ import VigilCrypto
 /// read gets the first answer. Two copies of one body filed at once through two processes
 /// share a country, hence a partition, so every reader sees the same one first; the later
 /// copy is never indexed, and the router skips it.
-public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
+public final class KafkaAlertLog: AlertLog, Sendable {
     /// The log topic.
     public static let topic = "vigil.alerts"
     /// The compacted topic of wrapped data keys, keyed by key id; erasure writes tombstones.
@@ -31,54 +32,121 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     /// Where records that fail validation go, with the reason.
     public static let invalidTopic = "vigil.alerts.invalid"
 
-    private let producer: KafkaProducer
-    private let reader: KafkaTopicReader
+    private let connection: KafkaConnection
+    /// Whether `close()` shuts `connection` down too (it was made for this log alone).
+    private let ownsConnection: Bool
+    private var producer: KafkaProducer { connection.producer }
     private let cipher: IdentityCipher
     private let macKey: [UInt8]
-    private let readQueue = DispatchQueue(label: "vigil.kafka.log-reader")
-    private let reading = DispatchGroup()
-    private let state = NSCondition()
-    private var entries: [LogOffset: KafkaAlertRecord] = [:]
-    private var order: [LogOffset] = []
-    private var byID: [String: LogOffset] = [:]
-    /// The alert each data key seals, so a tombstone read on `vigil.keys` names its alert.
-    private var alertByKeyID: [String: String] = [:]
+    private let state = Mutex(State())
+    /// How far the follower has read each partition of `vigil.alerts` (the router waits on it).
+    private let progress = KafkaReadProgress()
     private let erasures = ErasureObservers()
-    private var claims: [String: (fingerprint: String, receipt: AppendReceipt)] = [:]
-    private var pendingClaims: [String: [(fingerprint: String, completion: @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)]] = [:]
-    private var keys: [String: [UInt8]] = [:]
-    private var readThrough: [Int32: Int64] = [:]
-    private var readError: String?
-    private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
-    private var nextObserverID: UInt64 = 0
-    private var stopped = false
+
+    /// The materialised log and everything else that changes, behind `state`'s one lock.
+    private struct State {
+        /// Reads both topics into memory; set once they were read to their end.
+        var follower: KafkaTopicFollower?
+        var entries: [LogOffset: KafkaAlertRecord] = [:]
+        var order: [LogOffset] = []
+        var byID: [String: LogOffset] = [:]
+        /// The alert each data key seals, so a tombstone read on `vigil.keys` names its alert.
+        var alertByKeyID: [String: String] = [:]
+        var claims: [String: (fingerprint: String, receipt: AppendReceipt)] = [:]
+        var pendingClaims: [String: [(fingerprint: String, completion: @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)]] = [:]
+        var keys: [String: [UInt8]] = [:]
+        var readError: String?
+        var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
+        var nextObserverID: UInt64 = 0
+        var stopped = false
+
+        /// Records `record` at `offset` unless an alert with its id or its claim is indexed
+        /// already (a duplicate from a concurrent ingest).
+        mutating func index(_ record: KafkaAlertRecord, at offset: LogOffset) -> Bool {
+            guard byID[record.view.id] == nil, entries[offset] == nil else { return false }
+            if let claim = record.claim {
+                let key = "\(claim.organisation)\u{0}\(claim.key)"
+                guard claims[key] == nil else { return false }
+                claims[key] = (claim.fingerprint, AppendReceipt(id: record.view.id, offset: offset, repeated: false))
+            }
+            entries[offset] = record
+            byID[record.view.id] = offset
+            alertByKeyID[record.keyID] = record.view.id
+            if let last = order.last, last > offset {
+                var low = 0, high = order.count
+                while low < high {
+                    let mid = (low + high) / 2
+                    if order[mid] < offset { low = mid + 1 } else { high = mid }
+                }
+                order.insert(offset, at: low)
+            } else {
+                order.append(offset)
+            }
+            return true
+        }
+
+        /// The offsets `query` selects, in order.
+        func select(_ query: AlertQuery) -> [LogOffset] {
+            var low = 0, high = order.count
+            if let from = query.fromOffset {
+                while low < high {
+                    let mid = (low + high) / 2
+                    if order[mid] < from { low = mid + 1 } else { high = mid }
+                }
+            }
+            var selected: [LogOffset] = []
+            var i = low
+            while i < order.count && selected.count < query.limit {
+                let offset = order[i]
+                i += 1
+                if let to = query.toOffset, offset > to { break }
+                let view = entries[offset]!.view
+                if let since = query.since, view.receivedAt < since { continue }
+                if let until = query.until, view.receivedAt >= until { continue }
+                if let country = query.country, view.country != country { continue }
+                if let caseID = query.caseID, view.caseID != caseID { continue }
+                selected.append(offset)
+            }
+            return selected
+        }
+    }
     private let pool = DataKeyPool<String>(batchSize: KafkaAlertLog.batchSize)
     private static let batchSize = 256
 
-    /// The log on `bootstrapServers`, sealing identities with `cipher` and signing records
-    /// with `macKey`; an append the brokers have not taken within `writeTimeout` seconds
-    /// fails (the API answers 503). Returns once both topics have been read to their end,
-    /// or throws after `timeout` seconds.
-    public init(
+    /// The log on `bootstrapServers` with clients of its own, sealing identities with
+    /// `cipher` and signing records with `macKey`; an append the brokers have not taken within
+    /// `writeTimeout` seconds fails (the API answers 503). Returns once both topics have been
+    /// read to their end, or throws after `timeout` seconds.
+    public convenience init(
         bootstrapServers: String, cipher: IdentityCipher, macKey: [UInt8], writeTimeout: Double = 10, timeout: Double = 30
     ) throws(KafkaError) {
+        try self.init(
+            connection: KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: writeTimeout), owning: true, cipher: cipher,
+            macKey: macKey, timeout: timeout)
+    }
+
+    /// The log on `connection` (its producer and a follower of both topics; the connection's
+    /// owner shuts it down), as `init(bootstrapServers:…)`.
+    public convenience init(connection: KafkaConnection, cipher: IdentityCipher, macKey: [UInt8], timeout: Double = 30) throws(KafkaError) {
+        try self.init(connection: connection, owning: false, cipher: cipher, macKey: macKey, timeout: timeout)
+    }
+
+    private init(connection: KafkaConnection, owning: Bool, cipher: IdentityCipher, macKey: [UInt8], timeout: Double) throws(KafkaError) {
+        self.connection = connection
+        ownsConnection = owning
         self.cipher = cipher
         self.macKey = macKey
-        producer = try KafkaProducer(
-            bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(writeTimeout * 1000)))])
-        reader = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.topic, Self.keysTopic])
-        reading.enter()
-        readQueue.async { [self] in
-            defer { reading.leave() }
-            while !state.withLock({ stopped }) { readOnce() }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while !reader.caughtUp {
-            if Date() > deadline {
-                close()
-                throw KafkaError("could not read \(Self.topic) and \(Self.keysTopic) to their end within \(Int(timeout)) s")
-            }
-            usleep(10_000)
+        do {
+            let follower = try connection.follow(
+                [Self.topic, Self.keysTopic], name: "log", timeout: timeout, onRecord: { [weak self] in self?.read($0) },
+                onError: { [weak self] error in
+                    self?.state.withLock { $0.readError = error.description }
+                    return 0.1
+                })
+            state.withLock { $0.follower = follower }
+        } catch {
+            close()
+            throw error
         }
         try checkMasterKey()
         try refill()
@@ -97,7 +165,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             throw KafkaError("cannot make data keys: \(error)")
         }
         try producer.produceAll(made.map { (Self.keysTopic, $0.id, $0.wrapped) })
-        state.withLock { for item in made { keys[item.id] = item.wrapped } }
+        state.withLock { state in for item in made { state.keys[item.id] = item.wrapped } }
         pool.add(made.map { ($0.id, $0.key) })
     }
 
@@ -123,7 +191,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     /// recorded: such a process could open no identity and would take every signed record
     /// for a forgery. The first process records a data key wrapped by its master key.
     private func checkMasterKey() throws(KafkaError) {
-        if let recorded = state.withLock({ keys[Self.masterCheckID] }) {
+        if let recorded = state.withLock({ $0.keys[Self.masterCheckID] }) {
             guard cipher.unwraps(recorded) else {
                 close()
                 throw KafkaError(
@@ -138,11 +206,11 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             throw KafkaError("master key: cannot make the check value: \(error)")
         }
         try producer.produceAndWait(topic: Self.keysTopic, key: Array(Self.masterCheckID.utf8), value: wrapped)
-        state.withLock { keys[Self.masterCheckID] = wrapped }
+        state.withLock { $0.keys[Self.masterCheckID] = wrapped }
     }
 
     /// The number of partitions of `vigil.alerts`.
-    public var partitions: Int { reader.partitions(of: Self.topic) }
+    public var partitions: Int { state.withLock { $0.follower }?.partitions(of: Self.topic) ?? 0 }
 
     /// The log offset of `offset` in `partition`.
     public static func logOffset(partition: Int32, offset: Int64) -> LogOffset { LogOffset(partition) << 40 | (offset + 1) }
@@ -160,18 +228,18 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     ) {
         let claimKey = idempotency.map { "\($0.organisation)\u{0}\($0.key)" }
         if let claimKey, let claim = idempotency {
-            let answer: Result<AppendReceipt, AlertLogError>? = state.withLock {
-                if let held = claims[claimKey] {
+            let answer: Result<AppendReceipt, AlertLogError>? = state.withLock { state in
+                if let held = state.claims[claimKey] {
                     return held.fingerprint == claim.fingerprint
                         ? .success(AppendReceipt(id: held.receipt.id, offset: held.receipt.offset, repeated: true))
                         : .failure(.idempotencyConflict(key: claim.key))
                 }
-                if let waiting = pendingClaims[claimKey] {
+                if let waiting = state.pendingClaims[claimKey] {
                     if waiting.first?.fingerprint != claim.fingerprint { return .failure(.idempotencyConflict(key: claim.key)) }
-                    pendingClaims[claimKey]?.append((claim.fingerprint, completion))
+                    state.pendingClaims[claimKey]?.append((claim.fingerprint, completion))
                     return .some(.success(AppendReceipt(id: "", offset: -1, repeated: true)))
                 }
-                pendingClaims[claimKey] = [(claim.fingerprint, completion)]
+                state.pendingClaims[claimKey] = [(claim.fingerprint, completion)]
                 return nil
             }
             if let answer {
@@ -194,7 +262,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
                 finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
             case .success(let position):
                 let offset = Self.logOffset(partition: position.partition, offset: position.offset)
-                let inserted = state.withLock { index(record, at: offset) }
+                let inserted = state.withLock { $0.index(record, at: offset) }
                 finish(claimKey, .success(AppendReceipt(id: alert.id, offset: offset, repeated: false)), fallback: completion)
                 if inserted { notify(offset) }
             }
@@ -207,7 +275,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         fallback: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void
     ) {
         guard let claimKey else { return fallback(result) }
-        let waiting = state.withLock { pendingClaims.removeValue(forKey: claimKey) ?? [] }
+        let waiting = state.withLock { $0.pendingClaims.removeValue(forKey: claimKey) ?? [] }
         for (index, waiter) in waiting.enumerated() {
             if index == 0 { waiter.completion(result); continue }
             waiter.completion(result.map { AppendReceipt(id: $0.id, offset: $0.offset, repeated: true) })
@@ -215,55 +283,22 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         if waiting.isEmpty { fallback(result) }
     }
 
-    /// Records `record` at `offset` unless an alert with its id or its claim is indexed
-    /// already (a duplicate from a concurrent ingest); call with `state` held.
-    private func index(_ record: KafkaAlertRecord, at offset: LogOffset) -> Bool {
-        guard byID[record.view.id] == nil, entries[offset] == nil else { return false }
-        if let claim = record.claim {
-            let key = "\(claim.organisation)\u{0}\(claim.key)"
-            guard claims[key] == nil else { return false }
-            claims[key] = (claim.fingerprint, AppendReceipt(id: record.view.id, offset: offset, repeated: false))
-        }
-        entries[offset] = record
-        byID[record.view.id] = offset
-        alertByKeyID[record.keyID] = record.view.id
-        if let last = order.last, last > offset {
-            var low = 0, high = order.count
-            while low < high {
-                let mid = (low + high) / 2
-                if order[mid] < offset { low = mid + 1 } else { high = mid }
-            }
-            order.insert(offset, at: low)
-        } else {
-            order.append(offset)
-        }
-        return true
-    }
-
     // MARK: Materialising
 
-    private func readOnce() {
-        let record: KafkaRecord?
-        do {
-            record = try reader.poll(timeout: 0.1)
-        } catch {
-            state.withLock { readError = error.description }
-            usleep(100_000)
-            return
-        }
-        guard let record else { return }
+    /// Takes one record the follower read.
+    private func read(_ record: KafkaRecord) {
         if record.topic == Self.keysTopic {
             let id = String(decoding: record.key ?? [], as: UTF8.self)
-            let erased: String? = state.withLock {
-                readError = nil
-                if id == Self.masterCheckID, keys[id] != nil {
+            let erased: String? = state.withLock { state in
+                state.readError = nil
+                if id == Self.masterCheckID, state.keys[id] != nil {
                     // The first check record decides; a later one (a racing first start) is ignored.
                 } else if let wrapped = record.value {
-                    keys[id] = wrapped
+                    state.keys[id] = wrapped
                 } else {
                     // A tombstone: an erasure, made through this process or any other.
-                    keys.removeValue(forKey: id)
-                    return alertByKeyID[id]
+                    state.keys.removeValue(forKey: id)
+                    return state.alertByKeyID[id]
                 }
                 return nil
             }
@@ -273,7 +308,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         let offset = Self.logOffset(partition: record.partition, offset: record.offset)
         // This process's own appends are indexed already; only others' records are decoded,
         // and outside the lock, so appends and reads never wait for JSON decoding.
-        let known = state.withLock { entries[offset] != nil }
+        let known = state.withLock { $0.entries[offset] != nil }
         var decoded: KafkaAlertRecord?
         if !known, let value = record.value {
             do {
@@ -286,15 +321,12 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
                 }
             }
         }
-        let inserted: LogOffset? = state.withLock {
-            readError = nil
-            defer {
-                readThrough[record.partition] = max(readThrough[record.partition] ?? 0, record.offset + 1)
-                state.broadcast()
-            }
-            guard let decoded, index(decoded, at: offset) else { return nil }
+        let inserted: LogOffset? = state.withLock { state in
+            state.readError = nil
+            guard let decoded, state.index(decoded, at: offset) else { return nil }
             return offset
         }
+        progress.advance(record.partition, past: record.offset)  // after indexing: a waiter then finds the record
         if let inserted { notify(inserted) }
     }
 
@@ -316,13 +348,10 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
         guard let value = record.value, !value.isEmpty else { return .invalid("the record has no value") }
         guard KafkaAlertRecord.looksSigned(value) else { return .submission(value) }
         let offset = Self.logOffset(partition: record.partition, offset: record.offset)
-        let deadline = Date().addingTimeInterval(timeout)
-        let stored: StoredAlert?? = state.withLock {
-            while (readThrough[record.partition] ?? 0) <= record.offset && entries[offset] == nil {
-                if !state.wait(until: deadline) { return .none }
-            }
-            return .some(entries[offset].map { StoredAlert(offset: offset, alert: open($0)) })
-        }
+        let reached = state.withLock { $0.entries[offset] != nil }
+            || progress.wait(until: record.partition, record.offset, deadline: .now() + timeout)
+        let stored: StoredAlert?? = reached
+            ? .some(state.withLock { state in state.entries[offset].map { StoredAlert(offset: offset, alert: open($0, keys: state.keys)) } }) : .none
         guard let stored else { throw KafkaError("this process has not read \(Self.topic) up to partition \(record.partition) offset \(record.offset) within \(Int(timeout)) s") }
         if let stored { return .alert(stored) }  // indexed, so its MAC was checked (or this process wrote it)
         do {
@@ -388,13 +417,13 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     }
 
     /// Why the reader last failed, while it keeps failing (for `/readyz` and logs).
-    public var readProblem: String? { state.withLock { readError } }
+    public var readProblem: String? { state.withLock { $0.readError } }
 
     // MARK: Reading
 
     /// The alert with its identity and free text opened, or its view marked `[erased]`
     /// (again, for records written before free text was sealed) once the key is gone.
-    private func open(_ record: KafkaAlertRecord) -> Alert {
+    private func open(_ record: KafkaAlertRecord, keys: [String: [UInt8]]) -> Alert {
         guard let plaintext = cipher.open(record.sealedIdentity, wrappedKey: keys[record.keyID], alertID: record.view.id),
             let identity = AlertIdentity(json: plaintext)
         else { return record.view.sealedView }
@@ -402,74 +431,50 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
     }
 
     /// Whether this process has read the alert `id` (cheaper than `alert(id:)`: opens nothing).
-    public func contains(_ id: String) -> Bool { state.withLock { byID[id] != nil } }
+    public func contains(_ id: String) -> Bool { state.withLock { $0.byID[id] != nil } }
 
     public func alert(id: String) throws -> StoredAlert? {
-        state.withLock {
-            guard let offset = byID[id], let record = entries[offset] else { return nil }
-            return StoredAlert(offset: offset, alert: open(record))
+        state.withLock { state in
+            guard let offset = state.byID[id], let record = state.entries[offset] else { return nil }
+            return StoredAlert(offset: offset, alert: open(record, keys: state.keys))
         }
     }
 
     public func alerts(matching query: AlertQuery) throws -> [StoredAlert] {
-        state.withLock { select(query).map { StoredAlert(offset: $0, alert: open(entries[$0]!)) } }
+        state.withLock { state in state.select(query).map { StoredAlert(offset: $0, alert: open(state.entries[$0]!, keys: state.keys)) } }
     }
 
     public func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
-        state.withLock { select(query).map { StoredAlert(offset: $0, alert: entries[$0]!.view) } }
+        state.withLock { state in state.select(query).map { StoredAlert(offset: $0, alert: state.entries[$0]!.view) } }
     }
 
-    /// The offsets `query` selects, in order; call with `state` held.
-    private func select(_ query: AlertQuery) -> [LogOffset] {
-        var low = 0, high = order.count
-        if let from = query.fromOffset {
-            while low < high {
-                let mid = (low + high) / 2
-                if order[mid] < from { low = mid + 1 } else { high = mid }
-            }
-        }
-        var selected: [LogOffset] = []
-        var i = low
-        while i < order.count && selected.count < query.limit {
-            let offset = order[i]
-            i += 1
-            if let to = query.toOffset, offset > to { break }
-            let view = entries[offset]!.view
-            if let since = query.since, view.receivedAt < since { continue }
-            if let until = query.until, view.receivedAt >= until { continue }
-            if let country = query.country, view.country != country { continue }
-            if let caseID = query.caseID, view.caseID != caseID { continue }
-            selected.append(offset)
-        }
-        return selected
-    }
-
-    public func lastOffset() throws -> LogOffset { state.withLock { order.last ?? 0 } }
+    public func lastOffset() throws -> LogOffset { state.withLock { $0.order.last ?? 0 } }
 
     public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation {
-        let id = state.withLock {
-            nextObserverID += 1
-            observers[nextObserverID] = handler
-            return nextObserverID
+        let id = state.withLock { state in
+            state.nextObserverID += 1
+            state.observers[state.nextObserverID] = handler
+            return state.nextObserverID
         }
         return AppendObservation { [weak self] in
             guard let self else { return }
-            _ = self.state.withLock { self.observers.removeValue(forKey: id) }
+            _ = self.state.withLock { $0.observers.removeValue(forKey: id) }
         }
     }
 
     private func notify(_ offset: LogOffset) {
-        let handlers = state.withLock { Array(observers.values) }
+        let handlers = state.withLock { Array($0.observers.values) }
         for handler in handlers { handler(offset) }
     }
 
     // MARK: Erasure
 
     public func erase(_ target: ErasureTarget) throws -> [String] {
-        let erased: [(id: String, keyID: String)] = state.withLock {
+        let erased: [(id: String, keyID: String)] = state.withLock { state in
             switch target {
-            case .alert(let id): return byID[id].flatMap { entries[$0] }.map { [($0.view.id, $0.keyID)] } ?? []
-            case .caseID(let caseID): return order.compactMap { entries[$0]!.view.caseID == caseID ? (entries[$0]!.view.id, entries[$0]!.keyID) : nil }
+            case .alert(let id): return state.byID[id].flatMap { state.entries[$0] }.map { [($0.view.id, $0.keyID)] } ?? []
+            case .caseID(let caseID):
+                return state.order.compactMap { state.entries[$0]!.view.caseID == caseID ? (state.entries[$0]!.view.id, state.entries[$0]!.keyID) : nil }
             }
         }
         for (id, keyID) in erased {
@@ -478,7 +483,7 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
             } catch {
                 throw AlertLogError.unavailable("the erasure of \(id) could not be written to \(Self.keysTopic): \(error)")
             }
-            _ = state.withLock { keys.removeValue(forKey: keyID) }
+            _ = state.withLock { $0.keys.removeValue(forKey: keyID) }
         }
         erasures.notify(erased.map(\.id))
         return erased.map(\.id)
@@ -490,29 +495,16 @@ public final class KafkaAlertLog: AlertLog, @unchecked Sendable {
 
     /// Stops materialising and frees the Kafka clients; waits for messages in flight.
     public func close() {
-        let first = state.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
+        let first = state.withLock { state in
+            defer { state.stopped = true }
+            return !state.stopped
         }
         guard first else { return }
-        reading.wait()
-        reader.close()
-        try? producer.flush(timeout: 5)
-    }
-}
-
-/// The first failure among many delivery reports.
-final class FirstFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var error: KafkaError?
-    func set(_ error: KafkaError) { lock.withLock { if self.error == nil { self.error = error } } }
-}
-
-extension NSCondition {
-    /// Runs `body` holding the condition's lock.
-    func withLock<T>(_ body: () throws -> T) rethrows -> T {
-        lock()
-        defer { unlock() }
-        return try body()
+        state.withLock { $0.follower }?.stop()
+        if ownsConnection {
+            connection.shutdown()
+        } else {
+            try? producer.flush(timeout: 5)
+        }
     }
 }

@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Synchronization
 
 /// One message read from Kafka.
 public struct KafkaRecord: Sendable, Equatable {
@@ -15,15 +16,17 @@ public struct KafkaRecord: Sendable, Equatable {
     public let value: [UInt8]?
     /// The broker's or producer's timestamp, in milliseconds since 1970.
     public let timestamp: Int64
+
+    /// The partition it came from.
+    public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
 }
 
 /// A member of a consumer group with explicit commits: a record counts as consumed only
 /// when `commit` says so, after the work it asked for is durable elsewhere. On a rebalance
 /// the partitions move to the other members from the last commit; `close` leaves the group
 /// at once, so no partition waits out the session timeout after a clean stop.
-public final class KafkaConsumer: @unchecked Sendable {
-    private let handle: ConsumerClient
-    private var client: OpaquePointer { handle.pointer }
+public final class KafkaConsumer: Sendable {
+    private let client: KafkaClientHandle
     private let rebalances: Rebalances
 
     /// Joins `group` on `bootstrapServers` and subscribes to `topics`, reading from the
@@ -46,27 +49,28 @@ public final class KafkaConsumer: @unchecked Sendable {
                 rd_kafka_assign(client, nil)
             }
             guard let opaque else { return }
-            var owned: [String] = []
+            var owned: [TopicPartition] = []
             if let list = partitions?.pointee, code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-                for i in 0..<Int(list.cnt) { owned.append("\(String(cString: list.elems[i].topic))/\(list.elems[i].partition)") }
+                for i in 0..<Int(list.cnt) { owned.append(TopicPartition(String(cString: list.elems[i].topic), list.elems[i].partition)) }
             }
             Unmanaged<Rebalances>.fromOpaque(opaque).takeUnretainedValue().record(owned)
         }
         self.rebalances = rebalances
-        handle = ConsumerClient(try KafkaClientHandle.make(RD_KAFKA_CONSUMER, conf, what: "Kafka consumer"))
-        rd_kafka_poll_set_consumer(client)
-        guard let list = rd_kafka_topic_partition_list_new(Int32(topics.count)) else { throw KafkaError("out of memory") }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for topic in topics { rd_kafka_topic_partition_list_add(list, topic, RD_KAFKA_PARTITION_UA) }
-        let code = rd_kafka_subscribe(client, list)
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError("cannot subscribe to \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
+        // The rebalance callback's opaque pointer is `rebalances`: it lives as long as the client.
+        client = try KafkaClientHandle.consumer(conf, what: "Kafka consumer", keepAlive: rebalances)
+        let subscribe = topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), offset: Int64(RD_KAFKA_OFFSET_INVALID)) }
+        try client.withClient { client throws(KafkaError) in
+            rd_kafka_poll_set_consumer(client)
+            let code = try KafkaClientHandle.withPartitionList(subscribe) { rd_kafka_subscribe(client, $0) }
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError("cannot subscribe to \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
+            }
         }
     }
 
     /// The next record, or `nil` when none arrived within `timeout` seconds.
     public func poll(timeout: Double) throws(KafkaError) -> KafkaRecord? {
-        if case .record(let record) = try KafkaClientHandle.poll(client, timeout: timeout) { return record }
+        if case .record(let record) = try client.poll(timeout: timeout) { return record }
         return nil
     }
 
@@ -75,22 +79,21 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// have moved, and its next owner reads the record again (at least once, never lost).
     @discardableResult
     public func commit(_ record: KafkaRecord) throws(KafkaError) -> Bool {
-        try commit(topic: record.topic, partition: record.partition, before: record.offset + 1)
+        try commit(record.topicPartition, before: record.offset + 1)
     }
 
-    /// Commits every record of `topic`/`partition` before offset `next` (the next to read),
+    /// Commits every record of `partition` before offset `next` (the next to read),
     /// synchronously; `false` when a rebalance refused it, as `commit(_:)`.
     @discardableResult
-    public func commit(topic: String, partition: Int32, before next: Int64) throws(KafkaError) -> Bool {
-        guard let list = rd_kafka_topic_partition_list_new(1) else { throw KafkaError("out of memory") }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        rd_kafka_topic_partition_list_add(list, topic, partition).pointee.offset = next
-        let code = rd_kafka_commit(client, list, 0)
+    public func commit(_ partition: TopicPartition, before next: Int64) throws(KafkaError) -> Bool {
+        let code = try client.withClient { client throws(KafkaError) in
+            try KafkaClientHandle.withPartitionList([(partition, offset: next)]) { rd_kafka_commit(client, $0, 0) }
+        }
         if [RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION, RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID].contains(code) {
             return false
         }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError("cannot commit \(topic)/\(partition) before offset \(next): \(KafkaClientHandle.describe(code))")
+            throw KafkaError("cannot commit \(partition) before offset \(next): \(KafkaClientHandle.describe(code))")
         }
         return true
     }
@@ -99,38 +102,40 @@ public final class KafkaConsumer: @unchecked Sendable {
     /// committed yet: the sum of each partition's high watermark minus the group's commit
     /// (or the low watermark where it has none), asked of the brokers, not from a cache.
     public func groupLag(topic: String, partitions: Int, timeout: Double = 2) throws(KafkaError) -> Int64 {
-        guard let list = rd_kafka_topic_partition_list_new(Int32(partitions)) else { throw KafkaError("out of memory") }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        for partition in 0..<partitions { rd_kafka_topic_partition_list_add(list, topic, Int32(partition)) }
-        let code = rd_kafka_committed(client, list, Int32(timeout * 1000))
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("cannot read the group's commits on \(topic): \(KafkaClientHandle.describe(code))") }
-        var lag: Int64 = 0
-        for i in 0..<Int(list.pointee.cnt) {
-            let element = list.pointee.elems[i]
-            var low: Int64 = 0, high: Int64 = 0
-            let watermarks = rd_kafka_query_watermark_offsets(client, topic, element.partition, &low, &high, Int32(timeout * 1000))
-            guard watermarks == RD_KAFKA_RESP_ERR_NO_ERROR else {
-                throw KafkaError("cannot read the end of \(topic)/\(element.partition): \(KafkaClientHandle.describe(watermarks))")
+        let asked = (0..<partitions).map { (TopicPartition(topic, Int32($0)), offset: Int64(RD_KAFKA_OFFSET_INVALID)) }
+        return try client.withClient { client throws(KafkaError) in
+            try KafkaClientHandle.withPartitionList(asked) { list throws(KafkaError) in
+                let code = rd_kafka_committed(client, list, Int32(timeout * 1000))
+                guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                    throw KafkaError("cannot read the group's commits on \(topic): \(KafkaClientHandle.describe(code))")
+                }
+                var lag: Int64 = 0
+                for i in 0..<Int(list.pointee.cnt) {
+                    let element = list.pointee.elems[i]
+                    var low: Int64 = 0, high: Int64 = 0
+                    let watermarks = rd_kafka_query_watermark_offsets(client, topic, element.partition, &low, &high, Int32(timeout * 1000))
+                    guard watermarks == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                        throw KafkaError("cannot read the end of \(topic)/\(element.partition): \(KafkaClientHandle.describe(watermarks))")
+                    }
+                    lag += max(0, high - (element.offset >= 0 ? element.offset : low))
+                }
+                return lag
             }
-            lag += max(0, high - (element.offset >= 0 ? element.offset : low))
         }
-        return lag
     }
 
-    /// The partitions this member owns now, as `topic/partition`, and how many rebalances
-    /// it has seen.
-    public var assignment: (partitions: [String], rebalances: Int) { rebalances.current }
+    /// The partitions this member owns now, and how many rebalances it has seen.
+    public var assignment: (partitions: [TopicPartition], rebalances: Int) { rebalances.current }
 
     /// Leaves the group now (the partitions move to the other members at once) and frees
-    /// the client. Polling after this is an error.
-    public func close() { handle.close() }
+    /// the client, or, while another thread is inside a call, as that call returns. Any call
+    /// after this throws. Idempotent.
+    public func close() { client.shutdown() }
 
     /// What the rebalance callback saw, read by `assignment`.
-    private final class Rebalances: @unchecked Sendable {
-        private let lock = NSLock()
-        private var owned: [String] = []
-        private var count = 0
-        func record(_ partitions: [String]) { lock.withLock { owned = partitions.sorted(); count += 1 } }
-        var current: ([String], Int) { lock.withLock { (owned, count) } }
+    private final class Rebalances: Sendable {
+        private let state = Mutex<(owned: [TopicPartition], count: Int)>(([], 0))
+        func record(_ partitions: [TopicPartition]) { state.withLock { $0 = (partitions.sorted(), $0.count + 1) } }
+        var current: ([TopicPartition], Int) { state.withLock { ($0.owned, $0.count) } }
     }
 }

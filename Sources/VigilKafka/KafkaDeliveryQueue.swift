@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 
 /// The delivery queue of the Kafka backend (DESIGN §2): routers write deliveries to
@@ -13,7 +14,7 @@ import VigilCore
 /// is acknowledged. A worker that dies mid-send hands its partitions over from the last
 /// commit, and the next owner sends what was not recorded: at least once, never lost.
 /// Partition ownership plays the part of the embedded queue's lease.
-public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
+public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
     /// Deliveries to webhooks.
     public static let webhookTopic = "vigil.deliveries.webhook"
     /// Deliveries by email.
@@ -27,28 +28,61 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     /// The consumer group of the workers.
     public static let group = "vigil-workers"
 
-    private let bootstrapServers: String
-    private let producer: KafkaProducer
-    private let outcomes: KafkaTopicReader
-    private let state = NSCondition()
-    private var view: [String: DeliveryRecord] = [:]
-    private var byAlert: [String: [String]] = [:]
-    private var stopped = false
-    private let reading = DispatchGroup()
-    private let readQueue = DispatchQueue(label: "vigil.kafka.outcomes-reader")
-
-    // The worker side, when this process runs workers.
-    private let workQueue = DispatchQueue(label: "vigil.kafka.delivery-consumer")
-    private let commits = DispatchQueue(label: "vigil.kafka.delivery-commits")
+    private let connection: KafkaConnection
+    /// Whether `close()` shuts `connection` down too (it was made for this queue alone).
+    private let ownsConnection: Bool
+    private var producer: KafkaProducer { connection.producer }
     private let completing = DispatchGroup()
-    private let working = DispatchGroup()
-    private var consumer: KafkaConsumer?
-    private var ready: [String: Pending] = [:]
-    private var claimed: [String: Pending] = [:]
-    private var outstanding: [String: Set<Int64>] = [:]  // "topic/partition" → offsets read, not yet done
-    private var doneThrough: [String: Int64] = [:]
-    private var rebalancesSeen = 0
-    private var isReadable: @Sendable (String) -> Bool = { _ in true }
+    private let state: Mutex<State>
+
+    /// Everything that changes, behind `state`'s one lock.
+    private struct State {
+        /// Reads `vigil.deliveries.outcomes` into `view`; set once it was read to its end.
+        var outcomes: KafkaTopicFollower?
+        var view: [String: DeliveryRecord] = [:]
+        var byAlert: [String: [String]] = [:]
+        var stopped = false
+
+        // The worker side, when this process runs workers.
+        var working: KafkaThread?
+        /// Runs the consumer's commits in the order `finish` asks for them.
+        let commits = DispatchQueue(label: "vigil.kafka.delivery-commits")
+        var consumer: KafkaConsumer?
+        var ready: [String: Pending] = [:]
+        var claimed: [String: Pending] = [:]
+        var outstanding: [TopicPartition: Set<Int64>] = [:]  // offsets read, not yet done
+        var doneThrough: [TopicPartition: Int64] = [:]
+        var rebalancesSeen = 0
+        var isReadable: @Sendable (String) -> Bool = { _ in true }
+
+        /// Puts `record` in the materialised view unless the view has a later state.
+        mutating func apply(_ record: DeliveryRecord) {
+            if let known = view[record.id] {
+                if known.updatedAt > record.updatedAt { return }
+            } else {
+                byAlert[record.alertID, default: []].append(record.id)
+            }
+            view[record.id] = record
+        }
+
+        /// Whether the view shows `record` settled since it was written: delivered or dead, or
+        /// failed at a later attempt (whose retry copy carries on). A delivery shown in flight is
+        /// not settled: its worker may have died before sending.
+        func isSettled(_ record: DeliveryRecord) -> Bool {
+            guard let known = view[record.id], known.updatedAt > record.updatedAt else { return false }
+            return [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
+        }
+
+        /// Marks `offset` of `partition` done and commits through the first offset still
+        /// outstanding (queued here, under the lock, so commits keep their order).
+        mutating func finish(_ partition: TopicPartition, _ offset: Int64) {
+            outstanding[partition]?.remove(offset)
+            doneThrough[partition] = max(doneThrough[partition] ?? -1, offset)
+            let commitBefore = outstanding[partition]?.min() ?? DeliveryArithmetic.sum(doneThrough[partition]!, 1)
+            guard let consumer else { return }
+            commits.async { _ = try? consumer.commit(partition, before: commitBefore) }
+        }
+    }
 
     /// A delivery read from a work topic, with where it came from.
     private struct Pending {
@@ -56,29 +90,35 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         let source: KafkaRecord
     }
 
-    /// The queue on `bootstrapServers`; returns once the outcomes are read to their end.
-    public init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
-        self.bootstrapServers = bootstrapServers
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))))])
-        outcomes = try KafkaTopicReader(bootstrapServers: bootstrapServers, topics: [Self.outcomesTopic])
-        reading.enter()
-        readQueue.async { [self] in
-            defer { reading.leave() }
-            while !state.withLock({ stopped }) { readOutcome() }
-        }
-        let deadline = Date().addingTimeInterval(timeout)
-        while !outcomes.caughtUp {
-            if Date() > deadline {
-                close()
-                throw KafkaError("could not read \(Self.outcomesTopic) to its end within \(Int(timeout)) s")
-            }
-            usleep(10_000)
-        }
+    /// The queue on `bootstrapServers` with clients of its own; returns once the outcomes
+    /// are read to their end.
+    public convenience init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
+        try self.init(connection: KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: writeTimeout), owning: true, timeout: timeout)
     }
 
-    private func readOutcome() {
-        guard let record = try? outcomes.poll(timeout: 0.1), let message = Self.message(in: record) else { return }
-        state.withLock { apply(message.record) }
+    /// The queue on `connection` (its producer, a follower of the outcomes and, once
+    /// `startWorking`, a member of `vigil-workers`; the connection's owner shuts it down).
+    public convenience init(connection: KafkaConnection, timeout: Double = 30) throws(KafkaError) {
+        try self.init(connection: connection, owning: false, timeout: timeout)
+    }
+
+    private init(connection: KafkaConnection, owning: Bool, timeout: Double) throws(KafkaError) {
+        self.connection = connection
+        ownsConnection = owning
+        state = Mutex(State())
+        do {
+            let outcomes = try connection.follow(
+                [Self.outcomesTopic], name: "outcomes", timeout: timeout,
+                onRecord: { [weak self] record in
+                    guard let self, let message = Self.message(in: record) else { return }
+                    state.withLock { $0.apply(message.record) }
+                },
+                onError: { _ in 0.1 })
+            state.withLock { $0.outcomes = outcomes }
+        } catch {
+            close()
+            throw error
+        }
     }
 
     /// The delivery in `record`, or `nil` (counted and logged as refused, unless it is a
@@ -91,17 +131,6 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             KafkaRecordRejections.record(topic: record.topic, partition: record.partition, offset: record.offset, reason: refusal.reason)
             return nil
         }
-    }
-
-    /// Puts `record` in the materialised view unless the view has a later state; call
-    /// with `state` held.
-    private func apply(_ record: DeliveryRecord) {
-        if let known = view[record.id] {
-            if known.updatedAt > record.updatedAt { return }
-        } else {
-            byAlert[record.alertID, default: []].append(record.id)
-        }
-        view[record.id] = record
     }
 
     /// Writes every message to its topic and waits for all the delivery reports.
@@ -118,8 +147,8 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         // A delivery already under way is left alone; one only recorded as pending is written
         // again, as its work record may be what a failed earlier attempt did not write (a
         // second copy is harmless: workers send once and skip what is settled).
-        let fresh = state.withLock {
-            deliveries.map { KafkaDeliveryMessage(routed: $0, now: now) }.filter { (view[$0.record.id]?.state ?? .pending) == .pending }
+        let fresh = state.withLock { state in
+            deliveries.map { KafkaDeliveryMessage(routed: $0, now: now) }.filter { (state.view[$0.record.id]?.state ?? .pending) == .pending }
         }
         var messages: [(topic: String, key: String, value: [UInt8])] = []
         for message in fresh {
@@ -128,19 +157,19 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             if message.record.state == .pending { messages.append((Self.topic(for: message.record.channelType), message.record.subscriberID, bytes)) }
         }
         try publish(messages)
-        state.withLock { for message in fresh { apply(message.record) } }
+        state.withLock { state in for message in fresh { state.apply(message.record) } }
     }
 
     /// The router's position lives in its consumer group's commits, not here.
     public func position(of consumer: String) throws -> LogOffset { 0 }
 
     public func deliveries(ofAlert id: String) throws -> [DeliveryRecord] {
-        state.withLock { (byAlert[id] ?? []).compactMap { view[$0] }.sorted { $0.id < $1.id } }
+        state.withLock { state in (state.byAlert[id] ?? []).compactMap { state.view[$0] }.sorted { $0.id < $1.id } }
     }
 
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
-        state.withLock {
-            Set(ids.flatMap { byAlert[$0] ?? [] }.compactMap { view[$0] }.filter { $0.state != .skipped }.map(\.subscriberID))
+        state.withLock { state in
+            Set(ids.flatMap { state.byAlert[$0] ?? [] }.compactMap { state.view[$0] }.filter { $0.state != .skipped }.map(\.subscriberID))
         }
     }
 
@@ -151,7 +180,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
             let bytes = message.encoded()
             return [(Self.outcomesTopic, message.record.id, bytes), (Self.topic(for: message.record.channelType), message.record.subscriberID, bytes)]
         })
-        state.withLock { for message in messages { apply(message.record) } }
+        state.withLock { state in for message in messages { state.apply(message.record) } }
         return messages.count
     }
 
@@ -161,25 +190,22 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     /// arrives (the worker pool's poke). Deliveries of alerts this process cannot read yet
     /// (`isReadable` says no) wait in memory until it can.
     public func startWorking(isReadable: @escaping @Sendable (String) -> Bool, onAvailable: @escaping @Sendable () -> Void) throws(KafkaError) {
-        let consumer = try KafkaConsumer(
-            bootstrapServers: bootstrapServers, group: Self.group, topics: [Self.webhookTopic, Self.emailTopic, Self.retryTopic])
-        state.withLock {
-            self.consumer = consumer
-            self.isReadable = isReadable
+        let consumer = try connection.consumer(group: Self.group, topics: [Self.webhookTopic, Self.emailTopic, Self.retryTopic])
+        state.withLock { state in
+            state.consumer = consumer
+            state.isReadable = isReadable
         }
-        working.enter()
-        workQueue.async { [self] in
-            defer { working.leave() }
-            while !state.withLock({ stopped }) {
-                if state.withLock({ ready.count }) > 10_000 {
-                    usleep(50_000)  // back-pressure: the workers are behind
+        let working = try KafkaThread(name: "vigil-kafka-work") { [weak self] thread in
+            while !thread.isStopping, let self {
+                if state.withLock({ $0.ready.count }) > 10_000 {
+                    _ = thread.pause(0.05)  // back-pressure: the workers are behind
                     continue
                 }
                 let record: KafkaRecord?
                 do {
                     record = try consumer.poll(timeout: 0.1)
                 } catch {
-                    usleep(100_000)
+                    _ = thread.pause(0.1)
                     continue
                 }
                 dropRevoked(consumer)
@@ -188,73 +214,55 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 onAvailable()
             }
         }
+        state.withLock { $0.working = working }
     }
 
     /// Forgets buffered work of partitions this worker no longer owns; their next owner
     /// reads it from the group's commit.
     private func dropRevoked(_ consumer: KafkaConsumer) {
         let (owned, rebalances) = consumer.assignment
-        state.withLock {
-            guard rebalances != rebalancesSeen else { return }
-            rebalancesSeen = rebalances
+        state.withLock { state in
+            guard rebalances != state.rebalancesSeen else { return }
+            state.rebalancesSeen = rebalances
             let keep = Set(owned)
-            ready = ready.filter { keep.contains("\($0.value.source.topic)/\($0.value.source.partition)") }
-            outstanding = outstanding.filter { keep.contains($0.key) }
-            doneThrough = doneThrough.filter { keep.contains($0.key) }
+            state.ready = state.ready.filter { keep.contains($0.value.source.topicPartition) }
+            state.outstanding = state.outstanding.filter { keep.contains($0.key) }
+            state.doneThrough = state.doneThrough.filter { keep.contains($0.key) }
         }
     }
 
     private func take(_ record: KafkaRecord) {
-        let partitionKey = "\(record.topic)/\(record.partition)"
-        state.withLock {
+        let partitionKey = record.topicPartition
+        state.withLock { state in
             guard let message = Self.message(in: record) else {
-                finish(partitionKey, record.offset)  // not a delivery: nothing to do
+                state.finish(partitionKey, record.offset)  // not a delivery: nothing to do
                 return
             }
-            if isSettled(message.record) {
-                finish(partitionKey, record.offset)
+            if state.isSettled(message.record) {
+                state.finish(partitionKey, record.offset)
                 return
             }
-            outstanding[partitionKey, default: []].insert(record.offset)
-            if let earlier = ready[message.record.id] {
+            state.outstanding[partitionKey, default: []].insert(record.offset)
+            if let earlier = state.ready[message.record.id] {
                 // A newer copy of a delivery not yet sent (a replay, a retry set off by hand): one send serves both.
-                finish("\(earlier.source.topic)/\(earlier.source.partition)", earlier.source.offset)
+                state.finish(earlier.source.topicPartition, earlier.source.offset)
             }
-            ready[message.record.id] = Pending(message: message, source: record)
+            state.ready[message.record.id] = Pending(message: message, source: record)
         }
     }
 
-    /// Whether the view shows `record` settled since it was written: delivered or dead, or
-    /// failed at a later attempt (whose retry copy carries on). A delivery shown in flight is
-    /// not settled: its worker may have died before sending. Call with `state` held.
-    private func isSettled(_ record: DeliveryRecord) -> Bool {
-        guard let known = view[record.id], known.updatedAt > record.updatedAt else { return false }
-        return [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
-    }
-
-    /// Marks `offset` of `partitionKey` done and commits through the first offset still
-    /// outstanding; call with `state` held.
-    private func finish(_ partitionKey: String, _ offset: Int64) {
-        outstanding[partitionKey]?.remove(offset)
-        doneThrough[partitionKey] = max(doneThrough[partitionKey] ?? -1, offset)
-        let commitBefore = outstanding[partitionKey]?.min() ?? DeliveryArithmetic.sum(doneThrough[partitionKey]!, 1)
-        let parts = partitionKey.split(separator: "/")
-        guard parts.count == 2, let partition = Int32(parts[1]), let consumer else { return }
-        let topic = String(parts[0])
-        commits.async { _ = try? consumer.commit(topic: topic, partition: partition, before: commitBefore) }
-    }
-
     public func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
-        state.withLock {
+        let producer = producer
+        return state.withLock { state in
             // A copy read again (after a rebalance) while its first copy was being sent is
             // settled by now if that send was recorded: finish it instead of sending twice.
-            for (id, pending) in ready where isSettled(pending.message.record) {
-                ready.removeValue(forKey: id)
-                finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
+            for (id, pending) in state.ready where state.isSettled(pending.message.record) {
+                state.ready.removeValue(forKey: id)
+                state.finish(pending.source.topicPartition, pending.source.offset)
             }
-            let candidates = ready.values.filter {
+            let candidates = state.ready.values.filter {
                 ($0.message.record.nextAttemptAt ?? now) <= now && claim.admits(channelID: $0.message.record.channelID, severity: $0.message.record.severity)
-                    && claimed[$0.message.record.id] == nil && isReadable($0.message.record.alertID)
+                    && state.claimed[$0.message.record.id] == nil && state.isReadable($0.message.record.alertID)
             }.sorted { a, b in
                 let (x, y) = (a.message.record, b.message.record)
                 if (x.replayID == nil) != (y.replayID == nil) { return x.replayID == nil }  // live before replays
@@ -268,9 +276,9 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 taken.message.record.state = .inFlight
                 taken.message.record.updatedAt = now
                 if taken.message.firstAttemptAt == nil { taken.message.firstAttemptAt = now }
-                ready.removeValue(forKey: pending.message.record.id)
-                claimed[pending.message.record.id] = taken
-                apply(taken.message.record)
+                state.ready.removeValue(forKey: pending.message.record.id)
+                state.claimed[pending.message.record.id] = taken
+                state.apply(taken.message.record)
                 // Shown as in flight by every process; not waited for (the outcome that follows
                 // goes through the same producer, so it cannot overtake this).
                 producer.produce(topic: Self.outcomesTopic, key: Array(taken.message.record.id.utf8), value: taken.message.encoded()) { _ in }
@@ -280,7 +288,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
     }
 
     public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
-        guard let pending = state.withLock({ claimed[id] }) else { return completion(KafkaError("delivery \(id) is not claimed by this worker")) }
+        guard let pending = state.withLock({ $0.claimed[id] }) else { return completion(KafkaError("delivery \(id) is not claimed by this worker")) }
         var next = pending.message
         next.record.updatedAt = now
         var messages: [(topic: String, key: String, value: [UInt8])] = []
@@ -311,25 +319,25 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
                 // Left claimed: the record stays uncommitted, and the partition's next owner sends it again.
                 return completion(error)
             }
-            state.withLock {
-                claimed.removeValue(forKey: id)
-                apply(finished.record)
-                finish("\(pending.source.topic)/\(pending.source.partition)", pending.source.offset)
+            state.withLock { state in
+                state.claimed.removeValue(forKey: id)
+                state.apply(finished.record)
+                state.finish(pending.source.topicPartition, pending.source.offset)
             }
             completion(nil)
         }
     }
 
-    public func firstAttempt(of id: String) throws -> Timestamp? { state.withLock { claimed[id]?.message.firstAttemptAt } }
+    public func firstAttempt(of id: String) throws -> Timestamp? { state.withLock { $0.claimed[id]?.message.firstAttemptAt } }
 
-    public func nextDueTime() throws -> Timestamp? { state.withLock { ready.values.compactMap(\.message.record.nextAttemptAt).min() } }
+    public func nextDueTime() throws -> Timestamp? { state.withLock { $0.ready.values.compactMap(\.message.record.nextAttemptAt).min() } }
 
     public func deadLetters(limit: Int) throws -> [DeliveryRecord] {
-        state.withLock { Array(view.values.filter { $0.state == .dead }.sorted { $0.updatedAt > $1.updatedAt }.prefix(limit)) }
+        state.withLock { Array($0.view.values.filter { $0.state == .dead }.sorted { $0.updatedAt > $1.updatedAt }.prefix(limit)) }
     }
 
     public func retryDead(_ id: String, at now: Timestamp) throws -> Bool {
-        guard var record = state.withLock({ view[id] }), record.state == .dead else { return false }
+        guard var record = state.withLock({ $0.view[id] }), record.state == .dead else { return false }
         record.state = .pending
         record.attempts = 0
         record.nextAttemptAt = now
@@ -337,27 +345,30 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, @unchecked Sendable {
         record.updatedAt = now
         let bytes = KafkaDeliveryMessage(record: record, firstAttemptAt: nil).encoded()
         try publish([(Self.outcomesTopic, id, bytes), (Self.retryTopic, record.subscriberID, bytes)])
-        state.withLock { apply(record) }
+        state.withLock { $0.apply(record) }
         return true
     }
 
     public func countsByState() throws -> [DeliveryState: Int] {
-        state.withLock { view.values.reduce(into: [:]) { $0[$1.state, default: 0] += 1 } }
+        state.withLock { $0.view.values.reduce(into: [:]) { $0[$1.state, default: 0] += 1 } }
     }
 
     /// Leaves the workers' group and stops reading; outcomes in flight are flushed.
     public func close() {
-        let first = state.withLock { () -> Bool in
-            defer { stopped = true }
-            return !stopped
+        let first = state.withLock { state in
+            defer { state.stopped = true }
+            return !state.stopped
         }
         guard first else { return }
         _ = completing.wait(timeout: .now() + 15)  // outcomes being recorded, then their commits
-        working.wait()
-        reading.wait()
-        commits.sync {}
-        state.withLock { consumer }?.close()
-        outcomes.close()
-        try? producer.flush(timeout: 5)
+        state.withLock { $0.working }?.join()
+        state.withLock { $0.outcomes }?.stop()
+        state.withLock { $0.commits }.sync {}
+        state.withLock { $0.consumer }?.close()
+        if ownsConnection {
+            connection.shutdown()
+        } else {
+            try? producer.flush(timeout: 5)
+        }
     }
 }

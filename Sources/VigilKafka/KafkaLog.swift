@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Synchronization
 
 /// Where librdkafka's own log lines go. By default librdkafka prints them raw to standard
 /// error; every client Vigil makes hands them to `sink` instead, so they come out as the
@@ -9,14 +10,13 @@ public enum KafkaLog {
     /// facility (`FAIL`, `REQTMOUT`, …) and its text.
     public typealias Sink = @Sendable (_ level: Int, _ facility: String, _ message: String) -> Void
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var current: Sink?
+    private static let current = Mutex<Sink?>(nil)
 
     /// Sends librdkafka's log lines of every client made from now on to `sink`.
-    public static func route(to sink: @escaping Sink) { lock.withLock { current = sink } }
+    public static func route(to sink: @escaping Sink) { current.withLock { $0 = sink } }
 
     static func emit(level: Int, facility: String, message: String) {
-        let sink = lock.withLock { current }
+        let sink = current.withLock { $0 }
         if let sink {
             sink(level, facility, message)
         } else {

@@ -6,6 +6,8 @@ import CRdKafka
 /// Limits worth knowing: it keeps a small in-memory log, offers no timestamp index for
 /// `offsetsForTimes`, and lives only as long as this object.
 public final class KafkaMockCluster: @unchecked Sendable {
+    // @unchecked: the two pointers are set once, only read by librdkafka's thread-safe mock
+    // calls, and freed in deinit, when no one else holds the cluster.
     private let client: OpaquePointer
     private let cluster: OpaquePointer
     /// The `bootstrap.servers` string of the mock brokers, for example `127.0.0.1:39235`.

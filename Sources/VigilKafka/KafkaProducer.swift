@@ -1,6 +1,7 @@
 import CRdKafka
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Where a produced message landed.
 public struct KafkaRecordPosition: Sendable, Equatable {
@@ -16,12 +17,9 @@ public struct KafkaRecordPosition: Sendable, Equatable {
 /// `produce` answers through its completion when the delivery report arrives, which is when
 /// a caller may acknowledge (`POST /v1/alerts` answers `202` then). A background thread
 /// serves the reports.
-public final class KafkaProducer: @unchecked Sendable {
-    private let client: OpaquePointer
-    private let lock = NSLock()
-    private var topics: [String: OpaquePointer] = [:]
-    private var polling = true
-    private let poller = DispatchGroup()
+public final class KafkaProducer: Sendable {
+    private let client: KafkaClientHandle
+    private let topics: TopicHandles
 
     /// A producer for `bootstrapServers`; `extra` adds or overrides librdkafka properties.
     public init(bootstrapServers: String, extra: [(String, String)] = []) throws(KafkaError) {
@@ -46,12 +44,37 @@ public final class KafkaProducer: @unchecked Sendable {
                 report.completion(.failure(KafkaError("the message was not written to Kafka: \(KafkaClientHandle.describe(m.err))")))
             }
         }
-        client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, conf, what: "Kafka producer")
-        poller.enter()
-        Thread { [self] in
-            while lock.withLock({ polling }) { rd_kafka_poll(client, 100) }
-            poller.leave()
-        }.start()
+        let pointer = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, conf, what: "Kafka producer")
+        let shared = SharedPointer(pointer)
+        let topics = TopicHandles()
+        // The thread that serves delivery reports holds the raw client only, never this
+        // producer, so dropping the producer shuts it down; the handle's destroy joins it
+        // before the client is freed.
+        let reports: KafkaThread
+        do {
+            reports = try KafkaThread(name: "vigil-kafka-dr") { thread in
+                while !thread.isStopping { rd_kafka_poll(shared.pointer, 100) }
+            }
+        } catch {
+            rd_kafka_destroy(pointer)
+            throw error
+        }
+        self.topics = topics
+        client = KafkaClientHandle(pointer, what: "Kafka producer") { _ in
+            let free: @Sendable () -> Void = {
+                let pointer = shared.pointer
+                _ = rd_kafka_flush(pointer, 5000)
+                reports.join()
+                // What is still queued after the flush fails now, so no caller waits for a report that never comes.
+                _ = rd_kafka_purge(pointer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
+                _ = rd_kafka_poll(pointer, 0)
+                topics.destroyAll()
+                rd_kafka_destroy(pointer)
+            }
+            // Dropped from a delivery report (the last holder let go there): the report
+            // thread cannot join itself, and librdkafka may not be freed from its own callback.
+            if reports.isCurrent { Thread.detachNewThread(free) } else { free() }
+        }
     }
 
     /// Writes `value` under `key` to `topic` (the key picks the partition, so one key keeps
@@ -60,37 +83,39 @@ public final class KafkaProducer: @unchecked Sendable {
     public func produce(
         topic: String, key: [UInt8]?, value: [UInt8]?, completion: @escaping @Sendable (Result<KafkaRecordPosition, KafkaError>) -> Void
     ) {
-        let handle: OpaquePointer
+        let refused: KafkaError?
         do {
-            handle = try topicHandle(topic)
-        } catch {
-            return completion(.failure(error))
-        }
-        let opaque = Unmanaged.passRetained(DeliveryReport(completion)).toOpaque()
-        let status = (value ?? []).withUnsafeBytes { payload in
-            (key ?? []).withUnsafeBytes { keyBytes in
-                rd_kafka_produce(
-                    handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                    value == nil ? nil : UnsafeMutableRawPointer(mutating: payload.baseAddress), value == nil ? 0 : payload.count,
-                    key == nil ? nil : keyBytes.baseAddress, key == nil ? 0 : keyBytes.count, opaque)
+            refused = try client.withClient { client throws(KafkaError) -> KafkaError? in
+                let handle = try topics.handle(topic, in: client)
+                let opaque = Unmanaged.passRetained(DeliveryReport(completion)).toOpaque()
+                let status = (value ?? []).withUnsafeBytes { payload in
+                    (key ?? []).withUnsafeBytes { keyBytes in
+                        rd_kafka_produce(
+                            handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
+                            value == nil ? nil : UnsafeMutableRawPointer(mutating: payload.baseAddress), value == nil ? 0 : payload.count,
+                            key == nil ? nil : keyBytes.baseAddress, key == nil ? 0 : keyBytes.count, opaque)
+                    }
+                }
+                guard status != 0 else { return nil }
+                Unmanaged<DeliveryReport>.fromOpaque(opaque).release()
+                return KafkaError("Kafka refused the message: \(KafkaClientHandle.describe(rd_kafka_last_error()))")
             }
+        } catch {
+            refused = error
         }
-        if status != 0 {
-            Unmanaged<DeliveryReport>.fromOpaque(opaque).release()
-            completion(.failure(KafkaError("Kafka refused the message: \(KafkaClientHandle.describe(rd_kafka_last_error()))")))
-        }
+        if let refused { completion(.failure(refused)) }
     }
 
     /// `produce`, waiting for the delivery report (at most `timeout` seconds).
     @discardableResult
     public func produceAndWait(topic: String, key: [UInt8]?, value: [UInt8]?, timeout: Double = 30) throws(KafkaError) -> KafkaRecordPosition {
         let done = DispatchSemaphore(value: 0)
-        let outcome = ReportBox()
+        let outcome = Mutex<Result<KafkaRecordPosition, KafkaError>?>(nil)
         produce(topic: topic, key: key, value: value) { result in
-            outcome.result = result
+            outcome.withLock { $0 = result }
             done.signal()
         }
-        guard done.wait(timeout: .now() + timeout) == .success, let result = outcome.result else {
+        guard done.wait(timeout: .now() + timeout) == .success, let result = outcome.withLock({ $0 }) else {
             throw KafkaError("no delivery report from Kafka for \(topic) within \(Int(timeout)) s")
         }
         return try result.get()
@@ -100,46 +125,56 @@ public final class KafkaProducer: @unchecked Sendable {
     public func produceAll(_ messages: [(topic: String, key: String, value: [UInt8]?)]) throws(KafkaError) {
         guard !messages.isEmpty else { return }
         let group = DispatchGroup()
-        let failed = FirstFailure()
+        let failed = Mutex<KafkaError?>(nil)
         for message in messages {
             group.enter()
             produce(topic: message.topic, key: Array(message.key.utf8), value: message.value) { result in
-                if case .failure(let error) = result { failed.set(error) }
+                if case .failure(let error) = result { failed.withLock { $0 = $0 ?? error } }
                 group.leave()
             }
         }
         group.wait()
-        if let error = failed.error { throw error }
+        if let error = failed.withLock({ $0 }) { throw error }
     }
 
     /// Waits up to `timeout` seconds for every message in flight to be reported.
     public func flush(timeout: Double = 10) throws(KafkaError) {
-        let code = rd_kafka_flush(client, Int32(timeout * 1000))
+        let code = try client.withClient { rd_kafka_flush($0, Int32(timeout * 1000)) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("messages still in flight after \(timeout) s: \(KafkaClientHandle.describe(code))") }
     }
 
-    deinit {
-        _ = rd_kafka_flush(client, 5000)
-        lock.withLock { polling = false }
-        poller.wait()
-        for handle in topics.values { rd_kafka_topic_destroy(handle) }
-        rd_kafka_destroy(client)
-    }
+    /// Refuses every later write, waits (up to 5 s) for the messages in flight, stops the
+    /// delivery-report thread and frees the client; a write still in progress on another
+    /// thread finishes first. Idempotent; dropping the producer does the same.
+    public func shutdown() { client.shutdown() }
 
-    private func topicHandle(_ name: String) throws(KafkaError) -> OpaquePointer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let handle = topics[name] { return handle }
-        guard let handle = rd_kafka_topic_new(client, name, nil) else {
-            throw KafkaError("cannot open topic \(name): \(KafkaClientHandle.describe(rd_kafka_last_error()))")
+    /// The topic handles (`rd_kafka_topic_t`) a producer writes through, made on first use
+    /// and freed with the client.
+    private final class TopicHandles: Sendable {
+        private let lock = Mutex<[String: SharedPointer]>([:])
+
+        func handle(_ name: String, in client: OpaquePointer) throws(KafkaError) -> OpaquePointer {
+            try lock.withLock { (topics: inout [String: SharedPointer]) throws(KafkaError) -> SharedPointer in
+                if let handle = topics[name] { return handle }
+                guard let handle = rd_kafka_topic_new(client, name, nil) else {
+                    throw KafkaError("cannot open topic \(name): \(KafkaClientHandle.describe(rd_kafka_last_error()))")
+                }
+                topics[name] = SharedPointer(handle)
+                return SharedPointer(handle)
+            }.pointer
         }
-        topics[name] = handle
-        return handle
+
+        func destroyAll() {
+            for handle in lock.withLock({ topics in defer { topics = [:] }; return Array(topics.values) }) { rd_kafka_topic_destroy(handle.pointer) }
+        }
     }
 
-    /// A delivery report handed from librdkafka's thread to a waiting caller.
-    private final class ReportBox: @unchecked Sendable {
-        var result: Result<KafkaRecordPosition, KafkaError>?
+    /// A librdkafka pointer (the client, a topic handle) shared by the producer's threads.
+    private struct SharedPointer: @unchecked Sendable {
+        // @unchecked: librdkafka's produce, poll and flush are thread-safe, and the destroy
+        // action joins the report thread before it frees the topic handles and the client.
+        let pointer: OpaquePointer
+        init(_ pointer: OpaquePointer) { self.pointer = pointer }
     }
 
     /// The completion travelling with a message to its delivery report.

@@ -4,17 +4,18 @@ import VigilCore
 /// thing's id (a tombstone deletes it), written with `acks=all` before the change is
 /// confirmed. `vigil.subscribers` and `vigil.tokens` are two of these; the append-only
 /// `vigil.audit` uses one too (its keys are tokens' ids, never compacted away).
-public final class KafkaReplicationFeed: ReplicationFeed, @unchecked Sendable {
+public final class KafkaReplicationFeed: ReplicationFeed, Sendable {
     /// The topic written to.
     public let topic: String
     private let producer: KafkaProducer
     private let timeout: Double
 
-    /// A feed writing to `topic` on `bootstrapServers`, waiting at most `timeout` seconds per change.
-    public init(bootstrapServers: String, topic: String, timeout: Double = 10) throws(KafkaError) {
+    /// A feed writing to `topic` through `connection`'s shared producer (whose write timeout
+    /// should be `timeout`), waiting at most `timeout` seconds per change.
+    public init(connection: KafkaConnection, topic: String, timeout: Double = 10) {
         self.topic = topic
         self.timeout = timeout
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(Int(timeout * 1000)))])
+        producer = connection.producer
     }
 
     public func publish(key: String, value: [UInt8]?) throws {

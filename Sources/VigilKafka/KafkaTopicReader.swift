@@ -1,15 +1,17 @@
 import CRdKafka
+import Dispatch
 import Foundation
+import Synchronization
 
 /// A reader of whole topics, outside any consumer group: it is assigned every partition
 /// from the beginning, never commits, and says when it has caught up. Every Vigil process
 /// uses one to materialise the log, the data keys and the other compacted topics in memory.
-public final class KafkaTopicReader: @unchecked Sendable {
-    private let handle: ConsumerClient
-    private var client: OpaquePointer { handle.pointer }
-    private let lock = NSLock()
-    private var partitionCount: [String: Int] = [:]
-    private var atEnd: Set<String> = []
+public final class KafkaTopicReader: Sendable {
+    private let client: KafkaClientHandle
+    private let partitionCount: [String: Int]
+    private let atEnd = Mutex<Set<TopicPartition>>([])
+    /// Signalled once, when every partition has been read to its end (see `waitUntilCaughtUp`).
+    private let caughtUpSignal = DispatchSemaphore(value: 0)
 
     /// Reads every partition of `topics` on `bootstrapServers` from the start; fails when a
     /// topic does not exist (run `vigil kafka init`, or `vigil dev kafka` for the mock).
@@ -18,40 +20,55 @@ public final class KafkaTopicReader: @unchecked Sendable {
         var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: "vigil-reader")
         configuration.set("enable.partition.eof", "true")
         for (key, value) in extra { configuration.set(key, value) }
-        handle = ConsumerClient(try KafkaClientHandle.make(RD_KAFKA_CONSUMER, try configuration.makeHandle(), what: "Kafka topic reader"))
-        rd_kafka_poll_set_consumer(client)
-        guard let list = rd_kafka_topic_partition_list_new(16) else { throw KafkaError("out of memory") }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
+        let client = try KafkaClientHandle.consumer(try configuration.makeHandle(), what: "Kafka topic reader")
+        self.client = client
+        var counts: [String: Int] = [:]
+        var assigned: [(TopicPartition, offset: Int64)] = []
         for topic in topics {
-            let count = try KafkaClientHandle.partitionCount(client, topic: topic)
-            partitionCount[topic] = count
-            for partition in 0..<count {
-                rd_kafka_topic_partition_list_add(list, topic, Int32(partition)).pointee.offset = Int64(RD_KAFKA_OFFSET_BEGINNING)
-            }
+            let count = try client.partitionCount(topic: topic)
+            counts[topic] = count
+            for partition in 0..<count { assigned.append((TopicPartition(topic, Int32(partition)), offset: Int64(RD_KAFKA_OFFSET_BEGINNING))) }
         }
-        let code = rd_kafka_assign(client, list)
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            throw KafkaError("cannot read \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
+        partitionCount = counts
+        if assigned.isEmpty { caughtUpSignal.signal() }
+        try client.withClient { client throws(KafkaError) in
+            rd_kafka_poll_set_consumer(client)
+            let code = try KafkaClientHandle.withPartitionList(assigned) { rd_kafka_assign(client, $0) }
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR else {
+                throw KafkaError("cannot read \(topics.joined(separator: ", ")): \(KafkaClientHandle.describe(code))")
+            }
         }
     }
 
     /// The number of partitions of `topic` as found at start.
-    public func partitions(of topic: String) -> Int { lock.withLock { partitionCount[topic] ?? 0 } }
+    public func partitions(of topic: String) -> Int { partitionCount[topic] ?? 0 }
+
+    private var totalPartitions: Int { partitionCount.values.reduce(0, +) }
 
     /// `true` once every partition has been read to the end at least once.
-    public var caughtUp: Bool { lock.withLock { atEnd.count >= partitionCount.values.reduce(0, +) } }
+    public var caughtUp: Bool { atEnd.withLock { $0.count } >= totalPartitions }
+
+    /// Waits until every partition has been read to its end at least once (another thread
+    /// polls); `false` when `timeout` seconds passed first.
+    public func waitUntilCaughtUp(timeout: Double) -> Bool {
+        guard caughtUpSignal.wait(timeout: .now() + timeout) == .success else { return caughtUp }
+        caughtUpSignal.signal()  // it stays caught up: let any later waiter through
+        return true
+    }
 
     /// The next record, or `nil` when none arrived within `timeout` seconds.
     public func poll(timeout: Double) throws(KafkaError) -> KafkaRecord? {
-        switch try KafkaClientHandle.poll(client, timeout: timeout) {
+        switch try client.poll(timeout: timeout) {
         case .record(let record): return record
-        case .endOfPartition(let topic, let partition):
-            lock.withLock { _ = atEnd.insert("\(topic)/\(partition)") }
+        case .endOfPartition(let partition):
+            let (inserted, count) = atEnd.withLock { ($0.insert(partition).inserted, $0.count) }
+            if inserted && count == totalPartitions { caughtUpSignal.signal() }
             return nil
         case .nothing: return nil
         }
     }
 
-    /// Stops reading and frees the client.
-    public func close() { handle.close() }
+    /// Stops reading and frees the client (once a poll in progress has returned); a later
+    /// poll throws. Idempotent.
+    public func close() { client.shutdown() }
 }

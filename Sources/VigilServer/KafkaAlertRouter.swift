@@ -21,7 +21,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     /// The queue position name under which Kafka routings are recorded.
     static let consumer = "kafka-router"
 
-    private let bootstrapServers: String
+    private let connection: KafkaConnection
     private let log: KafkaAlertLog
     private let queue: any DeliveryQueue
     private let subscribers: SubscriberRegistry
@@ -36,12 +36,12 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     private var routed: LogOffset = 0
     private var routedListeners: [@Sendable (LogOffset) -> Void] = []
 
-    /// A router reading `log`'s topic on `bootstrapServers` into `queue`.
+    /// A router reading `log`'s topic into `queue` through a consumer of `connection`.
     public init(
-        bootstrapServers: String, log: KafkaAlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, fingerprintKey: [UInt8],
+        connection: KafkaConnection, log: KafkaAlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, fingerprintKey: [UInt8],
         metrics: Metrics, logger: Logger
     ) {
-        self.bootstrapServers = bootstrapServers
+        self.connection = connection
         self.log = log
         self.queue = queue
         self.subscribers = subscribers
@@ -60,7 +60,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     }
 
     public func start() throws {
-        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: Self.group, topics: [KafkaAlertLog.topic])
+        let consumer = try connection.consumer(group: Self.group, topics: [KafkaAlertLog.topic])
         lock.withLock { self.consumer = consumer }
         running.enter()
         dispatchQueue.async { [self] in
@@ -74,7 +74,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                         while pending.count < 256, let record = try consumer.poll(timeout: pending.isEmpty ? 0.1 : 0) { pending.append(record) }
                     }
                     guard !pending.isEmpty else { continue }
-                    var done: [String: KafkaRecord] = [:]
+                    var done: [TopicPartition: KafkaRecord] = [:]
                     defer { commit(done, consumer) }
                     // Signed alerts are routed together, one write for the batch's deliveries;
                     // anything else is done alone, in order.
@@ -82,7 +82,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                     func flush() throws {
                         guard !alerts.isEmpty else { return }
                         try route(alerts.map(\.0))
-                        for (_, record) in alerts { done["\(record.topic)/\(record.partition)"] = record }
+                        for (_, record) in alerts { done[record.topicPartition] = record }
                         pending.removeFirst(alerts.count)
                         alerts.removeAll()
                     }
@@ -94,7 +94,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
                         }
                         try flush()
                         try take(intake, record)
-                        done["\(record.topic)/\(record.partition)"] = record
+                        done[record.topicPartition] = record
                         pending.removeFirst()
                     }
                     try flush()
@@ -108,7 +108,7 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     }
 
     /// Commits the last record done in each partition.
-    private func commit(_ done: [String: KafkaRecord], _ consumer: KafkaConsumer) {
+    private func commit(_ done: [TopicPartition: KafkaRecord], _ consumer: KafkaConsumer) {
         for record in done.values {
             do {
                 if try !consumer.commit(record) {

@@ -15,28 +15,32 @@ public final class TokenAdministration: @unchecked Sendable {
     public let audit: AuditTrail
     private let databases: [Database]
     private let replica: KafkaStateReplica?
+    private let kafka: KafkaConnection?
     private let scratch: String?
 
     /// Opens the tokens of the deployment `configuration` describes.
     public init(configuration: VigilConfiguration) throws {
         let local = try Database(path: configuration.storePath, readers: 1)
         if let servers = configuration.log.kafkaBootstrapServers {
+            let kafka = try KafkaConnection(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
+            self.kafka = kafka
             audit = AuditTrail(
                 database: local,
-                feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
+                feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
             let scratch = NSTemporaryDirectory() + "vigil-tokens-\(UUID().uuidString)"
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let cache = try Database(path: scratch + "/tokens.sqlite", readers: 1)
             tokens = TokenStore(
                 database: cache,
-                feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
-            replica = try KafkaStateReplica(bootstrapServers: servers, subscribers: nil, tokens: tokens, logger: Logger(label: "tokens", enabled: false))
+                feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
+            replica = try KafkaStateReplica(connection: kafka, subscribers: nil, tokens: tokens, logger: Logger(label: "tokens", enabled: false))
             databases = [local, cache]
             self.scratch = scratch
         } else {
             audit = AuditTrail(database: local)
             tokens = TokenStore(database: local)
             replica = nil
+            kafka = nil
             databases = [local]
             scratch = nil
         }
@@ -104,6 +108,7 @@ public final class TokenAdministration: @unchecked Sendable {
     public func close() {
         audit.waitForPublished()
         replica?.stop()
+        kafka?.shutdown()
         for database in databases { database.close() }
         if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
     }

@@ -250,12 +250,3 @@ public enum ConfigurationError: Error, Sendable, Equatable, CustomStringConverti
         }
     }
 }
-
-extension VigilConfiguration {
-    /// The `log` setting under its old, optional name; `log` is the parsed value now.
-    @available(*, deprecated, renamed: "log")
-    public var backend: LogBackend? { log }
-    /// The `role` setting under its old name; `role` is the parsed value now.
-    @available(*, deprecated, renamed: "role")
-    public var serviceRole: ServiceRole { role }
-}

@@ -56,6 +56,8 @@ public final class VigilService: @unchecked Sendable {
     private let replayStore: ReplayStore
     /// On Kafka, the follower of the shared subscribers and tokens.
     private let replica: KafkaStateReplica?
+    /// On Kafka, this process's clients of the cluster: one producer, every reader.
+    private let kafka: KafkaConnection?
     /// Keys the idempotency fingerprints, so a stored fingerprint cannot confirm a guessed body.
     private let idempotencyKey: [UInt8]
     /// The metrics registry behind `/metrics`.
@@ -98,10 +100,11 @@ public final class VigilService: @unchecked Sendable {
                     default: kafkaLogger.info("librdkafka", fields)
                     }
                 }
-                log = try KafkaAlertLog(
-                    bootstrapServers: servers, cipher: masterKey.identityCipher,
-                    macKey: masterKey.derivedKey("vigil/kafka-records"), writeTimeout: configuration.kafkaTimeoutSeconds)
+                let connection = try KafkaConnection(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
+                kafka = connection
+                log = try KafkaAlertLog(connection: connection, cipher: masterKey.identityCipher, macKey: masterKey.derivedKey("vigil/kafka-records"))
             } else {
+                kafka = nil
                 log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
             }
         } catch let error as MasterKeyError {
@@ -112,31 +115,31 @@ public final class VigilService: @unchecked Sendable {
         idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
         let seal = SecretSeal(masterKey: masterKey)
         let routerLogger = Logger(label: "router", enabled: logging)
-        if let servers = configuration.log.kafkaBootstrapServers, let kafkaLog = log as? KafkaAlertLog {
+        if let kafka, let kafkaLog = log as? KafkaAlertLog {
             // Kafka: subscribers and tokens are shared through compacted topics, deliveries
             // travel on topics; the local tables are caches filled from the cluster.
             do {
                 tokens = TokenStore(
-                    database: database, feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
+                    database: database, feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
                 subscribers = SubscriberRegistry(
                     database: database, seal: seal,
-                    feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.subscribersTopic, timeout: configuration.kafkaTimeoutSeconds))
+                    feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.subscribersTopic, timeout: configuration.kafkaTimeoutSeconds))
                 audit = AuditTrail(
                     database: database,
-                    feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
+                    feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
                 replayStore = ReplayStore(
                     database: database,
-                    feed: try KafkaReplicationFeed(bootstrapServers: servers, topic: KafkaStateReplica.replaysTopic, timeout: configuration.kafkaTimeoutSeconds),
+                    feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.replaysTopic, timeout: configuration.kafkaTimeoutSeconds),
                     owner: try VigilService.processID(dataDir: configuration.dataDir))
                 replica = try KafkaStateReplica(
-                    bootstrapServers: servers, subscribers: subscribers, tokens: tokens, audit: audit, replays: replayStore,
+                    connection: kafka, subscribers: subscribers, tokens: tokens, audit: audit, replays: replayStore,
                     logger: Logger(label: "replica", enabled: logging))
-                deliveries = try KafkaDeliveryQueue(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
+                deliveries = try KafkaDeliveryQueue(connection: kafka)
             } catch let error as KafkaError {
                 throw ServiceError.backendUnavailable("log: \(error.description)")
             }
             router = KafkaAlertRouter(
-                bootstrapServers: servers, log: kafkaLog, queue: deliveries, subscribers: subscribers, fingerprintKey: idempotencyKey,
+                connection: kafka, log: kafkaLog, queue: deliveries, subscribers: subscribers, fingerprintKey: idempotencyKey,
                 metrics: metrics, logger: routerLogger)
         } else {
             tokens = TokenStore(database: database)
@@ -307,6 +310,7 @@ public final class VigilService: @unchecked Sendable {
         audit.waitForPublished()
         replica?.stop()
         (log as? KafkaAlertLog)?.close()
+        kafka?.shutdown()
         database.close()
         logger.info("stopped")
     }
