@@ -165,6 +165,7 @@ public final class VigilService: @unchecked Sendable {
         }
         workers = DeliveryWorkerPool(
             queue: deliveries, log: log, directory: subscribers, configuration: configuration.workerConfiguration,
+            transport: CurlTransport.shared,
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
