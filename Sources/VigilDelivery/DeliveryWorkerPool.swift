@@ -94,9 +94,6 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private let timer: DispatchSourceTimer
     /// Entered by each caller of `stop`, left when the scheduler concludes the stop.
     private let stopping = DispatchGroup()
-    /// Alerts being sent, opened (identities included): a fan-out needs one, a replay about
-    /// as many as there are send slots. At 4,096 it held the last 20 seconds' alerts at 200/s.
-    private let alerts = AlertCache(capacity: 256)
 
     /// A pool over `queue`, reading alerts from `log` and receivers from `directory`,
     /// posting webhooks through `transport`.
@@ -130,14 +127,6 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         timer.resume()
         event { $0.start() }
     }
-
-    /// Drops cached copies of these alerts, so sends after an erasure read the log again
-    /// and carry `[erased]`. Safe from any thread.
-    public func forget(alertIDs: [String]) { alerts.remove(alertIDs) }
-
-    /// Drops the cached copy of the alert `alertID` (an erasure observer calls this when the
-    /// log erases it, on any thread); its next send reads the log again.
-    public func forget(alertID: String) { alerts.remove([alertID]) }
 
     /// Asks the pool to look for due work (the router calls this after recording deliveries).
     public func poke() { wake.or(data: 1) }
@@ -243,7 +232,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         do {
             switch try prepare(delivery) {
             case .settled(let outcome):
-                return done(record(delivery, outcome))
+                return done(record(delivery, outcome, receivedAt: nil))
             case .send(let prepared):
                 target = prepared
             }
@@ -253,7 +242,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         }
         let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
             do {
-                done(record(delivery, try outcome(of: verdict, delivery, target, now: now)))
+                done(record(delivery, try outcome(of: verdict, delivery, target, now: now), receivedAt: target.alert.receivedAt))
             } catch {
                 events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 done(nil)
@@ -277,15 +266,16 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     }
 
     /// Hands `outcome` to the queue, without waiting for the commit; returns when the
-    /// delivery is due again, if it will be.
+    /// delivery is due again, if it will be. `receivedAt` is when the alert was received,
+    /// for the delivery's latency (`nil`, now, when it was not read).
     @discardableResult
-    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome) -> Timestamp? {
+    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome, receivedAt: Timestamp?) -> Timestamp? {
         let word = switch outcome {
         case .delivered: "delivered"
         case .retry: "retry"
         case .dead: "dead"
         }
-        let received = alerts.get(delivery.alertID)?.alert.receivedAt ?? Timestamp.now()
+        let received = receivedAt ?? Timestamp.now()
         let events = self.events
         queue.complete(delivery.id, outcome: outcome, at: Timestamp.now()) { error in
             if let error {
@@ -315,8 +305,11 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         case send(SendTarget)
     }
 
+    /// The alert is read from the log each time: the log is the one cache of opened alerts
+    /// (the embedded log keeps its newest appends opened, the Kafka log all it has read), and
+    /// it drops what an erasure reaches, so a send after an erasure carries `[erased]`.
     private func prepare(_ delivery: DeliveryRecord) throws -> Preparation {
-        guard let stored = try alert(delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
+        guard let stored = try log.alert(id: delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
         guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .settled(.dead(error: "the subscriber was deleted")) }
         guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
             return .settled(.dead(error: "the subscriber no longer has this channel"))
@@ -354,18 +347,6 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             events.note("endpoint answered 410 Gone; channel disabled", ["subscriber": subscriber.id, "channel": channel.id])
         }
         return decision.outcome
-    }
-
-    /// The alert `id`, from the cache when a sibling delivery already read it: log entries
-    /// never change, and decoding the same alert once per delivery dominated fan-out.
-    private func alert(_ id: String) throws -> StoredAlert? {
-        if let cached = alerts.get(id) { return cached }
-        // An alert forgotten (erased) while it was being read is not cached: the copy read
-        // may be from before the erasure.
-        let generation = alerts.generation
-        guard let stored = try log.alert(id: id) else { return nil }
-        alerts.put(stored, ifNothingForgottenSince: generation)
-        return stored
     }
 
     /// Signs and POSTs the alert to `url`, after checking where the address leads; `verdict`
@@ -420,43 +401,6 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             } else {
                 events.note("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
             }
-        }
-    }
-}
-
-/// A bounded map of recently sent alerts; cleared whole when full (cheap, and the working set
-/// of a fan-out is one alert). Any thread may use it.
-final class AlertCache: Sendable {
-    private struct Entries {
-        var byID: [String: StoredAlert] = [:]
-        var removals: UInt64 = 0
-    }
-
-    private let entries = Mutex(Entries())
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func get(_ id: String) -> StoredAlert? { entries.withLock { $0.byID[id] } }
-
-    /// Counts removals: read before reading an alert from the log, handed to `put`.
-    var generation: UInt64 { entries.withLock { $0.removals } }
-
-    func remove(_ ids: [String]) {
-        entries.withLock {
-            $0.removals &+= 1
-            for id in ids { $0.byID.removeValue(forKey: id) }
-        }
-    }
-
-    /// Keeps `stored` unless an alert was removed since `generation`: the copy may then be
-    /// one read before its erasure.
-    func put(_ stored: StoredAlert, ifNothingForgottenSince generation: UInt64) {
-        let capacity = self.capacity
-        entries.withLock {
-            guard $0.removals == generation else { return }
-            if $0.byID.count >= capacity { $0.byID.removeAll(keepingCapacity: true) }
-            $0.byID[stored.alert.id] = stored
         }
     }
 }

@@ -54,10 +54,12 @@ import VigilCore
         func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int { 0 }
     }
 
-    /// A log of one alert.
+    /// A log of one alert, which `erase` seals for good.
     final class OneAlertLog: AlertLog {
-        let stored: StoredAlert
-        init(_ alert: Alert) { stored = StoredAlert(offset: 1, alert: alert) }
+        private let current: Mutex<StoredAlert>
+        init(_ alert: Alert) { current = Mutex(StoredAlert(offset: 1, alert: alert)) }
+
+        var stored: StoredAlert { current.withLock { $0 } }
 
         func append(_ alert: Alert, idempotency: IdempotencyClaim?, completion: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void) {
             completion(.failure(.closed))
@@ -67,7 +69,10 @@ import VigilCore
         func routingViews(matching query: AlertQuery) throws -> [StoredAlert] { [stored] }
         func lastOffset() throws -> LogOffset { 1 }
         func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation { AppendObservation {} }
-        func erase(_ target: ErasureTarget) throws -> [String] { [] }
+        func erase(_ target: ErasureTarget) throws -> [String] {
+            current.withLock { $0 = StoredAlert(offset: 1, alert: $0.alert.sealedView) }
+            return [stored.alert.id]
+        }
     }
 
     /// One subscriber with one webhook channel.
@@ -93,15 +98,17 @@ import VigilCore
     }
 
     /// Runs a pool over `deliveries` until each has an outcome (at most 5 s).
-    static func run(_ deliveries: Int, answers: [Result<HTTPOutcome, TransportError>]) throws -> (FakeQueue, FakeTransport) {
-        let alert = EmailTests().alert()
+    static func run(
+        _ deliveries: Int, answers: [Result<HTTPOutcome, TransportError>], log: OneAlertLog = OneAlertLog(EmailTests().alert())
+    ) throws -> (FakeQueue, FakeTransport) {
+        let alert = log.stored.alert
         let queue = FakeQueue((1...deliveries).map { delivery($0, alert: alert) })
         let transport = FakeTransport(answers)
         var configuration = WorkerConfiguration()
         configuration.allowPrivateWebhooks = true
         configuration.maxConcurrent = 4
         let pool = DeliveryWorkerPool(
-            queue: queue, log: OneAlertLog(alert), directory: OneSubscriber(subscriber: subscriber), configuration: configuration,
+            queue: queue, log: log, directory: OneSubscriber(subscriber: subscriber), configuration: configuration,
             transport: transport)
         pool.start()
         let deadline = Date().addingTimeInterval(5)
@@ -132,5 +139,21 @@ import VigilCore
         }
         #expect(error == "HTTP 503 (server error) after 7 ms")
         #expect(at.milliseconds - Timestamp.now().milliseconds <= RetryPolicy.critical.capMilliseconds)
+    }
+
+    /// The pool keeps no opened alert of its own (the log is the one cache): once the log
+    /// erases an alert, the next send carries `[erased]`, with no observer to tell the pool.
+    @Test func aSendAfterAnErasureReadsTheLogAgain() throws {
+        let ok: [Result<HTTPOutcome, TransportError>] = [.success(HTTPOutcome(status: 200, retryAfterMilliseconds: nil, latencyMilliseconds: 1))]
+        let log = OneAlertLog(EmailTests().alert())
+        let name = log.stored.alert.defender.name
+        let (_, before) = try Self.run(1, answers: ok, log: log)
+        #expect(String(decoding: try #require(before.requests.first).body, as: UTF8.self).contains("Defender"))
+        _ = try log.erase(.alert(log.stored.alert.id))
+        #expect(log.stored.alert.defender.name != name)
+        let (_, after) = try Self.run(1, answers: ok, log: log)
+        let body = String(decoding: try #require(after.requests.first).body, as: UTF8.self)
+        #expect(body.contains("[erased]"))
+        #expect(!body.contains("Defender"))
     }
 }
