@@ -1,13 +1,14 @@
 import Foundation
+import Synchronization
 
 /// One breaker per endpoint (DESIGN §7): after `threshold` consecutive failures it opens and
 /// no delivery is sent to the endpoint for a cool-down (doubling up to `maxCooldown`); then
 /// one trial is let through (half-open): success closes it, failure opens it again.
-public final class CircuitBreaker: @unchecked Sendable {
+public final class CircuitBreaker: Sendable {
     /// A breaker's state.
     public enum State: String, Sendable { case closed, open, halfOpen = "half_open" }
 
-    private struct Entry {
+    private struct Entry: Sendable {
         var state: State = .closed
         var failures = 0
         var openedUntil: Double = 0
@@ -21,8 +22,7 @@ public final class CircuitBreaker: @unchecked Sendable {
     let baseCooldown: Double
     let maxCooldown: Double
     let trialWindow: Double
-    private let lock = NSLock()
-    private var entries: [String: Entry] = [:]
+    private let entries = Mutex<[String: Entry]>([:])
 
     /// A breaker set: open after `threshold` failures for `cooldown` seconds, doubling up to
     /// `maxCooldown`. `trialWindow` is how long a trial may take (the send timeout): until
@@ -37,7 +37,7 @@ public final class CircuitBreaker: @unchecked Sendable {
     /// Whether a delivery to `endpoint` may be sent at `now` (seconds); in half-open state
     /// only one trial at a time.
     public func allows(_ endpoint: String, now: Double) -> Bool {
-        lock.withLock {
+        entries.withLock { entries in
             guard var entry = entries[endpoint] else { return true }
             switch entry.state {
             case .closed: return true
@@ -65,7 +65,7 @@ public final class CircuitBreaker: @unchecked Sendable {
     /// the end of the trial's window (its answer usually comes sooner, and closes or reopens
     /// the breaker).
     public func blocked(now: Double) -> [String: Double] {
-        lock.withLock {
+        entries.withLock { entries in
             var blocked: [String: Double] = [:]
             for (endpoint, entry) in entries {
                 if entry.state == .open && now < entry.openedUntil {
@@ -80,13 +80,13 @@ public final class CircuitBreaker: @unchecked Sendable {
 
     /// Records a success; closes the breaker.
     public func recordSuccess(_ endpoint: String) {
-        _ = lock.withLock { entries.removeValue(forKey: endpoint) }
+        _ = entries.withLock { $0.removeValue(forKey: endpoint) }
     }
 
     /// Records a failure; returns `true` when this failure opened the breaker (tell the owner).
     @discardableResult
     public func recordFailure(_ endpoint: String, now: Double) -> Bool {
-        lock.withLock {
+        entries.withLock { entries in
             var entry = entries[endpoint] ?? Entry(cooldown: baseCooldown)
             entry.failures += 1
             var opened = false
@@ -106,8 +106,8 @@ public final class CircuitBreaker: @unchecked Sendable {
     }
 
     /// The state of `endpoint`'s breaker.
-    public func state(of endpoint: String) -> State { lock.withLock { entries[endpoint]?.state ?? .closed } }
+    public func state(of endpoint: String) -> State { entries.withLock { $0[endpoint]?.state ?? .closed } }
 
     /// How many breakers are open or half-open, for `/metrics`.
-    public var openCount: Int { lock.withLock { entries.values.filter { $0.state != .closed }.count } }
+    public var openCount: Int { entries.withLock { $0.values.filter { $0.state != .closed }.count } }
 }

@@ -140,7 +140,9 @@ public struct CurlRequest: Sendable {
 
 /// A request bound to an easy handle while it runs: the option lists it must outlive, and
 /// what libcurl's callbacks hand over. Touched only on the transport's thread.
-final class CurlTransfer {
+final class CurlTransfer: @unchecked Sendable {
+    // @unchecked: made by `post`, handed to the transport's thread once (through its
+    // Mutex), and touched only there from then on.
     /// The most bytes of a reply's headers, and separately of its body, that are read.
     /// Headers beyond it fail the request; a body beyond it ends the transfer, and the
     /// status stands (the body is never kept anyway).

@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -18,16 +19,21 @@ import Glibc
 /// thread and must be short: hand anything slow to a queue. Every `curl_multi_*` call of
 /// Vigil lives here.
 public final class CurlTransport: @unchecked Sendable {
+    // @unchecked: `handOver` is a Mutex; every other variable is the loop thread's alone.
     /// The process's transport, started on first use.
     public static let shared = CurlTransport()
 
     private let multi: UnsafeMutableRawPointer
-    private let lock = NSLock()
-    /// Requests handed over and not yet added; guarded by `lock`.
-    private var incoming: [CurlTransfer] = []
-    /// Whether a byte is on its way through `wakeWrite` that the loop has not yet taken
-    /// the requests for; guarded by `lock`. One wake-up serves every `post` until then.
-    private var wakePending = false
+    /// What `post` hands the loop thread.
+    private struct HandOver {
+        /// Requests handed over and not yet added.
+        var incoming: [CurlTransfer] = []
+        /// Whether a byte is on its way through `wakeWrite` that the loop has not yet taken
+        /// the requests for. One wake-up serves every `post` until then.
+        var wakePending = false
+    }
+
+    private let handOver = Mutex(HandOver())
     /// A pipe whose read end the loop polls beside libcurl's sockets, so `post` can wake it.
     private let wakeRead: Int32
     private let wakeWrite: Int32
@@ -76,10 +82,10 @@ public final class CurlTransport: @unchecked Sendable {
     /// receiver's answer or why there was none.
     public func post(_ request: CurlRequest, completion: @escaping @Sendable (Result<HTTPOutcome, TransportError>) -> Void) {
         let transfer = CurlTransfer(request, completion: completion)
-        let wake = lock.withLock {
-            incoming.append(transfer)
-            defer { wakePending = true }
-            return !wakePending
+        let wake = handOver.withLock { state in
+            state.incoming.append(transfer)
+            defer { state.wakePending = true }
+            return !state.wakePending
         }
         if wake {
             var byte: UInt8 = 1
@@ -99,10 +105,10 @@ public final class CurlTransport: @unchecked Sendable {
             // Emptying the pipe before taking the requests: a byte written after this is
             // for requests the next turn takes.
             while read(wakeRead, &drained, drained.count) > 0 {}
-            let added = lock.withLock { () -> [CurlTransfer] in
-                wakePending = false
-                defer { incoming.removeAll(keepingCapacity: true) }
-                return incoming
+            let added = handOver.withLock { state -> [CurlTransfer] in
+                state.wakePending = false
+                defer { state.incoming.removeAll(keepingCapacity: true) }
+                return state.incoming
             }
             for transfer in added { add(transfer) }
             if let due = timeoutAt, due <= DispatchTime.now().uptimeNanoseconds {

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 
 /// How the workers behave; the defaults are DESIGN §7's.
@@ -27,6 +28,11 @@ public struct WorkerConfiguration: Sendable {
 
     /// The defaults.
     public init() {}
+
+    /// The retry and dead-letter rules these settings make.
+    public var deliveryPolicy: DeliveryPolicy {
+        DeliveryPolicy(standardRetry: standardRetry, criticalRetry: criticalRetry, criticalFallbackAfter: criticalFallbackAfter)
+    }
 }
 
 /// What the pool reports, for metrics and logs; no personal data passes through it.
@@ -45,21 +51,32 @@ public struct DeliveryEvents: Sendable {
 
 /// The delivery workers (DESIGN §7) on dispatch queues.
 ///
-/// A serial control queue claims due deliveries — critical first — under a lease, when the
-/// router reports new ones or a timer reaches the next due time; sends run in send slots,
-/// bounded overall and per channel, webhooks all on one libcurl multi handle
-/// (`CurlTransport`) and prepared on a queue as wide as the cores; each outcome is
-/// recorded, retried with backoff within the budget, or sent to the dead letters. A circuit
-/// breaker per channel stops hammering a receiver that is down and tells its owner.
+/// `DeliveryScheduler` decides when to claim, send and wake; the pool keeps it under one
+/// lock, feeds it events (work reported, a claim's answer, a send finished, the timer, stop)
+/// and performs the actions it returns once the lock is let go. Claims — critical first,
+/// under a lease — and due-time lookups run on a serial control queue; sends run in send
+/// slots, bounded overall and per channel, webhooks through the injected
+/// `WebhookTransport` (one libcurl multi handle in the service) and prepared on a queue as
+/// wide as the cores. `DeliveryPolicy` turns each verdict into the outcome recorded:
+/// delivered, retried with backoff within the budget, or dead. A circuit breaker per
+/// channel stops hammering a receiver that is down and tells its owner.
 public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
+    // @unchecked: every member is a constant of a Sendable type but the two dispatch sources
+    // (`wake`, `timer`), which libdispatch lets any thread signal, arm and cancel.
     private let queue: any DeliveryWorkQueue
     private let log: any AlertLog
     private let directory: any SubscriberDirectory
     private let configuration: WorkerConfiguration
     private let events: DeliveryEvents
+    private let transport: any WebhookTransport
     /// The per-channel breakers.
     public let breaker: CircuitBreaker
-    private let policy: AddressPolicy
+    private let addresses: AddressPolicy
+    /// What a verdict means for its delivery.
+    private let policy: DeliveryPolicy
+    /// When to claim, send and wake; every change is an event under this lock.
+    private let schedule: Mutex<DeliveryScheduler>
+    /// Runs the claims and due-time lookups, one at a time, and the timer.
     private let control = DispatchQueue(label: "vigil.workers.control")
     /// One serial queue per send slot, for email: it prepares the send, runs the SMTP
     /// exchange and records the outcome. The exchange blocks the slot's thread, and on a
@@ -67,203 +84,155 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// queues are served by overcommitting threads at once.
     private let senders: [DispatchQueue]
     /// Where webhook sends are prepared and concluded: a concurrent queue on the shared pool,
-    /// which runs about as many threads as there are cores. A webhook's exchange runs on
-    /// `CurlTransport` and holds no thread, so a busy thread takes the next send without
-    /// being woken; with a serial queue per slot every step woke a thread of its own (5 context
+    /// which runs about as many threads as there are cores. A webhook's exchange runs on the
+    /// transport and holds no thread, so a busy thread takes the next send without being
+    /// woken; with a serial queue per slot every step woke a thread of its own (5 context
     /// switches per delivery in a fan-out to 1,000 endpoints, 2.9 this way).
     private let webhookWork = DispatchQueue(label: "vigil.workers.webhooks", attributes: .concurrent)
-    private var freeSlots: [Int]
     private let notices = DispatchQueue(label: "vigil.workers.notices")
     private let wake: DispatchSourceUserDataOr
     private let timer: DispatchSourceTimer
-    private let inFlightGroup = DispatchGroup()
-    private var inFlight = 0
-    /// Slots set aside for a claim in the router's transaction, not yet started.
-    private var reserved = 0
-    private var inFlightByChannel: [String: Int] = [:]
-    private var running = false
-    /// Whether the last full claim found less due work than it had room for: everything due
-    /// then was taken but for channels at their in-flight limit. Until new work is reported
-    /// or the timer fires, a finished send refills only its own channel, and only when that
-    /// channel was at its limit: a full claim would pass over the same backlog again.
-    private var drained = false
-    /// When `timer` fires next.
-    private var wakeAt: Timestamp?
-    /// Alerts being sent, opened (identities included): a fan-out needs one, a replay about
-    /// as many as there are send slots. At 4,096 it held the last 20 seconds' alerts at 200/s.
-    private let alerts = AlertCache(capacity: 256)
+    /// Entered by each caller of `stop`, left when the scheduler concludes the stop.
+    private let stopping = DispatchGroup()
 
-    /// A pool over `queue`, reading alerts from `log` and receivers from `directory`.
-    public init(queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents()) {
+    /// A pool over `queue`, reading alerts from `log` and receivers from `directory`,
+    /// posting webhooks through `transport`.
+    public init(
+        queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration,
+        transport: any WebhookTransport, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents()
+    ) {
         self.queue = queue
         self.log = log
         self.directory = directory
         self.configuration = configuration
+        self.transport = transport
         self.breaker = breaker
         self.events = events
-        policy = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks, resolutions: HostResolutions())
+        addresses = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks, resolutions: HostResolutions())
+        policy = configuration.deliveryPolicy
+        schedule = Mutex(DeliveryScheduler(maxConcurrent: configuration.maxConcurrent, perChannel: configuration.perChannel))
         wake = DispatchSource.makeUserDataOrSource(queue: control)
         timer = DispatchSource.makeTimerSource(queue: control)
         senders = (0..<max(1, configuration.maxConcurrent)).map { DispatchQueue(label: "vigil.workers.send.\($0)") }
-        freeSlots = Array(senders.indices)
     }
 
     /// Starts claiming; deliveries in flight under an expired lease are picked up too.
     public func start() {
-        control.sync { running = true }
         // New work reported, or the next due time reached: claim in full, now or (with no
         // slot free) at the next completions.
-        wake.setEventHandler { [weak self] in self?.drained = false; self?.claim() }
-        timer.setEventHandler { [weak self] in
-            self?.wakeAt = nil
-            self?.drained = false
-            self?.claim()
-        }
+        wake.setEventHandler { [weak self] in self?.event { $0.workReported() } }
+        timer.setEventHandler { [weak self] in self?.event { $0.timerFired() } }
         timer.schedule(deadline: .distantFuture)
         wake.resume()
         timer.resume()
-        poke()
+        event { $0.start() }
     }
-
-    /// Drops cached copies of these alerts, so sends after an erasure read the log again
-    /// and carry `[erased]`. Safe from any thread.
-    public func forget(alertIDs: [String]) { alerts.remove(alertIDs) }
-
-    /// Drops the cached copy of the alert `alertID` (an erasure observer calls this when the
-    /// log erases it, on any thread); its next send reads the log again.
-    public func forget(alertID: String) { alerts.remove([alertID]) }
 
     /// Asks the pool to look for due work (the router calls this after recording deliveries).
     public func poke() { wake.or(data: 1) }
 
-    /// Stops claiming and waits up to `timeout` seconds for sends in flight; a send still
-    /// running then is picked up again after its lease expires.
+    /// Stops claiming and waits up to `timeout` seconds for the sends, claim and lookup
+    /// running; a send still running then is picked up again after its lease expires.
     public func stop(timeout: Double = 20) {
-        control.sync { running = false }
+        stopping.enter()
+        event { $0.stop() }
         wake.cancel()
         timer.cancel()
-        _ = inFlightGroup.wait(timeout: .now() + timeout)
+        _ = stopping.wait(timeout: .now() + timeout)
     }
 
     /// Sends in flight now.
-    public var sendsInFlight: Int { control.sync { inFlight } }
+    public var sendsInFlight: Int { schedule.withLock { $0.inFlight } }
 
     public func reserveForRouting() -> ClaimRequest? {
-        control.sync {
-            guard running else { return nil }
-            let free = freeSlotCount
-            guard free > 0 else { return nil }
-            reserved += free
-            return claimRequest(limit: free, now: .now())
-        }
+        guard let claim = schedule.withLock({ $0.reserveForRouting() }) else { return nil }
+        return claimRequest(claim, now: .now())
     }
 
     public func accept(_ claimed: [DeliveryRecord], reservedBy reservation: ClaimRequest) {
-        control.async { [self] in
-            reserved -= reservation.limit
-            // After `stop`, what was claimed stays leased and is sent again once the lease
-            // expires (or after the restart).
-            guard running else { return }
-            for delivery in claimed.prefix(reservation.limit) { send(delivery) }
+        event { $0.routedClaimAccepted(claimed, limit: reservation.limit) }
+    }
+
+    // MARK: The scheduler's events and actions
+
+    /// Feeds the scheduler one event under its lock, then performs what it asks for.
+    private func event(_ change: (inout DeliveryScheduler) -> [DeliveryScheduler.Action]) {
+        let actions = schedule.withLock { change(&$0) }
+        for action in actions {
+            switch action {
+            case .claim(let claim):
+                control.async { [self] in runClaim(claim) }
+            case .send(let delivery, let slot):
+                startSend(delivery, slot: slot)
+            case .findNextDueTime(let claimedAt):
+                control.async { [self] in
+                    let due = try? queue.nextDueTime()
+                    event { $0.nextDueTimeFound(due, claimedAt: claimedAt, now: .now()) }
+                }
+            case .wake:
+                control.async { [self] in armTimer() }
+            case .concludeStop(let waiters):
+                for _ in 0..<waiters { stopping.leave() }
+            }
         }
     }
 
-    /// Send slots neither busy nor set aside.
-    private var freeSlotCount: Int { min(configuration.maxConcurrent - inFlight, freeSlots.count) - reserved }
-
-    /// A claim for `limit` deliveries within each channel's in-flight room, holding back
-    /// channels behind an open breaker until their next trial; on `control`.
-    private func claimRequest(limit: Int, now: Timestamp, only channel: String? = nil) -> ClaimRequest {
+    /// The claim `claim` asks for at `now`, holding back channels behind an open breaker
+    /// until their next trial.
+    private func claimRequest(_ claim: DeliveryScheduler.Claim, now: Timestamp) -> ClaimRequest {
         ClaimRequest(
-            limit: limit, leaseMilliseconds: configuration.leaseMilliseconds, perChannel: configuration.perChannel,
-            inFlight: inFlightByChannel,
+            limit: claim.limit, leaseMilliseconds: configuration.leaseMilliseconds, perChannel: configuration.perChannel,
+            inFlight: claim.inFlight,
             heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: DeliveryArithmetic.milliseconds(fromSeconds: $0)) },
-            onlyChannels: channel.map { [$0] })
+            onlyChannels: claim.onlyChannels)
     }
 
-    /// Claims due work for the free slots and sets the timer for the next due time; with
-    /// `channel`, refills that channel's room alone and leaves the timer be. On `control`.
-    private func claim(only channel: String? = nil) {
-        guard running else { return }
-        let free = freeSlotCount
-        guard free > 0 else { return }
+    /// Claims due work for `claim` and reports what it took; on `control`.
+    private func runClaim(_ claim: DeliveryScheduler.Claim) {
         let now = Timestamp.now()
         let claimed: [DeliveryRecord]
         do {
-            claimed = try queue.claimDue(claimRequest(limit: free, now: now, only: channel), now: now)
+            claimed = try queue.claimDue(claimRequest(claim, now: now), now: now)
         } catch {
             events.note("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
-            wake(at: DeliveryArithmetic.time(now, plus: 1000), replacing: true)
-            return
+            return event { $0.claimFailed(claim, at: now) }
         }
-        for delivery in claimed { send(delivery) }
-        guard channel == nil else { return }
-        drained = claimed.count < free
-        guard drained else { return }  // more may be due; the next completion claims again
-        if let due = try? queue.nextDueTime() {
-            // Due already yet not claimed: its channel is at its in-flight limit (its finished
-            // sends refill it) or a breaker's trial is out. Look again in a second, not sooner:
-            // each full claim walks past that backlog (with a recovered desk's 26,000 retries
-            // waiting, tens of milliseconds on the writer for each walk).
-            let at = due.milliseconds > now.milliseconds ? due.milliseconds : DeliveryArithmetic.sum(Timestamp.now().milliseconds, 1000)
-            wake(at: Timestamp(milliseconds: min(at, DeliveryArithmetic.sum(now.milliseconds, 60_000))), replacing: true)
-        } else {
-            wake(at: DeliveryArithmetic.time(now, plus: 60_000), replacing: true)
-        }
+        event { $0.claimed(claimed, for: claim, at: now) }
     }
 
-    /// Sets the timer to fire at `time` (a millisecond after), or only brings it forward
-    /// unless `replacing`; on `control`.
-    private func wake(at time: Timestamp, replacing: Bool) {
-        if !replacing, let current = wakeAt, current <= time { return }
-        wakeAt = time
+    /// Sets `timer` for the scheduler's wake-up time as it is now, so that wake-ups asked
+    /// for on several threads apply in any order; on `control`.
+    private func armTimer() {
+        guard let time = schedule.withLock({ $0.wakeAt }) else { return }
         // At most a minute: a due time from a record or a receiver can be anything, and the
         // claim the timer sets off sets it again.
         let wait = min(max(0, DeliveryArithmetic.difference(time.milliseconds, Timestamp.now().milliseconds)), 60_000)
         timer.schedule(deadline: .now() + .milliseconds(Int(wait) + 1))
     }
 
-    /// Starts `delivery` in a free slot; on `control`.
-    private func send(_ delivery: DeliveryRecord) {
-        inFlight += 1
-        inFlightByChannel[delivery.channelID, default: 0] += 1
-        inFlightGroup.enter()
-        let slot = freeSlots.removeLast()
+    /// Starts `delivery` in send slot `slot`.
+    private func startSend(_ delivery: DeliveryRecord, slot: Int) {
         let sender = delivery.channelType == .webhook ? webhookWork : senders[slot]
         sender.async { [self] in
-            attempt(delivery, on: sender) { [self] retryAt in control.async { [self] in
-                freeSlots.append(slot)
-                inFlight -= 1
-                let channel = delivery.channelID
-                let wasFull = inFlightByChannel[channel, default: 1] >= configuration.perChannel
-                inFlightByChannel[channel, default: 1] -= 1
-                if inFlightByChannel[channel] == 0 { inFlightByChannel.removeValue(forKey: channel) }
-                inFlightGroup.leave()
-                if let retryAt { wake(at: retryAt, replacing: false) }
-                if drained {
-                    // Everything else due was taken; only this channel may have more waiting.
-                    if wasFull { claim(only: channel) }
-                } else if inFlight <= configuration.maxConcurrent / 2 {
-                    // Refill in batches: a claim is a transaction, and claiming after every
-                    // single completion made each delivery cost two commits on the writer.
-                    claim()
-                }
-            } }
+            attempt(delivery, on: sender) { [self] retryAt in
+                event { $0.sendFinished(slot: slot, channelID: delivery.channelID, retryAt: retryAt) }
+            }
         }
     }
 
+    // MARK: One attempt
+
     /// One attempt at `delivery`, started on its slot's queue `sender`; `done` is called once
     /// the outcome is handed to the queue, whose commit the slot does not wait for, with the
-    /// time of the next attempt when there will be one. A
-    /// webhook's exchange runs on `CurlTransport` without holding a thread; what follows it
-    /// comes back to `sender`.
+    /// time of the next attempt when there will be one. A webhook's exchange runs on the
+    /// transport without holding a thread; what follows it comes back to `sender`.
     func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable (Timestamp?) -> Void) {
         let now = Timestamp.now()
         let target: SendTarget
         do {
             switch try prepare(delivery) {
             case .settled(let outcome):
-                return done(record(delivery, outcome))
+                return done(record(delivery, outcome, receivedAt: nil))
             case .send(let prepared):
                 target = prepared
             }
@@ -273,7 +242,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         }
         let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
             do {
-                done(record(delivery, try outcome(of: verdict, delivery, target, now: now)))
+                done(record(delivery, try outcome(of: verdict, delivery, target, now: now), receivedAt: target.alert.receivedAt))
             } catch {
                 events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 done(nil)
@@ -297,15 +266,16 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     }
 
     /// Hands `outcome` to the queue, without waiting for the commit; returns when the
-    /// delivery is due again, if it will be.
+    /// delivery is due again, if it will be. `receivedAt` is when the alert was received,
+    /// for the delivery's latency (`nil`, now, when it was not read).
     @discardableResult
-    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome) -> Timestamp? {
+    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome, receivedAt: Timestamp?) -> Timestamp? {
         let word = switch outcome {
         case .delivered: "delivered"
         case .retry: "retry"
         case .dead: "dead"
         }
-        let received = alerts.get(delivery.alertID)?.alert.receivedAt ?? Timestamp.now()
+        let received = receivedAt ?? Timestamp.now()
         let events = self.events
         queue.complete(delivery.id, outcome: outcome, at: Timestamp.now()) { error in
             if let error {
@@ -335,8 +305,11 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         case send(SendTarget)
     }
 
+    /// The alert is read from the log each time: the log is the one cache of opened alerts
+    /// (the embedded log keeps its newest appends opened, the Kafka log all it has read), and
+    /// it drops what an erasure reaches, so a send after an erasure carries `[erased]`.
     private func prepare(_ delivery: DeliveryRecord) throws -> Preparation {
-        guard let stored = try alert(delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
+        guard let stored = try log.alert(id: delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
         guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .settled(.dead(error: "the subscriber was deleted")) }
         guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
             return .settled(.dead(error: "the subscriber no longer has this channel"))
@@ -346,90 +319,52 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         return .send(SendTarget(alert: stored.alert.redacted(for: subscriber.clearance, language: subscriber.language), subscriber: subscriber, channel: channel, secrets: secrets))
     }
 
-    /// What a send's verdict means for the delivery: delivered, retried within the budget
-    /// (the breaker and the critical fallback told), or dead.
+    /// What a send's verdict means for the delivery (`DeliveryPolicy`), with what goes with
+    /// it: the breaker told, its owner emailed when it opens, the critical fallback email, a
+    /// gone endpoint's channel disabled.
     private func outcome(of verdict: DeliveryVerdict, _ delivery: DeliveryRecord, _ target: SendTarget, now: Timestamp) throws -> DeliveryOutcome {
         let (subscriber, channel) = (target.subscriber, target.channel)
-        let seconds = Double(now.milliseconds) / 1000
         switch verdict {
         case .delivered:
             breaker.recordSuccess(channel.id)
-            return .delivered
-        case .gone:
-            try directory.disable(channelID: channel.id, reason: "the endpoint answered 410 Gone")
-            events.note("endpoint answered 410 Gone; channel disabled", ["subscriber": subscriber.id, "channel": channel.id])
-            return .dead(error: "the endpoint answered 410 Gone; the channel is disabled")
-        case .permanent(let reason):
-            return .dead(error: reason)
-        case .held(let notBefore):
-            return try retryOrDeath(delivery, target, reason: "not sent: the endpoint's circuit breaker is open", heldFor: notBefore, now: now)
-        case .retry(let reason, let notBefore):
-            if breaker.recordFailure(channel.id, now: seconds) {
+        case .retry(let reason, _):
+            if breaker.recordFailure(channel.id, now: Double(now.milliseconds) / 1000) {
                 events.breakerOpened(subscriber.id, channel.id)
                 notifyOwner(subscriber, channel: channel, reason: reason)
             }
-            return try retryOrDeath(delivery, target, reason: reason, retryAfter: notBefore, now: now)
+        case .gone, .permanent, .held:
+            break
         }
-    }
-
-    /// Another attempt within the retry budget, after the backoff (the critical fallback
-    /// told on its attempt), or dead once the budget is spent. The receiver's `retryAfter` counts up to the schedule's cap (`RetryPolicy.delay`); a
-    /// breaker's hold (`heldFor`, until its next trial) counts in full: it is Vigil's own.
-    private func retryOrDeath(
-        _ delivery: DeliveryRecord, _ target: SendTarget, reason: String, retryAfter: Int64? = nil, heldFor: Int64? = nil, now: Timestamp
-    ) throws -> DeliveryOutcome {
-        let (alert, subscriber, channel) = (target.alert, target.subscriber, target.channel)
-        if delivery.severity == .critical && channel.type == .webhook && delivery.attempts == configuration.criticalFallbackAfter
-            && !subscriber.channels.contains(where: { $0.type == .email }) {
-            emailFallback(delivery, alert: alert, subscriber: subscriber)
-        }
-        let retry = delivery.severity == .critical ? configuration.criticalRetry : configuration.standardRetry
+        var history = DeliveryPolicy.Attempt(
+            severity: delivery.severity, channelType: channel.type, attempts: delivery.attempts, firstAttemptAt: nil,
+            subscriberHasEmail: subscriber.channels.contains { $0.type == .email })
+        if policy.sendsCriticalFallback(verdict, history) { emailFallback(delivery, alert: target.alert, subscriber: subscriber) }
+        if DeliveryPolicy.needsHistory(verdict) { history.firstAttemptAt = try queue.firstAttempt(of: delivery.id) }
         var generator = SystemRandomNumberGenerator()
-        // Saturating: the delay is at most the cap, but `now` and the cap are not ours to trust.
-        let delay = max(retry.delay(afterAttempt: delivery.attempts, retryAfterMilliseconds: retryAfter, using: &generator), heldFor ?? 0)
-        let next = DeliveryArithmetic.sum(now.milliseconds, delay)
-        let first = try queue.firstAttempt(of: delivery.id)?.milliseconds ?? now.milliseconds
-        guard retry.allows(nextAttemptAt: next, firstAttemptAt: first) else {
-            return .dead(error: "gave up after \(delivery.attempts) attempts: \(reason)")
+        let decision = policy.decision(on: verdict, history, now: now, using: &generator)
+        if case .disable(let channelReason, _) = decision {
+            try directory.disable(channelID: channel.id, reason: channelReason)
+            events.note("endpoint answered 410 Gone; channel disabled", ["subscriber": subscriber.id, "channel": channel.id])
         }
-        return .retry(at: Timestamp(milliseconds: next), error: reason)
-    }
-
-    /// The alert `id`, from the cache when a sibling delivery already read it: log entries
-    /// never change, and decoding the same alert once per delivery dominated fan-out.
-    private func alert(_ id: String) throws -> StoredAlert? {
-        if let cached = alerts.get(id) { return cached }
-        // An alert forgotten (erased) while it was being read is not cached: the copy read
-        // may be from before the erasure.
-        let generation = alerts.generation
-        guard let stored = try log.alert(id: id) else { return nil }
-        alerts.put(stored, ifNothingForgottenSince: generation)
-        return stored
+        return decision.outcome
     }
 
     /// Signs and POSTs the alert to `url`, after checking where the address leads; `verdict`
     /// is called once, on the transport's thread when a request went out.
     private func sendWebhook(
         _ delivery: DeliveryRecord, alert: Alert, url: String, secrets: [WebhookSecret], now: Timestamp, verdict: @escaping @Sendable (DeliveryVerdict) -> Void) {
-        let target: (host: String, port: Int, address: String)
-        switch policy.check(url) {
+        let pinned: (host: String, port: Int, address: String)
+        switch addresses.check(url) {
         case .failure(.unresolvable(let host)):  // DNS trouble may pass; an internal address will not
             return verdict(.retry(reason: AddressRefusal.unresolvable(host).description, notBeforeMilliseconds: nil))
         case .failure(let refusal): return verdict(.permanent(reason: refusal.description))
-        case .success(let checked): target = checked
+        case .success(let checked): pinned = checked
         }
         guard !secrets.isEmpty else { return verdict(.permanent(reason: "the channel has no signing secret")) }
-        let body = WebhookPayload.body(alert: alert, deliveryID: delivery.id, sentAt: now, replayID: delivery.replayID)
-        var headers: [(String, String)] = [
-            ("content-type", "application/json"), ("user-agent", "Vigil"),
-            ("webhook-id", delivery.id), ("webhook-timestamp", String(now.unixSeconds)),
-            ("webhook-signature", WebhookSignature.header(id: delivery.id, timestamp: now.unixSeconds, body: body, secrets: secrets)),
-        ]
-        if alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
-        if let replayID = delivery.replayID { headers += [("vigil-replay", "true"), ("vigil-replay-id", replayID)] }
-        let request = CurlRequest(
-            url: url, headers: headers, body: body, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds, pinnedAddress: target)
-        CurlTransport.shared.post(request) { result in verdict(DeliveryVerdict.of(result)) }
+        let request = WebhookRequest.signed(
+            delivery, alert: alert, url: url, secrets: secrets, now: now, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
+            pinnedAddress: pinned)
+        transport.post(request) { result in verdict(DeliveryVerdict.of(result)) }
     }
 
     private func sendEmail(_ delivery: DeliveryRecord, alert: Alert, to address: String, language: String) -> DeliveryVerdict {
@@ -446,12 +381,9 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     /// Emails the subscriber's contact that a breaker opened; best effort, never blocks a send.
     private func notifyOwner(_ subscriber: Subscriber, channel: Channel, reason: String) {
         guard let smtp = configuration.smtp else { return }
-        let l = EmailLabels.forLanguage(subscriber.language)
-        let text = "\(l.label("notice_body"))\n\n\(channel.target)\n\n\(reason)\n"
-        let message = EmailMessage(
-            from: smtp.from, to: [subscriber.contact], subject: "\(l.label("notice_subject")) (\(subscriber.name))",
-            messageID: "breaker-\(channel.id)-\(Timestamp.now().milliseconds)@vigil.invalid", date: .now(), text: text,
-            html: "<p>\(AlertEmail.escape(l.label("notice_body")))</p><p><code>\(AlertEmail.escape(channel.target))</code></p><p>\(AlertEmail.escape(reason))</p>")
+        let message = BreakerNoticeEmail.message(
+            to: subscriber.contact, subscriberName: subscriber.name, language: subscriber.language, channelID: channel.id,
+            target: channel.target, reason: reason, from: smtp.from)
         notices.async { [events] in
             if case .failure(let error) = smtp.send(message) {
                 events.note("could not tell the owner that a breaker opened", ["subscriber": subscriber.id, "error": error.description])
@@ -469,39 +401,6 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
             } else {
                 events.note("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
             }
-        }
-    }
-}
-
-/// A bounded map of recently sent alerts; cleared whole when full (cheap, and the working set
-/// of a fan-out is one alert). Every member is guarded by `lock`, so any thread may use it.
-final class AlertCache: @unchecked Sendable {
-    private let lock = NSLock()
-    private var entries: [String: StoredAlert] = [:]
-    private var removals: UInt64 = 0
-    private let capacity: Int
-
-    init(capacity: Int) { self.capacity = capacity }
-
-    func get(_ id: String) -> StoredAlert? { lock.withLock { entries[id] } }
-
-    /// Counts removals: read before reading an alert from the log, handed to `put`.
-    var generation: UInt64 { lock.withLock { removals } }
-
-    func remove(_ ids: [String]) {
-        lock.withLock {
-            removals &+= 1
-            for id in ids { entries.removeValue(forKey: id) }
-        }
-    }
-
-    /// Keeps `stored` unless an alert was removed since `generation`: the copy may then be
-    /// one read before its erasure.
-    func put(_ stored: StoredAlert, ifNothingForgottenSince generation: UInt64) {
-        lock.withLock {
-            guard removals == generation else { return }
-            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[stored.alert.id] = stored
         }
     }
 }

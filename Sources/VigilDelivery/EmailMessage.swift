@@ -94,6 +94,25 @@ public struct EmailMessage: Sendable, Equatable {
     }
 }
 
+/// The email telling a subscriber's contact that a circuit breaker opened for one of its
+/// channels (DESIGN §7): the notice in the subscriber's language, the channel's target and
+/// Vigil's own reason (never a receiver's text).
+public enum BreakerNoticeEmail {
+    /// The notice to `contact` for `subscriberName`'s channel `channelID` at `target`.
+    public static func message(
+        to contact: String, subscriberName: String, language: String, channelID: String, target: String, reason: String, from: String,
+        now: Timestamp = .now()
+    ) -> EmailMessage {
+        let l = EmailLabels.forLanguage(language)
+        let text = "\(l.label("notice_body"))\n\n\(target)\n\n\(reason)\n"
+        let escape = AlertEmail.escape
+        return EmailMessage(
+            from: from, to: [contact], subject: "\(l.label("notice_subject")) (\(subscriberName))",
+            messageID: "breaker-\(channelID)-\(now.milliseconds)@vigil.invalid", date: now, text: text,
+            html: "<p>\(escape(l.label("notice_body")))</p><p><code>\(escape(target))</code></p><p>\(escape(reason))</p>")
+    }
+}
+
 /// The email of an alert for one subscriber (DESIGN §7): subject such as
 /// `[CRITICAL] Belarus — arrest: <start of the summary>`, labels in the subscriber's language.
 public enum AlertEmail {

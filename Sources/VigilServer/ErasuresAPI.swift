@@ -1,6 +1,5 @@
 import Foundation
 import VigilCore
-import VigilDelivery
 import VigilHTTP
 import VigilStore
 
@@ -11,7 +10,6 @@ import VigilStore
 struct ErasuresAPI: Sendable {
     let log: any AlertLog
     let authenticator: Authenticator
-    let workers: DeliveryWorkerPool
     let audit: AuditTrail
     let logger: Logger
 
@@ -51,7 +49,6 @@ struct ErasuresAPI: Sendable {
             guard !erased.isEmpty else {
                 return responder.send(APIError.notFound("no alert matches \(Self.describe(target))").response)
             }
-            workers.forget(alertIDs: erased)
             audit.record(erased.map { AuditEntry(token, .alertErased, target: $0, detail: Self.describe(target)) })
             logger.info("identities erased", ["alerts": String(erased.count), "target": Self.describe(target)])
             responder.send(APIResponse.json(200, Answer(erased: erased)))

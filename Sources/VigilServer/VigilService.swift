@@ -68,8 +68,6 @@ public final class VigilService: @unchecked Sendable {
     private var stopping = false
     /// On Kafka, pokes the workers as this process reads new alerts (see `start`).
     private var appendsForWorkers: AppendObservation?
-    /// Keeps the workers' cache told of erasures (see `init`).
-    private var erasuresForWorkers: AppendObservation?
 
     /// Opens the store in `configuration.dataDir` and registers the bootstrap token;
     /// `logging: false` silences the service's log lines (benchmarks).
@@ -168,14 +166,12 @@ public final class VigilService: @unchecked Sendable {
         }
         workers = DeliveryWorkerPool(
             queue: deliveries, log: log, directory: subscribers, configuration: configuration.workerConfiguration,
+            transport: CurlTransport.shared,
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
             events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
         router.onRouted { [workers] _ in workers.poke() }
-        // An erasure this process hears of (on Kafka: any process's tombstone it reads) leaves
-        // the workers' cache of opened alerts at once.
-        erasuresForWorkers = log.observeErasures { [workers] ids in workers.forget(alertIDs: ids) }
         // On the embedded log the router claims fresh deliveries for the workers in its own
         // transaction, so a send starts before that commit's fsync.
         (router as? AlertRouter)?.handOff(to: workers)
@@ -250,7 +246,7 @@ public final class VigilService: @unchecked Sendable {
             SubscribersAPI(
                 registry: subscribers, authenticator: authenticator, audit: audit,
                 policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), logger: apiLogger).register(on: &router)
-            ErasuresAPI(log: log, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
+            ErasuresAPI(log: log, authenticator: authenticator, audit: audit, logger: apiLogger).register(on: &router)
             AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
             ReplaysAPI(runner: replays, store: replayStore, authenticator: authenticator, audit: audit).register(on: &router)
         }

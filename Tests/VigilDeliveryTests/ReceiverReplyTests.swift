@@ -64,25 +64,6 @@ s.serve_forever()
         }
         #expect(reason.hasPrefix("mail relay: connection refused after "), "\(reason)")
     }
-
-    /// An erasure observer may call `forget(alertID:)` on any thread while sends read and
-    /// cache alerts: a copy read before the erasure is never cached after it.
-    @Test func anAlertForgottenWhileItWasReadIsNotCached() {
-        let cache = AlertCache(capacity: 8)
-        let stored = StoredAlert(offset: 1, alert: EmailTests().alert())
-        let before = cache.generation
-        cache.remove([stored.alert.id])  // the erasure lands while the log is being read
-        cache.put(stored, ifNothingForgottenSince: before)
-        #expect(cache.get(stored.alert.id) == nil)
-        cache.put(stored, ifNothingForgottenSince: cache.generation)
-        #expect(cache.get(stored.alert.id) == stored)
-        DispatchQueue.concurrentPerform(iterations: 2000) { n in
-            if n % 2 == 0 { cache.remove([stored.alert.id]) } else { cache.put(stored, ifNothingForgottenSince: cache.generation) }
-            _ = cache.get(stored.alert.id)
-        }
-        cache.remove([stored.alert.id])
-        #expect(cache.get(stored.alert.id) == nil)
-    }
 }
 
 @Suite struct LegacyLastErrorTests {
