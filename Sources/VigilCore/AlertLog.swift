@@ -143,8 +143,9 @@ public protocol AlertLog: AnyObject, Sendable {
     /// Calls `handler` with the ids of alerts erased, whoever erased them: on the embedded
     /// backend after each erasure through this log; on Kafka also whenever this process
     /// reads an alert's key tombstone on `vigil.keys` (an erasure made through any process,
-    /// this one's included, so a handler may hear of an alert twice). Anything that keeps
-    /// opened alerts (the delivery workers' cache) drops them here. Runs on the log's
+    /// this one's included, so a handler may hear of an alert twice). Anything outside the
+    /// log that keeps opened alerts must drop them here (the workers keep none: they read
+    /// every alert through the log). Runs on the log's
     /// thread: keep it short. Stops when the returned observation is cancelled.
     func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation
 }
