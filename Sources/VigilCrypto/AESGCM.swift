@@ -14,7 +14,8 @@ public enum AESGCM {
     /// Authentication tag length in bytes.
     public static let tagLength = 16
     /// AES-256-GCM, fetched once: `EVP_aes_256_gcm()` makes libcrypto look the cipher up by
-    /// name, under a lock, on every init.
+    /// name, under a lock, on every init. Never changed after it is fetched, and libcrypto
+    /// lets threads share a fetched cipher, so sharing it between threads is safe.
     nonisolated(unsafe) private static let cipher = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
 
     /// Encrypts `plaintext` under `key` (32 bytes), authenticating `associatedData` with it.

@@ -3,6 +3,8 @@ import COpenSSL
 /// SHA-256 from libcrypto: token hashes, idempotency fingerprints, delivery ids.
 public enum SHA256 {
     /// SHA-256, fetched once: `SHA256()` looks it up by name, under a lock, on every call.
+    /// Never changed after it is fetched, and libcrypto lets threads share a fetched
+    /// digest, so sharing it between threads is safe.
     nonisolated(unsafe) private static let algorithm = EVP_MD_fetch(nil, "SHA256", nil)
 
     /// The 32-byte digest of `bytes`.

@@ -4,8 +4,8 @@ import Foundation
 import Glibc
 #endif
 
-/// One client connection. Every field is touched only on `queue`, which is what makes the
-/// `@unchecked Sendable` honest; the responder and the server reach it by `queue.async`.
+/// One client connection. Every field is touched only on `queue`; the responder and the
+/// server reach it by `queue.async`.
 ///
 /// Requests are handled one at a time in arrival order, so pipelined requests are answered
 /// in order. One timer enforces three deadlines: a request must arrive whole within
@@ -19,6 +19,7 @@ import Glibc
 /// before the body is waited for); a refusal is sent at once, and the connection is closed
 /// unless the whole request (its body included) had already arrived.
 final class HTTPConnection: @unchecked Sendable {
+    // @unchecked: every `var` is touched only on `queue` (its sources and timer fire there; others reach it by `queue.async`).
     let id: UInt64
     let queue: DispatchQueue
     private let fd: Int32

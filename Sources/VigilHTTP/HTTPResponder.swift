@@ -1,13 +1,14 @@
 import Foundation
+import Synchronization
 
 /// A request's way back to its client. Call `send` exactly once, from any thread; later
 /// calls are ignored.
-public final class HTTPResponder: @unchecked Sendable {
+public final class HTTPResponder: Sendable {
     private let connection: HTTPConnection?
     private let sequence: UInt64
     private let head: Bool
-    private let lock = NSLock()
-    private var sent = false
+    /// Whether `send` has been called.
+    private let sent = Mutex(false)
     private let capture: (@Sendable (HTTPResponse) -> Void)?
 
     init(connection: HTTPConnection, sequence: UInt64, head: Bool) {
@@ -28,7 +29,7 @@ public final class HTTPResponder: @unchecked Sendable {
 
     /// Sends `response`.
     public func send(_ response: HTTPResponse) {
-        let first = lock.withLock {
+        let first = sent.withLock { sent in
             defer { sent = true }
             return !sent
         }

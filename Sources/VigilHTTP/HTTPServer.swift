@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,10 +11,8 @@ import Glibc
 /// and on open connections, deadlines against slow and silent clients, an admission check
 /// on each request's head before its body is read, and a graceful stop that finishes
 /// in-flight requests.
-///
-/// `@unchecked Sendable`: `connections`, `nextID` and `stopping` are guarded by `lock`;
-/// `throttle` and the accept source's suspension are touched only on `acceptQueue`.
 public final class HTTPServer: @unchecked Sendable {
+    // @unchecked: `throttle` and `acceptSource` are `acceptQueue`'s (`start` sets the source before it runs); the rest is `let`s and `state`.
     /// The limits and address it was started with.
     public let configuration: HTTPServerConfiguration
     /// The most connections it keeps open at once: the configured `maxConnections`, lowered
@@ -32,11 +31,15 @@ public final class HTTPServer: @unchecked Sendable {
     private let connectionTarget = DispatchQueue(label: "vigil.http.connections", attributes: .concurrent)
     private var acceptSource: DispatchSourceRead?
     private var throttle = AcceptThrottle()
-    private let lock = NSLock()
-    private var connections: [UInt64: HTTPConnection] = [:]
-    private var nextID: UInt64 = 0
-    private var stopping = false
+    private let state = Mutex(State())
     private let allClosed = DispatchGroup()
+
+    /// The open connections, shared by the accept queue, the connections and `stop`.
+    private struct State {
+        var connections: [UInt64: HTTPConnection] = [:]
+        var nextID: UInt64 = 0
+        var stopping = false
+    }
 
     /// The port actually bound (useful when the configuration asked for 0).
     public var port: Int { socket.port }
@@ -80,7 +83,7 @@ public final class HTTPServer: @unchecked Sendable {
     }
 
     /// The number of open connections.
-    public var openConnections: Int { lock.withLock { connections.count } }
+    public var openConnections: Int { state.withLock { $0.connections.count } }
 
     /// Whether accepting is paused for want of descriptors (on `acceptQueue` only).
     var acceptingPaused: Bool { acceptQueue.sync { throttle.paused } }
@@ -104,29 +107,30 @@ public final class HTTPServer: @unchecked Sendable {
                 return
             }
             guard case .accepted(let fd) = outcome else { continue }
-            lock.lock()
-            if stopping || connections.count >= maxConnections || fd >= descriptorCeiling {
-                lock.unlock()
+            let connection: HTTPConnection? = state.withLock { state in
+                if state.stopping || state.connections.count >= maxConnections || fd >= descriptorCeiling { return nil }
+                state.nextID += 1
+                let id = state.nextID
+                allClosed.enter()
+                let connection = HTTPConnection(
+                    id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, target: connectionTarget,
+                    onClose: { [weak self] id in self?.connectionClosed(id) })
+                state.connections[id] = connection
+                return connection
+            }
+            guard let connection else {
                 let busy = HTTPResponse(status: 503, contentType: "application/json", text: "{\"error\":\"busy\",\"message\":\"too many open connections; retry shortly\"}")
                 let bytes = busy.serialized(keepAlive: false)
                 _ = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 Glibc.close(fd)
                 continue
             }
-            nextID += 1
-            let id = nextID
-            allClosed.enter()
-            let connection = HTTPConnection(
-                id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, target: connectionTarget,
-                onClose: { [weak self] id in self?.connectionClosed(id) })
-            connections[id] = connection
-            lock.unlock()
             connection.start()
         }
     }
 
     private func connectionClosed(_ id: UInt64) {
-        let removed = lock.withLock { connections.removeValue(forKey: id) }
+        let removed = state.withLock { $0.connections.removeValue(forKey: id) }
         if removed != nil { allClosed.leave() }
         // A descriptor was freed: accepting may go on before its pause is over.
         acceptQueue.async { [weak self] in
@@ -139,10 +143,10 @@ public final class HTTPServer: @unchecked Sendable {
     /// idle connections, and returns once all are closed or `timeout` seconds have passed
     /// (then the rest are closed by force).
     public func stop(timeout: Double = 10) {
-        let open: [HTTPConnection] = lock.withLock {
-            guard !stopping else { return [] }
-            stopping = true
-            return Array(connections.values)
+        let open: [HTTPConnection] = state.withLock { state in
+            guard !state.stopping else { return [] }
+            state.stopping = true
+            return Array(state.connections.values)
         }
         acceptQueue.sync {
             // A suspended source would never run its cancel handler, which closes the socket.
@@ -151,7 +155,7 @@ public final class HTTPServer: @unchecked Sendable {
         }
         for connection in open { connection.drain() }
         if allClosed.wait(timeout: .now() + timeout) == .timedOut {
-            for connection in lock.withLock({ Array(connections.values) }) { connection.forceClose() }
+            for connection in state.withLock({ Array($0.connections.values) }) { connection.forceClose() }
             _ = allClosed.wait(timeout: .now() + 2)
         }
     }

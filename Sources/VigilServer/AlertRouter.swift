@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilStore
 
@@ -11,6 +12,7 @@ import VigilStore
 /// appends costs one wake-up), never by polling, and after a crash resumes from the
 /// position it last committed: no alert is lost, none is routed twice.
 public final class AlertRouter: AlertRouting, @unchecked Sendable {
+    // @unchecked: `position` and `stopped` are `dispatchQueue`'s (`start` sets `position` before the queue runs); the rest is `let`s and `state`.
     /// The consumer name under which the position is kept.
     public static let consumer = "router"
     /// Alerts routed per transaction.
@@ -23,13 +25,17 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     private let logger: Logger
     private let dispatchQueue = DispatchQueue(label: "vigil.router", qos: .userInitiated)
     private let wake: DispatchSourceUserDataOr
-    private var observation: AppendObservation?
     private var position: LogOffset = 0
     private var stopped = false
-    private let lock = NSLock()
-    private var routedListeners: [@Sendable (LogOffset) -> Void] = []
-    /// The workers that take deliveries claimed in the routing transaction, if any.
-    private var handOff: (any DeliveryHandOff)?
+    private let state = Mutex(State())
+
+    /// What `start`, `stop`, `onRouted` and `handOff` share with the routing queue.
+    private struct State {
+        var observation: AppendObservation?
+        var routedListeners: [@Sendable (LogOffset) -> Void] = []
+        /// The workers that take deliveries claimed in the routing transaction, if any.
+        var handOff: (any DeliveryHandOff)?
+    }
 
     /// A router over `log` into `queue`, matching with `subscribers`' index.
     public init(log: any AlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256) {
@@ -44,14 +50,14 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
 
     /// Calls `listener` with the newest routed offset after every batch (workers, tests).
     public func onRouted(_ listener: @escaping @Sendable (LogOffset) -> Void) {
-        lock.withLock { routedListeners.append(listener) }
+        state.withLock { $0.routedListeners.append(listener) }
     }
 
     /// Claims fresh deliveries for `workers` in the same transaction that records them, so
     /// their sends start before that transaction's commit (its fsync) instead of after it
     /// and a claim of their own; `queue` must be a `DeliveryWorkQueue`. Call before `start`.
     public func handOff(to workers: any DeliveryHandOff) {
-        lock.withLock { handOff = workers }
+        state.withLock { $0.handOff = workers }
     }
 
     /// The offset routed so far.
@@ -66,7 +72,8 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     public func start() throws {
         position = try queue.position(of: Self.consumer)
         wake.setEventHandler { [weak self] in self?.drain() }
-        observation = log.observeAppends { [weak self] _ in self?.poke() }
+        let observation = log.observeAppends { [weak self] _ in self?.poke() }
+        state.withLock { $0.observation = observation }
         wake.resume()
         wake.or(data: 1)  // catch up on whatever was appended while stopped
         logger.info("router started", ["position": String(position)])
@@ -77,7 +84,7 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
 
     /// Stops after the batch in progress; its position is committed.
     public func stop() {
-        observation?.cancel()
+        state.withLock { $0.observation }?.cancel()
         dispatchQueue.sync { stopped = true }
         wake.cancel()
     }
@@ -135,14 +142,14 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
             do {
                 try AlertRouter.record(
                     batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics,
-                    handOff: lock.withLock { handOff })
+                    handOff: state.withLock { $0.handOff })
                 position = last.offset
             } catch {
                 logger.error("router cannot record deliveries; retrying in 1 s", ["error": String(describing: error), "position": String(position)])
                 dispatchQueue.asyncAfter(deadline: .now() + 1) { [weak self] in self?.wake.or(data: 1) }
                 return
             }
-            let listeners = lock.withLock { routedListeners }
+            let listeners = state.withLock { $0.routedListeners }
             for listener in listeners { listener(last.offset) }
         }
     }

@@ -191,10 +191,9 @@ extension AlertsAPI {
 }
 
 /// Holds a long-poll until an append produces an answer or the wait runs out.
-final class AppendWaiter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    private var observation: AppendObservation?
+final class AppendWaiter: Sendable {
+    /// Whether the poll is answered, and the observation to cancel when it is.
+    private let state = Mutex<(done: Bool, observation: AppendObservation?)>((false, nil))
     private let check: @Sendable () -> HTTPResponse?
     private let finish: @Sendable (HTTPResponse?) -> Void
     private static let queue = DispatchQueue(label: "vigil.api.longpoll")
@@ -207,22 +206,22 @@ final class AppendWaiter: @unchecked Sendable {
     static func wait(on log: any AlertLog, seconds: Double, check: @escaping @Sendable () -> HTTPResponse?, finish: @escaping @Sendable (HTTPResponse?) -> Void) {
         let waiter = AppendWaiter(check: check, finish: finish)
         let observation = log.observeAppends { _ in queue.async { waiter.recheck() } }
-        waiter.lock.withLock { waiter.observation = observation }
+        waiter.state.withLock { $0.observation = observation }
         queue.async { waiter.recheck() }  // an append may have landed between the first check and the observation
         queue.asyncAfter(deadline: .now() + seconds) { waiter.complete(nil) }
     }
 
     private func recheck() {
-        guard !lock.withLock({ done }) else { return }
+        guard !state.withLock({ $0.done }) else { return }
         if let response = check() { complete(response) }
     }
 
     private func complete(_ response: HTTPResponse?) {
-        let observation: AppendObservation? = lock.withLock {
-            guard !done else { return nil }
-            done = true
-            defer { self.observation = nil }
-            return self.observation ?? AppendObservation {}
+        let observation: AppendObservation? = state.withLock { state in
+            guard !state.done else { return nil }
+            state.done = true
+            defer { state.observation = nil }
+            return state.observation ?? AppendObservation {}
         }
         guard let observation else { return }
         observation.cancel()

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilCrypto
 import VigilKafka
@@ -15,7 +16,7 @@ import VigilStore
 /// exactly as `POST /v1/alerts` would, then appended as a signed record (its position is the
 /// idempotency key, so a crash between the append and the commit cannot file it twice) and
 /// routed when it comes round. Anything else goes to `vigil.alerts.invalid` with the reason.
-public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
+public final class KafkaAlertRouter: AlertRouting, Sendable {
     /// The consumer group every router joins.
     public static let group = "vigil-router"
     /// The queue position name under which Kafka routings are recorded.
@@ -30,11 +31,15 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     private let logger: Logger
     private let dispatchQueue = DispatchQueue(label: "vigil.kafka.router", qos: .userInitiated)
     private let running = DispatchGroup()
-    private let lock = NSLock()
-    private var consumer: KafkaConsumer?
-    private var stopped = false
-    private var routed: LogOffset = 0
-    private var routedListeners: [@Sendable (LogOffset) -> Void] = []
+    private let state = Mutex(State())
+
+    /// What the routing loop shares with `start`, `stop` and the readers of its progress.
+    private struct State {
+        var consumer: KafkaConsumer?
+        var stopped = false
+        var routed: LogOffset = 0
+        var routedListeners: [@Sendable (LogOffset) -> Void] = []
+    }
 
     /// A router reading `log`'s topic into `queue` through a consumer of `connection`.
     public init(
@@ -50,23 +55,23 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
         self.logger = logger
     }
 
-    public func onRouted(_ listener: @escaping @Sendable (LogOffset) -> Void) { lock.withLock { routedListeners.append(listener) } }
+    public func onRouted(_ listener: @escaping @Sendable (LogOffset) -> Void) { state.withLock { $0.routedListeners.append(listener) } }
 
-    public var routedOffset: LogOffset { lock.withLock { routed } }
+    public var routedOffset: LogOffset { state.withLock { $0.routed } }
 
     public var lag: Int64? {
-        guard let consumer = lock.withLock({ consumer }) else { return nil }
+        guard let consumer = state.withLock({ $0.consumer }) else { return nil }
         return try? consumer.groupLag(topic: KafkaAlertLog.topic, partitions: log.partitions)
     }
 
     public func start() throws {
         let consumer = try connection.consumer(group: Self.group, topics: [KafkaAlertLog.topic])
-        lock.withLock { self.consumer = consumer }
+        state.withLock { $0.consumer = consumer }
         running.enter()
         dispatchQueue.async { [self] in
             defer { running.leave() }
             var pending: [KafkaRecord] = []
-            while !lock.withLock({ stopped }) {
+            while !state.withLock({ $0.stopped }) {
                 do {
                     // Take what has arrived (up to 256 records), do each, then commit each
                     // partition once: a commit per record cost a coordinator round trip each.
@@ -126,8 +131,10 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
     private func route(_ batch: [StoredAlert]) throws {
         guard let last = batch.last else { return }
         try AlertRouter.record(batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
-        lock.withLock { routed = max(routed, batch.map(\.offset).max() ?? 0) }
-        let listeners = lock.withLock { routedListeners }
+        let listeners = state.withLock { state in
+            state.routed = max(state.routed, batch.map(\.offset).max() ?? 0)
+            return state.routedListeners
+        }
         for listener in listeners { listener(last.offset) }
     }
 
@@ -178,13 +185,13 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
             organisation: "kafka:\(record.topic)", key: "\(record.partition):\(record.offset)",
             fingerprint: Hex.encode(HMAC.sha256(key: fingerprintKey, message: body)))
         let done = DispatchSemaphore(value: 0)
-        let outcome = Outcome()
+        let outcome = Mutex<Result<AppendReceipt, AlertLogError>?>(nil)
         log.append(alert, idempotency: claim) { result in
-            outcome.result = result
+            outcome.withLock { $0 = result }
             done.signal()
         }
         done.wait()
-        let receipt = try outcome.result!.get()
+        let receipt = try outcome.withLock { $0! }.get()
         if !receipt.repeated { metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"") }
         logger.info("filed an alert written straight to Kafka", [
             "alert": receipt.id, "partition": String(record.partition), "offset": String(record.offset),
@@ -200,13 +207,8 @@ public final class KafkaAlertRouter: AlertRouting, @unchecked Sendable {
 
     /// Leaves the group after the record in hand; its partitions move to the other routers at once.
     public func stop() {
-        lock.withLock { stopped = true }
+        state.withLock { $0.stopped = true }
         running.wait()
-        lock.withLock { consumer }?.close()
-    }
-
-    /// The append's answer, handed from the producer's thread.
-    private final class Outcome: @unchecked Sendable {
-        var result: Result<AppendReceipt, AlertLogError>?
+        state.withLock { $0.consumer }?.close()
     }
 }

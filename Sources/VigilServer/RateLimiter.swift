@@ -1,8 +1,9 @@
 import Foundation
+import Synchronization
 
 /// A token bucket per API token: `rate` requests per second sustained, up to `burst` at
 /// once. A caller over its budget gets `429` with the seconds until the next request fits.
-public final class RateLimiter: @unchecked Sendable {
+public final class RateLimiter: Sendable {
     private struct Bucket {
         var tokens: Double
         var updated: Double
@@ -11,8 +12,7 @@ public final class RateLimiter: @unchecked Sendable {
     private let rate: Double
     private let burst: Double
     private let clock: @Sendable () -> Double
-    private let lock = NSLock()
-    private var buckets: [String: Bucket] = [:]
+    private let buckets = Mutex<[String: Bucket]>([:])
 
     /// A limiter refilling `rate` per second up to `burst`; `clock` gives seconds (tests).
     public init(rate: Double, burst: Double, clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
@@ -25,7 +25,7 @@ public final class RateLimiter: @unchecked Sendable {
     /// seconds to wait before retrying (at least 1).
     public func admit(_ key: String, cost: Double = 1) -> Int? {
         let now = clock()
-        return lock.withLock {
+        return buckets.withLock { buckets in
             var bucket = buckets[key] ?? Bucket(tokens: burst, updated: now)
             bucket.tokens = min(burst, bucket.tokens + (now - bucket.updated) * rate)
             bucket.updated = now

@@ -11,7 +11,7 @@ import VigilStore
 /// A replay is paced to `ratePerSecond` alerts and its deliveries queue below every live
 /// one, so a large replay cannot starve live alerts. Progress is saved after each batch;
 /// replays left running by a restart resume from their cursor.
-public final class ReplayRunner: @unchecked Sendable {
+public final class ReplayRunner: Sendable {
     /// Alerts read per batch.
     public static let batchSize = 500
     /// Deliveries a dry run lists (it counts them all).

@@ -8,7 +8,7 @@ import VigilStore
 /// `data_dir`, or on Kafka the shared `vigil.tokens` topic (read into a private cache, and
 /// written through it, so every running process learns of a new or revoked token), with the
 /// audit entry published to `vigil.audit`.
-public final class TokenAdministration: @unchecked Sendable {
+public final class TokenAdministration: Sendable {
     /// The tokens.
     public let tokens: TokenStore
     /// Where token creation and revocation are recorded.

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 import VigilCore
 import VigilDelivery
 import VigilHTTP
@@ -32,7 +33,7 @@ public enum ServiceError: Error, Sendable, CustomStringConvertible {
 
 /// A running Vigil assembled from a configuration: the store, the alert log, the HTTP API,
 /// metrics and a graceful stop (DESIGN §4, `VigilServer`).
-public final class VigilService: @unchecked Sendable {
+public final class VigilService: Sendable {
     /// The settings it runs with.
     public let configuration: VigilConfiguration
     /// The embedded store.
@@ -63,11 +64,15 @@ public final class VigilService: @unchecked Sendable {
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
     private let logger: Logger
-    private let lock = NSLock()
-    private var server: HTTPServer?
-    private var stopping = false
-    /// On Kafka, pokes the workers as this process reads new alerts (see `start`).
-    private var appendsForWorkers: AppendObservation?
+    private let state = Mutex(State())
+
+    /// What `start` leaves for `stop`.
+    private struct State {
+        var server: HTTPServer?
+        var stopping = false
+        /// On Kafka, pokes the workers as this process reads new alerts (see `start`).
+        var appendsForWorkers: AppendObservation?
+    }
 
     /// Opens the store in `configuration.dataDir` and registers the bootstrap token;
     /// `logging: false` silences the service's log lines (benchmarks).
@@ -265,7 +270,7 @@ public final class VigilService: @unchecked Sendable {
                 // A delivery can arrive before its alert: it waits in memory until this process
                 // has read the alert, so look again as the log grows, not only when work arrives.
                 let observation = log.observeAppends { _ in workers.poke() }
-                lock.withLock { appendsForWorkers = observation }
+                state.withLock { $0.appendsForWorkers = observation }
             }
             if let embedded = deliveries as? EmbeddedDeliveryQueue {
                 let released = try embedded.releaseAbandonedClaims(at: .now())
@@ -277,7 +282,7 @@ public final class VigilService: @unchecked Sendable {
         // Authenticate on the head, before a body is read or `100 Continue` is sent.
         let server = try HTTPServer(configuration: http, admission: { authenticator.admission($0) }, handler: router.handler)
         server.start()
-        lock.withLock { self.server = server }
+        state.withLock { $0.server = server }
         let offset = (try? log.lastOffset()) ?? 0
         logger.info("listening", [
             "address": address.host, "port": String(server.port), "log": configuration.log.description, "role": role.rawValue,
@@ -287,20 +292,20 @@ public final class VigilService: @unchecked Sendable {
     }
 
     /// Whether a stop has begun.
-    public var isStopping: Bool { lock.withLock { stopping } }
+    public var isStopping: Bool { state.withLock { $0.stopping } }
 
     /// Stops accepting requests, finishes those in flight, and closes the store.
     public func stop() {
-        let server: HTTPServer? = lock.withLock {
-            guard !stopping else { return nil }
-            stopping = true
-            return self.server
+        let server: HTTPServer? = state.withLock { state in
+            guard !state.stopping else { return nil }
+            state.stopping = true
+            return state.server
         }
         logger.info("stopping: finishing in-flight requests")
         server?.stop(timeout: 10)
         let role = configuration.role
         if role.routes { router.stop() }
-        lock.withLock { appendsForWorkers }?.cancel()
+        state.withLock { $0.appendsForWorkers }?.cancel()
         if role.sends { workers.stop() }
         (deliveries as? KafkaDeliveryQueue)?.close()
         audit.waitForPublished()

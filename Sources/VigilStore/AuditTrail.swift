@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VigilCore
 
 /// The audit trail in the embedded store: an append-only table read by `GET /v1/audit`.
@@ -6,15 +7,26 @@ import VigilCore
 /// `record` buffers entries and stores everything buffered as one job of the next group
 /// commit: auditing every filing and every sensitive read costs neither an fsync nor a
 /// write job (with its savepoint) of its own.
-public final class AuditTrail: @unchecked Sendable {
+public final class AuditTrail: Sendable {
     private typealias Pending = (entries: [AuditEntry], completion: @Sendable (Error?) -> Void)
 
     private let database: Database
     private let feed: (any ReplicationFeed)?
     private let publishing = DispatchQueue(label: "vigil.audit.publish")
-    private let lock = NSLock()
-    private var buffered: [Pending] = []
-    private var flushScheduled = false
+    private let state = Mutex(Buffer())
+
+    /// Entries recorded and not yet taken by a flush.
+    private struct Buffer {
+        var pending: [Pending] = []
+        var flushScheduled = false
+
+        /// What is buffered, leaving the buffer empty for the next flush to schedule.
+        mutating func take() -> [Pending] {
+            flushScheduled = false
+            defer { pending.removeAll() }
+            return pending
+        }
+    }
 
     /// The trail kept in `database`; with `feed` (the Kafka backend's `vigil.audit`), entries
     /// are published there instead, and every process fills its table from the feed with
@@ -30,19 +42,15 @@ public final class AuditTrail: @unchecked Sendable {
     /// 50 ms for another write to ride with instead of costing a commit of their own.
     public func record(_ entries: [AuditEntry], withNextWrite: Bool = false, completion: @escaping @Sendable (Error?) -> Void = { _ in }) {
         guard !entries.isEmpty else { return completion(nil) }
-        let schedule = lock.withLock {
-            buffered.append((entries, completion))
-            defer { flushScheduled = true }
-            return !flushScheduled
+        let schedule = state.withLock { state in
+            state.pending.append((entries, completion))
+            defer { state.flushScheduled = true }
+            return !state.flushScheduled
         }
         guard schedule else { return }
         if let feed {
             publishing.async { [self] in
-                let taken = lock.withLock {
-                    flushScheduled = false
-                    defer { buffered.removeAll() }
-                    return buffered
-                }
+                let taken = state.withLock { $0.take() }
                 let records = taken.flatMap(\.entries).map { (key: $0.tokenID, value: Optional(Array(Self.encode($0)))) }
                 do {
                     try feed.publish(records)
@@ -53,33 +61,23 @@ public final class AuditTrail: @unchecked Sendable {
             }
             return
         }
-        let waiting = Waiting()
+        // The callers waiting on this flush, set by the job and told after its commit.
+        let waiting = Mutex<[@Sendable (Error?) -> Void]>([])
         let job: @Sendable (WriteTransaction) throws -> Void = { [self] transaction in
             // What was buffered until this job ran; later entries schedule the next job.
-            let taken = lock.withLock {
-                flushScheduled = false
-                defer { buffered.removeAll() }
-                return buffered
-            }
-            waiting.set(taken.map(\.completion))
+            let taken = state.withLock { $0.take() }
+            waiting.withLock { $0 = taken.map(\.completion) }
             for entry in taken.flatMap(\.entries) { try AuditTrail.insert(entry, into: transaction) }
         }
         let told: @Sendable (Result<Void, Error>) -> Void = { result in
-            if case .failure(let error) = result { waiting.call(error) } else { waiting.call(nil) }
+            let error: Error? = if case .failure(let error) = result { error } else { nil }
+            for completion in waiting.withLock({ $0 }) { completion(error) }
         }
         if withNextWrite {
             database.writeWithNextBatch(within: 0.05, job, completion: told)
         } else {
             database.write(job, completion: told)
         }
-    }
-
-    /// The callers waiting on one flush, set by the job and told after its commit.
-    private final class Waiting: @unchecked Sendable {
-        private let lock = NSLock()
-        private var completions: [@Sendable (Error?) -> Void] = []
-        func set(_ all: [@Sendable (Error?) -> Void]) { lock.withLock { completions = all } }
-        func call(_ error: Error?) { for completion in lock.withLock({ completions }) { completion(error) } }
     }
 
     /// Stores `entry` inside a write the caller is already making, so the change and its

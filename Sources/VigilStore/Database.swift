@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`.
 ///
@@ -10,6 +11,7 @@ import Foundation
 /// fsync; the next durable commit's fsync covers its pages. Reads use a small pool of read
 /// connections, which WAL lets run beside the writer.
 public final class Database: @unchecked Sendable {
+    // @unchecked: `writer` and `writerSyncs` are `writerQueue`'s alone; a reader is lent to one caller at a time; the rest is in `state`.
     /// The file path.
     public let path: String
     /// The key file attached as schema `keys`: the alerts' wrapped data keys, kept apart so
@@ -17,20 +19,25 @@ public final class Database: @unchecked Sendable {
     public let keysPath: String
     private let writer: SQLiteConnection
     private let writerQueue = DispatchQueue(label: "vigil.store.writer", qos: .userInitiated)
-    private let lock = NSLock()
-    private var pending: [any PendingWrite] = []
-    private var drainScheduled = false
-    /// A drain set to run later for jobs that wait for company (`writeWithNextBatch`).
-    private var laterDrainScheduled = false
-    private var closed = false
+    private let state: Mutex<State>
     private let readers: [SQLiteConnection]
     private let readerSlots: DispatchSemaphore
-    private var freeReaders: [Int]
-    private var commitCount: UInt64 = 0
-    private var committedJobs: UInt64 = 0
-    private var syncedCommits: UInt64 = 0
     /// Whether the writer's `synchronous` is `FULL` now (`NORMAL` otherwise); the writer's.
     private var writerSyncs = true
+
+    /// What the writer's callers, the writer and the readers share.
+    private struct State {
+        var pending: [any PendingWrite] = []
+        var drainScheduled = false
+        /// A drain set to run later for jobs that wait for company (`writeWithNextBatch`).
+        var laterDrainScheduled = false
+        var closed = false
+        /// The readers not lent out.
+        var freeReaders: [Int]
+        var commitCount: UInt64 = 0
+        var committedJobs: UInt64 = 0
+        var syncedCommits: UInt64 = 0
+    }
 
     /// The writer's page cache unless told otherwise: 4 MiB (see `VigilConfiguration.storeCacheMiB`).
     public static let defaultCacheKiB = 4096
@@ -64,7 +71,7 @@ public final class Database: @unchecked Sendable {
         }
         self.readers = readers
         readerSlots = DispatchSemaphore(value: readers.count)
-        freeReaders = Array(readers.indices)
+        state = Mutex(State(freeReaders: Array(readers.indices)))
     }
 
     /// Runs `body` in the next group-commit transaction and calls `completion` after the
@@ -89,18 +96,20 @@ public final class Database: @unchecked Sendable {
         completion: @escaping @Sendable (Result<T, Error>) -> Void,
         afterCommit: (@Sendable (Error?) -> Void)? = nil
     ) {
-        lock.lock()
-        if closed {
-            lock.unlock()
+        let schedule: Bool? = state.withLock { state in
+            if state.closed { return nil }
+            // Made here, not before: a job is not Sendable, so it may only enter `state` fresh.
+            state.pending.append(Write(
+                body: body, answersBeforeCommit: answeringBeforeCommit, durable: durable && !answeringBeforeCommit, completion: completion,
+                afterCommit: afterCommit))
+            defer { state.drainScheduled = true }
+            return !state.drainScheduled
+        }
+        guard let schedule else {
             completion(.failure(StoreError.closed))
             afterCommit?(StoreError.closed)
             return
         }
-        pending.append(
-            Write(body: body, answersBeforeCommit: answeringBeforeCommit, durable: durable && !answeringBeforeCommit, completion: completion, afterCommit: afterCommit))
-        let schedule = !drainScheduled
-        drainScheduled = true
-        lock.unlock()
         if schedule { writerQueue.async { self.drain(evenAlone: true) } }
     }
 
@@ -112,33 +121,33 @@ public final class Database: @unchecked Sendable {
         within delay: Double, _ body: @escaping @Sendable (WriteTransaction) throws -> Void,
         completion: @escaping @Sendable (Result<Void, Error>) -> Void
     ) {
-        lock.lock()
-        if closed {
-            lock.unlock()
+        let schedule: Bool? = state.withLock { state in
+            if state.closed { return nil }
+            let job = Write(body: body, answersBeforeCommit: false, durable: true, completion: completion, afterCommit: nil)
+            job.waitsForCompany = delay
+            state.pending.append(job)
+            return !state.drainScheduled
+        }
+        guard let schedule else {
             completion(.failure(StoreError.closed))
             return
         }
-        let job = Write(body: body, answersBeforeCommit: false, durable: true, completion: completion, afterCommit: nil)
-        job.waitsForCompany = delay
-        pending.append(job)
-        let schedule = !drainScheduled
-        lock.unlock()
         if schedule { scheduleLaterDrain(after: delay) }
     }
 
     /// Makes sure a drain runs within `delay` seconds for jobs waiting for company.
     private func scheduleLaterDrain(after delay: Double) {
-        let schedule = lock.withLock {
-            defer { laterDrainScheduled = true }
-            return !laterDrainScheduled
+        let schedule = state.withLock { state in
+            defer { state.laterDrainScheduled = true }
+            return !state.laterDrainScheduled
         }
         guard schedule else { return }
         writerQueue.asyncAfter(deadline: .now() + delay) {
-            let run = self.lock.withLock {
-                self.laterDrainScheduled = false
+            let run = self.state.withLock { state in
+                state.laterDrainScheduled = false
                 // A drain running now takes every pending job, these included.
-                guard !self.drainScheduled, !self.pending.isEmpty else { return false }
-                self.drainScheduled = true
+                guard !state.drainScheduled, !state.pending.isEmpty else { return false }
+                state.drainScheduled = true
                 return true
             }
             if run { self.drain(evenAlone: true) }
@@ -151,26 +160,22 @@ public final class Database: @unchecked Sendable {
         answeringBeforeCommit: Bool = false, durable: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T
     ) throws -> T {
         let done = DispatchSemaphore(value: 0)
-        let box = ResultBox<T>()
+        let answer = Mutex<Result<T, Error>?>(nil)
         write(answeringBeforeCommit: answeringBeforeCommit, durable: durable, body) { result in
-            box.set(result)
+            answer.withLock { $0 = result }
             done.signal()
         }
         done.wait()
-        return try box.get()
+        return try answer.withLock { $0! }.get()
     }
 
     /// Runs `body` with a read connection; concurrent readers see the last committed state.
     /// The semaphore and the free list hand each connection to one caller at a time.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
         readerSlots.wait()
-        lock.lock()
-        let index = freeReaders.removeLast()
-        lock.unlock()
+        let index = state.withLock { $0.freeReaders.removeLast() }
         defer {
-            lock.lock()
-            freeReaders.append(index)
-            lock.unlock()
+            state.withLock { $0.freeReaders.append(index) }
             readerSlots.signal()
         }
         return try body(ReadTransaction(connection: readers[index]))
@@ -178,19 +183,21 @@ public final class Database: @unchecked Sendable {
 
     /// Transactions committed, write jobs they carried, and commits that waited for the disk,
     /// since opening; commits over jobs is the group-commit batch size.
-    public var commitStatistics: (commits: UInt64, jobs: UInt64, synced: UInt64) { lock.withLock { (commitCount, committedJobs, syncedCommits) } }
+    public var commitStatistics: (commits: UInt64, jobs: UInt64, synced: UInt64) {
+        state.withLock { ($0.commitCount, $0.committedJobs, $0.syncedCommits) }
+    }
 
     /// Finishes pending writes, then refuses new ones.
     public func close() {
-        lock.lock()
-        let wasClosed = closed
-        closed = true
-        lock.unlock()
+        let wasClosed = state.withLock { state in
+            defer { state.closed = true }
+            return state.closed
+        }
         writerQueue.sync {
             // Jobs still waiting for company are committed now, not dropped.
-            let run = lock.withLock {
-                guard !drainScheduled, !pending.isEmpty else { return false }
-                drainScheduled = true
+            let run = state.withLock { state in
+                guard !state.drainScheduled, !state.pending.isEmpty else { return false }
+                state.drainScheduled = true
                 return true
             }
             if run { drain(evenAlone: true) }
@@ -221,24 +228,40 @@ public final class Database: @unchecked Sendable {
     private func drain(evenAlone: Bool = false) {
         var evenAlone = evenAlone
         while true {
-            lock.lock()
-            let batch = pending
-            if batch.isEmpty {
-                drainScheduled = false
-                lock.unlock()
-                return
+            let alone = evenAlone
+            let next: Drain = state.withLock { state in
+                let batch = state.pending
+                if batch.isEmpty {
+                    state.drainScheduled = false
+                    return .idle
+                }
+                if !alone, let delay = batch.compactMap(\.waitsForCompany).min(), batch.count == batch.filter({ $0.waitsForCompany != nil }).count {
+                    state.drainScheduled = false
+                    return .waitForCompany(delay)
+                }
+                state.pending.removeAll(keepingCapacity: true)
+                return .commit(batch)
             }
-            if !evenAlone, let delay = batch.compactMap(\.waitsForCompany).min(), batch.count == batch.filter({ $0.waitsForCompany != nil }).count {
-                drainScheduled = false
-                lock.unlock()
+            switch next {
+            case .idle: return
+            case .waitForCompany(let delay):
                 scheduleLaterDrain(after: delay)
                 return
+            case .commit(let batch):
+                evenAlone = false
+                commit(batch)
             }
-            pending.removeAll(keepingCapacity: true)
-            lock.unlock()
-            evenAlone = false
-            commit(batch)
         }
+    }
+
+    /// What `drain` does next.
+    private enum Drain {
+        /// Nothing is pending.
+        case idle
+        /// Only jobs waiting for company are pending: a drain in this many seconds.
+        case waitForCompany(Double)
+        /// Commit these jobs.
+        case commit([any PendingWrite])
     }
 
     private func commit(_ batch: [any PendingWrite]) {
@@ -270,10 +293,10 @@ public final class Database: @unchecked Sendable {
         }
         do {
             try writer.run("COMMIT")
-            lock.withLock {
-                commitCount += 1
-                committedJobs += UInt64(batch.count)
-                if syncs { syncedCommits += 1 }
+            state.withLock { state in
+                state.commitCount += 1
+                state.committedJobs += UInt64(batch.count)
+                if syncs { state.syncedCommits += 1 }
             }
             for job in batch { job.finish(commitError: nil) }
         } catch {
@@ -371,11 +394,4 @@ private final class Write<T: Sendable>: PendingWrite {
             completion(result ?? .failure(StoreError.closed))
         }
     }
-}
-
-private final class ResultBox<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var result: Result<T, Error>?
-    func set(_ value: Result<T, Error>) { lock.withLock { result = value } }
-    func get() throws -> T { try lock.withLock { result! }.get() }
 }

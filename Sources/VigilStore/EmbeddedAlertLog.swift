@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VigilCore
 
 /// The alert log of the embedded backend: the `alerts` table, offset = rowid.
@@ -8,20 +9,23 @@ import VigilCore
 /// all free text (summary, public summary, region, links, tags) are sealed before they
 /// reach the file (`IdentityVault`): the body column holds the `[erased]` view, and reads
 /// put them back while the data key exists.
-public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
+public final class EmbeddedAlertLog: AlertLog, Sendable {
     private let database: Database
     private let vault: IdentityVault
-    private let lock = NSLock()
-    private var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
-    private var nextObserverID: UInt64 = 0
-    /// The newest appends as `alert(id:)` would read them back, kept as the `[erased]` view
-    /// and the identity: the workers send each fresh alert right after its append, and
-    /// reading it back meant a query, a JSON decode and an AES-GCM open on the critical
-    /// path. Bounded, and an erasure drops its alerts from it.
-    private var recent: [String: (offset: LogOffset, view: Alert, identity: AlertIdentity)] = [:]
-    private var recentOrder: [String] = []
+    private let state = Mutex(State())
     private static let recentCapacity = 512
     private let erasures = ErasureObservers()
+
+    private struct State {
+        var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
+        var nextObserverID: UInt64 = 0
+        /// The newest appends as `alert(id:)` would read them back, kept as the `[erased]` view
+        /// and the identity: the workers send each fresh alert right after its append, and
+        /// reading it back meant a query, a JSON decode and an AES-GCM open on the critical
+        /// path. Bounded, and an erasure drops its alerts from it.
+        var recent: [String: (offset: LogOffset, view: Alert, identity: AlertIdentity)] = [:]
+        var recentOrder: [String] = []
+    }
 
     /// The log kept in `database`, sealing identities under data keys wrapped by
     /// `masterKey`. Throws `MasterKeyError.mismatch` when the store was sealed with
@@ -95,7 +99,7 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     }
 
     public func alert(id: String) throws -> StoredAlert? {
-        if let kept = lock.withLock({ recent[id] }) { return StoredAlert(offset: kept.offset, alert: kept.view.restoring(kept.identity)) }
+        if let kept = state.withLock({ $0.recent[id] }) { return StoredAlert(offset: kept.offset, alert: kept.view.restoring(kept.identity)) }
         return try database.read { try decode($0.connection.query(Self.selection + " WHERE a.id = ?", [.text(id)])) }.first
     }
 
@@ -143,31 +147,31 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
     }
 
     public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation {
-        let id = lock.withLock {
-            nextObserverID += 1
-            observers[nextObserverID] = handler
-            return nextObserverID
+        let id = state.withLock { state in
+            state.nextObserverID += 1
+            state.observers[state.nextObserverID] = handler
+            return state.nextObserverID
         }
         return AppendObservation { [weak self] in
             guard let self else { return }
-            _ = self.lock.withLock { self.observers.removeValue(forKey: id) }
+            _ = self.state.withLock { $0.observers.removeValue(forKey: id) }
         }
     }
 
     private func remember(_ offset: LogOffset, view: Alert, identity: AlertIdentity) {
-        lock.withLock {
-            if recentOrder.count >= Self.recentCapacity {
-                let dropped = recentOrder.prefix(Self.recentCapacity / 2)
-                for id in dropped { recent.removeValue(forKey: id) }
-                recentOrder.removeFirst(dropped.count)
+        state.withLock { state in
+            if state.recentOrder.count >= Self.recentCapacity {
+                let dropped = state.recentOrder.prefix(Self.recentCapacity / 2)
+                for id in dropped { state.recent.removeValue(forKey: id) }
+                state.recentOrder.removeFirst(dropped.count)
             }
-            recent[view.id] = (offset, view, identity)
-            recentOrder.append(view.id)
+            state.recent[view.id] = (offset, view, identity)
+            state.recentOrder.append(view.id)
         }
     }
 
     private func notify(_ offset: LogOffset) {
-        let handlers = lock.withLock { Array(observers.values) }
+        let handlers = state.withLock { Array($0.observers.values) }
         for handler in handlers { handler(offset) }
     }
 
@@ -184,9 +188,9 @@ public final class EmbeddedAlertLog: AlertLog, @unchecked Sendable {
             return rows.compactMap { $0.text(0) }
         }
         let erasedSet = Set(erased)
-        lock.withLock {
-            for id in erased { recent.removeValue(forKey: id) }
-            recentOrder.removeAll { erasedSet.contains($0) }
+        state.withLock { state in
+            for id in erased { state.recent.removeValue(forKey: id) }
+            state.recentOrder.removeAll { erasedSet.contains($0) }
         }
         // The keys are deleted and the caches dropped whatever happens next; observers hear
         // of it even if the checkpoint fails, and a retried erasure finds nothing to delete

@@ -10,7 +10,7 @@ import VigilCrypto
 /// never point at a key that a crash lost; the alert row records the key's id. Deleting a
 /// key erases the identity for good: the log keeps only the `[erased]` view and the
 /// ciphertext.
-final class IdentityVault: @unchecked Sendable {
+final class IdentityVault: Sendable {
     private static let checkContext = Array("vigil-master-check".utf8)
     private static let batchSize = 1024
 

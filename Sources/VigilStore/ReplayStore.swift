@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import VigilCore
 
 /// The `replays` table: each replay's request and progress, saved after every batch so a
@@ -7,13 +8,13 @@ import VigilCore
 /// With a feed (the Kafka backend's compacted `vigil.replays`), every save is also published
 /// with the id of the process that runs the replay, every process fills its table from the
 /// feed (so any of them shows any replay's progress), and only the owner resumes it.
-public final class ReplayStore: @unchecked Sendable {
+public final class ReplayStore: Sendable {
     private let database: Database
     private let feed: (any ReplicationFeed)?
     /// The process that runs the replays saved here (its id, kept in its data directory).
     private let owner: String
-    private let lock = NSLock()
-    private var owners: [String: String] = [:]
+    /// The process that runs each replay, by replay id.
+    private let owners = Mutex<[String: String]>([:])
 
     /// The replays kept in `database`; with `feed`, shared as above, `owner` naming this process.
     public init(database: Database, feed: (any ReplicationFeed)? = nil, owner: String = "local") {
@@ -25,7 +26,7 @@ public final class ReplayStore: @unchecked Sendable {
     /// Inserts or updates `progress`.
     public func save(_ progress: ReplayProgress) throws {
         try store(progress)
-        lock.withLock { owners[progress.id] = owner }
+        owners.withLock { $0[progress.id] = owner }
         guard let feed else { return }
         var w = JSONWriter()
         w.beginObject()
@@ -44,13 +45,13 @@ public final class ReplayStore: @unchecked Sendable {
         let shared = try VigilJSON.decoder().decode(Shared.self, from: Data(value))
         if let held = try replay(id: id), held.updatedAt > shared.progress.updatedAt { return }
         try store(shared.progress)
-        lock.withLock { owners[id] = shared.owner }
+        owners.withLock { $0[id] = shared.owner }
     }
 
     /// Empties the table before it is filled again from the feed.
     public func clearReplica() throws {
         _ = try database.writeAndWait { try $0.connection.run("DELETE FROM replays") }
-        lock.withLock { owners.removeAll() }
+        owners.withLock { $0.removeAll() }
     }
 
     private func store(_ progress: ReplayProgress) throws {
@@ -80,7 +81,7 @@ public final class ReplayStore: @unchecked Sendable {
     public func running() throws -> [ReplayProgress] {
         let all = try decode(database.read { try $0.connection.query("SELECT body FROM replays WHERE state = 'running' ORDER BY created_at") })
         guard feed != nil else { return all }
-        return lock.withLock { all.filter { owners[$0.id] == owner } }
+        return owners.withLock { owners in all.filter { owners[$0.id] == owner } }
     }
 
     private func decode(_ rows: [SQLiteRow]) throws -> [ReplayProgress] {

@@ -1,22 +1,28 @@
 import Foundation
+import Synchronization
 import VigilCore
 
 /// Subscribers and their webhook secrets, kept in the `subscribers` and `channel_secrets`
 /// tables (the secrets sealed, see `SecretSeal`), with the routing index rebuilt only when a
 /// subscriber changes.
-public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable {
+public final class SubscriberRegistry: SubscriberDirectory, Sendable {
     private let database: Database
     private let seal: SecretSeal
-    private let lock = NSLock()
-    private var cachedIndex: SubscriptionIndex?
-    /// Bumped whenever the index is dropped, so a build that read the table before a change
-    /// does not keep its stale result.
-    private var indexGeneration: UInt64 = 0
+    private let caches = Mutex(Caches())
     /// Held while the index is built: one build at a time, the others wait for its result.
-    private let building = NSLock()
-    private var cachedSecrets: [String: (secrets: [String], until: Int64)] = [:]
-    private var cachedDisabled: [String: String]?
+    /// It guards no state of its own (the result goes to `caches`).
+    private let building = Mutex(())
     private let feed: (any ReplicationFeed)?
+
+    /// What is kept in memory, dropped together on any change.
+    private struct Caches {
+        var index: SubscriptionIndex?
+        /// Bumped whenever the index is dropped, so a build that read the table before a change
+        /// does not keep its stale result.
+        var indexGeneration: UInt64 = 0
+        var secrets: [String: (secrets: [String], until: Int64)] = [:]
+        var disabled: [String: String]?
+    }
 
     /// The registry kept in `database`, sealing webhook secrets with `seal`; with `feed`,
     /// every change is also published there (a subscriber's whole state under its id), and
@@ -32,12 +38,12 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// Built by one caller at a time: when 32 send slots asked at once after a start, each
     /// read and decoded all 10,000 subscribers, and the process jumped from 38 to 110 MB.
     public func index() throws -> SubscriptionIndex {
-        if let cached = lock.withLock({ cachedIndex }) { return cached }
-        return try building.withLock {
-            let (cached, generation) = lock.withLock { (cachedIndex, indexGeneration) }
+        if let cached = caches.withLock({ $0.index }) { return cached }
+        return try building.withLock { _ in
+            let (cached, generation) = caches.withLock { ($0.index, $0.indexGeneration) }
             if let cached { return cached }  // built while this caller waited
             let index = SubscriptionIndex(try list())
-            lock.withLock { if indexGeneration == generation { cachedIndex = index } }
+            caches.withLock { if $0.indexGeneration == generation { $0.index = index } }
             return index
         }
     }
@@ -113,7 +119,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     /// rotated out.
     public func secrets(channelID: String) throws -> [String] {
         let now = Timestamp.now().milliseconds
-        if let cached = lock.withLock({ cachedSecrets[channelID] }), cached.until > now { return cached.secrets }
+        if let cached = caches.withLock({ $0.secrets[channelID] }), cached.until > now { return cached.secrets }
         let cutoff = now - Self.rotationOverlapMilliseconds
         let (stored, rotatedAt) = try database.read { transaction -> ([String], Int64?) in
             guard let row = try transaction.connection.query("SELECT secret, previous_secret, rotated_at FROM channel_secrets WHERE channel_id = ?", [.text(channelID)]).first else { return ([], nil) }
@@ -123,7 +129,7 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
         let secrets = stored.compactMap { seal.open($0, context: channelID) }
         // Cached until the previous secret would expire (or a minute), and dropped on any change.
         let until = min(now + 60_000, rotatedAt.map { $0 + Self.rotationOverlapMilliseconds } ?? Int64.max)
-        lock.withLock { cachedSecrets[channelID] = (secrets, until) }
+        caches.withLock { $0.secrets[channelID] = (secrets, until) }
         return secrets
     }
 
@@ -152,13 +158,13 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     public func disabledReason(channelID: String) throws -> String? {
         // The whole table in memory (it only grows when an endpoint answers 410), instead of a
         // read per delivery on the workers' path.
-        if let cached = lock.withLock({ cachedDisabled }) { return cached[channelID] }
+        if let cached = caches.withLock({ $0.disabled }) { return cached[channelID] }
         let all = try database.read { transaction in
             Dictionary(try transaction.connection.query("SELECT channel_id, reason FROM disabled_channels").compactMap { row in
                 row.text(0).map { ($0, row.text(1) ?? "") }
             }, uniquingKeysWith: { first, _ in first })
         }
-        lock.withLock { cachedDisabled = all }
+        caches.withLock { $0.disabled = all }
         return all[channelID]
     }
 
@@ -186,11 +192,11 @@ public final class SubscriberRegistry: SubscriberDirectory, @unchecked Sendable 
     }
 
     private func invalidate() {
-        lock.withLock {
-            cachedIndex = nil
-            indexGeneration += 1
-            cachedSecrets.removeAll()
-            cachedDisabled = nil
+        caches.withLock { caches in
+            caches.index = nil
+            caches.indexGeneration += 1
+            caches.secrets.removeAll()
+            caches.disabled = nil
         }
     }
 

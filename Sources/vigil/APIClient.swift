@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -34,18 +35,19 @@ struct APIClient {
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
-        let box = Box()
+        let answer = Mutex<(data: Data?, status: Int?, error: Error?)>((nil, nil, nil))
         let done = DispatchSemaphore(value: 0)
         let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            box.set(data, response as? HTTPURLResponse, error)
+            let status = (response as? HTTPURLResponse)?.statusCode
+            answer.withLock { $0 = (data, status, error) }
             done.signal()
         }
         task.resume()
         done.wait()
-        let (data, response, error) = box.get()
+        let (data, status, error) = answer.withLock { $0 }
         if let error { throw ClientError(description: "cannot reach \(baseURL.absoluteString): \(error.localizedDescription)") }
-        guard let response else { throw ClientError(description: "no response from \(baseURL.absoluteString)") }
-        return (response.statusCode, data ?? Data())
+        guard let status else { throw ClientError(description: "no response from \(baseURL.absoluteString)") }
+        return (status, data ?? Data())
     }
 
     /// The server's `message`, or the field errors, from an error body.
@@ -63,12 +65,5 @@ struct APIClient {
             return "the server refused the alert (\(status)): " + fields.map { "\($0.field): \($0.message)" }.joined(separator: "; ")
         }
         return "the server answered \(status): \(parsed.message ?? parsed.error ?? "no reason given")"
-    }
-
-    private final class Box: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: (Data?, HTTPURLResponse?, Error?) = (nil, nil, nil)
-        func set(_ d: Data?, _ r: HTTPURLResponse?, _ e: Error?) { lock.withLock { value = (d, r, e) } }
-        func get() -> (Data?, HTTPURLResponse?, Error?) { lock.withLock { value } }
     }
 }
