@@ -3,6 +3,7 @@ import Foundation
 import VigilCore
 import VigilCrypto
 import VigilKafka
+import VigilObservability
 import VigilStore
 
 /// The router of the Kafka backend: a member of the consumer group `vigil-router` on
