@@ -15,34 +15,37 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CRdKafka", providers: [.apt(["librdkafka-dev"])]),
 
+        // Logs and metrics: a `Logger` value over a `LogHandler`, the Prometheus registry; no dependencies.
+        .target(name: "VigilObservability"),
         .target(name: "VigilCore"),
         .target(name: "VigilCrypto", dependencies: ["COpenSSL"]),
         .target(name: "VigilStore", dependencies: ["VigilCore", "VigilCrypto", "CSQLite"]),
-        .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "CRdKafka"]),
-        .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "CCurl"]),
+        .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CRdKafka"]),
+        .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CCurl"]),
         .target(name: "VigilHTTP"),
         // A blocking HTTP/1.1 client for tests and the benchmarks' load generators; the service never links it.
         .target(name: "VigilHTTPClient"),
         .target(
             name: "VigilServer",
-            dependencies: ["VigilCore", "VigilCrypto", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP"]
+            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP"]
         ),
         // `vigil bench`: the measured scenarios, outside the service module.
         .target(
             name: "VigilBench",
-            dependencies: ["VigilServer", "VigilCore", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilHTTPClient"]
+            dependencies: ["VigilServer", "VigilCore", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilHTTPClient"]
         ),
         .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilBench", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
         .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
 
+        .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
-        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilCore", "VigilCrypto", "VigilTestSupport"]),
-        .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilTestSupport"]),
+        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilHTTPClient", "VigilTestSupport"]),
-        .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilTestSupport"]),
+        .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

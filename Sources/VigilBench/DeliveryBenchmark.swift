@@ -4,6 +4,7 @@ import VigilCore
 import VigilDelivery
 import VigilHTTP
 import VigilHTTPClient
+import VigilObservability
 import VigilServer
 import VigilStore
 

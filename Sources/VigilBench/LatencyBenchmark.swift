@@ -2,6 +2,7 @@ import Foundation
 import VigilCore
 import VigilHTTP
 import VigilHTTPClient
+import VigilObservability
 import VigilServer
 import VigilStore
 

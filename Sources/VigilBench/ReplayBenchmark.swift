@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilKafka
+import VigilObservability
 import VigilServer
 import VigilStore
 

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
+import VigilObservability
 import VigilServer
 import VigilStore
 

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
+import VigilObservability
 
 /// How the workers behave; the defaults are DESIGN §7's.
 public struct WorkerConfiguration: Sendable {
@@ -35,15 +36,14 @@ public struct WorkerConfiguration: Sendable {
     }
 }
 
-/// What the pool reports, for metrics and logs; no personal data passes through it.
+/// What the pool reports, for metrics; no personal data passes through it. (Its log lines
+/// go through the `Logger` the pool is given.)
 public struct DeliveryEvents: Sendable {
     /// After every attempt: the delivery, the outcome word (`delivered`, `retry`, `dead`) and
     /// the seconds since the alert was received.
     public var attempted: @Sendable (DeliveryRecord, String, Double) -> Void = { _, _, _ in }
     /// A breaker opened for a channel of a subscriber.
     public var breakerOpened: @Sendable (String, String) -> Void = { _, _ in }
-    /// Something to log: a message and fields.
-    public var note: @Sendable (String, [String: String]) -> Void = { _, _ in }
 
     /// Events that do nothing.
     public init() {}
@@ -68,6 +68,8 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private let directory: any SubscriberDirectory
     private let configuration: WorkerConfiguration
     private let events: DeliveryEvents
+    /// Where the pool's lines go (ids and reasons only, never identities).
+    private let logger: Logger
     private let transport: any WebhookTransport
     /// The per-channel breakers.
     public let breaker: CircuitBreaker
@@ -96,10 +98,11 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private let stopping = DispatchGroup()
 
     /// A pool over `queue`, reading alerts from `log` and receivers from `directory`,
-    /// posting webhooks through `transport`.
+    /// posting webhooks through `transport`, logging through `logger`.
     public init(
         queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration,
-        transport: any WebhookTransport, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents()
+        transport: any WebhookTransport, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents(),
+        logger: Logger = .disabled(label: "workers")
     ) {
         self.queue = queue
         self.log = log
@@ -108,6 +111,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         self.transport = transport
         self.breaker = breaker
         self.events = events
+        self.logger = logger
         addresses = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks, resolutions: HostResolutions())
         policy = configuration.deliveryPolicy
         schedule = Mutex(DeliveryScheduler(maxConcurrent: configuration.maxConcurrent, perChannel: configuration.perChannel))
@@ -194,7 +198,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         do {
             claimed = try queue.claimDue(claimRequest(claim, now: now), now: now)
         } catch {
-            events.note("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
+            logger.info("cannot claim deliveries; retrying in 1 s", ["error": String(describing: error)])
             return event { $0.claimFailed(claim, at: now) }
         }
         event { $0.claimed(claimed, for: claim, at: now) }
@@ -237,14 +241,14 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
                 target = prepared
             }
         } catch {
-            events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+            logger.info("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
             return done(nil)
         }
         let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
             do {
                 done(record(delivery, try outcome(of: verdict, delivery, target, now: now), receivedAt: target.alert.receivedAt))
             } catch {
-                events.note("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+                logger.info("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 done(nil)
             }
         }
@@ -276,13 +280,14 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         case .dead: "dead"
         }
         let received = receivedAt ?? Timestamp.now()
-        let events = self.events
+        let events = self.events, logger = self.logger
         queue.complete(delivery.id, outcome: outcome, at: Timestamp.now()) { error in
             if let error {
-                events.note("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
+                logger.info("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 return
             }
             events.attempted(delivery, word, Double(max(0, DeliveryArithmetic.difference(Timestamp.now().milliseconds, received.milliseconds))) / 1000)
+            if word == "dead" { logger.warning("delivery dead-lettered", ["delivery": delivery.id, "subscriber": delivery.subscriberID]) }
         }
         if case .retry(let at, _) = outcome { return at }
         return nil
@@ -330,6 +335,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         case .retry(let reason, _):
             if breaker.recordFailure(channel.id, now: Double(now.milliseconds) / 1000) {
                 events.breakerOpened(subscriber.id, channel.id)
+                logger.warning("circuit breaker opened; the owner is told", ["subscriber": subscriber.id, "channel": channel.id])
                 notifyOwner(subscriber, channel: channel, reason: reason)
             }
         case .gone, .permanent, .held:
@@ -344,7 +350,7 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         let decision = policy.decision(on: verdict, history, now: now, using: &generator)
         if case .disable(let channelReason, _) = decision {
             try directory.disable(channelID: channel.id, reason: channelReason)
-            events.note("endpoint answered 410 Gone; channel disabled", ["subscriber": subscriber.id, "channel": channel.id])
+            logger.info("endpoint answered 410 Gone; channel disabled", ["subscriber": subscriber.id, "channel": channel.id])
         }
         return decision.outcome
     }
@@ -384,9 +390,9 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
         let message = BreakerNoticeEmail.message(
             to: subscriber.contact, subscriberName: subscriber.name, language: subscriber.language, channelID: channel.id,
             target: channel.target, reason: reason, from: smtp.from)
-        notices.async { [events] in
+        notices.async { [logger] in
             if case .failure(let error) = smtp.send(message) {
-                events.note("could not tell the owner that a breaker opened", ["subscriber": subscriber.id, "error": error.description])
+                logger.info("could not tell the owner that a breaker opened", ["subscriber": subscriber.id, "error": error.description])
             }
         }
     }
@@ -395,11 +401,11 @@ public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
     private func emailFallback(_ delivery: DeliveryRecord, alert: Alert, subscriber: Subscriber) {
         guard let smtp = configuration.smtp else { return }
         let message = AlertEmail.message(alert: alert, to: subscriber.contact, language: subscriber.language, deliveryID: delivery.id + "-fallback", from: smtp.from)
-        notices.async { [events] in
+        notices.async { [logger] in
             if case .failure(let error) = smtp.send(message) {
-                events.note("critical fallback email failed", ["subscriber": subscriber.id, "error": error.description])
+                logger.info("critical fallback email failed", ["subscriber": subscriber.id, "error": error.description])
             } else {
-                events.note("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
+                logger.info("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
             }
         }
     }

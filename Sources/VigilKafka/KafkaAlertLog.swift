@@ -317,7 +317,8 @@ public final class KafkaAlertLog: AlertLog, Sendable {
                 // Unsigned records are submissions, which the router validates (and
                 // quarantines); a record that claims to be Vigil's and fails is refused here.
                 if KafkaAlertRecord.looksSigned(value) {
-                    KafkaRecordRejections.record(topic: record.topic, partition: record.partition, offset: record.offset, reason: error.description)
+                    KafkaRecordRejections.record(
+                        topic: record.topic, partition: record.partition, offset: record.offset, reason: error.description, logger: connection.logger)
                 }
             }
         }

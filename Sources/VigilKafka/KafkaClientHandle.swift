@@ -52,10 +52,12 @@ final class KafkaClientHandle: @unchecked Sendable {
 }
 
 extension KafkaClientHandle {
-    /// A new producer or consumer client; on success librdkafka owns `conf`.
-    static func make(_ type: rd_kafka_type_t, _ conf: OpaquePointer, what: String) throws(KafkaError) -> OpaquePointer {
+    /// A new producer or consumer client; on success librdkafka owns `conf`. `context` (what
+    /// `conf`'s callbacks reach) is kept alive while librdkafka may log from a failed start.
+    static func make(_ type: rd_kafka_type_t, _ conf: OpaquePointer, what: String, context: KafkaClientContext?) throws(KafkaError) -> OpaquePointer {
         var errorText = [CChar](repeating: 0, count: 512)
-        guard let client = rd_kafka_new(type, conf, &errorText, errorText.count) else {
+        let made = withExtendedLifetime(context) { rd_kafka_new(type, conf, &errorText, errorText.count) }
+        guard let client = made else {
             rd_kafka_conf_destroy(conf)
             throw KafkaError("cannot create the \(what): \(text(errorText))")
         }
@@ -63,20 +65,17 @@ extension KafkaClientHandle {
     }
 
     /// A consumer client made from `conf` that, when shut down, leaves its group (partitions
-    /// move to the other members at once) and is freed; `keepAlive` lives as long as it (what
+    /// move to the other members at once) and is freed; `context` lives as long as it (what
     /// its callbacks' opaque pointer points at).
-    static func consumer(_ conf: OpaquePointer, what: String, keepAlive: AnyObject & Sendable = Nothing()) throws(KafkaError) -> KafkaClientHandle {
-        let pointer = try make(RD_KAFKA_CONSUMER, conf, what: what)
+    static func consumer(_ conf: OpaquePointer, what: String, context: KafkaClientContext) throws(KafkaError) -> KafkaClientHandle {
+        let pointer = try make(RD_KAFKA_CONSUMER, conf, what: what, context: context)
         return KafkaClientHandle(pointer, what: what) { pointer in
-            withExtendedLifetime(keepAlive) {
+            withExtendedLifetime(context) {
                 _ = rd_kafka_consumer_close(pointer)
                 rd_kafka_destroy(pointer)
             }
         }
     }
-
-    /// Nothing to keep alive.
-    final class Nothing: Sendable {}
 
     /// A NUL-terminated C buffer as text.
     static func text(_ buffer: [CChar]) -> String {

@@ -31,8 +31,9 @@ public struct KafkaConfiguration: Sendable {
         rd_kafka_conf_destroy(try makeHandle())
     }
 
-    /// A new `rd_kafka_conf_t` holding the properties; the caller owns it.
-    func makeHandle() throws(KafkaError) -> OpaquePointer {
+    /// A new `rd_kafka_conf_t` holding the properties, its clients' callbacks reaching
+    /// `context` (made without one, for checking, they log nowhere); the caller owns it.
+    func makeHandle(context: KafkaClientContext? = nil) throws(KafkaError) -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else { throw KafkaError("librdkafka could not allocate a configuration") }
         var errorText = [CChar](repeating: 0, count: 512)
         for (key, value) in properties {
@@ -42,7 +43,7 @@ public struct KafkaConfiguration: Sendable {
                 throw KafkaError("Kafka setting \(key): \(KafkaClientHandle.text(errorText))")
             }
         }
-        KafkaLog.install(on: conf)
+        context?.install(on: conf)
         return conf
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import VigilCore
+import VigilObservability
 
 /// A process's clients of one Kafka cluster: the one producer every writer shares (the log,
 /// the delivery queue, the replication feeds), and every reader it hands out (topic
@@ -14,6 +15,8 @@ public final class KafkaConnection: Sendable {
     public let bootstrapServers: String
     /// The producer every writer of this process shares.
     public let producer: KafkaProducer
+    /// Where its clients' log lines go (librdkafka's own, and refused records').
+    public let logger: Logger
     private let readers = Mutex(Readers())
 
     /// The readers handed out, and whether `shutdown()` has begun.
@@ -24,11 +27,12 @@ public final class KafkaConnection: Sendable {
     }
 
     /// Connects to `bootstrapServers`; a write the brokers have not taken within
-    /// `writeTimeout` seconds fails.
-    public init(bootstrapServers: String, writeTimeout: Double = 10) throws(KafkaError) {
+    /// `writeTimeout` seconds fails. Its clients log to `logger`.
+    public init(bootstrapServers: String, writeTimeout: Double = 10, logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
         self.bootstrapServers = bootstrapServers
+        self.logger = logger
         let milliseconds = min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(milliseconds))])
+        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(milliseconds))], logger: logger)
     }
 
     /// Reads every partition of `topics` from the beginning on a thread of its own (named
@@ -40,7 +44,7 @@ public final class KafkaConnection: Sendable {
         onError: @escaping @Sendable (KafkaError) -> Double
     ) throws(KafkaError) -> KafkaTopicFollower {
         let follower = try KafkaTopicFollower(
-            reader: KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics), name: name, onRecord: onRecord, onError: onError)
+            reader: KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics, logger: logger), name: name, onRecord: onRecord, onError: onError)
         guard register({ $0.followers.append(follower) }) else {
             follower.stop()
             throw KafkaError("the Kafka connection is shut down; this process is stopping")
@@ -55,7 +59,7 @@ public final class KafkaConnection: Sendable {
 
     /// A new member of consumer group `group` reading `topics`; `shutdown()` closes it.
     public func consumer(group: String, topics: [String]) throws(KafkaError) -> KafkaConsumer {
-        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: group, topics: topics)
+        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: group, topics: topics, logger: logger)
         guard register({ $0.consumers.append(consumer) }) else {
             consumer.close()
             throw KafkaError("the Kafka connection is shut down; this process is stopping")

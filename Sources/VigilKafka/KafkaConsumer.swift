@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Synchronization
+import VigilObservability
 
 /// One message read from Kafka.
 public struct KafkaRecord: Sendable, Equatable {
@@ -30,17 +31,19 @@ public final class KafkaConsumer: Sendable {
     private let rebalances: Rebalances
 
     /// Joins `group` on `bootstrapServers` and subscribes to `topics`, reading from the
-    /// beginning where the group has no commit yet.
-    public init(bootstrapServers: String, group: String, topics: [String], extra: [(String, String)] = []) throws(KafkaError) {
+    /// beginning where the group has no commit yet. librdkafka's log lines go to `logger`.
+    public init(
+        bootstrapServers: String, group: String, topics: [String], extra: [(String, String)] = [], logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) {
         var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: group)
         configuration.set("auto.offset.reset", "earliest")
         configuration.set("session.timeout.ms", "6000")
         configuration.set("heartbeat.interval.ms", "500")
         for (key, value) in extra { configuration.set(key, value) }
-        let conf = try configuration.makeHandle()
         let rebalances = Rebalances()
-        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(rebalances).toOpaque())
-        rd_kafka_conf_set_rebalance_cb(conf) { client, code, partitions, opaque in
+        let context = KafkaClientContext(logger: logger, rebalances: rebalances)
+        let conf = try configuration.makeHandle(context: context)
+        rd_kafka_conf_set_rebalance_cb(conf) { client, code, partitions, _ in
             // Commits are made per record as work completes, so a revocation needs no
             // extra commit: hand the partitions back and record what happened.
             if code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
@@ -48,16 +51,16 @@ public final class KafkaConsumer: Sendable {
             } else {
                 rd_kafka_assign(client, nil)
             }
-            guard let opaque else { return }
+            guard let rebalances = KafkaClientContext.of(client)?.rebalances else { return }
             var owned: [TopicPartition] = []
             if let list = partitions?.pointee, code == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
                 for i in 0..<Int(list.cnt) { owned.append(TopicPartition(String(cString: list.elems[i].topic), list.elems[i].partition)) }
             }
-            Unmanaged<Rebalances>.fromOpaque(opaque).takeUnretainedValue().record(owned)
+            rebalances.record(owned)
         }
         self.rebalances = rebalances
-        // The rebalance callback's opaque pointer is `rebalances`: it lives as long as the client.
-        client = try KafkaClientHandle.consumer(conf, what: "Kafka consumer", keepAlive: rebalances)
+        // The callbacks' opaque pointer is `context`: it lives as long as the client.
+        client = try KafkaClientHandle.consumer(conf, what: "Kafka consumer", context: context)
         let subscribe = topics.map { (TopicPartition($0, RD_KAFKA_PARTITION_UA), offset: Int64(RD_KAFKA_OFFSET_INVALID)) }
         try client.withClient { client throws(KafkaError) in
             rd_kafka_poll_set_consumer(client)
@@ -133,7 +136,7 @@ public final class KafkaConsumer: Sendable {
     public func close() { client.shutdown() }
 
     /// What the rebalance callback saw, read by `assignment`.
-    private final class Rebalances: Sendable {
+    final class Rebalances: Sendable {
         private let state = Mutex<(owned: [TopicPartition], count: Int)>(([], 0))
         func record(_ partitions: [TopicPartition]) { state.withLock { $0 = (partitions.sorted(), $0.count + 1) } }
         var current: ([TopicPartition], Int) { state.withLock { ($0.owned, $0.count) } }

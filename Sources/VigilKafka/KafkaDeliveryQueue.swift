@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
+import VigilObservability
 
 /// The delivery queue of the Kafka backend (DESIGN §2): routers write deliveries to
 /// `vigil.deliveries.webhook` and `vigil.deliveries.email`, keyed by subscriber; workers in
@@ -110,7 +111,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
             let outcomes = try connection.follow(
                 [Self.outcomesTopic], name: "outcomes", timeout: timeout,
                 onRecord: { [weak self] record in
-                    guard let self, let message = Self.message(in: record) else { return }
+                    guard let self, let message = Self.message(in: record, logger: connection.logger) else { return }
                     state.withLock { $0.apply(message.record) }
                 },
                 onError: { _ in 0.1 })
@@ -123,12 +124,12 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
 
     /// The delivery in `record`, or `nil` (counted and logged as refused, unless it is a
     /// tombstone) when it holds none.
-    static func message(in record: KafkaRecord) -> KafkaDeliveryMessage? {
+    static func message(in record: KafkaRecord, logger: Logger) -> KafkaDeliveryMessage? {
         guard let value = record.value else { return nil }
         switch KafkaDeliveryMessage.decode(value) {
         case .success(let message): return message
         case .failure(let refusal):
-            KafkaRecordRejections.record(topic: record.topic, partition: record.partition, offset: record.offset, reason: refusal.reason)
+            KafkaRecordRejections.record(topic: record.topic, partition: record.partition, offset: record.offset, reason: refusal.reason, logger: logger)
             return nil
         }
     }
@@ -234,7 +235,7 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
     private func take(_ record: KafkaRecord) {
         let partitionKey = record.topicPartition
         state.withLock { state in
-            guard let message = Self.message(in: record) else {
+            guard let message = Self.message(in: record, logger: connection.logger) else {
                 state.finish(partitionKey, record.offset)  // not a delivery: nothing to do
                 return
             }

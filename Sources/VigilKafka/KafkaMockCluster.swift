@@ -1,4 +1,5 @@
 import CRdKafka
+import VigilObservability
 
 /// librdkafka's in-process mock cluster (`rdkafka_mock.h`): real Kafka brokers speaking the
 /// wire protocol on loopback ports, for tests and `vigil dev kafka`.
@@ -10,21 +11,25 @@ public final class KafkaMockCluster: @unchecked Sendable {
     // calls, and freed in deinit, when no one else holds the cluster.
     private let client: OpaquePointer
     private let cluster: OpaquePointer
+    /// What the hosting client's log callback reaches; released after `deinit` frees the client.
+    private let context: KafkaClientContext
     /// The `bootstrap.servers` string of the mock brokers, for example `127.0.0.1:39235`.
     public let bootstrapServers: String
 
-    /// Starts `brokers` mock brokers on free loopback ports.
-    public init(brokers: Int = 1) throws(KafkaError) {
+    /// Starts `brokers` mock brokers on free loopback ports; their client's log lines go to `logger`.
+    public init(brokers: Int = 1, logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
         var configuration = KafkaConfiguration()
         configuration.set("log_level", "3")
         // The mock cluster needs a client instance to own its threads; a producer is the lightest.
-        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(), what: "client that hosts the mock cluster")
+        let context = KafkaClientContext(logger: logger)
+        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: "client that hosts the mock cluster", context: context)
         guard let cluster = rd_kafka_mock_cluster_new(client, Int32(brokers)) else {
-            rd_kafka_destroy(client)
+            withExtendedLifetime(context) { rd_kafka_destroy(client) }
             throw KafkaError("librdkafka could not start a mock cluster")
         }
         self.client = client
         self.cluster = cluster
+        self.context = context
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(cluster))
     }
 

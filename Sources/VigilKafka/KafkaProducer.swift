@@ -2,6 +2,7 @@ import CRdKafka
 import Dispatch
 import Foundation
 import Synchronization
+import VigilObservability
 
 /// Where a produced message landed.
 public struct KafkaRecordPosition: Sendable, Equatable {
@@ -22,7 +23,8 @@ public final class KafkaProducer: Sendable {
     private let topics: TopicHandles
 
     /// A producer for `bootstrapServers`; `extra` adds or overrides librdkafka properties.
-    public init(bootstrapServers: String, extra: [(String, String)] = []) throws(KafkaError) {
+    /// librdkafka's log lines go to `logger`.
+    public init(bootstrapServers: String, extra: [(String, String)] = [], logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
         var configuration = KafkaConfiguration()
         configuration.set("bootstrap.servers", bootstrapServers)
         configuration.set("enable.idempotence", "true")
@@ -33,7 +35,8 @@ public final class KafkaProducer: Sendable {
         configuration.set("reconnect.backoff.max.ms", "1000")
         configuration.set("log_level", "3")
         for (key, value) in extra { configuration.set(key, value) }
-        let conf = try configuration.makeHandle()
+        let context = KafkaClientContext(logger: logger)
+        let conf = try configuration.makeHandle(context: context)
         rd_kafka_conf_set_dr_msg_cb(conf) { _, message, _ in
             guard let message, let opaque = message.pointee._private else { return }
             let report = Unmanaged<DeliveryReport>.fromOpaque(opaque).takeRetainedValue()
@@ -44,7 +47,7 @@ public final class KafkaProducer: Sendable {
                 report.completion(.failure(KafkaError("the message was not written to Kafka: \(KafkaClientHandle.describe(m.err))")))
             }
         }
-        let pointer = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, conf, what: "Kafka producer")
+        let pointer = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, conf, what: "Kafka producer", context: context)
         let shared = SharedPointer(pointer)
         let topics = TopicHandles()
         // The thread that serves delivery reports holds the raw client only, never this
@@ -69,7 +72,8 @@ public final class KafkaProducer: Sendable {
                 _ = rd_kafka_purge(pointer, Int32(RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT))
                 _ = rd_kafka_poll(pointer, 0)
                 topics.destroyAll()
-                rd_kafka_destroy(pointer)
+                // The log callback reaches `context` until the client is freed.
+                withExtendedLifetime(context) { rd_kafka_destroy(pointer) }
             }
             // Dropped from a delivery report (the last holder let go there): the report
             // thread cannot join itself, and librdkafka may not be freed from its own callback.

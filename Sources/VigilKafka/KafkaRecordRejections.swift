@@ -1,21 +1,22 @@
 import Synchronization
 import VigilCore
+import VigilObservability
 
 /// Records read from a Vigil topic that were refused as unreadable (damaged, forged, written
 /// by something else, or carrying numbers out of range such as `created_at: 1e19`), counted
-/// per topic for the metrics endpoint, each also logged as one line through `KafkaLog`.
+/// per topic for the metrics endpoint, each also logged as one line through the reading client's `Logger`.
 ///
 /// A refused record is skipped, never trapped on: a hostile or broken producer cannot
 /// take a process down by writing to a topic it can reach.
 public enum KafkaRecordRejections {
     private static let counts = Mutex<[String: UInt64]>([:])
 
-    /// Counts one refused record of `topic` and logs why (as a warning, with its position).
-    public static func record(topic: String, partition: Int32, offset: Int64, reason: String) {
+    /// Counts one refused record of `topic` and logs why to `logger` (as a warning, with its position).
+    public static func record(topic: String, partition: Int32, offset: Int64, reason: String, logger: Logger) {
         counts.withLock { $0[topic, default: 0] &+= 1 }
-        KafkaLog.emit(
+        KafkaLog.write(
             level: 4, facility: "VIGIL",
-            message: "refused a record of \(topic) (partition \(partition), offset \(offset)): \(reason)")
+            message: "refused a record of \(topic) (partition \(partition), offset \(offset)): \(reason)", to: logger)
     }
 
     /// Counts one refused record of `topic` whose log line the caller wrote itself.

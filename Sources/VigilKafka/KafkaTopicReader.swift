@@ -2,6 +2,7 @@ import CRdKafka
 import Dispatch
 import Foundation
 import Synchronization
+import VigilObservability
 
 /// A reader of whole topics, outside any consumer group: it is assigned every partition
 /// from the beginning, never commits, and says when it has caught up. Every Vigil process
@@ -15,12 +16,14 @@ public final class KafkaTopicReader: Sendable {
 
     /// Reads every partition of `topics` on `bootstrapServers` from the start; fails when a
     /// topic does not exist (run `vigil kafka init`, or `vigil dev kafka` for the mock).
-    public init(bootstrapServers: String, topics: [String], extra: [(String, String)] = []) throws(KafkaError) {
+    /// librdkafka's log lines go to `logger`.
+    public init(bootstrapServers: String, topics: [String], extra: [(String, String)] = [], logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
         // A group id is required by the consumer API; nothing is ever committed under it.
         var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: "vigil-reader")
         configuration.set("enable.partition.eof", "true")
         for (key, value) in extra { configuration.set(key, value) }
-        let client = try KafkaClientHandle.consumer(try configuration.makeHandle(), what: "Kafka topic reader")
+        let context = KafkaClientContext(logger: logger)
+        let client = try KafkaClientHandle.consumer(try configuration.makeHandle(context: context), what: "Kafka topic reader", context: context)
         self.client = client
         var counts: [String: Int] = [:]
         var assigned: [(TopicPartition, offset: Int64)] = []

@@ -1,4 +1,5 @@
 import CRdKafka
+import VigilObservability
 
 /// A topic to create: its name, partition count, replication factor and topic-level
 /// settings (`cleanup.policy`, `retention.ms`, …).
@@ -61,12 +62,16 @@ public enum KafkaTopics {
 
     /// Creates `topics` on the cluster at `bootstrapServers`, waiting up to `timeout`
     /// seconds; a topic that already exists is left as it is. Returns what happened to each.
-    public static func create(_ topics: [KafkaTopicSpec], bootstrapServers: String, timeout: Double = 30) throws(KafkaError) -> [String: String] {
+    /// The admin client's log lines go to `logger`.
+    public static func create(
+        _ topics: [KafkaTopicSpec], bootstrapServers: String, timeout: Double = 30, logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) -> [String: String] {
         var configuration = KafkaConfiguration()
         configuration.set("bootstrap.servers", bootstrapServers)
         configuration.set("log_level", "3")
-        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(), what: "Kafka admin client")
-        defer { rd_kafka_destroy(client) }
+        let context = KafkaClientContext(logger: logger)
+        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: "Kafka admin client", context: context)
+        defer { withExtendedLifetime(context) { rd_kafka_destroy(client) } }
         var errorText = [CChar](repeating: 0, count: 512)
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
+import VigilObservability
 import VigilStore
 
 /// The router of DESIGN §1: a consumer on a serial dispatch queue that reads the alert log

@@ -4,6 +4,7 @@ import Synchronization
 import VigilCore
 import VigilCrypto
 import VigilHTTP
+import VigilObservability
 import VigilStore
 
 /// `POST /v1/alerts`, `GET /v1/alerts/{id}` and `GET /v1/alerts` (DESIGN §10).

@@ -1,6 +1,7 @@
 import VigilCore
 import VigilDelivery
 import VigilHTTP
+import VigilObservability
 import VigilStore
 
 /// `GET /v1/deliveries?state=dead` and `POST /v1/deliveries/{id}/retry` (scope `replay`):

@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilHTTP
+import VigilObservability
 import VigilStore
 
 /// `POST /v1/erasures` (scope `subscribers:admin`), body `{"alert_id": …}` or

@@ -1,6 +1,7 @@
 import VigilCore
 import VigilCrypto
 import VigilHTTP
+import VigilObservability
 
 /// `GET /healthz` (the process answers), `GET /readyz` (it can read its log and is not
 /// stopping) and `GET /metrics` (Prometheus text). Only `/metrics` can need a token: the

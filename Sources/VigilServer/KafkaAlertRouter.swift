@@ -4,6 +4,7 @@ import Synchronization
 import VigilCore
 import VigilCrypto
 import VigilKafka
+import VigilObservability
 import VigilStore
 
 /// The router of the Kafka backend: a member of the consumer group `vigil-router` on

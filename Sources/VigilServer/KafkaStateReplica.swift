@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import VigilKafka
+import VigilObservability
 import VigilStore
 
 /// What every process of the Kafka backend keeps of `vigil.subscribers`, `vigil.tokens`,

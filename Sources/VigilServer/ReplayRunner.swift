@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import VigilCore
 import VigilDelivery
+import VigilObservability
 import VigilStore
 
 /// Runs replays (DESIGN §8): reads the selected alerts from the log in batches, routes each

@@ -2,6 +2,7 @@ import Foundation
 import VigilCore
 import VigilDelivery
 import VigilHTTP
+import VigilObservability
 import VigilStore
 
 /// `POST/GET/PUT/DELETE /v1/subscribers` (scope `subscribers:admin`). New webhook channels

@@ -2,6 +2,7 @@ import Foundation
 import VigilCore
 import VigilCrypto
 import VigilKafka
+import VigilObservability
 import VigilStore
 
 /// The tokens as `vigil tokens` administers them, on either backend: the embedded store in

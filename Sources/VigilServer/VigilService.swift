@@ -5,6 +5,7 @@ import VigilCore
 import VigilDelivery
 import VigilHTTP
 import VigilKafka
+import VigilObservability
 import VigilStore
 #if canImport(Glibc)
 import Glibc
@@ -74,11 +75,17 @@ public final class VigilService: Sendable {
         var appendsForWorkers: AppendObservation?
     }
 
-    /// Opens the store in `configuration.dataDir` and registers the bootstrap token;
-    /// `logging: false` silences the service's log lines (benchmarks).
-    public init(configuration: VigilConfiguration, logging: Bool = true) throws {
+    /// Opens the store in `configuration.dataDir` and registers the bootstrap token, logging
+    /// JSON lines on standard error; `logging: false` silences them (benchmarks).
+    public convenience init(configuration: VigilConfiguration, logging: Bool = true) throws {
+        try self.init(configuration: configuration, logger: Logger(label: "service", enabled: logging))
+    }
+
+    /// Opens the store in `configuration.dataDir` and registers the bootstrap token; every
+    /// part logs through `logger`, relabelled (`api`, `router`, `workers`, `kafka`, …).
+    public init(configuration: VigilConfiguration, logger: Logger) throws {
         self.configuration = configuration
-        logger = Logger(label: "service", enabled: logging)
+        self.logger = logger
         do {
             try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
         } catch {
@@ -94,16 +101,8 @@ public final class VigilService: Sendable {
         do {
             masterKey = try VigilService.masterKey(configuration, logger: logger)
             if let servers = configuration.log.kafkaBootstrapServers {
-                let kafkaLogger = Logger(label: "kafka", enabled: logging)
-                KafkaLog.route { level, facility, message in
-                    let fields = ["facility": facility, "detail": message]
-                    switch level {
-                    case ...3: kafkaLogger.error("librdkafka", fields)
-                    case 4: kafkaLogger.warning("librdkafka", fields)
-                    default: kafkaLogger.info("librdkafka", fields)
-                    }
-                }
-                let connection = try KafkaConnection(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
+                let connection = try KafkaConnection(
+                    bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds, logger: logger.labelled("kafka"))
                 kafka = connection
                 log = try KafkaAlertLog(connection: connection, cipher: masterKey.identityCipher, macKey: masterKey.derivedKey("vigil/kafka-records"))
             } else {
@@ -117,7 +116,7 @@ public final class VigilService: Sendable {
         }
         idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
         let seal = SecretSeal(masterKey: masterKey)
-        let routerLogger = Logger(label: "router", enabled: logging)
+        let routerLogger = logger.labelled("router")
         if let kafka, let kafkaLog = log as? KafkaAlertLog {
             // Kafka: subscribers and tokens are shared through compacted topics, deliveries
             // travel on topics; the local tables are caches filled from the cluster.
@@ -136,7 +135,7 @@ public final class VigilService: Sendable {
                     owner: try VigilService.processID(dataDir: configuration.dataDir))
                 replica = try KafkaStateReplica(
                     connection: kafka, subscribers: subscribers, tokens: tokens, audit: audit, replays: replayStore,
-                    logger: Logger(label: "replica", enabled: logging))
+                    logger: logger.labelled("replica"))
                 deliveries = try KafkaDeliveryQueue(connection: kafka)
             } catch let error as KafkaError {
                 throw ServiceError.backendUnavailable("log: \(error.description)")
@@ -175,14 +174,14 @@ public final class VigilService: Sendable {
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
-            events: VigilService.deliveryEvents(metrics: metrics, logger: Logger(label: "workers", enabled: logging)))
+            events: VigilService.deliveryEvents(metrics: metrics), logger: logger.labelled("workers"))
         router.onRouted { [workers] _ in workers.poke() }
         // On the embedded log the router claims fresh deliveries for the workers in its own
         // transaction, so a send starts before that commit's fsync.
         (router as? AlertRouter)?.handOff(to: workers)
         replays = ReplayRunner(
             log: log, queue: deliveries, subscribers: subscribers, store: replayStore, ratePerSecond: configuration.replayRatePerSecond,
-            metrics: metrics, logger: Logger(label: "replays", enabled: logging), onQueued: { [workers] in workers.poke() })
+            metrics: metrics, logger: logger.labelled("replays"), onQueued: { [workers] in workers.poke() })
         if let file = configuration.subscribersFile { try seedSubscribers(from: file) }
         describeMetrics()
     }
@@ -241,7 +240,7 @@ public final class VigilService: Sendable {
         var router = HTTPRouter()
         let authenticator = Authenticator(
             tokens: tokens, limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
-        let apiLogger = Logger(label: "api", enabled: logger.enabled)
+        let apiLogger = logger.labelled("api")
         let role = configuration.role
         if role.servesAPI {
             AlertsAPI(
@@ -323,19 +322,14 @@ public final class VigilService: Sendable {
         stop()
     }
 
-    /// Turns the workers' events into metrics and log lines (ids only, never identities).
-    static func deliveryEvents(metrics: Metrics, logger: Logger) -> DeliveryEvents {
+    /// Turns the workers' events into metrics (the workers write their own log lines).
+    static func deliveryEvents(metrics: Metrics) -> DeliveryEvents {
         var events = DeliveryEvents()
         events.attempted = { delivery, outcome, seconds in
             metrics.increment("vigil_deliveries_total", labels: "channel=\"\(delivery.channelType.rawValue)\",outcome=\"\(outcome)\"")
             if outcome == "delivered" { metrics.observe("vigil_delivery_seconds", seconds) }
-            if outcome == "dead" { logger.warning("delivery dead-lettered", ["delivery": delivery.id, "subscriber": delivery.subscriberID]) }
         }
-        events.breakerOpened = { subscriber, channel in
-            metrics.increment("vigil_breaker_openings_total")
-            logger.warning("circuit breaker opened; the owner is told", ["subscriber": subscriber, "channel": channel])
-        }
-        events.note = { message, fields in logger.info(message, fields) }
+        events.breakerOpened = { _, _ in metrics.increment("vigil_breaker_openings_total") }
         return events
     }
 

@@ -162,28 +162,3 @@ func writeConfig(_ text: String) -> String {
         }
     }
 }
-
-@Suite struct MetricsTests {
-    @Test func rendersPrometheusText() {
-        let metrics = Metrics()
-        metrics.describe("vigil_alerts_received_total", type: "counter", help: "Alerts appended.")
-        metrics.increment("vigil_alerts_received_total", labels: "severity=\"critical\"")
-        metrics.increment("vigil_alerts_received_total", labels: "severity=\"critical\"")
-        metrics.observe("vigil_ingest_seconds", 0.002)
-        metrics.gauge("vigil_log_last_offset") { 7 }
-        let text = metrics.render()
-        #expect(text.contains("# TYPE vigil_alerts_received_total counter\n"))
-        #expect(text.contains("vigil_alerts_received_total{severity=\"critical\"} 2\n"))
-        #expect(text.contains("vigil_ingest_seconds_bucket{le=\"0.0025\"} 1\n"))
-        #expect(text.contains("vigil_ingest_seconds_bucket{le=\"0.001\"} 0\n"))
-        #expect(text.contains("vigil_ingest_seconds_count 1\n"))
-        #expect(text.contains("vigil_log_last_offset 7\n"))
-    }
-}
-
-@Suite struct LoggerTests {
-    @Test func quotesAsJSON() throws {
-        let quoted = Logger.quote("a \"b\"\n\\c\u{1}")
-        #expect(try JSONDecoder().decode(String.self, from: Data(quoted.utf8)) == "a \"b\"\n\\c\u{1}")
-    }
-}

@@ -5,6 +5,7 @@ import Testing
 import VigilCore
 import VigilCrypto
 @testable import VigilHTTP
+import VigilObservability
 import VigilStore
 import VigilTestSupport
 @testable import VigilServer
