@@ -69,6 +69,6 @@ import VigilTestSupport
         // Each alert routed once: the log holds two, the queue two deliveries.
         #expect(try log.alerts(matching: AlertQuery()).count == 2)
         #expect(fixture.queue.all.count == 2)
-        #expect(routedOffsets.withLock { $0 }.contains(filed.offset))
+        #expect(await waitUntil(within: 5) { routedOffsets.withLock { $0 }.contains(filed.offset) })
     }
 }

@@ -22,7 +22,7 @@ import VigilTestSupport
     func runner(ratePerSecond: Double = 100_000) -> ReplayRunner {
         ReplayRunner(
             log: fixture.log, queue: fixture.queue, subscribers: fixture.subscribers, store: store, ratePerSecond: ratePerSecond,
-            metrics: fixture.metrics, logger: fixture.logger, onQueued: { [pokes] in pokes.count.withLock { $0 += 1 } })
+            metrics: fixture.metrics, logger: fixture.logger, onQueued: { [pokes, store] in pokes.record(try? store.running()) })
     }
 
     /// Waits for replay `id` to leave `running`, and returns its last record.
@@ -84,7 +84,7 @@ import VigilTestSupport
         #expect(replayed.map(\.channelID) == ["by-desk-hook1"] && replayed.allSatisfy { $0.reason == .replay && $0.state == .pending })
         #expect(deliveries.count == 3, "the replay reused the live delivery's stable id")
         #expect(try fixture.queue.deliveries(ofAlert: test.alert.id).isEmpty, "test alerts are never replayed")
-        #expect(pokes.count.withLock { $0 } == 1)
+        #expect(pokes.count == 1)
         #expect(fixture.metrics.value("vigil_replay_deliveries_total") == 1)
     }
 
@@ -103,25 +103,26 @@ import VigilTestSupport
     }
 
     /// A replay is paced to its rate: after a batch of `n` alerts it pauses `n / rate`
-    /// seconds, and its record shows where it stands meanwhile.
+    /// seconds, and its record shows where it stands after each batch.
     @Test func aReplayIsPacedAndItsProgressIsSavedAfterEachBatch() async throws {
         try fixture.desk("by-desk", follows: ["BY"])
         let count = ReplayRunner.batchSize + 20
         let alerts = try (0..<count).map { _ in try fixture.file("BY") }
         let rate = Double(ReplayRunner.batchSize) / 1.0  // a full batch, then a one-second pause
-        let runner = runner(ratePerSecond: rate)
-        let began = Date()
-        _ = try runner.start(ReplayRequest(selection: selection { $0.fromOffset = 1 }), id: "rpl_paced")
-        // During the pause: one batch done, the replay still running.
-        #expect(try await waitUntil(within: 5) { try store.replay(id: "rpl_paced")?.scanned == ReplayRunner.batchSize })
-        let midway = try #require(try store.replay(id: "rpl_paced"))
-        #expect(midway.state == .running && midway.cursor == alerts[ReplayRunner.batchSize - 1].offset && midway.deliveries == ReplayRunner.batchSize)
+        _ = try runner(ratePerSecond: rate).start(ReplayRequest(selection: selection { $0.fromOffset = 1 }), id: "rpl_paced")
         let done = try #require(try await finished("rpl_paced"))
-        let elapsed = Date().timeIntervalSince(began)
-        #expect(done.state == .done && done.scanned == count && done.deliveries == count)
-        #expect(elapsed >= 0.9, "the pause after the first batch: \(elapsed) s")
-        #expect(fixture.queue.all.allSatisfy { $0.replayID == "rpl_paced" })
-        #expect(pokes.count.withLock { $0 } == 2)
+        #expect(done.state == .done && done.scanned == count && done.deliveries == count && done.cursor == alerts.last?.offset)
+        #expect(fixture.queue.all.count == count && fixture.queue.all.allSatisfy { $0.replayID == "rpl_paced" })
+        // What the record said as each batch was queued (read when the workers were poked).
+        let batches = pokes.snapshots
+        #expect(batches.count == 2)
+        guard batches.count == 2 else { return }
+        let midway = try #require(batches[0].running.first { $0.id == "rpl_paced" })
+        #expect(midway.state == .running && midway.scanned == ReplayRunner.batchSize && midway.deliveries == ReplayRunner.batchSize)
+        #expect(midway.cursor == alerts[ReplayRunner.batchSize - 1].offset)
+        #expect(batches[1].running.first { $0.id == "rpl_paced" }?.scanned == count)
+        let pause = batches[1].at.timeIntervalSince(batches[0].at)
+        #expect(pause >= 0.9, "the pause after the first batch: \(pause) s")
     }
 
     /// A queue that refuses the replay's write fails it with the reason; the log is not
@@ -153,7 +154,11 @@ import VigilTestSupport
     }
 }
 
-/// A count the runner's `onQueued` bumps.
+/// What the runner's `onQueued` saw: when each batch was queued, with the replays then running.
 final class Pokes: Sendable {
-    let count = Mutex(0)
+    private let seen = Mutex<[(at: Date, running: [ReplayProgress])]>([])
+
+    func record(_ running: [ReplayProgress]?) { seen.withLock { $0.append((Date(), running ?? [])) } }
+    var count: Int { seen.withLock { $0.count } }
+    var snapshots: [(at: Date, running: [ReplayProgress])] { seen.withLock { $0 } }
 }
