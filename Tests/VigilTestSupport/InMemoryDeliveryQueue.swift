@@ -154,19 +154,10 @@ public final class InMemoryDeliveryQueue: DeliveryWorkQueue, Sendable {
         let failure: (any Error)? = state.withLock { state in
             if let failure = state.writeFailure { return failure }
             guard var entry = state.entries[id] else { return nil }  // as an UPDATE of no row
-            switch outcome {
-            case .delivered:
-                entry.record.state = .delivered
-                entry.record.nextAttemptAt = nil
-                entry.record.lastError = nil
-            case .retry(let at, let error):
-                entry.record.state = .failed
-                entry.record.nextAttemptAt = at
-                entry.record.lastError = error
-            case .dead(let error):
-                entry.record.state = .dead
-                entry.record.nextAttemptAt = nil
-                entry.record.lastError = error
+            (entry.record.state, entry.record.nextAttemptAt, entry.record.lastError) = switch outcome {
+            case .delivered: (.delivered, nil, nil)
+            case .retry(let at, let error): (.failed, at, error)
+            case .dead(let error): (.dead, nil, error)
             }
             entry.leaseUntil = nil
             entry.record.updatedAt = now
