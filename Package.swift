@@ -36,7 +36,7 @@ let package = Package(
         ),
         .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilBench", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
-        .target(name: "VigilTestSupport", path: "Tests/VigilTestSupport"),
+        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilCrypto"], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
