@@ -1,9 +1,7 @@
 import Foundation
 import VigilCore
 // The logger and metrics live in VigilObservability once issue 18's observability module is in.
-#if canImport(VigilObservability)
 import VigilObservability
-#endif
 import VigilStore
 import VigilTestSupport
 @testable import VigilServer
