@@ -62,7 +62,7 @@ if Context.environment["VIGIL_FUZZ"] != nil {
         ("FuzzHTTPRequestParser", ["VigilHTTP"]),
         ("FuzzJSONParser", ["VigilCore"]),
         ("FuzzSubmissionValidation", ["VigilCore"]),
-        ("FuzzResponseHeaders", ["VigilHTTP", "VigilDelivery"]),
+        ("FuzzRetryAfter", ["VigilCore", "VigilHTTP", "VigilDelivery"]),
         ("FuzzKafkaRecords", ["VigilKafka", "VigilCrypto"]),
     ]
     for target in fuzzTargets {

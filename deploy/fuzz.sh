@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Vigil's libFuzzer targets (issue 17 §2): the HTTP request parser, the JSON parser, alert,
-# subscriber and replay validation, response headers and Retry-After backoff, and the
+# subscriber and replay validation, Retry-After, header fields and retry backoff, and the
 # decoders of Kafka records. Each is an executable in Sources/Fuzz*/, seen by SwiftPM only
 # when VIGIL_FUZZ is set, built with libFuzzer and AddressSanitizer in .build/fuzz so the
 # normal build is untouched.
@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-targets=(FuzzHTTPRequestParser FuzzJSONParser FuzzSubmissionValidation FuzzResponseHeaders FuzzKafkaRecords)
+targets=(FuzzHTTPRequestParser FuzzJSONParser FuzzSubmissionValidation FuzzRetryAfter FuzzKafkaRecords)
 # One -sanitize flag with both sanitizers: SwiftPM's `--sanitize fuzzer --sanitize address`
 # passes two, swiftc keeps the last, and the code is left without coverage instrumentation.
 # lld links: gold stops with an internal error in format_file_lineno on these executables.

@@ -14,6 +14,12 @@ private func write(_ value: JSONValue, into w: inout JSONWriter) -> JSONValue {
     case .bool(let b): w.bool(b); return value
     case .string(let s): w.string(s); return value
     case .number(let n):
+        // The conversion Vigil uses for numbers from outside: exact, or refused.
+        if let exact = value.exactInt64 {
+            check(Double(exact) == n && abs(n) <= JSONValue.maxExactInteger, "exactInt64 made \(exact) of \(n)")
+        } else {
+            check(n != n.rounded(.towardZero) || abs(n) > JSONValue.maxExactInteger, "exactInt64 refused \(n)")
+        }
         // Double(Int64.max) rounds up to 2^63, which does not fit: the bound is exclusive.
         if n == n.rounded(), n >= -9.223372036854775808e18, n < 9.223372036854775808e18 {
             w.integer(Int64(n))
@@ -46,7 +52,7 @@ private func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     do {
         value = try JSONParser.parse(bytes)
     } catch {
-        precondition(error.offset >= 0 && error.offset <= bytes.count, "offset \(error.offset) outside \(bytes.count) bytes")
+        check(error.offset >= 0 && error.offset <= bytes.count, "offset \(error.offset) outside \(bytes.count) bytes")
         return 0
     }
     var w = JSONWriter()
@@ -55,11 +61,16 @@ private func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     do {
         again = try JSONParser.parse(w.bytes)
     } catch {
-        preconditionFailure("the parser refuses what the writer wrote: \(error): \(String(decoding: w.bytes, as: UTF8.self).debugDescription)")
+        fatalError("the parser refuses what the writer wrote: \(error): \(String(decoding: w.bytes, as: UTF8.self).debugDescription)")
     }
-    precondition(again == expected, "round trip changed the value: \(expected) → \(again)")
+    check(again == expected, "round trip changed the value: \(expected) → \(again)")
     _ = value.typeName
     return 0
+}
+
+/// A `precondition` whose message survives release builds, for the crash report.
+private func check(_ condition: Bool, _ message: @autoclosure () -> String = "", line: UInt = #line) {
+    if !condition { fatalError(message(), line: line) }
 }
 
 /// libFuzzer's entry point, when `main` is ours (SwiftPM links executables with their own).

@@ -20,12 +20,12 @@ private func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 
     if let alert = try? AlertSubmission(body: body).validate(id: alertID, receivedAt: receivedAt, organisation: "Fuzz Org") {
         let written = alert.jsonBytes()
-        guard let encoded = try? VigilJSON.encode(alert) else { preconditionFailure("JSONEncoder cannot encode a validated alert") }
-        precondition(written == Array(encoded), "JSONWriter and JSONEncoder disagree on a validated alert")
+        guard let encoded = try? VigilJSON.encode(alert) else { fatalError("JSONEncoder cannot encode a validated alert") }
+        check(written == Array(encoded), "JSONWriter and JSONEncoder disagree on a validated alert")
         guard let decoded = try? VigilJSON.decode(Alert.self, from: Data(written)) else {
-            preconditionFailure("a validated alert's JSON does not decode: \(String(decoding: written, as: UTF8.self).debugDescription)")
+            fatalError("a validated alert's JSON does not decode: \(String(decoding: written, as: UTF8.self).debugDescription)")
         }
-        precondition(decoded == alert, "a validated alert changes through its JSON")
+        check(decoded == alert, "a validated alert changes through its JSON")
         for clearance in Confidentiality.allCases { _ = alert.redacted(for: clearance).jsonBytes() }
     }
 
@@ -34,13 +34,18 @@ private func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         channelNumber += 1
         return "ch_\(channelNumber)"
     }) {
-        guard let encoded = try? VigilJSON.encode(subscriber) else { preconditionFailure("JSONEncoder cannot encode a validated subscriber") }
+        guard let encoded = try? VigilJSON.encode(subscriber) else { fatalError("JSONEncoder cannot encode a validated subscriber") }
         guard let decoded = try? VigilJSON.decode(Subscriber.self, from: encoded) else {
-            preconditionFailure("a validated subscriber's JSON does not decode")
+            fatalError("a validated subscriber's JSON does not decode")
         }
-        precondition(decoded == subscriber, "a validated subscriber changes through its JSON")
+        check(decoded == subscriber, "a validated subscriber changes through its JSON")
     }
     return 0
+}
+
+/// A `precondition` whose message survives release builds, for the crash report.
+private func check(_ condition: Bool, _ message: @autoclosure () -> String = "", line: UInt = #line) {
+    if !condition { fatalError(message(), line: line) }
 }
 
 /// libFuzzer's entry point, when `main` is ours (SwiftPM links executables with their own).
