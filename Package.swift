@@ -50,3 +50,24 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer targets (issue 17 §2), one executable each, seen only when VIGIL_FUZZ is set so
+// that ordinary builds and tests never compile them. deploy/fuzz.sh builds them with
+// `-Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing` in their own scratch path, so
+// every module they reach is instrumented and internal parsers are reachable through
+// `@testable import`. (SwiftPM's `--sanitize fuzzer --sanitize address` passes two flags,
+// and swiftc keeps only the last, which leaves the code without coverage instrumentation.)
+if Context.environment["VIGIL_FUZZ"] != nil {
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzHTTPRequestParser", ["VigilHTTP"]),
+        ("FuzzJSONParser", ["VigilCore"]),
+        ("FuzzSubmissionValidation", ["VigilCore"]),
+        ("FuzzRetryAfter", ["VigilCore", "VigilHTTP", "VigilDelivery"]),
+        ("FuzzKafkaRecords", ["VigilKafka", "VigilCrypto"]),
+    ]
+    for target in fuzzTargets {
+        package.targets.append(
+            .executableTarget(
+                name: target.name, dependencies: target.dependencies, path: "Sources/\(target.name)"))
+    }
+}

@@ -3,7 +3,8 @@
 # missing (idempotent, safe to re-run), then
 #   deploy/setup.sh demo   builds Vigil and runs it on the embedded default with a demo
 #                          subscriber and a sample alert flowing (Ctrl-C stops it);
-#   deploy/setup.sh test   runs the whole test suite (what .ci/run calls);
+#   deploy/setup.sh test   runs the whole test suite, then each fuzz target for 20 s
+#                          (what .ci/run calls);
 #   deploy/setup.sh        only installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +47,9 @@ case "${1:-}" in
     swift build --build-tests
     swift test
     say "running the end-to-end suite again on the Kafka backend (a mock cluster per test)"
-    VIGIL_E2E_LOG=kafka exec swift test --skip-build --filter EndToEndTests --skip KafkaEndToEndTests
+    VIGIL_E2E_LOG=kafka swift test --skip-build --filter EndToEndTests --skip KafkaEndToEndTests
+    say "fuzzing each parser and decoder for 20 s with libFuzzer (deploy/fuzz.sh campaign runs the long one)"
+    exec deploy/fuzz.sh ci 20
     ;;
   demo)
     say "building vigil (release)"
