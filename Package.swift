@@ -65,9 +65,10 @@ if Context.environment["VIGIL_FUZZ"] != nil {
         ("FuzzRetryAfter", ["VigilCore", "VigilHTTP", "VigilDelivery"]),
         ("FuzzKafkaRecords", ["VigilKafka", "VigilCrypto"]),
     ]
+    package.targets.append(.target(name: "FuzzDriver", path: "Sources/FuzzDriver"))
     for target in fuzzTargets {
         package.targets.append(
             .executableTarget(
-                name: target.name, dependencies: target.dependencies, path: "Sources/\(target.name)"))
+                name: target.name, dependencies: ["FuzzDriver"] + target.dependencies, path: "Sources/\(target.name)"))
     }
 }

@@ -3,6 +3,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import FuzzDriver
 import VigilCore
 @testable import VigilDelivery
 import VigilHTTP
@@ -121,20 +122,7 @@ private func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     return 0
 }
 
-/// A `precondition` whose message survives release builds, for the crash report.
-private func check(_ condition: Bool, _ message: @autoclosure () -> String = "", line: UInt = #line) {
-    if !condition { fatalError(message(), line: line) }
-}
-
-/// libFuzzer's entry point, when `main` is ours (SwiftPM links executables with their own).
-@_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt) -> CInt
-
-var argumentCount = CommandLine.argc
-var argumentValues = CommandLine.unsafeArgv
-exit(LLVMFuzzerRunDriver(&argumentCount, &argumentValues) { data, size in
+runFuzzer { data, size in
     guard let data else { return 0 }
     return fuzzOne(data, size)
-})
+}
