@@ -401,28 +401,6 @@ import Glibc
     }
 }
 
-/// `startServer`'s echo routes behind an admission check, counting the requests handled.
-func startServer(
-    admission: HTTPAdmission?, handled: Tally? = nil, _ tune: (inout HTTPServerConfiguration) -> Void = { _ in }
-) throws -> HTTPServer {
-    var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
-    tune(&configuration)
-    var router = HTTPRouter()
-    router.add("GET", "/echo/{name}") { request, responder in
-        responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "GET \(request.pathParameters["name"]!) \(request.query["q"] ?? "")"))
-    }
-    router.add("POST", "/echo") { request, responder in
-        responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "POST \(request.body.count) \(String(decoding: request.body, as: UTF8.self))"))
-    }
-    let routes = router.handler
-    let server = try HTTPServer(configuration: configuration, admission: admission) { request, responder in
-        handled?.add()
-        routes(request, responder)
-    }
-    server.start()
-    return server
-}
-
 /// A count shared with `@Sendable` closures.
 final class Tally: Sendable {
     private let value = Mutex(0)

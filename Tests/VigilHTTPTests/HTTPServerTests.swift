@@ -8,6 +8,13 @@ import VigilTestSupport
 /// A server on a free loopback port that echoes method, path and body, with a `/slow` route
 /// that answers after 300 ms and a `/big` one that answers `bigBodyBytes`.
 func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
+    try startServer(admission: nil, tune)
+}
+
+/// `startServer`'s routes behind `admission`, counting the requests its handler sees in `handled`.
+func startServer(
+    admission: HTTPAdmission?, handled: Tally? = nil, _ tune: (inout HTTPServerConfiguration) -> Void = { _ in }
+) throws -> HTTPServer {
     var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
     tune(&configuration)
     var router = HTTPRouter()
@@ -28,7 +35,11 @@ func startServer(_ tune: (inout HTTPServerConfiguration) -> Void = { _ in }) thr
     router.add("GET", "/big") { _, responder in
         responder.send(HTTPResponse(status: 200, headers: ["content-type": "text/plain"], body: [UInt8](repeating: 0x61, count: bigBodyBytes)))
     }
-    let server = try HTTPServer(configuration: configuration, handler: router.handler)
+    let routes = router.handler
+    let server = try HTTPServer(configuration: configuration, admission: admission) { request, responder in
+        handled?.add()
+        routes(request, responder)
+    }
     server.start()
     return server
 }
