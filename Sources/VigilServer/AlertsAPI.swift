@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
-import VigilCrypto
 import VigilHTTP
 import VigilObservability
 import VigilStore
@@ -16,8 +15,8 @@ public struct AlertsAPI: Sendable {
     let deliveries: any DeliveryQueue
     let authenticator: Authenticator
     let audit: AuditTrail
-    /// The key of idempotency fingerprints (an HMAC of the body, not a bare hash).
-    let fingerprintKey: [UInt8]
+    /// The ingest path `POST /v1/alerts` files through.
+    let intake: AlertIntake
     let metrics: Metrics
     let logger: Logger
     /// The long polls each token holds, capped.
@@ -50,38 +49,26 @@ public struct AlertsAPI: Sendable {
             guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
                 return responder.send(APIError.badRequest("Idempotency-Key must be 1 to 200 visible ASCII characters").response)
             }
-            claim = IdempotencyClaim(organisation: token.organisation, key: key, fingerprint: Hex.encode(HMAC.sha256(key: fingerprintKey, message: request.body)))
+            claim = intake.claim(organisation: token.organisation, key: key, body: request.body)
         }
-        let alert: Alert
-        do {
-            let receivedAt = Timestamp.now()
-            alert = try AlertSubmission(json: request.body).validate(
-                id: ULID(time: receivedAt), receivedAt: receivedAt, organisation: token.organisation)
-        } catch {
-            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
-            return responder.send(APIError.validation(error).response)
-        }
-        do {
-            switch try Self.caseRefusal(alert, in: log, byOperator: token.isOperator) {
-            case nil: break
-            case .unknown(let failure): return responder.send(APIError.validation(failure).response)
-            case .notFiler:
+        let metrics = self.metrics, logger = self.logger, audit = self.audit
+        intake.file(request.body, by: .token(organisation: token.organisation, isOperator: token.isOperator), claim: claim) { outcome in
+            switch outcome {
+            case .invalid(let failure):
+                responder.send(APIError.validation(failure).response)
+            case .refused(_, .unknown(let failure)):
+                responder.send(APIError.validation(failure).response)
+            case .refused(let alert, .notFiler):
                 audit.record([AuditEntry(
                     token, .accessRefused, target: alert.caseID,
                     detail: "\(alert.kind.rawValue) of a case another organisation filed refused")])
-                return responder.send(APIError.forbidden(
+                responder.send(APIError.forbidden(
                     "case \(alert.caseID) was filed by another organisation; only it or an operator may \(alert.kind.rawValue) it").response)
-            }
-        } catch {
-            return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
-        }
-        let metrics = self.metrics, logger = self.logger, audit = self.audit
-        log.append(alert, idempotency: claim) { result in
-            switch result {
-            case .success(let receipt):
+            case .unreadable:
+                responder.send(APIError.unavailable("the alert log cannot be read right now").response)
+            case .accepted(_, let receipt):
                 if !receipt.repeated {
                     audit.record([AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")], withNextWrite: true)
-                    metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"")
                 }
                 metrics.observe("vigil_ingest_seconds", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
                 var headers = HTTPHeaders()
@@ -95,9 +82,9 @@ public struct AlertsAPI: Sendable {
                 w.field("status", "accepted")
                 w.endObject()
                 responder.send(APIResponse.json(202, bytes: w.bytes, headers: headers))
-            case .failure(.idempotencyConflict(let key)):
+            case .notStored(.idempotencyConflict(let key)):
                 responder.send(APIError.conflict(AlertLogError.idempotencyConflict(key: key).description).response)
-            case .failure(let error):
+            case .notStored(let error):
                 metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"unavailable\"")
                 logger.error("append failed; answering 503", ["reason": error.description])
                 responder.send(APIError.unavailable("the alert was not stored: \(error.description)").response)
@@ -285,39 +272,9 @@ struct ListingRequest {
 
 }
 
-/// Why an update or cancel of a case is refused.
-enum CaseRefusal: Error, Equatable {
-    /// No alert of the case has been filed (`422`).
-    case unknown(ValidationFailure)
-    /// The case's first alert was filed by another organisation (`403`).
-    case notFiler
-
-    /// The reason, for a log line or a quarantined record (it never names the filer).
-    var description: String {
-        switch self {
-        case .unknown(let failure): failure.description
-        case .notFiler: "case_id: the case was filed by another organisation; only it or an operator may update or cancel it"
-        }
-    }
-}
-
 extension AlertsAPI {
     /// Largest offset a client may name (2^53 − 1, the largest integer JSON carries exactly).
     static let maxOffset: LogOffset = 9_007_199_254_740_991
-
-    /// Why `alert`, an update or cancel, may not be filed: its case has no alert in `log`, or
-    /// the case's first alert came from another organisation and the filer is no operator.
-    /// `nil` for a new alert and for an update or cancel its filer may make.
-    static func caseRefusal(_ alert: Alert, in log: any AlertLog, byOperator: Bool) throws -> CaseRefusal? {
-        guard alert.kind != .alert else { return nil }
-        guard let first = try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).first else {
-            return .unknown(ValidationFailure([
-                FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
-            ]))
-        }
-        if byOperator || first.alert.source.organisation == alert.source.organisation { return nil }
-        return .notFiler
-    }
 }
 
 /// How many long polls each token holds, so no token can hold every waiting slot.

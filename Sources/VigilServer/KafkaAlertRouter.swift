@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
-import VigilCrypto
 import VigilKafka
 import VigilObservability
 import VigilStore
@@ -27,7 +26,8 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
     private let log: KafkaAlertLog
     private let queue: any DeliveryQueue
     private let subscribers: SubscriberRegistry
-    private let fingerprintKey: [UInt8]
+    /// The ingest path outside alert JSON is filed through, as `POST /v1/alerts` files.
+    private let intake: AlertIntake
     private let metrics: Metrics
     private let logger: Logger
     private let dispatchQueue = DispatchQueue(label: "vigil.kafka.router", qos: .userInitiated)
@@ -51,7 +51,7 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
         self.log = log
         self.queue = queue
         self.subscribers = subscribers
-        self.fingerprintKey = fingerprintKey
+        self.intake = AlertIntake(log: log, fingerprintKey: fingerprintKey, metrics: metrics)
         self.metrics = metrics
         self.logger = logger
     }
@@ -155,48 +155,30 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
 
     /// Validates alert JSON an outside producer wrote and appends it as a signed record.
     private func file(_ body: [UInt8], from record: KafkaRecord) throws {
-        let alert: Alert
-        do {
-            let submission = try AlertSubmission(json: body)
-            var organisation = ""
-            if case .object(let fields) = submission.body, case .object(let source)? = fields["source"],
-                case .string(let claimed)? = source["organisation"] {
-                organisation = claimed
-            }
-            let receivedAt = Timestamp.now()
-            do {
-                alert = try submission.validate(id: ULID(time: receivedAt), receivedAt: receivedAt, organisation: organisation)
-                if organisation.isEmpty { throw ValidationFailure([]) }
-            } catch let error as ValidationFailure {
-                // No token names the filer here, so the body must; report that with every other problem.
-                let missing = organisation.isEmpty
-                    ? [FieldError("source.organisation", "is required on alerts written straight to Kafka (no token names the filer)")] : []
-                throw ValidationFailure(error.fields + missing)
-            }
-            // No token here, so no operator: only the case's own organisation updates or cancels it.
-            if let refusal = try AlertsAPI.caseRefusal(alert, in: log, byOperator: false) { throw refusal }
-        } catch let failure as ValidationFailure {
-            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
-            return try quarantine(record, failure.description)
-        } catch let refusal as CaseRefusal {
-            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"\(refusal == .notFiler ? "forbidden" : "validation")\"")
-            return try quarantine(record, refusal.description)
-        }
-        let claim = IdempotencyClaim(
-            organisation: "kafka:\(record.topic)", key: "\(record.partition):\(record.offset)",
-            fingerprint: Hex.encode(HMAC.sha256(key: fingerprintKey, message: body)))
+        // Its position is the idempotency key: a crash between the append and the commit cannot file it twice.
+        let claim = intake.claim(organisation: "kafka:\(record.topic)", key: "\(record.partition):\(record.offset)", body: body)
         let done = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<AppendReceipt, AlertLogError>?>(nil)
-        log.append(alert, idempotency: claim) { result in
-            outcome.withLock { $0 = result }
+        let filed = Mutex<AlertIntake.Outcome?>(nil)
+        intake.file(body, by: .body, claim: claim) { outcome in
+            filed.withLock { $0 = outcome }
             done.signal()
         }
         done.wait()
-        let receipt = try outcome.withLock { $0! }.get()
-        if !receipt.repeated { metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"") }
-        logger.info("filed an alert written straight to Kafka", [
-            "alert": receipt.id, "partition": String(record.partition), "offset": String(record.offset),
-        ])
+        switch filed.withLock({ $0! }) {
+        case .invalid(let failure):
+            try quarantine(record, failure.description)
+        case .refused(_, let refusal):
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"\(refusal == .notFiler ? "forbidden" : "validation")\"")
+            try quarantine(record, refusal.description)
+        case .unreadable(let error):
+            throw error
+        case .notStored(let error):
+            throw error
+        case .accepted(_, let receipt):
+            logger.info("filed an alert written straight to Kafka", [
+                "alert": receipt.id, "partition": String(record.partition), "offset": String(record.offset),
+            ])
+        }
     }
 
     private func quarantine(_ record: KafkaRecord, _ reason: String) throws {

@@ -244,8 +244,8 @@ public final class VigilService: Sendable {
         let role = configuration.role
         if role.servesAPI {
             AlertsAPI(
-                log: log, deliveries: deliveries, authenticator: authenticator, audit: audit, fingerprintKey: idempotencyKey, metrics: metrics,
-                logger: apiLogger).register(on: &router)
+                log: log, deliveries: deliveries, authenticator: authenticator, audit: audit,
+                intake: AlertIntake(log: log, fingerprintKey: idempotencyKey, metrics: metrics), metrics: metrics, logger: apiLogger).register(on: &router)
             DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
             SubscribersAPI(
                 registry: subscribers, authenticator: authenticator, audit: audit,

@@ -175,11 +175,11 @@ private final class ManualClock: Sendable {
         _ = try appendNow(log, first)
         let byOther = alert(organisation: "intruder", caseID: first.id, kind: .update)
         let byFiler = alert(organisation: "filer", caseID: first.id, kind: .cancel)
-        #expect(try AlertsAPI.caseRefusal(byOther, in: log, byOperator: false) == .notFiler)
-        #expect(try AlertsAPI.caseRefusal(byOther, in: log, byOperator: true) == nil)
-        #expect(try AlertsAPI.caseRefusal(byFiler, in: log, byOperator: false) == nil)
+        #expect(try CaseRights.refusal(of: byOther, in: log, byOperator: false) == .notFiler)
+        #expect(try CaseRights.refusal(of: byOther, in: log, byOperator: true) == nil)
+        #expect(try CaseRights.refusal(of: byFiler, in: log, byOperator: false) == nil)
         let unknown = alert(organisation: "filer", caseID: ULID().description, kind: .update)
-        guard case .unknown? = try AlertsAPI.caseRefusal(unknown, in: log, byOperator: true) else {
+        guard case .unknown? = try CaseRights.refusal(of: unknown, in: log, byOperator: true) else {
             Issue.record("an update of an unknown case was not refused")
             return
         }

@@ -1,0 +1,148 @@
+import Foundation
+import VigilCore
+import VigilCrypto
+import VigilObservability
+
+/// The ingest path every way in shares: a submission is validated for its filer, an update
+/// or cancel is checked against its case, and the alert is appended to the log under its
+/// idempotency claim. `POST /v1/alerts` and the Kafka router's intake of outside alert JSON
+/// both file through it and map its `Outcome` to their own answer (an HTTP status, a record
+/// on `vigil.alerts.invalid`).
+///
+/// It counts what both ways count (`vigil_alerts_rejected_total{reason="validation"}` for a
+/// submission that does not validate, `vigil_alerts_received_total` for a first filing);
+/// what only one way counts, audits or logs stays with that caller.
+struct AlertIntake: Sendable {
+    let log: any AlertLog
+    /// The key of idempotency fingerprints (an HMAC of the body, not a bare hash).
+    let fingerprintKey: [UInt8]
+    let metrics: Metrics
+
+    /// Who files a submission, which decides the organisation it is filed for and whether it
+    /// may update or cancel another organisation's case.
+    enum Filer: Sendable {
+        /// A token's holder: the alert is filed for the token's organisation.
+        case token(organisation: String, isOperator: Bool)
+        /// No token (an outside Kafka producer): the body's `source.organisation` names the
+        /// filer and is required; only the case's own organisation updates or cancels it.
+        case body
+    }
+
+    /// What filing a submission came to.
+    enum Outcome: Sendable {
+        /// Appended (or, `receipt.repeated`, a retry of an earlier filing with the same claim).
+        case accepted(Alert, AppendReceipt)
+        /// The submission is not a valid alert for its filer.
+        case invalid(ValidationFailure)
+        /// An update or cancel its filer may not make (the case is unknown or another's).
+        case refused(Alert, CaseRefusal)
+        /// The log could not be read to check the case.
+        case unreadable(any Error)
+        /// The append failed (`idempotencyConflict`: the claim's key was used for another body).
+        case notStored(AlertLogError)
+    }
+
+    /// The idempotency fingerprint of `body`: an HMAC under `fingerprintKey`, hex-encoded.
+    func fingerprint(_ body: [UInt8]) -> String { Hex.encode(HMAC.sha256(key: fingerprintKey, message: body)) }
+
+    /// The claim that files `body` once under `key` for `organisation`.
+    func claim(organisation: String, key: String, body: [UInt8]) -> IdempotencyClaim {
+        IdempotencyClaim(organisation: organisation, key: key, fingerprint: fingerprint(body))
+    }
+
+    /// Validates `body` for `filer`, checks its case, and appends it under `claim`;
+    /// `completion` hears the outcome (at once when the alert is not appended, otherwise when
+    /// the log says the append is durable).
+    func file(_ body: [UInt8], by filer: Filer, claim: IdempotencyClaim?, completion: @escaping @Sendable (Outcome) -> Void) {
+        let alert: Alert
+        switch admit(body, by: filer) {
+        case .success(let admitted): alert = admitted
+        case .failure(let failure):
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
+            return completion(.invalid(failure))
+        }
+        let byOperator: Bool
+        switch filer {
+        case .token(_, let isOperator): byOperator = isOperator
+        case .body: byOperator = false
+        }
+        do {
+            if let refusal = try CaseRights.refusal(of: alert, in: log, byOperator: byOperator) { return completion(.refused(alert, refusal)) }
+        } catch {
+            return completion(.unreadable(error))
+        }
+        let metrics = self.metrics
+        log.append(alert, idempotency: claim) { result in
+            switch result {
+            case .success(let receipt):
+                if !receipt.repeated { metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"") }
+                completion(.accepted(alert, receipt))
+            case .failure(let error):
+                completion(.notStored(error))
+            }
+        }
+    }
+
+    /// The alert `body` describes, filed now for `filer`, or every problem with it.
+    private func admit(_ body: [UInt8], by filer: Filer) -> Result<Alert, ValidationFailure> {
+        do throws(ValidationFailure) {
+            let submission = try AlertSubmission(json: body)
+            let receivedAt = Timestamp.now()
+            switch filer {
+            case .token(let organisation, _):
+                return .success(try submission.validate(id: ULID(time: receivedAt), receivedAt: receivedAt, organisation: organisation))
+            case .body:
+                var organisation = ""
+                if case .object(let fields) = submission.body, case .object(let source)? = fields["source"],
+                    case .string(let claimed)? = source["organisation"] {
+                    organisation = claimed
+                }
+                do throws(ValidationFailure) {
+                    let alert = try submission.validate(id: ULID(time: receivedAt), receivedAt: receivedAt, organisation: organisation)
+                    if organisation.isEmpty { throw ValidationFailure([]) }
+                    return .success(alert)
+                } catch {
+                    // No token names the filer here, so the body must; report that with every other problem.
+                    let missing = organisation.isEmpty
+                        ? [FieldError("source.organisation", "is required on alerts written straight to Kafka (no token names the filer)")] : []
+                    throw ValidationFailure(error.fields + missing)
+                }
+            }
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+/// Why an update or cancel of a case is refused.
+enum CaseRefusal: Error, Equatable {
+    /// No alert of the case has been filed (`422`).
+    case unknown(ValidationFailure)
+    /// The case's first alert was filed by another organisation (`403`).
+    case notFiler
+
+    /// The reason, for a log line or a quarantined record (it never names the filer).
+    var description: String {
+        switch self {
+        case .unknown(let failure): failure.description
+        case .notFiler: "case_id: the case was filed by another organisation; only it or an operator may update or cancel it"
+        }
+    }
+}
+
+/// Who may update or cancel a case: the organisation that filed its first alert, or an operator.
+enum CaseRights {
+    /// Why `alert`, an update or cancel, may not be filed: its case has no alert in `log`, or
+    /// the case's first alert came from another organisation and the filer is no operator.
+    /// `nil` for a new alert and for an update or cancel its filer may make.
+    static func refusal(of alert: Alert, in log: any AlertLog, byOperator: Bool) throws -> CaseRefusal? {
+        guard alert.kind != .alert else { return nil }
+        guard let first = try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).first else {
+            return .unknown(ValidationFailure([
+                FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
+            ]))
+        }
+        if byOperator || first.alert.source.organisation == alert.source.organisation { return nil }
+        return .notFiler
+    }
+}
