@@ -13,7 +13,7 @@ import VigilStore
 /// appends costs one wake-up), never by polling, and after a crash resumes from the
 /// position it last committed: no alert is lost, none is routed twice.
 public final class AlertRouter: AlertRouting, @unchecked Sendable {
-    // @unchecked: `position` and `stopped` are `dispatchQueue`'s (`start` sets `position` before the queue runs); the rest is `let`s and `state`.
+    // @unchecked: `stopped` is `dispatchQueue`'s; the rest is `let`s and `state` (a `Mutex`).
     /// The consumer name under which the position is kept.
     public static let consumer = "router"
     /// Alerts routed per transaction.
@@ -26,12 +26,15 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     private let logger: Logger
     private let dispatchQueue = DispatchQueue(label: "vigil.router", qos: .userInitiated)
     private let wake: DispatchSourceUserDataOr
-    private var position: LogOffset = 0
     private var stopped = false
     private let state = Mutex(State())
 
-    /// What `start`, `stop`, `onRouted` and `handOff` share with the routing queue.
+    /// What `start`, `stop`, `onRouted`, `handOff` and the readers of `routedOffset` share
+    /// with the routing queue; each holds the lock for a few assignments, never across I/O.
     private struct State {
+        /// The last offset whose deliveries are committed: set by `start`, then by the
+        /// routing queue after each committed batch, so readers never wait for a batch.
+        var routed: LogOffset = 0
         var observation: AppendObservation?
         var routedListeners: [@Sendable (LogOffset) -> Void] = []
         /// The workers that take deliveries claimed in the routing transaction, if any.
@@ -61,9 +64,13 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
         state.withLock { $0.handOff = workers }
     }
 
-    /// The offset routed so far.
-    public var routedOffset: LogOffset { dispatchQueue.sync { position } }
+    /// The last offset whose deliveries are durably recorded. Read under `state`'s lock, never
+    /// on the routing queue: a `/metrics` scrape or a readiness check does not wait for a
+    /// batch in progress (it sees the position before that batch until it commits).
+    public var routedOffset: LogOffset { state.withLock { $0.routed } }
 
+    /// Alerts appended but not yet routed (`nil` when the log cannot be read); like
+    /// `routedOffset`, it never waits for the routing queue.
     public var lag: Int64? {
         guard let last = try? log.lastOffset() else { return nil }
         return max(0, last - routedOffset)
@@ -71,7 +78,8 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
 
     /// Resumes from the committed position and starts following the log.
     public func start() throws {
-        position = try queue.position(of: Self.consumer)
+        let position = try queue.position(of: Self.consumer)
+        state.withLock { $0.routed = position }
         wake.setEventHandler { [weak self] in self?.drain() }
         let observation = log.observeAppends { [weak self] _ in self?.poke() }
         state.withLock { $0.observation = observation }
@@ -129,6 +137,8 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
 
     private func drain() {
         while !stopped {
+            // Only this queue moves `routed` after `start`, so it is this batch's start.
+            let position = state.withLock { $0.routed }
             let batch: [StoredAlert]
             do {
                 // Routing reads only the routing columns: decoding whole alerts and opening
@@ -144,13 +154,16 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
                 try AlertRouter.record(
                     batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics,
                     handOff: state.withLock { $0.handOff })
-                position = last.offset
             } catch {
                 logger.error("router cannot record deliveries; retrying in 1 s", ["error": String(describing: error), "position": String(position)])
                 dispatchQueue.asyncAfter(deadline: .now() + 1) { [weak self] in self?.wake.or(data: 1) }
                 return
             }
-            let listeners = state.withLock { $0.routedListeners }
+            // Published only now that the batch is committed: `routedOffset` keeps its meaning.
+            let listeners = state.withLock { state in
+                state.routed = last.offset
+                return state.routedListeners
+            }
             for listener in listeners { listener(last.offset) }
         }
     }

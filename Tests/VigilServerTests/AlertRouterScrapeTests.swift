@@ -1,0 +1,77 @@
+import Foundation
+import Synchronization
+import Testing
+import VigilCore
+import VigilObservability
+import VigilTestSupport
+@testable import VigilServer
+
+/// A `/metrics` scrape, a readiness check or anything else reading the router's position
+/// answers at once while a routing batch is in progress, and sees only committed batches.
+@Suite(.timeLimit(.minutes(1))) struct AlertRouterScrapeTests {
+    @Test func routedOffsetLagAndTheScrapeDoNotWaitForABatchInProgress() async throws {
+        let fixture = try RoutingFixture()
+        try fixture.desk("by-desk", follows: ["BY"])
+        // Held for at most 5 s, so on a router whose readers wait for the batch the reads
+        // below take about that long and the test fails instead of hanging.
+        let gated = HeldRoutingQueue(wrapping: fixture.queue, holdingAtMost: 5)
+        let router = AlertRouter(log: fixture.log, queue: gated, subscribers: fixture.subscribers, metrics: fixture.metrics, logger: fixture.logger)
+        fixture.metrics.gauge("vigil_router_lag") { router.lag.map(Double.init) ?? .nan }
+        try router.start()
+        defer {
+            gated.release()
+            router.stop()
+        }
+        let alert = try fixture.file("BY")
+        #expect(await waitUntil(within: 5) { gated.holding }, "the router's batch is held in its routing write")
+
+        let clock = ContinuousClock()
+        var offset: LogOffset = -1, lag: Int64?, scrape = ""
+        let took = clock.measure {
+            offset = router.routedOffset
+            lag = router.lag
+            scrape = fixture.metrics.render()
+        }
+        #expect(took < .milliseconds(500), "reads took \(took) while a batch was in progress")
+        #expect(offset == 0, "the batch in progress is not committed, so it is not routed yet")
+        #expect(lag == 1)
+        #expect(scrape.contains("vigil_router_lag 1\n"))
+
+        gated.release()
+        #expect(await waitUntil(within: 5) { router.routedOffset == alert.offset }, "published once the batch commits")
+        #expect(router.lag == 0)
+        #expect(try fixture.routes(of: alert) == ["by-desk:matched:pending"])
+    }
+}
+
+/// A delivery queue whose routing writes wait until `release()` (or `holdingAtMost` seconds),
+/// the rest passing through to `base`: a router busy in a slow commit.
+final class HeldRoutingQueue: DeliveryQueue {
+    private let base: InMemoryDeliveryQueue
+    private let holdingAtMost: Double
+    private let gate = Mutex((released: false, holding: false))
+
+    init(wrapping base: InMemoryDeliveryQueue, holdingAtMost: Double) {
+        self.base = base
+        self.holdingAtMost = holdingAtMost
+    }
+
+    /// Whether a routing write is waiting now.
+    var holding: Bool { gate.withLock { $0.holding } }
+
+    /// Lets every routing write, now and later, through.
+    func release() { gate.withLock { $0.released = true } }
+
+    func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
+        let deadline = Date().addingTimeInterval(holdingAtMost)
+        gate.withLock { $0.holding = true }
+        while !gate.withLock({ $0.released }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+        gate.withLock { $0.holding = false }
+        try base.recordRouting(deliveries, through: offset, consumer: consumer)
+    }
+
+    func position(of consumer: String) throws -> LogOffset { try base.position(of: consumer) }
+    func deliveries(ofAlert id: String) throws -> [DeliveryRecord] { try base.deliveries(ofAlert: id) }
+    func recipients(ofAlerts ids: [String]) throws -> Set<String> { try base.recipients(ofAlerts: ids) }
+    func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int { try base.recordReplay(deliveries, replayID: replayID) }
+}
