@@ -288,16 +288,6 @@ import Glibc
         #expect(handled.count == 3, "the refused request never reached the handler")
     }
 
-    @Test func anAdmittedRequestStillGets100Continue() throws {
-        let server = try startServer(admission: { _ in nil })
-        defer { server.stop() }
-        let client = try BlockingHTTPClient(port: server.port)
-        try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
-        #expect(try client.readResponse().status == 100)
-        try client.send("body")
-        #expect(try client.readResponse().text == "POST 4 body")
-    }
-
     // MARK: accepting pauses when descriptors run out; the cap stays below the limit
 
     @Test func theAcceptThrottlePausesOnceWhenOutOfDescriptors() {

@@ -185,8 +185,10 @@ let bigBodyBytes = 32 * 1024 * 1024
         #expect(client.isClosedByServer())
     }
 
-    @Test func sends100ContinueWhenAsked() throws {
-        let server = try startServer()
+    /// Also behind an admission check that lets the request in: the check runs before the
+    /// `100 Continue`, never instead of it.
+    @Test(arguments: [false, true]) func sends100ContinueWhenAsked(behindAnAdmissionCheck: Bool) throws {
+        let server = try behindAnAdmissionCheck ? startServer(admission: { _ in nil }) : startServer()
         defer { server.stop() }
         let client = try BlockingHTTPClient(port: server.port)
         try client.send("POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
