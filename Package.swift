@@ -19,32 +19,43 @@ let package = Package(
         .target(name: "VigilObservability"),
         .target(name: "VigilCore"),
         .target(name: "VigilCrypto", dependencies: ["COpenSSL"]),
-        .target(name: "VigilStore", dependencies: ["VigilCore", "VigilCrypto", "CSQLite"]),
-        .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CRdKafka"]),
+        // The embedded store, and the backend seam (`VigilBackend`, `AlertIntake`) every backend implements.
+        .target(name: "VigilStore", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CSQLite"]),
+        // librdkafka wrapped once, and the Kafka backend (its local caches live in VigilStore's tables).
+        .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "CRdKafka"]),
         .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CCurl"]),
         .target(name: "VigilHTTP"),
         // A blocking HTTP/1.1 client for tests and the benchmarks' load generators; the service never links it.
         .target(name: "VigilHTTPClient"),
+        // The HTTP API over any backend: handlers, authentication, rate limits, replays.
+        .target(
+            name: "VigilAPI",
+            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP"]
+        ),
+        // Configuration and the service assembly: the one place a backend is chosen.
         .target(
             name: "VigilServer",
-            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP"]
+            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilAPI"]
         ),
         // `vigil bench`: the measured scenarios, outside the service module.
         .target(
             name: "VigilBench",
-            dependencies: ["VigilServer", "VigilCore", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilHTTPClient"]
+            dependencies: [
+                "VigilServer", "VigilAPI", "VigilCore", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilHTTPClient",
+            ]
         ),
         .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilBench", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
-        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilCrypto"], path: "Tests/VigilTestSupport"),
+        .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilCrypto", "VigilStore", "VigilObservability"], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilTestSupport"]),
-        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilStore", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilHTTPClient", "VigilTestSupport"]),
+        .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilStore", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],

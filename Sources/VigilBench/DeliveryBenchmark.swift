@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VigilAPI
 import VigilCore
 import VigilDelivery
 import VigilHTTP

@@ -76,7 +76,7 @@ public struct LatencyBenchmark: Sendable {
         guard appended else { throw BenchmarkFailure(description: "the log did not take \(alerts) alerts within \(Int(BenchClock.patience)) s") }
         let last = try service.log.lastOffset()
         try BenchClock.wait(upTo: BenchClock.patience, every: 0.01, failure: "the router did not pass \(alerts) alerts within \(Int(BenchClock.patience)) s") {
-            try service.deliveries.position(of: AlertRouter.consumer) >= last
+            service.backend.router.routedOffset >= last
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import VigilAPI
 import VigilCore
 import VigilKafka
 import VigilObservability
@@ -34,19 +35,22 @@ public struct ReplayBenchmark: Sendable {
         let scratch = try ScratchStore()
         defer { scratch.remove() }
         let registry = scratch.subscribers
-        let log: any AlertLog, queue: any DeliveryQueue, cluster: BenchCluster?
+        let log: any AlertLog, queue: any DeliveryQueue, cluster: BenchCluster?, close: () -> Void
         if let kafka {
             // The log and the queue on Kafka; the replay's own bookkeeping stays local.
             let made = try BenchCluster(address: kafka), key = MasterKey.generate()
             let kafkaLog = try KafkaAlertLog(bootstrapServers: made.bootstrapServers, cipher: key.identityCipher, macKey: key.derivedKey("bench"))
             let kafkaQueue = try KafkaDeliveryQueue(bootstrapServers: made.bootstrapServers)
             (log, queue, cluster) = (kafkaLog, kafkaQueue, made)
+            close = {
+                kafkaQueue.close()
+                kafkaLog.close()
+            }
         } else {
-            (log, queue, cluster) = (scratch.log, scratch.queue, nil)
+            (log, queue, cluster, close) = (scratch.log, scratch.queue, nil, {})
         }
         defer {
-            (queue as? KafkaDeliveryQueue)?.close()
-            (log as? KafkaAlertLog)?.close()
+            close()
             cluster?.release()
         }
         try registry.saveAll(RouteBenchmark.makeSubscribers(subscribers))

@@ -111,7 +111,7 @@ public struct RouteBenchmark: Sendable {
         }
         appended.wait()
         let last = try log.lastOffset()
-        let router = AlertRouter(log: log, queue: queue, subscribers: registry, metrics: metrics, logger: Logger(label: "bench", enabled: false))
+        let router = AlertRouter(log: log, ledger: queue, subscribers: registry, metrics: metrics, logger: Logger(label: "bench", enabled: false))
         let marks = Marks()
         router.onRouted { marks.routed($0) }
         let t = BenchClock.now()

@@ -60,7 +60,7 @@ public struct DeliveryEvents: Sendable {
 /// wide as the cores. `DeliveryPolicy` turns each verdict into the outcome recorded:
 /// delivered, retried with backoff within the budget, or dead. A circuit breaker per
 /// channel stops hammering a receiver that is down and tells its owner.
-public final class DeliveryWorkerPool: DeliveryHandOff, @unchecked Sendable {
+public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     // @unchecked: every member is a constant of a Sendable type but the two dispatch sources
     // (`wake`, `timer`), which libdispatch lets any thread signal, arm and cancel.
     private let queue: any DeliveryWorkQueue

@@ -15,7 +15,7 @@ import VigilObservability
 /// is acknowledged. A worker that dies mid-send hands its partitions over from the last
 /// commit, and the next owner sends what was not recorded: at least once, never lost.
 /// Partition ownership plays the part of the embedded queue's lease.
-public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
+public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable {
     /// Deliveries to webhooks.
     public static let webhookTopic = "vigil.deliveries.webhook"
     /// Deliveries by email.
@@ -141,9 +141,9 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
 
     private static func topic(for kind: Channel.Kind) -> String { kind == .webhook ? webhookTopic : emailTopic }
 
-    // MARK: DeliveryQueue
+    // MARK: DeliveryRecorder, ReplayQueue, DeliveryLedger
 
-    public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
+    public func record(_ deliveries: [RoutedDelivery]) throws {
         let now = Timestamp.now()
         // A delivery already under way is left alone; one only recorded as pending is written
         // again, as its work record may be what a failed earlier attempt did not write (a
@@ -160,9 +160,6 @@ public final class KafkaDeliveryQueue: DeliveryWorkQueue, Sendable {
         try publish(messages)
         state.withLock { state in for message in fresh { state.apply(message.record) } }
     }
-
-    /// The router's position lives in its consumer group's commits, not here.
-    public func position(of consumer: String) throws -> LogOffset { 0 }
 
     public func deliveries(ofAlert id: String) throws -> [DeliveryRecord] {
         state.withLock { state in (state.byAlert[id] ?? []).compactMap { state.view[$0] }.sorted { $0.id < $1.id } }

@@ -1,7 +1,7 @@
 import Foundation
 import VigilCore
 import VigilCrypto
-import VigilKafka
+import Synchronization
 import VigilObservability
 import VigilStore
 
@@ -14,37 +14,23 @@ public final class TokenAdministration: Sendable {
     public let tokens: TokenStore
     /// Where token creation and revocation are recorded.
     public let audit: AuditTrail
-    private let databases: [Database]
-    private let replica: KafkaStateReplica?
-    private let kafka: KafkaConnection?
-    private let scratch: String?
+    private let databases: Mutex<[Database]>
+    private let closeBackend: @Sendable () -> Void
+    private let scratch: String
 
     /// Opens the tokens of the deployment `configuration` describes.
     public init(configuration: VigilConfiguration) throws {
         let local = try Database(path: configuration.storePath, readers: 1)
-        if let servers = configuration.log.kafkaBootstrapServers {
-            let kafka = try KafkaConnection(bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds)
-            self.kafka = kafka
-            audit = AuditTrail(
-                database: local,
-                feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
-            let scratch = NSTemporaryDirectory() + "vigil-tokens-\(UUID().uuidString)"
+        let databases = Mutex([local])
+        let scratch = NSTemporaryDirectory() + "vigil-tokens-\(UUID().uuidString)"
+        (tokens, audit, closeBackend) = try BackendAssembly.tokenAdministration(configuration, local: local) {
             try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
             let cache = try Database(path: scratch + "/tokens.sqlite", readers: 1)
-            tokens = TokenStore(
-                database: cache,
-                feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
-            replica = try KafkaStateReplica(connection: kafka, subscribers: nil, tokens: tokens, logger: Logger(label: "tokens", enabled: false))
-            databases = [local, cache]
-            self.scratch = scratch
-        } else {
-            audit = AuditTrail(database: local)
-            tokens = TokenStore(database: local)
-            replica = nil
-            kafka = nil
-            databases = [local]
-            scratch = nil
+            databases.withLock { $0.append(cache) }
+            return cache
         }
+        self.databases = databases
+        self.scratch = scratch
     }
 
     /// Who asks for a token to be made or revoked.
@@ -107,11 +93,9 @@ public final class TokenAdministration: Sendable {
 
     /// Flushes the audit, stops following the topic and closes the files.
     public func close() {
-        audit.waitForPublished()
-        replica?.stop()
-        kafka?.shutdown()
-        for database in databases { database.close() }
-        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+        closeBackend()
+        for database in databases.withLock({ $0 }) { database.close() }
+        try? FileManager.default.removeItem(atPath: scratch)
     }
 }
 

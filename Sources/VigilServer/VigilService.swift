@@ -4,6 +4,7 @@ import Synchronization
 import VigilCore
 import VigilDelivery
 import VigilHTTP
+import VigilAPI
 import VigilKafka
 import VigilObservability
 import VigilStore
@@ -32,36 +33,17 @@ public enum ServiceError: Error, Sendable, CustomStringConvertible {
     }
 }
 
-/// A running Vigil assembled from a configuration: the store, the alert log, the HTTP API,
-/// metrics and a graceful stop (DESIGN §4, `VigilServer`).
+/// A running Vigil assembled from a configuration: the backend it chose, the workers, the
+/// replays, the HTTP API, metrics and a graceful stop (DESIGN §4, `VigilServer`).
 public final class VigilService: Sendable {
     /// The settings it runs with.
     public let configuration: VigilConfiguration
-    /// The embedded store.
-    public let database: Database
-    /// The alert log.
-    public let log: any AlertLog
-    /// Bearer tokens.
-    public let tokens: TokenStore
-    /// Who did what: filings, sensitive reads, erasures, replays, admin changes.
-    public let audit: AuditTrail
-    /// Subscribers and their webhook secrets.
-    public let subscribers: SubscriberRegistry
-    /// Deliveries, as the router records them: the `deliveries` table, or Kafka's delivery topics.
-    public let deliveries: any DeliveryWorkQueue
-    /// The router following the log.
-    public let router: any AlertRouting
+    /// The log, the deliveries, the router and the shared state, embedded or on Kafka.
+    public let backend: any VigilBackend
     /// The delivery workers.
     public let workers: DeliveryWorkerPool
     /// Replays and their progress.
     public let replays: ReplayRunner
-    private let replayStore: ReplayStore
-    /// On Kafka, the follower of the shared subscribers and tokens.
-    private let replica: KafkaStateReplica?
-    /// On Kafka, this process's clients of the cluster: one producer, every reader.
-    private let kafka: KafkaConnection?
-    /// Keys the idempotency fingerprints, so a stored fingerprint cannot confirm a guessed body.
-    private let idempotencyKey: [UInt8]
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
     private let logger: Logger
@@ -71,9 +53,14 @@ public final class VigilService: Sendable {
     private struct State {
         var server: HTTPServer?
         var stopping = false
-        /// On Kafka, pokes the workers as this process reads new alerts (see `start`).
-        var appendsForWorkers: AppendObservation?
     }
+
+    /// The alert log.
+    public var log: any AlertLog { backend.log }
+    /// Subscribers and their webhook secrets.
+    public var subscribers: SubscriberRegistry { backend.shared.subscribers }
+    /// Deliveries, as the router records them.
+    public var deliveries: any DeliveryQueue { backend.deliveries }
 
     /// Opens the store in `configuration.dataDir` and registers the bootstrap token, logging
     /// JSON lines on standard error; `logging: false` silences them (benchmarks).
@@ -91,74 +78,30 @@ public final class VigilService: Sendable {
         } catch {
             throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
         }
-        let path = configuration.storePath
+        let database: Database
         do {
-            database = try Database(path: path, cacheKiB: Int(configuration.storeCacheMiB * 1024))
+            database = try Database(path: configuration.storePath, cacheKiB: Int(configuration.storeCacheMiB * 1024))
         } catch {
             throw ServiceError.store(String(describing: error))
         }
-        let masterKey: MasterKey
         do {
-            masterKey = try VigilService.masterKey(configuration, logger: logger)
-            if let servers = configuration.log.kafkaBootstrapServers {
-                let connection = try KafkaConnection(
-                    bootstrapServers: servers, writeTimeout: configuration.kafkaTimeoutSeconds, logger: logger.labelled("kafka"))
-                kafka = connection
-                log = try KafkaAlertLog(connection: connection, cipher: masterKey.identityCipher, macKey: masterKey.derivedKey("vigil/kafka-records"))
-            } else {
-                kafka = nil
-                log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
-            }
+            let masterKey = try VigilService.masterKey(configuration, logger: logger)
+            backend = try BackendAssembly.backend(configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger)
         } catch let error as MasterKeyError {
+            database.close()
             throw ServiceError.masterKey(error.description)
-        } catch let error as KafkaError {
-            throw ServiceError.backendUnavailable("log: \(error.description)")
+        } catch {
+            database.close()
+            throw error
         }
-        idempotencyKey = masterKey.derivedKey("vigil/idempotency-fingerprints")
-        let seal = SecretSeal(masterKey: masterKey)
-        let routerLogger = logger.labelled("router")
-        if let kafka, let kafkaLog = log as? KafkaAlertLog {
-            // Kafka: subscribers and tokens are shared through compacted topics, deliveries
-            // travel on topics; the local tables are caches filled from the cluster.
-            do {
-                tokens = TokenStore(
-                    database: database, feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.tokensTopic, timeout: configuration.kafkaTimeoutSeconds))
-                subscribers = SubscriberRegistry(
-                    database: database, seal: seal,
-                    feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.subscribersTopic, timeout: configuration.kafkaTimeoutSeconds))
-                audit = AuditTrail(
-                    database: database,
-                    feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.auditTopic, timeout: configuration.kafkaTimeoutSeconds))
-                replayStore = ReplayStore(
-                    database: database,
-                    feed: KafkaReplicationFeed(connection: kafka, topic: KafkaStateReplica.replaysTopic, timeout: configuration.kafkaTimeoutSeconds),
-                    owner: try VigilService.processID(dataDir: configuration.dataDir))
-                replica = try KafkaStateReplica(
-                    connection: kafka, subscribers: subscribers, tokens: tokens, audit: audit, replays: replayStore,
-                    logger: logger.labelled("replica"))
-                deliveries = try KafkaDeliveryQueue(connection: kafka)
-            } catch let error as KafkaError {
-                throw ServiceError.backendUnavailable("log: \(error.description)")
-            }
-            router = KafkaAlertRouter(
-                connection: kafka, log: kafkaLog, queue: deliveries, subscribers: subscribers, fingerprintKey: idempotencyKey,
-                metrics: metrics, logger: routerLogger)
-        } else {
-            tokens = TokenStore(database: database)
-            subscribers = SubscriberRegistry(database: database, seal: seal)
-            audit = AuditTrail(database: database)
-            replayStore = ReplayStore(database: database)
-            replica = nil
-            deliveries = EmbeddedDeliveryQueue(database: database)
-            router = AlertRouter(log: log, queue: deliveries, subscribers: subscribers, metrics: metrics, logger: routerLogger)
-        }
+        let shared = backend.shared
         if let secret = configuration.bootstrapToken {
-            switch try tokens.registerBootstrap(
+            switch try shared.tokens.registerBootstrap(
                 secret: secret, organisation: configuration.bootstrapOrganisation, scopes: Set(Scope.allCases),
                 clearance: .confidential)
             {
             case .created(let record):
-                audit.record([AuditEntry(
+                shared.audit.record([AuditEntry(
                     tokenID: "bootstrap", organisation: configuration.bootstrapOrganisation, action: .tokenCreated, target: record.id,
                     detail: "bootstrap token from bootstrap_token, scopes \(Scope.allCases.map(\.rawValue).sorted().joined(separator: ",")), clearance confidential")])
             case .refreshed: break
@@ -169,19 +112,17 @@ public final class VigilService: Sendable {
             }
         }
         workers = DeliveryWorkerPool(
-            queue: deliveries, log: log, directory: subscribers, configuration: configuration.workerConfiguration,
+            queue: backend.deliveries, log: backend.log, directory: shared.subscribers, configuration: configuration.workerConfiguration,
             transport: CurlTransport.shared,
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
             events: VigilService.deliveryEvents(metrics: metrics), logger: logger.labelled("workers"))
-        router.onRouted { [workers] _ in workers.poke() }
-        // On the embedded log the router claims fresh deliveries for the workers in its own
-        // transaction, so a send starts before that commit's fsync.
-        (router as? AlertRouter)?.handOff(to: workers)
+        backend.attach(workers)
         replays = ReplayRunner(
-            log: log, queue: deliveries, subscribers: subscribers, store: replayStore, ratePerSecond: configuration.replayRatePerSecond,
-            metrics: metrics, logger: logger.labelled("replays"), onQueued: { [workers] in workers.poke() })
+            log: backend.log, queue: backend.deliveries, subscribers: shared.subscribers, store: shared.replays,
+            ratePerSecond: configuration.replayRatePerSecond, metrics: metrics, logger: logger.labelled("replays"),
+            onQueued: { [workers] in workers.poke() })
         if let file = configuration.subscribersFile { try seedSubscribers(from: file) }
         describeMetrics()
     }
@@ -202,20 +143,10 @@ public final class VigilService: Sendable {
         return key
     }
 
-    /// This process's id on a Kafka deployment, kept in `process.id` in its data directory so it
-    /// survives restarts: the replays it runs are recorded as its own, and it alone resumes them.
-    static func processID(dataDir: String) throws -> String {
-        let file = (dataDir as NSString).appendingPathComponent("process.id")
-        if let text = try? String(contentsOfFile: file, encoding: .utf8), !text.isEmpty { return text.trimmingCharacters(in: .whitespacesAndNewlines) }
-        let id = "proc_" + ULID().description.lowercased()
-        try Data((id + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-        return id
-    }
-
     /// Stores the subscribers in `file` (a JSON array of subscribers as the API takes them)
     /// when the registry is empty, so a first run has its desks without API calls.
     private func seedSubscribers(from file: String) throws {
-        guard try subscribers.isEmpty() else { return }
+        guard try backend.shared.subscribers.isEmpty() else { return }
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ConfigurationError.invalid(key: "subscribers_file", message: "cannot read \(file)")
         }
@@ -225,7 +156,7 @@ public final class VigilService: Sendable {
         for (index, item) in items.enumerated() {
             do {
                 _ = try SubscribersAPI.store(
-                    item, replacing: nil, in: subscribers, policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks))
+                    item, replacing: nil, in: backend.shared.subscribers, policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks))
             } catch let failure as ValidationFailure {
                 throw ConfigurationError.invalid(key: "subscribers_file", message: "entry \(index) of \(file): \(failure.description)")
             }
@@ -237,44 +168,24 @@ public final class VigilService: Sendable {
     @discardableResult
     public func start() throws -> Int {
         guard let address = configuration.listenAddress else { throw ConfigurationError.invalid(key: "listen", message: "is malformed") }
-        var router = HTTPRouter()
-        let authenticator = Authenticator(
-            tokens: tokens, limiter: RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst))
-        let apiLogger = logger.labelled("api")
         let role = configuration.role
-        if role.servesAPI {
-            AlertsAPI(
-                log: log, deliveries: deliveries, authenticator: authenticator, audit: audit,
-                intake: AlertIntake(log: log, fingerprintKey: idempotencyKey, metrics: metrics), metrics: metrics, logger: apiLogger).register(on: &router)
-            DeliveriesAPI(queue: deliveries, authenticator: authenticator, workers: workers, audit: audit, logger: apiLogger).register(on: &router)
-            SubscribersAPI(
-                registry: subscribers, authenticator: authenticator, audit: audit,
-                policy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), logger: apiLogger).register(on: &router)
-            ErasuresAPI(log: log, authenticator: authenticator, audit: audit, logger: apiLogger).register(on: &router)
-            AuditAPI(trail: audit, authenticator: authenticator).register(on: &router)
-            ReplaysAPI(runner: replays, store: replayStore, authenticator: authenticator, audit: audit).register(on: &router)
-        }
-        HealthAPI(log: log, metrics: metrics, metricsToken: configuration.metricsToken, isStopping: { [weak self] in self?.isStopping ?? true })
-            .register(on: &router)
+        var router = HTTPRouter()
+        let api = APIRoutes(
+            backend: backend, workers: workers, replays: replays,
+            settings: APIRoutes.Settings(
+                rateLimitPerSecond: configuration.rateLimitPerSecond, rateLimitBurst: configuration.rateLimitBurst,
+                allowPrivateWebhooks: configuration.allowPrivateWebhooks, metricsToken: configuration.metricsToken),
+            metrics: metrics, logger: logger.labelled("api"), isStopping: { [weak self] in self?.isStopping ?? true })
+        api.register(on: &router, servingAPI: role.servesAPI)
+        let authenticator = api.authenticator
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
         http.maxConnections = configuration.maxConnections
         http.requestTimeout = configuration.requestTimeoutSeconds
         http.idleTimeout = configuration.idleTimeoutSeconds
-        if role.routes { try self.router.start() }
+        if role.routes { try backend.router.start() }
         if role.sends {
-            if let kafka = deliveries as? KafkaDeliveryQueue, let log = log as? KafkaAlertLog {
-                let workers = self.workers
-                try kafka.startWorking(isReadable: { log.contains($0) }, onAvailable: { workers.poke() })
-                // A delivery can arrive before its alert: it waits in memory until this process
-                // has read the alert, so look again as the log grows, not only when work arrives.
-                let observation = log.observeAppends { _ in workers.poke() }
-                state.withLock { $0.appendsForWorkers = observation }
-            }
-            if let embedded = deliveries as? EmbeddedDeliveryQueue {
-                let released = try embedded.releaseAbandonedClaims(at: .now())
-                if released > 0 { logger.info("deliveries left in flight by the last run are due again", ["count": String(released)]) }
-            }
+            try backend.startWorking(workers, logger: logger)
             workers.start()
         }
         if role.servesAPI { try replays.resume() }
@@ -303,15 +214,9 @@ public final class VigilService: Sendable {
         logger.info("stopping: finishing in-flight requests")
         server?.stop(timeout: 10)
         let role = configuration.role
-        if role.routes { router.stop() }
-        state.withLock { $0.appendsForWorkers }?.cancel()
+        if role.routes { backend.router.stop() }
         if role.sends { workers.stop() }
-        (deliveries as? KafkaDeliveryQueue)?.close()
-        audit.waitForPublished()
-        replica?.stop()
-        (log as? KafkaAlertLog)?.close()
-        kafka?.shutdown()
-        database.close()
+        backend.shutdown()
         logger.info("stopped")
     }
 
@@ -350,7 +255,7 @@ public final class VigilService: Sendable {
         metrics.describe("vigil_replays_running", type: "gauge", help: "Replays still re-routing alerts.")
         metrics.describe("vigil_replay_alerts_total", type: "counter", help: "Alerts looked at by replays.")
         metrics.describe("vigil_replay_deliveries_total", type: "counter", help: "Deliveries queued again by replays.")
-        let deliveries = self.deliveries, workers = self.workers
+        let deliveries = backend.deliveries, workers = self.workers
         // Counting deliveries by state scans the table (or the topics): a scrape reads the
         // counts made at most a few seconds ago, refreshed off the scraping thread.
         let counts = CachedReading<[DeliveryState: Int]?>(initial: nil, maxAge: Metrics.countsMaxAgeSeconds) { try? deliveries.countsByState() }
@@ -367,9 +272,9 @@ public final class VigilService: Sendable {
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
         metrics.describe("vigil_api_long_polls_refused_total", type: "counter", help: "Long polls refused because the token already held as many as it may.")
-        let log = self.log
+        let log = backend.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
-        let router = self.router
+        let router = backend.router
         metrics.gauge("vigil_router_lag") { router.lag.map(Double.init) ?? .nan }
         metrics.describe(
             "vigil_kafka_records_refused_total", type: "counter",

@@ -6,7 +6,7 @@ import VigilCrypto
 
 /// The delivery queue of the embedded backend: the `deliveries` table and the
 /// `consumer_positions` row of the router, in the same SQLite file as the log.
-public final class EmbeddedDeliveryQueue: DeliveryWorkQueue, Sendable {
+public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable {
     private let database: Database
     /// Whether the last routing write committed; until one does again, a routing's claim is
     /// handed over only once its write has run (see `recordRouting(…claim:handOff:)`).

@@ -95,7 +95,7 @@ import VigilKafka
         let routed = RoutedDelivery(
             alertID: ULID().description, alertOffset: 5, subscriberID: "sub_1", channelID: "chn_1", channelType: .webhook, clearance: .restricted,
             severity: .high, reason: .matched, initialState: .pending)
-        try queue.recordRouting([routed], through: 5, consumer: "test")
+        try queue.record([routed])
         let recorded = try queue.deliveries(ofAlert: routed.alertID)
         #expect(recorded.count == 1 && recorded[0].state == .pending && recorded[0].id == DeliveryID.make(alertID: routed.alertID, subscriberID: "sub_1", channelID: "chn_1"))
         #expect(try queue.recipients(ofAlerts: [routed.alertID]) == ["sub_1"])

@@ -21,7 +21,7 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible {
         }
     }
 
-    func makeQueue() throws -> any DeliveryWorkQueue {
+    func makeQueue() throws -> any DeliveryQueue & RoutingLedger {
         switch self {
         case .embedded: EmbeddedDeliveryQueue(database: try Database(path: temporaryDatabasePath()))
         case .inMemory: InMemoryDeliveryQueue()

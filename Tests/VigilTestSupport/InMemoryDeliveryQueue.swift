@@ -3,7 +3,7 @@ import Synchronization
 import VigilCore
 import VigilCrypto
 
-/// A `DeliveryWorkQueue` kept in memory, for tests of the router, replays and workers
+/// A delivery queue kept in memory, for tests of the router, replays and workers
 /// without SQLite or Kafka.
 ///
 /// It keeps the rules the embedded queue keeps: deliveries have the stable ids of
@@ -16,7 +16,7 @@ import VigilCrypto
 /// outcome's completion runs on another thread, after the state changed.
 ///
 /// Tests can make writes fail (`failWrites`) and count routing writes (`routingWrites`).
-public final class InMemoryDeliveryQueue: DeliveryWorkQueue, Sendable {
+public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, DeliveryRecorder, Sendable {
     private struct Entry {
         var record: DeliveryRecord
         var leaseUntil: Timestamp?
@@ -57,13 +57,20 @@ public final class InMemoryDeliveryQueue: DeliveryWorkQueue, Sendable {
     }
 
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
+        try record(deliveries) { state in state.positions[consumer] = max(state.positions[consumer] ?? 0, offset) }
+    }
+
+    /// Records `deliveries` as a Kafka router does: no position kept here.
+    public func record(_ deliveries: [RoutedDelivery]) throws { try record(deliveries) { _ in } }
+
+    private func record(_ deliveries: [RoutedDelivery], alsoDoing change: (inout State) -> Void) throws {
         let now = clock()
         try state.withLock { state in
             if let failure = state.writeFailure { throw failure }
             for d in deliveries where state.entries[Self.deliveryID(of: d)] == nil {
                 Self.insert(d, state: d.initialState, reason: d.reason, replayID: nil, now: now, into: &state)
             }
-            state.positions[consumer] = max(state.positions[consumer] ?? 0, offset)
+            change(&state)
             state.routingWrites += 1
         }
     }

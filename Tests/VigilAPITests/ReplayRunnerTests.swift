@@ -4,7 +4,7 @@ import Testing
 import VigilCore
 import VigilStore
 import VigilTestSupport
-@testable import VigilServer
+@testable import VigilAPI
 
 /// The replay runner against the in-memory log and queue: what a selection picks, who it
 /// goes to, how deliveries are marked, how a replay is paced and how its progress reads.

@@ -1,6 +1,5 @@
 import Dispatch
 import Foundation
-import VigilKafka
 import VigilObservability
 import VigilStore
 

@@ -5,7 +5,7 @@ import VigilCore
 @testable import VigilHTTP
 @testable import VigilStore
 import VigilTestSupport
-@testable import VigilServer
+@testable import VigilAPI
 
 /// The authenticator's answers that `AuthenticationHardeningTests` does not cover: the
 /// `401` / `403` split, what counts as a failure for the throttle, the cache keyed by the

@@ -4,7 +4,7 @@ import Testing
 import VigilCore
 import VigilObservability
 import VigilTestSupport
-@testable import VigilServer
+@testable import VigilStore
 
 /// The ingest path `POST /v1/alerts` and the Kafka router share, against the in-memory log:
 /// each outcome (accepted, invalid, refused, unreadable, not stored) and what it counts.

@@ -12,15 +12,28 @@ import VigilObservability
 /// It counts what both ways count (`vigil_alerts_rejected_total{reason="validation"}` for a
 /// submission that does not validate, `vigil_alerts_received_total` for a first filing);
 /// what only one way counts, audits or logs stays with that caller.
-struct AlertIntake: Sendable {
-    let log: any AlertLog
+public struct AlertIntake: Sendable {
+    /// The log alerts are filed into.
+    public let log: any AlertLog
     /// The key of idempotency fingerprints (an HMAC of the body, not a bare hash).
     let fingerprintKey: [UInt8]
     let metrics: Metrics
 
+    /// An intake into `log` whose fingerprints are keyed by `fingerprintKey`.
+    public init(log: any AlertLog, fingerprintKey: [UInt8], metrics: Metrics) {
+        self.log = log
+        self.fingerprintKey = fingerprintKey
+        self.metrics = metrics
+    }
+
+    /// An intake into `log` whose fingerprints are keyed by a key derived from `masterKey`.
+    public init(log: any AlertLog, masterKey: MasterKey, metrics: Metrics) {
+        self.init(log: log, fingerprintKey: masterKey.derivedKey("vigil/idempotency-fingerprints"), metrics: metrics)
+    }
+
     /// Who files a submission, which decides the organisation it is filed for and whether it
     /// may update or cancel another organisation's case.
-    enum Filer: Sendable {
+    public enum Filer: Sendable {
         /// A token's holder: the alert is filed for the token's organisation.
         case token(organisation: String, isOperator: Bool)
         /// No token (an outside Kafka producer): the body's `source.organisation` names the
@@ -29,7 +42,7 @@ struct AlertIntake: Sendable {
     }
 
     /// What filing a submission came to.
-    enum Outcome: Sendable {
+    public enum Outcome: Sendable {
         /// Appended (or, `receipt.repeated`, a retry of an earlier filing with the same claim).
         case accepted(Alert, AppendReceipt)
         /// The submission is not a valid alert for its filer.
@@ -43,17 +56,17 @@ struct AlertIntake: Sendable {
     }
 
     /// The idempotency fingerprint of `body`: an HMAC under `fingerprintKey`, hex-encoded.
-    func fingerprint(_ body: [UInt8]) -> String { Hex.encode(HMAC.sha256(key: fingerprintKey, message: body)) }
+    public func fingerprint(_ body: [UInt8]) -> String { Hex.encode(HMAC.sha256(key: fingerprintKey, message: body)) }
 
     /// The claim that files `body` once under `key` for `organisation`.
-    func claim(organisation: String, key: String, body: [UInt8]) -> IdempotencyClaim {
+    public func claim(organisation: String, key: String, body: [UInt8]) -> IdempotencyClaim {
         IdempotencyClaim(organisation: organisation, key: key, fingerprint: fingerprint(body))
     }
 
     /// Validates `body` for `filer`, checks its case, and appends it under `claim`;
     /// `completion` hears the outcome (at once when the alert is not appended, otherwise when
     /// the log says the append is durable).
-    func file(_ body: [UInt8], by filer: Filer, claim: IdempotencyClaim?, completion: @escaping @Sendable (Outcome) -> Void) {
+    public func file(_ body: [UInt8], by filer: Filer, claim: IdempotencyClaim?, completion: @escaping @Sendable (Outcome) -> Void) {
         let alert: Alert
         switch admit(body, by: filer) {
         case .success(let admitted): alert = admitted
@@ -111,38 +124,5 @@ struct AlertIntake: Sendable {
         } catch {
             return .failure(error)
         }
-    }
-}
-
-/// Why an update or cancel of a case is refused.
-enum CaseRefusal: Error, Equatable {
-    /// No alert of the case has been filed (`422`).
-    case unknown(ValidationFailure)
-    /// The case's first alert was filed by another organisation (`403`).
-    case notFiler
-
-    /// The reason, for a log line or a quarantined record (it never names the filer).
-    var description: String {
-        switch self {
-        case .unknown(let failure): failure.description
-        case .notFiler: "case_id: the case was filed by another organisation; only it or an operator may update or cancel it"
-        }
-    }
-}
-
-/// Who may update or cancel a case: the organisation that filed its first alert, or an operator.
-enum CaseRights {
-    /// Why `alert`, an update or cancel, may not be filed: its case has no alert in `log`, or
-    /// the case's first alert came from another organisation and the filer is no operator.
-    /// `nil` for a new alert and for an update or cancel its filer may make.
-    static func refusal(of alert: Alert, in log: any AlertLog, byOperator: Bool) throws -> CaseRefusal? {
-        guard alert.kind != .alert else { return nil }
-        guard let first = try log.alerts(matching: AlertQuery(caseID: alert.caseID, limit: 1)).first else {
-            return .unknown(ValidationFailure([
-                FieldError("case_id", "no alert of case \(alert.caseID) has been filed; an \(alert.kind.rawValue) must name an existing case")
-            ]))
-        }
-        if byOperator || first.alert.source.organisation == alert.source.organisation { return nil }
-        return .notFiler
     }
 }

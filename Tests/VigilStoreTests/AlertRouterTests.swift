@@ -4,7 +4,7 @@ import Testing
 import VigilCore
 import VigilStore
 import VigilTestSupport
-@testable import VigilServer
+@testable import VigilStore
 
 /// The embedded router against the in-memory log and queue: every appended alert routed
 /// once, from the committed position, updates following their case, test alerts skipped,

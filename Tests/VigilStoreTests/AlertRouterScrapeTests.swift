@@ -4,7 +4,7 @@ import Testing
 import VigilCore
 import VigilObservability
 import VigilTestSupport
-@testable import VigilServer
+@testable import VigilStore
 
 /// A `/metrics` scrape, a readiness check or anything else reading the router's position
 /// answers at once while a routing batch is in progress, and sees only committed batches.
@@ -16,7 +16,7 @@ import VigilTestSupport
         // batch the reads below return only once the hold has lapsed, and the test fails
         // instead of hanging.
         let gated = HeldRoutingQueue(wrapping: fixture.queue, holdingAtMost: 30)
-        let router = AlertRouter(log: fixture.log, queue: gated, subscribers: fixture.subscribers, metrics: fixture.metrics, logger: fixture.logger)
+        let router = AlertRouter(log: fixture.log, ledger: gated, subscribers: fixture.subscribers, metrics: fixture.metrics, logger: fixture.logger)
         fixture.metrics.gauge("vigil_router_lag") { router.lag.map(Double.init) ?? .nan }
         try router.start()
         defer {
@@ -56,7 +56,7 @@ private func polled(within seconds: Double, _ condition: () -> Bool) -> Bool {
 
 /// A delivery queue whose routing writes wait until `release()` (or `holdingAtMost` seconds),
 /// the rest passing through to `base`: a router busy in a slow commit.
-final class HeldRoutingQueue: DeliveryQueue {
+final class HeldRoutingQueue: RoutingLedger {
     private let base: InMemoryDeliveryQueue
     private let holdingAtMost: Double
     private let gate = Mutex((released: false, holding: false))
@@ -81,7 +81,12 @@ final class HeldRoutingQueue: DeliveryQueue {
     }
 
     func position(of consumer: String) throws -> LogOffset { try base.position(of: consumer) }
-    func deliveries(ofAlert id: String) throws -> [DeliveryRecord] { try base.deliveries(ofAlert: id) }
     func recipients(ofAlerts ids: [String]) throws -> Set<String> { try base.recipients(ofAlerts: ids) }
-    func recordReplay(_ deliveries: [RoutedDelivery], replayID: String) throws -> Int { try base.recordReplay(deliveries, replayID: replayID) }
+    func recordRouting(
+        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, claim: ClaimRequest,
+        handOff: @escaping @Sendable ([DeliveryRecord]) -> Void
+    ) throws {
+        try recordRouting(deliveries, through: offset, consumer: consumer)
+        handOff([])
+    }
 }

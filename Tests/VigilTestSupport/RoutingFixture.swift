@@ -1,37 +1,34 @@
 import Foundation
 import VigilCore
-// The logger and metrics live in VigilObservability once issue 18's observability module is in.
 import VigilObservability
 import VigilStore
-import VigilTestSupport
-@testable import VigilServer
 
 /// What the router and replay tests share: the in-memory log and queue of
 /// `VigilTestSupport`, a subscriber registry on a scratch database, quiet logs and metrics.
-struct RoutingFixture {
-    static let masterKey = try! MasterKey(text: String(repeating: "ef", count: 32))
+public struct RoutingFixture {
+    public static let masterKey = try! MasterKey(text: String(repeating: "ef", count: 32))
 
-    let log: InMemoryAlertLog
-    let queue: InMemoryDeliveryQueue
-    let database: Database
-    let subscribers: SubscriberRegistry
-    let metrics = Metrics()
-    let logger = Logger(label: "test", enabled: false)
+    public let log: InMemoryAlertLog
+    public let queue: InMemoryDeliveryQueue
+    public let database: Database
+    public let subscribers: SubscriberRegistry
+    public let metrics = Metrics()
+    public let logger = Logger(label: "test", enabled: false)
 
-    init(log: InMemoryAlertLog = InMemoryAlertLog(), queue: InMemoryDeliveryQueue = InMemoryDeliveryQueue()) throws {
+    public init(log: InMemoryAlertLog = InMemoryAlertLog(), queue: InMemoryDeliveryQueue = InMemoryDeliveryQueue()) throws {
         self.log = log
         self.queue = queue
         database = try Database(path: (TemporaryDirectory.make("vigil-routing") as NSString).appendingPathComponent("vigil.sqlite"), readers: 1)
         subscribers = SubscriberRegistry(database: database, seal: SecretSeal(masterKey: Self.masterKey))
     }
 
-    func router(batchSize: Int = 256) -> AlertRouter {
-        AlertRouter(log: log, queue: queue, subscribers: subscribers, metrics: metrics, logger: logger, batchSize: batchSize)
+    public func router(batchSize: Int = 256) -> AlertRouter {
+        AlertRouter(log: log, ledger: queue, subscribers: subscribers, metrics: metrics, logger: logger, batchSize: batchSize)
     }
 
     /// Saves a desk with one webhook channel (`<id>-hook`) following `countries` at `minSeverity` and above.
     @discardableResult
-    func desk(_ id: String, follows countries: [String], minSeverity: Severity = .low, channels: Int = 1) throws -> Subscriber {
+    public func desk(_ id: String, follows countries: [String], minSeverity: Severity = .low, channels: Int = 1) throws -> Subscriber {
         let subscriber = Subscriber(
             id: id, name: id, kind: .diplomaticDesk, organisation: "org", contact: "desk@example.org", clearance: .restricted, language: "en",
             channels: (0..<channels).map { Channel(id: $0 == 0 ? "\(id)-hook" : "\(id)-hook\($0)", type: .webhook, url: "https://desk.example/\(id)") },
@@ -42,7 +39,7 @@ struct RoutingFixture {
 
     /// Appends an alert (durable at once in the in-memory log).
     @discardableResult
-    func file(
+    public func file(
         _ country: String = "BY", severity: Severity = .critical, caseID: String? = nil, kind: AlertKind = .alert, status: AlertStatus = .actual,
         at time: Timestamp = .now()
     ) throws -> StoredAlert {
@@ -55,7 +52,7 @@ struct RoutingFixture {
     }
 
     /// `(subscriber, reason, state)` of every delivery of `alert`, by subscriber.
-    func routes(of alert: StoredAlert) throws -> [String] {
+    public func routes(of alert: StoredAlert) throws -> [String] {
         try queue.deliveries(ofAlert: alert.alert.id).map { "\($0.subscriberID):\($0.reason.rawValue):\($0.state.rawValue)" }
     }
 }

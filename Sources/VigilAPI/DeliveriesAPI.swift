@@ -1,5 +1,4 @@
 import VigilCore
-import VigilDelivery
 import VigilHTTP
 import VigilObservability
 import VigilStore
@@ -7,9 +6,9 @@ import VigilStore
 /// `GET /v1/deliveries?state=dead` and `POST /v1/deliveries/{id}/retry` (scope `replay`):
 /// the dead letters, and a way to send one again with a fresh retry budget.
 struct DeliveriesAPI: Sendable {
-    let queue: any DeliveryWorkQueue
+    let queue: any DeliveryLedger
     let authenticator: Authenticator
-    let workers: DeliveryWorkerPool
+    let workers: any DeliveryWorkers
     let audit: AuditTrail
     let logger: Logger
 

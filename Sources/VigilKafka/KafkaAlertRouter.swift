@@ -2,7 +2,6 @@ import Dispatch
 import Foundation
 import Synchronization
 import VigilCore
-import VigilKafka
 import VigilObservability
 import VigilStore
 
@@ -19,13 +18,11 @@ import VigilStore
 public final class KafkaAlertRouter: AlertRouting, Sendable {
     /// The consumer group every router joins.
     public static let group = "vigil-router"
-    /// The queue position name under which Kafka routings are recorded.
-    static let consumer = "kafka-router"
 
     private let connection: KafkaConnection
     private let log: KafkaAlertLog
-    private let queue: any DeliveryQueue
-    private let subscribers: SubscriberRegistry
+    private let recorder: any DeliveryRecorder
+    private let routing: BatchRouting
     /// The ingest path outside alert JSON is filed through, as `POST /v1/alerts` files.
     private let intake: AlertIntake
     private let metrics: Metrics
@@ -42,16 +39,16 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
         var routedListeners: [@Sendable (LogOffset) -> Void] = []
     }
 
-    /// A router reading `log`'s topic into `queue` through a consumer of `connection`.
+    /// A router reading `log`'s topic into `recorder` through a consumer of `connection`.
     public init(
-        connection: KafkaConnection, log: KafkaAlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, fingerprintKey: [UInt8],
+        connection: KafkaConnection, log: KafkaAlertLog, recorder: any DeliveryRecorder, subscribers: SubscriberRegistry, intake: AlertIntake,
         metrics: Metrics, logger: Logger
     ) {
         self.connection = connection
         self.log = log
-        self.queue = queue
-        self.subscribers = subscribers
-        self.intake = AlertIntake(log: log, fingerprintKey: fingerprintKey, metrics: metrics)
+        self.recorder = recorder
+        self.routing = BatchRouting(log: log, recipients: recorder, subscribers: subscribers, metrics: metrics)
+        self.intake = intake
         self.metrics = metrics
         self.logger = logger
     }
@@ -131,7 +128,9 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
     /// Routes `batch` and records its deliveries in one write.
     private func route(_ batch: [StoredAlert]) throws {
         guard let last = batch.last else { return }
-        try AlertRouter.record(batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics)
+        let deliveries = try routing.deliveries(for: batch)
+        try recorder.record(deliveries)
+        routing.counted(batch, deliveries: deliveries.count)
         let listeners = state.withLock { state in
             state.routed = max(state.routed, batch.map(\.offset).max() ?? 0)
             return state.routedListeners

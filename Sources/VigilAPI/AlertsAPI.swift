@@ -12,7 +12,7 @@ import VigilStore
 /// to the caller's clearance.
 public struct AlertsAPI: Sendable {
     let log: any AlertLog
-    let deliveries: any DeliveryQueue
+    let deliveries: any DeliveryLedger
     let authenticator: Authenticator
     let audit: AuditTrail
     /// The ingest path `POST /v1/alerts` files through.

@@ -20,9 +20,8 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     let batchSize: Int
 
     private let log: any AlertLog
-    private let queue: any DeliveryQueue
-    private let subscribers: SubscriberRegistry
-    private let metrics: Metrics
+    private let ledger: any RoutingLedger
+    private let routing: BatchRouting
     private let logger: Logger
     private let dispatchQueue = DispatchQueue(label: "vigil.router", qos: .userInitiated)
     private let wake: DispatchSourceUserDataOr
@@ -41,12 +40,11 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
         var handOff: (any DeliveryHandOff)?
     }
 
-    /// A router over `log` into `queue`, matching with `subscribers`' index.
-    public init(log: any AlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256) {
+    /// A router over `log` into `ledger`, matching with `subscribers`' index.
+    public init(log: any AlertLog, ledger: any RoutingLedger, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256) {
         self.log = log
-        self.queue = queue
-        self.subscribers = subscribers
-        self.metrics = metrics
+        self.ledger = ledger
+        self.routing = BatchRouting(log: log, recipients: ledger, subscribers: subscribers, metrics: metrics)
         self.logger = logger
         self.batchSize = batchSize
         wake = DispatchSource.makeUserDataOrSource(queue: dispatchQueue)
@@ -59,7 +57,7 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
 
     /// Claims fresh deliveries for `workers` in the same transaction that records them, so
     /// their sends start before that transaction's commit (its fsync) instead of after it
-    /// and a claim of their own; `queue` must be a `DeliveryWorkQueue`. Call before `start`.
+    /// and a claim of their own. Call before `start`.
     public func handOff(to workers: any DeliveryHandOff) {
         state.withLock { $0.handOff = workers }
     }
@@ -78,7 +76,7 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
 
     /// Resumes from the committed position and starts following the log.
     public func start() throws {
-        let position = try queue.position(of: Self.consumer)
+        let position = try ledger.position(of: Self.consumer)
         state.withLock { $0.routed = position }
         wake.setEventHandler { [weak self] in self?.drain() }
         let observation = log.observeAppends { [weak self] _ in self?.poke() }
@@ -98,41 +96,19 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
         wake.cancel()
     }
 
-    /// Routes `batch` with today's subscriptions and records its deliveries in `queue`
-    /// with `consumer`'s position at `offset`, in one transaction; both backends' routers
-    /// come through here.
-    ///
-    /// With `handOff`, fresh deliveries are claimed for those workers in the same
-    /// transaction and handed to them before its commit.
-    static func record(
-        _ batch: [StoredAlert], through offset: LogOffset, consumer: String, log: any AlertLog, queue: any DeliveryQueue,
-        subscribers: SubscriberRegistry, metrics: Metrics, handOff: (any DeliveryHandOff)? = nil
-    ) throws {
-        let index = try subscribers.index()
-        var deliveries: [RoutedDelivery] = []
-        // Recipients within this batch count too: an update routed with its first alert
-        // must reach whoever that alert reached, before either is recorded.
-        var batchRecipients: [String: Set<String>] = [:]
-        for stored in batch {
-            var recipients = try queue.caseRecipients(of: stored.alert, in: log)
-            if stored.alert.kind != .alert { recipients.formUnion(batchRecipients[stored.alert.caseID] ?? []) }
-            let routed = Router.route(stored, index: index, caseRecipients: recipients)
-            batchRecipients[stored.alert.caseID, default: []].formUnion(routed.filter { $0.initialState != .skipped }.map(\.subscriberID))
-            deliveries += routed
-        }
-        if let handOff, let work = queue as? any DeliveryWorkQueue, let reservation = handOff.reserveForRouting() {
-            try work.recordRouting(deliveries, through: offset, consumer: consumer, claim: reservation) { claimed in
+    /// Routes `batch` and records its deliveries with this router's position at `offset`, in
+    /// one transaction; with workers to hand off to, fresh deliveries are claimed for them in
+    /// the same transaction and handed over before its commit.
+    private func record(_ batch: [StoredAlert], through offset: LogOffset, handOff: (any DeliveryHandOff)?) throws {
+        let deliveries = try routing.deliveries(for: batch)
+        if let handOff, let reservation = handOff.reserveForRouting() {
+            try ledger.recordRouting(deliveries, through: offset, consumer: Self.consumer, claim: reservation) { claimed in
                 handOff.accept(claimed, reservedBy: reservation)
             }
         } else {
-            try queue.recordRouting(deliveries, through: offset, consumer: consumer)
+            try ledger.recordRouting(deliveries, through: offset, consumer: Self.consumer)
         }
-        let now = Timestamp.now().milliseconds
-        for stored in batch {
-            metrics.observe("vigil_routing_seconds", Double(max(0, now - stored.alert.receivedAt.milliseconds)) / 1000)
-        }
-        metrics.increment("vigil_alerts_routed_total", by: Double(batch.count))
-        metrics.increment("vigil_deliveries_created_total", by: Double(deliveries.count))
+        routing.counted(batch, deliveries: deliveries.count)
     }
 
     private func drain() {
@@ -151,9 +127,7 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
             }
             guard let last = batch.last else { return }
             do {
-                try AlertRouter.record(
-                    batch, through: last.offset, consumer: Self.consumer, log: log, queue: queue, subscribers: subscribers, metrics: metrics,
-                    handOff: state.withLock { $0.handOff })
+                try record(batch, through: last.offset, handOff: state.withLock { $0.handOff })
             } catch {
                 logger.error("router cannot record deliveries; retrying in 1 s", ["error": String(describing: error), "position": String(position)])
                 dispatchQueue.asyncAfter(deadline: .now() + 1) { [weak self] in self?.wake.or(data: 1) }

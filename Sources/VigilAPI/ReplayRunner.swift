@@ -19,7 +19,7 @@ public final class ReplayRunner: Sendable {
     public static let listedLimit = 10_000
 
     private let log: any AlertLog
-    private let queue: any DeliveryQueue
+    private let queue: any ReplayQueue
     private let subscribers: SubscriberRegistry
     private let store: ReplayStore
     private let ratePerSecond: Double
@@ -31,7 +31,7 @@ public final class ReplayRunner: Sendable {
     /// A runner over the log and queue; `onQueued` is called after each batch is queued
     /// (the service pokes the workers).
     public init(
-        log: any AlertLog, queue: any DeliveryQueue, subscribers: SubscriberRegistry, store: ReplayStore, ratePerSecond: Double,
+        log: any AlertLog, queue: any ReplayQueue, subscribers: SubscriberRegistry, store: ReplayStore, ratePerSecond: Double,
         metrics: Metrics, logger: Logger, onQueued: @escaping @Sendable () -> Void
     ) {
         self.log = log

@@ -1,0 +1,77 @@
+import VigilCore
+import VigilDelivery
+import VigilHTTP
+import VigilObservability
+import VigilStore
+
+/// The HTTP API of DESIGN §10 over a backend: every route, and the authenticator that admits
+/// requests on their head. The service builds one and registers it on its router; tests and
+/// benchmarks can drive the same routes in-process through `HTTPRouter.handler`.
+public struct APIRoutes: Sendable {
+    /// What the API takes from the configuration.
+    public struct Settings: Sendable {
+        /// Requests per second each token may make, and the burst above it.
+        public var rateLimitPerSecond: Double
+        public var rateLimitBurst: Double
+        /// Whether webhook URLs may point at private addresses (development only).
+        public var allowPrivateWebhooks: Bool
+        /// The token `/metrics` asks for, if any.
+        public var metricsToken: String?
+
+        /// The settings, as the configuration gives them.
+        public init(rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?) {
+            self.rateLimitPerSecond = rateLimitPerSecond
+            self.rateLimitBurst = rateLimitBurst
+            self.allowPrivateWebhooks = allowPrivateWebhooks
+            self.metricsToken = metricsToken
+        }
+    }
+
+    /// Checks bearer tokens, scopes and rate limits; its `admission` runs on each request's head.
+    public let authenticator: Authenticator
+    private let backend: any VigilBackend
+    private let workers: any DeliveryWorkers
+    private let replays: ReplayRunner
+    private let settings: Settings
+    private let metrics: Metrics
+    private let logger: Logger
+    private let isStopping: @Sendable () -> Bool
+
+    /// The API over `backend`; `workers` are poked when a dead letter is sent again.
+    public init(
+        backend: any VigilBackend, workers: any DeliveryWorkers, replays: ReplayRunner, settings: Settings, metrics: Metrics, logger: Logger,
+        isStopping: @escaping @Sendable () -> Bool
+    ) {
+        self.backend = backend
+        self.workers = workers
+        self.replays = replays
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+        self.isStopping = isStopping
+        authenticator = Authenticator(
+            tokens: backend.shared.tokens, limiter: RateLimiter(rate: settings.rateLimitPerSecond, burst: settings.rateLimitBurst))
+    }
+
+    /// Adds the routes to `router`: the whole API when `servingAPI`, otherwise only the
+    /// health, readiness and metrics routes (a process that only routes or sends).
+    public func register(on router: inout HTTPRouter, servingAPI: Bool) {
+        let shared = backend.shared
+        if servingAPI {
+            AlertsAPI(
+                log: backend.log, deliveries: backend.deliveries, authenticator: authenticator, audit: shared.audit, intake: backend.intake,
+                metrics: metrics, logger: logger
+            ).register(on: &router)
+            DeliveriesAPI(queue: backend.deliveries, authenticator: authenticator, workers: workers, audit: shared.audit, logger: logger)
+                .register(on: &router)
+            SubscribersAPI(
+                registry: shared.subscribers, authenticator: authenticator, audit: shared.audit,
+                policy: AddressPolicy(allowPrivate: settings.allowPrivateWebhooks), logger: logger
+            ).register(on: &router)
+            ErasuresAPI(log: backend.log, authenticator: authenticator, audit: shared.audit, logger: logger).register(on: &router)
+            AuditAPI(trail: shared.audit, authenticator: authenticator).register(on: &router)
+            ReplaysAPI(runner: replays, store: shared.replays, authenticator: authenticator, audit: shared.audit).register(on: &router)
+        }
+        HealthAPI(log: backend.log, metrics: metrics, metricsToken: settings.metricsToken, isStopping: isStopping).register(on: &router)
+    }
+}

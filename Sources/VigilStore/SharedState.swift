@@ -1,0 +1,20 @@
+/// What every process of a deployment shares: on the embedded backend the tables of its one
+/// file; on Kafka the same tables as caches of compacted topics, written through to them.
+public struct SharedState: Sendable {
+    /// Bearer tokens.
+    public let tokens: TokenStore
+    /// Subscribers and their webhook secrets.
+    public let subscribers: SubscriberRegistry
+    /// Who did what: filings, sensitive reads, erasures, replays, admin changes.
+    public let audit: AuditTrail
+    /// Replays and their progress.
+    public let replays: ReplayStore
+
+    /// The four stores.
+    public init(tokens: TokenStore, subscribers: SubscriberRegistry, audit: AuditTrail, replays: ReplayStore) {
+        self.tokens = tokens
+        self.subscribers = subscribers
+        self.audit = audit
+        self.replays = replays
+    }
+}
