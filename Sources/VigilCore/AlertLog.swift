@@ -1,5 +1,3 @@
-import Synchronization
-
 /// A position in the alert log. Offsets grow with every append and are never reused.
 public typealias LogOffset = Int64
 
@@ -175,28 +173,4 @@ public final class AppendObservation: Sendable {
 
     /// Stops the notifications.
     public func cancel() { onCancel() }
-}
-
-/// The handlers registered with `AlertLog.observeErasures`, for a log to keep and call.
-public final class ErasureObservers: Sendable {
-    private let handlers = Mutex<(next: UInt64, byID: [UInt64: @Sendable ([String]) -> Void])>((0, [:]))
-
-    /// No handlers yet.
-    public init() {}
-
-    /// Registers `handler` until the returned observation is cancelled.
-    public func add(_ handler: @escaping @Sendable ([String]) -> Void) -> AppendObservation {
-        let id = handlers.withLock { state in
-            state.next += 1
-            state.byID[state.next] = handler
-            return state.next
-        }
-        return AppendObservation { [weak self] in _ = self?.handlers.withLock { $0.byID.removeValue(forKey: id) } }
-    }
-
-    /// Tells every handler that `alertIDs` were erased (nothing when the list is empty).
-    public func notify(_ alertIDs: [String]) {
-        guard !alertIDs.isEmpty else { return }
-        for handler in handlers.withLock({ Array($0.byID.values) }) { handler(alertIDs) }
-    }
 }

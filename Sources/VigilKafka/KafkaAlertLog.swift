@@ -41,7 +41,8 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     private let state = Mutex(State())
     /// How far the follower has read each partition of `vigil.alerts` (the router waits on it).
     private let progress = KafkaReadProgress()
-    private let erasures = ErasureObservers()
+    private let erasures = LogObservers<[String]>()
+    private let appends = LogObservers<LogOffset>()
 
     /// The materialised log and everything else that changes, behind `state`'s one lock.
     private struct State {
@@ -56,8 +57,6 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         var pendingClaims: [String: [(fingerprint: String, completion: @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)]] = [:]
         var keys: [String: [UInt8]] = [:]
         var readError: String?
-        var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
-        var nextObserverID: UInt64 = 0
         var stopped = false
 
         /// Records `record` at `offset` unless an alert with its id or its claim is indexed
@@ -302,7 +301,7 @@ public final class KafkaAlertLog: AlertLog, Sendable {
                 }
                 return nil
             }
-            if let erased { erasures.notify([erased]) }
+            if let erased { erasures.notifyErased([erased]) }
             return
         }
         let offset = Self.logOffset(partition: record.partition, offset: record.offset)
@@ -451,22 +450,9 @@ public final class KafkaAlertLog: AlertLog, Sendable {
 
     public func lastOffset() throws -> LogOffset { state.withLock { $0.order.last ?? 0 } }
 
-    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation {
-        let id = state.withLock { state in
-            state.nextObserverID += 1
-            state.observers[state.nextObserverID] = handler
-            return state.nextObserverID
-        }
-        return AppendObservation { [weak self] in
-            guard let self else { return }
-            _ = self.state.withLock { $0.observers.removeValue(forKey: id) }
-        }
-    }
+    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation { appends.add(handler) }
 
-    private func notify(_ offset: LogOffset) {
-        let handlers = state.withLock { Array($0.observers.values) }
-        for handler in handlers { handler(offset) }
-    }
+    private func notify(_ offset: LogOffset) { appends.notify(offset) }
 
     // MARK: Erasure
 
@@ -486,7 +472,7 @@ public final class KafkaAlertLog: AlertLog, Sendable {
             }
             _ = state.withLock { $0.keys.removeValue(forKey: keyID) }
         }
-        erasures.notify(erased.map(\.id))
+        erasures.notifyErased(erased.map(\.id))
         return erased.map(\.id)
     }
 

@@ -14,11 +14,10 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
     private let vault: IdentityVault
     private let state = Mutex(State())
     private static let recentCapacity = 512
-    private let erasures = ErasureObservers()
+    private let erasures = LogObservers<[String]>()
+    private let appends = LogObservers<LogOffset>()
 
     private struct State {
-        var observers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
-        var nextObserverID: UInt64 = 0
         /// The newest appends as `alert(id:)` would read them back, kept as the `[erased]` view
         /// and the identity: the workers send each fresh alert right after its append, and
         /// reading it back meant a query, a JSON decode and an AES-GCM open on the critical
@@ -146,17 +145,7 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
         try database.read { try $0.connection.query("SELECT COALESCE(MAX(log_offset), 0) FROM alerts").first?.int(0) ?? 0 }
     }
 
-    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation {
-        let id = state.withLock { state in
-            state.nextObserverID += 1
-            state.observers[state.nextObserverID] = handler
-            return state.nextObserverID
-        }
-        return AppendObservation { [weak self] in
-            guard let self else { return }
-            _ = self.state.withLock { $0.observers.removeValue(forKey: id) }
-        }
-    }
+    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation { appends.add(handler) }
 
     private func remember(_ offset: LogOffset, view: Alert, identity: AlertIdentity) {
         state.withLock { state in
@@ -170,10 +159,7 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
         }
     }
 
-    private func notify(_ offset: LogOffset) {
-        let handlers = state.withLock { Array($0.observers.values) }
-        for handler in handlers { handler(offset) }
-    }
+    private func notify(_ offset: LogOffset) { appends.notify(offset) }
 
     public func erase(_ target: ErasureTarget) throws -> [String] {
         let (column, value) = switch target {
@@ -195,7 +181,7 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
         // The keys are deleted and the caches dropped whatever happens next; observers hear
         // of it even if the checkpoint fails, and a retried erasure finds nothing to delete
         // but checkpoints again.
-        erasures.notify(erased)
+        erasures.notifyErased(erased)
         try database.checkpointKeys()
         return erased
     }

@@ -23,12 +23,11 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
         var appendFailure: AlertLogError?
         var readFailure: AlertLogError?
         var closed = false
-        var nextObserverID: UInt64 = 0
-        var appendObservers: [UInt64: @Sendable (LogOffset) -> Void] = [:]
     }
 
     private let state = Mutex(State())
-    private let erasures = ErasureObservers()
+    private let erasures = LogObservers<[String]>()
+    private let appends = LogObservers<LogOffset>()
     private let offsetStride: LogOffset
 
     /// An empty log whose offsets go `offsetStride`, `2 × offsetStride`, … (1, 2, 3, … by default).
@@ -75,8 +74,7 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
         }
         completion(outcome)
         if case .success(let receipt) = outcome, !receipt.repeated {
-            let observers = state.withLock { Array($0.appendObservers.values) }
-            for observer in observers { observer(receipt.offset) }
+            appends.notify(receipt.offset)
         }
     }
 
@@ -122,14 +120,7 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
         }
     }
 
-    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation {
-        let id = state.withLock { state in
-            state.nextObserverID += 1
-            state.appendObservers[state.nextObserverID] = handler
-            return state.nextObserverID
-        }
-        return AppendObservation { [weak self] in _ = self?.state.withLock { $0.appendObservers.removeValue(forKey: id) } }
-    }
+    public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation { appends.add(handler) }
 
     public func erase(_ target: ErasureTarget) throws -> [String] {
         let erased = try state.withLock { state in
@@ -143,7 +134,7 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
             state.erased.formUnion(ids)
             return ids
         }
-        erasures.notify(erased)
+        erasures.notifyErased(erased)
         return erased
     }
 
