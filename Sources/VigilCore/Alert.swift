@@ -48,6 +48,12 @@ public struct Alert: Sendable, Equatable, Codable {
     public var tags: [String]
     /// Supporting links.
     public var links: [String]
+    /// Where the case stands, on an `update` that says so.
+    public var caseStatus: CaseStatus?
+    /// The case's next dated step, on an `update` that gives one.
+    public var nextEvent: CaseEvent?
+    /// What the filer asks of the recipients; routing obeys its exclusions.
+    public var handling: HandlingInstructions?
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -58,6 +64,9 @@ public struct Alert: Sendable, Equatable, Codable {
         case country, region, threat, severity, urgency, certainty, confidentiality, defender, summary
         case summaryPublic = "summary_public"
         case language, source, tags, links
+        case caseStatus = "case_status"
+        case nextEvent = "next_event"
+        case handling
     }
 
     /// A fully specified alert; validation is `AlertSubmission`'s job.
@@ -66,7 +75,8 @@ public struct Alert: Sendable, Equatable, Codable {
         receivedAt: Timestamp, occurredAt: Timestamp? = nil, country: CountryCode, region: String? = nil,
         threat: Threat, severity: Severity, urgency: Urgency = .unknown, certainty: Certainty,
         confidentiality: Confidentiality = .restricted, defender: Defender, summary: String, summaryPublic: String? = nil,
-        language: String = "en", source: AlertSource, tags: [String] = [], links: [String] = []
+        language: String = "en", source: AlertSource, tags: [String] = [], links: [String] = [], caseStatus: CaseStatus? = nil,
+        nextEvent: CaseEvent? = nil, handling: HandlingInstructions? = nil
     ) {
         self.id = id
         self.caseID = caseID ?? id
@@ -88,5 +98,8 @@ public struct Alert: Sendable, Equatable, Codable {
         self.source = source
         self.tags = tags
         self.links = links
+        self.caseStatus = caseStatus
+        self.nextEvent = nextEvent
+        self.handling = handling
     }
 }

@@ -2,7 +2,7 @@
 /// alert's data key and becomes `[erased]` when that key is deleted.
 ///
 /// Fail closed: besides the name, organisation and role, every field a filer writes freely
-/// is sealed whole (summary, public summary, region, links and tags), because filers repeat
+/// is sealed whole (summary, public summary, region, links, tags, the handling note and the next event's place), because filers repeat
 /// names there in ways no scrubber can be sure to catch. The log keeps none of them (see
 /// `Alert.sealedView`), so once the key is gone nothing of the free text can be read from
 /// the log, its backups or any Kafka copy.
@@ -26,11 +26,15 @@ public struct AlertIdentity: Sendable, Equatable, Codable {
     /// The tags; `nil` in a box sealed before tags were sealed, whose log view still
     /// carries them.
     public var tags: [String]?
+    /// The free-text note of the filer's handling instructions.
+    public var handlingNote: String?
+    /// The place of the case's next event.
+    public var eventPlace: String?
 
     /// An identity record.
     public init(
         name: String, organisation: String?, role: String?, summary: String, summaryPublic: String? = nil, region: String?,
-        links: [String]? = [], tags: [String]? = []
+        links: [String]? = [], tags: [String]? = [], handlingNote: String? = nil, eventPlace: String? = nil
     ) {
         self.name = name
         self.organisation = organisation
@@ -40,6 +44,8 @@ public struct AlertIdentity: Sendable, Equatable, Codable {
         self.region = region
         self.links = links
         self.tags = tags
+        self.handlingNote = handlingNote
+        self.eventPlace = eventPlace
     }
 }
 
@@ -49,6 +55,8 @@ extension AlertIdentity {
     public var jsonBytes: [UInt8] {
         var w = JSONWriter(capacity: 96 + name.utf8.count + summary.utf8.count + (summaryPublic?.utf8.count ?? 0))
         w.beginObject()
+        w.field("event_place", eventPlace)
+        w.field("handling_note", handlingNote)
         w.field("name", name)
         w.field("organisation", organisation)
         w.field("role", role)
@@ -80,7 +88,8 @@ extension AlertIdentity {
         }
         self.init(
             name: name, organisation: optional("organisation"), role: optional("role"), summary: summary,
-            summaryPublic: optional("summary_public"), region: optional("region"), links: strings("links"), tags: strings("tags"))
+            summaryPublic: optional("summary_public"), region: optional("region"), links: strings("links"), tags: strings("tags"),
+            handlingNote: optional("handling_note"), eventPlace: optional("event_place"))
     }
 }
 
@@ -89,7 +98,7 @@ extension Alert {
     public var identity: AlertIdentity {
         AlertIdentity(
             name: defender.name, organisation: defender.organisation, role: defender.role, summary: summary, summaryPublic: summaryPublic,
-            region: region, links: links, tags: tags)
+            region: region, links: links, tags: tags, handlingNote: handling?.note, eventPlace: nextEvent?.place)
     }
 
     /// The form kept in the log: every identity field and every free-text field `[erased]`
@@ -111,6 +120,8 @@ extension Alert {
         if copy.region != nil { copy.region = mark }
         copy.links = []
         copy.tags = []
+        if copy.handling?.note != nil { copy.handling?.note = mark }
+        if copy.nextEvent?.place != nil { copy.nextEvent?.place = mark }
         return copy
     }
 
@@ -126,6 +137,8 @@ extension Alert {
         copy.region = identity.region
         if let links = identity.links { copy.links = links }
         if let tags = identity.tags { copy.tags = tags }
+        if copy.handling != nil { copy.handling?.note = identity.handlingNote }
+        if copy.nextEvent != nil { copy.nextEvent?.place = identity.eventPlace }
         return copy
     }
 }

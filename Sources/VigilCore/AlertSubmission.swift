@@ -15,8 +15,13 @@ public struct AlertSubmission: Sendable {
     static let knownFields: Set<String> = [
         "id", "case_id", "kind", "status", "received_at", "occurred_at", "country", "region", "threat", "severity",
         "urgency", "certainty", "confidentiality", "defender", "summary", "summary_public", "language", "source", "tags", "links",
+        "case_status", "next_event", "handling",
     ]
     static let defenderFields: Set<String> = ["name", "organisation", "role", "group"]
+    static let nextEventFields: Set<String> = ["type", "at", "place"]
+    static let handlingFields: Set<String> = [
+        "no_public_statement", "no_contact_with_authorities", "no_contact_with_defender", "exclude_kinds", "exclude_subscribers", "note",
+    ]
 
     /// Limits on free text, so one alert cannot bloat every copy of the log.
     public enum Limits {
@@ -27,6 +32,10 @@ public struct AlertSubmission: Sendable {
         public static let tag = 64
         public static let links = 20
         public static let link = 2000
+        /// Subscribers one alert may exclude by id.
+        public static let excludedSubscribers = 100
+        /// The handling note.
+        public static let handlingNote = 1000
         /// How far in the future `occurred_at` may lie, for clock skew.
         public static let futureSkewMilliseconds: Int64 = 5 * 60 * 1000
     }
@@ -127,6 +136,49 @@ public struct AlertSubmission: Sendable {
         let links = r.strings("links", maxCount: Limits.links) { link in
             Self.isWebURL(link, maxLength: Limits.link) ? nil : "must be an http or https URL of at most \(Limits.link) characters"
         }
+        var caseStatus: CaseStatus?
+        var nextEvent: CaseEvent?
+        if !r.isAbsent("case_status") || !r.isAbsent("next_event"), let kind, kind != .update {
+            for key in ["case_status", "next_event"] where !r.isAbsent(key) {
+                r.fail(key, "is carried by update alerts only; file an update of the case to change its status or next event")
+            }
+        } else {
+            caseStatus = r.optionalWord("case_status")
+            if let object = r.object("next_event", required: false) {
+                nextEvent = r.nested(object, path: "next_event") { e -> CaseEvent? in
+                    e.refuseUnknown(Self.nextEventFields, of: "next_event")
+                    let type: CaseEvent.Kind? = e.word("type")
+                    var at: Timestamp?
+                    if let text = e.string("at", required: true) {
+                        at = Timestamp(rfc3339: text)
+                        if at == nil { e.fail("at", "must be an RFC 3339 time such as 2026-12-14T09:00:00Z") }
+                    }
+                    let place = e.text("place", max: Limits.region, required: false)
+                    guard let type, let at else { return nil }
+                    return CaseEvent(type: type, at: at, place: place)
+                }
+            }
+        }
+
+        var handling: HandlingInstructions?
+        if let object = r.object("handling", required: false) {
+            handling = r.nested(object, path: "handling") { h -> HandlingInstructions in
+                h.refuseUnknown(Self.handlingFields, of: "handling")
+                let kinds = h.strings("exclude_kinds", maxCount: SubscriberKind.allCases.count) {
+                    SubscriberKind(rawValue: $0) == nil ? "'\($0)' is not one of: \(SubscriberKind.allowedWords)" : nil
+                }
+                let subscribers = h.strings("exclude_subscribers", maxCount: Limits.excludedSubscribers) {
+                    !$0.isEmpty && FieldReader.fits($0, max: 64) ? nil : "must be a subscriber id"
+                }
+                return HandlingInstructions(
+                    noPublicStatement: h.bool("no_public_statement", default: false),
+                    noContactWithAuthorities: h.bool("no_contact_with_authorities", default: false),
+                    noContactWithDefender: h.bool("no_contact_with_defender", default: false),
+                    excludeKinds: kinds.compactMap(SubscriberKind.init(rawValue:)), excludeSubscribers: subscribers,
+                    note: h.text("note", max: Limits.handlingNote, required: false))
+            }
+            if handling?.isEmpty == true { handling = nil }
+        }
         let errors = r.errors
 
         guard errors.isEmpty, let kind, let status, let country, let threat, let severity, let urgency, let certainty,
@@ -138,7 +190,7 @@ public struct AlertSubmission: Sendable {
             occurredAt: occurredAt, country: country, region: region, threat: threat, severity: severity,
             urgency: urgency, certainty: certainty, confidentiality: confidentiality, defender: defender,
             summary: summary, summaryPublic: summaryPublic, language: language, source: AlertSource(organisation: organisation), tags: tags,
-            links: links)
+            links: links, caseStatus: caseStatus, nextEvent: nextEvent, handling: handling)
     }
 
     /// Whether `text` is an absolute http(s) URL with a host, of at most `maxLength`

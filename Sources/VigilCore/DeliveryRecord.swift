@@ -19,12 +19,15 @@ public struct DeliveryRecord: Sendable, Equatable {
     public var updatedAt: Timestamp
     /// The replay that last queued this delivery again, if any; its sends say they are replays.
     public var replayID: String?
+    /// For an escalation, a reminder or a report: what it is (see `FollowUp`).
+    public var followUp: FollowUp?
 
     /// A record as read from the queue.
     public init(
         id: String, alertID: String, alertOffset: LogOffset, subscriberID: String, channelID: String, channelType: Channel.Kind,
         reason: RoutingReason, clearance: Confidentiality, severity: Severity, state: DeliveryState, attempts: Int,
-        nextAttemptAt: Timestamp?, lastError: String?, createdAt: Timestamp, updatedAt: Timestamp, replayID: String? = nil
+        nextAttemptAt: Timestamp?, lastError: String?, createdAt: Timestamp, updatedAt: Timestamp, replayID: String? = nil,
+        followUp: FollowUp? = nil
     ) {
         self.id = id
         self.alertID = alertID
@@ -42,6 +45,7 @@ public struct DeliveryRecord: Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.replayID = replayID
+        self.followUp = followUp
     }
 
     /// `lastError` without what a receiver wrote. Errors recorded before issue 17 ended
@@ -68,6 +72,7 @@ public struct DeliveryRecord: Sendable, Equatable {
         w.field("channel_id", channelID)
         w.field("channel_type", channelType.rawValue)
         w.field("created_at", createdAt.description)
+        w.field("follow_up", followUp?.rawValue)
         w.field("id", id)
         w.field("last_error", lastError.map(Self.withoutReceiverText))
         w.field("next_attempt_at", nextAttemptAt?.description)

@@ -111,6 +111,30 @@ struct FieldReader {
         return result
     }
 
+    /// A `true`/`false` field; `fallback` when absent or null.
+    mutating func bool(_ name: String, default fallback: Bool) -> Bool {
+        guard let value = fields[name], value != .null else { return fallback }
+        guard case .bool(let flag) = value else {
+            fail(name, "expected true or false, got \(value.typeName)")
+            return fallback
+        }
+        return flag
+    }
+
+    /// A whole number within `range`; `nil` when absent (with an error when `required`) or
+    /// not such a number. Never traps, whatever the JSON holds.
+    mutating func integer(_ name: String, in range: ClosedRange<Int64>, required: Bool) -> Int64? {
+        guard let value = fields[name], value != .null else {
+            if required { fail(name, "is required") }
+            return nil
+        }
+        guard let number = value.exactInt64, range.contains(number) else {
+            fail(name, "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            return nil
+        }
+        return number
+    }
+
     /// An array of at most `maxCount` items; `nil` (with an error when present) otherwise.
     mutating func array(_ name: String, maxCount: Int) -> [JSONValue]? {
         guard let value = fields[name], value != .null else { return nil }

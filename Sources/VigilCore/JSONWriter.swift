@@ -99,6 +99,7 @@ extension Alert {
     public func write(to w: inout JSONWriter, offset: LogOffset? = nil) {
         w.beginObject()
         w.field("case_id", caseID)
+        w.field("case_status", caseStatus?.rawValue)
         w.field("certainty", certainty.rawValue)
         w.field("confidentiality", confidentiality.rawValue)
         w.field("country", country.code)
@@ -109,11 +110,35 @@ extension Alert {
         w.field("organisation", defender.organisation)
         w.field("role", defender.role)
         w.endObject()
+        if let handling {
+            w.key("handling")
+            w.beginObject()
+            w.key("exclude_kinds")
+            w.strings(handling.excludeKinds.map(\.rawValue))
+            w.key("exclude_subscribers")
+            w.strings(handling.excludeSubscribers)
+            w.key("no_contact_with_authorities")
+            w.bool(handling.noContactWithAuthorities)
+            w.key("no_contact_with_defender")
+            w.bool(handling.noContactWithDefender)
+            w.key("no_public_statement")
+            w.bool(handling.noPublicStatement)
+            w.field("note", handling.note)
+            w.endObject()
+        }
         w.field("id", id)
         w.field("kind", kind.rawValue)
         w.field("language", language)
         w.key("links")
         w.strings(links)
+        if let nextEvent {
+            w.key("next_event")
+            w.beginObject()
+            w.field("at", nextEvent.at.description)
+            w.field("place", nextEvent.place)
+            w.field("type", nextEvent.type.rawValue)
+            w.endObject()
+        }
         w.field("occurred_at", occurredAt?.description)
         if let offset {
             w.key("offset")

@@ -28,6 +28,9 @@ extension Alert {
         copy.links = []
         copy.tags = []
         copy.summaryPublic = nil
+        // The instructions themselves are for every recipient; their free text is not.
+        if copy.handling?.note != nil { copy.handling?.note = mark }
+        if copy.nextEvent?.place != nil { copy.nextEvent?.place = mark }
         if let text = summaryPublic, text != RedactionMark.erased, defender.name != RedactionMark.erased {
             copy.summary = Alert.scrub([defender.name, defender.organisation, defender.role].compactMap { $0 }, from: text, mark: mark)
         } else {

@@ -148,7 +148,7 @@ extension Router {
     /// How many deliveries `replay` would make, without making them (dry runs count far more
     /// than they list).
     public static func replayCount(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget) -> Int {
-        if stored.alert.kind == .alert && target == ReplayTarget() {
+        if stored.alert.kind == .alert && target == ReplayTarget() && stored.alert.handling == nil {
             // The common case of a large dry run: everyone who matches, no case followers.
             return stored.alert.status == .test ? 0 : index.matchingChannelCount(stored.alert)
         }
@@ -160,6 +160,8 @@ extension Router {
     ) -> [(subscriber: Subscriber, channels: [Channel])] {
         guard stored.alert.status != .test else { return [] }
         return recipients(of: stored.alert, index: index, caseRecipients: caseRecipients).compactMap { subscriber, _ in
+            // Replays obey the filer's exclusions as live routing does.
+            if stored.alert.handling?.excludes(subscriber) == true { return nil }
             if let wanted = target.subscriberID, subscriber.id != wanted { return nil }
             let channels = target.channelID.map { id in subscriber.channels.filter { $0.id == id } } ?? subscriber.channels
             return channels.isEmpty ? nil : (subscriber, channels)

@@ -6,6 +6,9 @@ public enum RoutingReason: String, Sendable, Codable, Equatable {
     case followsCase = "follows_case"
     /// A replay addressed to it.
     case replay
+    /// It would have received the alert, but the filer's handling instructions exclude it
+    /// (or its kind): recorded as `skipped`, never sent, never replayed.
+    case excludedByFiler = "excluded_by_filer"
 }
 
 /// One delivery the router decided on: an alert to one channel of one subscriber.
@@ -27,13 +30,18 @@ public struct RoutedDelivery: Sendable, Equatable {
     public let severity: Severity
     /// Why.
     public let reason: RoutingReason
-    /// `skipped` for `test` alerts (recorded, never sent); otherwise `pending`.
+    /// `skipped` for `test` alerts and for subscribers the filer excluded (recorded, never
+    /// sent); otherwise `pending`.
     public let initialState: DeliveryState
+    /// For an escalation, a reminder or a report: what it is; `nil` for the alert's first sending.
+    public let followUp: FollowUp?
+    /// When a follow-up becomes due; `nil` for at once.
+    public let dueAt: Timestamp?
 
     /// A delivery of `alertID` to `subscriberID` through `channelID`, as the router makes it.
     public init(
         alertID: String, alertOffset: LogOffset, subscriberID: String, channelID: String, channelType: Channel.Kind, clearance: Confidentiality,
-        severity: Severity, reason: RoutingReason, initialState: DeliveryState
+        severity: Severity, reason: RoutingReason, initialState: DeliveryState, followUp: FollowUp? = nil, dueAt: Timestamp? = nil
     ) {
         self.alertID = alertID
         self.alertOffset = alertOffset
@@ -44,6 +52,8 @@ public struct RoutedDelivery: Sendable, Equatable {
         self.severity = severity
         self.reason = reason
         self.initialState = initialState
+        self.followUp = followUp
+        self.dueAt = dueAt
     }
 }
 
@@ -59,8 +69,12 @@ public enum DeliveryState: String, Vocabulary {
     case failed
     /// Retries ran out or the failure was permanent; kept with its last error.
     case dead
-    /// Never sent, by design (a `test` alert).
+    /// Never sent, by design (a `test` alert, a subscriber the filer excluded).
     case skipped
+    /// Not sent because it was no longer wanted when it came due: an escalation or reminder
+    /// of an alert acknowledged or a case closed meanwhile, or an alert its case's `cancel`
+    /// withdrew before it was sent.
+    case cancelled
 }
 
 /// The pure routing function of DESIGN §6: an alert and the subscriptions in, deliveries out.
@@ -71,7 +85,10 @@ public enum Router {
     public static func route(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = []) -> [RoutedDelivery] {
         let state: DeliveryState = stored.alert.status == .test ? .skipped : .pending
         return recipients(of: stored.alert, index: index, caseRecipients: caseRecipients).flatMap { subscriber, reason in
-            deliveries(of: stored, to: subscriber, channels: subscriber.channels, reason: reason, state: state)
+            if stored.alert.handling?.excludes(subscriber) == true {
+                return deliveries(of: stored, to: subscriber, channels: subscriber.channels, reason: .excludedByFiler, state: .skipped)
+            }
+            return deliveries(of: stored, to: subscriber, channels: subscriber.channels, reason: reason, state: state)
         }
     }
 

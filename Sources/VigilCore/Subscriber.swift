@@ -18,11 +18,23 @@ public struct Subscriber: Sendable, Equatable, Codable {
     public var channels: [Channel]
     /// What it follows.
     public var subscriptions: [Subscription]
+    /// What happens when it does not acknowledge an alert in time, if anything.
+    public var escalation: EscalationPolicy?
+    /// Whether it is told of what happens to its organisation's alerts (acknowledged,
+    /// escalated): the filing organisation's report channel.
+    public var reports: Bool
+    /// Who sees its acknowledgements on a case's board besides the filer and operators.
+    public var ackVisibility: AckVisibility
+
+    private enum CodingKeys: String, CodingKey {
+        case id, name, kind, organisation, contact, clearance, language, channels, subscriptions, escalation, reports, ackVisibility
+    }
 
     /// A subscriber.
     public init(
         id: String, name: String, kind: SubscriberKind, organisation: String, contact: String,
-        clearance: Confidentiality, language: String, channels: [Channel], subscriptions: [Subscription]
+        clearance: Confidentiality, language: String, channels: [Channel], subscriptions: [Subscription],
+        escalation: EscalationPolicy? = nil, reports: Bool = false, ackVisibility: AckVisibility = .filer
     ) {
         self.id = id
         self.name = name
@@ -33,6 +45,27 @@ public struct Subscriber: Sendable, Equatable, Codable {
         self.language = language
         self.channels = channels
         self.subscriptions = subscriptions
+        self.escalation = escalation
+        self.reports = reports
+        self.ackVisibility = ackVisibility
+    }
+
+    /// Decodes a stored subscriber; those stored before issue 19 have no escalation, do not
+    /// report and show their acknowledgements to the filer only.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(String.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        kind = try c.decode(SubscriberKind.self, forKey: .kind)
+        organisation = try c.decode(String.self, forKey: .organisation)
+        contact = try c.decode(String.self, forKey: .contact)
+        clearance = try c.decode(Confidentiality.self, forKey: .clearance)
+        language = try c.decode(String.self, forKey: .language)
+        channels = try c.decode([Channel].self, forKey: .channels)
+        subscriptions = try c.decode([Subscription].self, forKey: .subscriptions)
+        escalation = try c.decodeIfPresent(EscalationPolicy.self, forKey: .escalation)
+        reports = try c.decodeIfPresent(Bool.self, forKey: .reports) ?? false
+        ackVisibility = try c.decodeIfPresent(AckVisibility.self, forKey: .ackVisibility) ?? .filer
     }
 
     /// Whether any of its subscriptions matches `alert`.

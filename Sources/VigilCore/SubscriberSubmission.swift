@@ -11,7 +11,11 @@ public struct SubscriberSubmission: Sendable {
         public static let url = 2000
     }
 
-    static let knownFields: Set<String> = ["id", "name", "kind", "organisation", "contact", "clearance", "language", "channels", "subscriptions", "secrets"]
+    static let knownFields: Set<String> = [
+        "id", "name", "kind", "organisation", "contact", "clearance", "language", "channels", "subscriptions", "secrets", "escalation",
+        "reports", "ack_visibility",
+    ]
+    static let escalationFields: Set<String> = ["min_severity", "after_seconds", "to", "remind_every_seconds", "max_reminders"]
     static let channelFields: Set<String> = ["id", "type", "url", "address", "secret"]
     static let subscriptionFields: Set<String> = ["countries", "min_severity", "threats"]
 
@@ -126,11 +130,35 @@ public struct SubscriberSubmission: Sendable {
             if let subscription { subscriptions.append(subscription) }
         }
 
-        guard r.errors.isEmpty, let name, let kind, let organisation, let contact, let clearance else {
+        var escalation: EscalationPolicy?
+        if let object = r.object("escalation", required: false) {
+            escalation = r.nested(object, path: "escalation") { e -> EscalationPolicy? in
+                e.refuseUnknown(Self.escalationFields, of: "escalation")
+                let minSeverity: Severity? = e.word("min_severity")
+                let after = e.integer("after_seconds", in: 1...EscalationPolicy.Limits.maxSeconds, required: true)
+                let to = e.strings("to", maxCount: EscalationPolicy.Limits.maxTargets) {
+                    $0.hasPrefix("sub_") && FieldReader.fits($0, max: 64) ? (($0 == id) ? "cannot be the subscriber itself" : nil) : "must be a subscriber id (sub_…)"
+                }
+                let remind = e.integer("remind_every_seconds", in: 1...EscalationPolicy.Limits.maxSeconds, required: false)
+                let maxReminders = e.integer("max_reminders", in: 0...Int64(EscalationPolicy.Limits.maxReminders), required: false)
+                if remind != nil, e.isAbsent("max_reminders") { e.fail("max_reminders", "is required with remind_every_seconds") }
+                if to.isEmpty, remind == nil, e.errors.isEmpty {
+                    e.fail("to", "names no one and there are no reminders: give escalation targets, reminders or both")
+                }
+                guard let minSeverity, let after else { return nil }
+                return EscalationPolicy(
+                    minSeverity: minSeverity, afterSeconds: after, to: to, remindEverySeconds: remind, maxReminders: Int(maxReminders ?? 0))
+            }
+        }
+        let reports = r.bool("reports", default: false)
+        let ackVisibility = r.word("ack_visibility", default: AckVisibility.filer)
+
+        guard r.errors.isEmpty, let name, let kind, let organisation, let contact, let clearance, let ackVisibility else {
             throw ValidationFailure(r.errors)
         }
         return Subscriber(
             id: id, name: name, kind: kind, organisation: organisation, contact: contact, clearance: clearance,
-            language: language, channels: channels, subscriptions: subscriptions)
+            language: language, channels: channels, subscriptions: subscriptions, escalation: escalation, reports: reports,
+            ackVisibility: ackVisibility)
     }
 }

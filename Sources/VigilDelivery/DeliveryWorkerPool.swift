@@ -278,6 +278,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         case .delivered: "delivered"
         case .retry: "retry"
         case .dead: "dead"
+        case .cancelled: "cancelled"
         }
         let received = receivedAt ?? Timestamp.now()
         let events = self.events, logger = self.logger

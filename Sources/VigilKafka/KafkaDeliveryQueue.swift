@@ -305,6 +305,10 @@ public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable
             next.record.nextAttemptAt = nil
             next.record.lastError = error
             messages.append((Self.deadTopic, next.record.subscriberID, next.encoded()))
+        case .cancelled(let reason):
+            next.record.state = .cancelled
+            next.record.nextAttemptAt = nil
+            next.record.lastError = reason
         }
         messages.append((Self.outcomesTopic, next.record.id, next.encoded()))
         let finished = next, writes = messages

@@ -288,6 +288,8 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
                 try db.run("UPDATE deliveries SET state = 'failed', lease_until = NULL, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?", [.integer(at.milliseconds), .text(error), .integer(t), .text(id)])
             case .dead(let error):
                 try db.run("UPDATE deliveries SET state = 'dead', lease_until = NULL, next_attempt_at = NULL, last_error = ?, updated_at = ? WHERE id = ?", [.text(error), .integer(t), .text(id)])
+            case .cancelled(let reason):
+                try db.run("UPDATE deliveries SET state = 'cancelled', lease_until = NULL, next_attempt_at = NULL, last_error = ?, updated_at = ? WHERE id = ?", [.text(reason), .integer(t), .text(id)])
             }
         }) { result in
             if case .failure(let error) = result { completion(error) } else { completion(nil) }

@@ -167,6 +167,13 @@ func fieldsOf(_ body: JSONValue) -> [String] {
             alert.tags = (0..<Int.random(in: 0...3, using: &generator)).map { _ in text() }
             alert.links = (0..<Int.random(in: 0...2, using: &generator)).map { _ in "https://example.org/" + text() }
             alert.severity = Severity.allCases.randomElement(using: &generator)!
+            alert.caseStatus = Bool.random(using: &generator) ? CaseStatus.allCases.randomElement(using: &generator) : nil
+            alert.nextEvent = Bool.random(using: &generator)
+                ? CaseEvent(type: .hearing, at: Timestamp(milliseconds: 1_800_000_000_000), place: Bool.random(using: &generator) ? text() : nil) : nil
+            alert.handling = Bool.random(using: &generator)
+                ? HandlingInstructions(
+                    noPublicStatement: Bool.random(using: &generator), excludeKinds: [.embassy, .ngo], excludeSubscribers: ["sub_b", "sub_a"],
+                    note: Bool.random(using: &generator) ? text() : nil) : nil
             #expect(alert.jsonBytes() == Array(try VigilJSON.encode(alert)))
             #expect(try VigilJSON.decode(Alert.self, from: Data(alert.jsonBytes())) == alert)
         }

@@ -165,6 +165,7 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Delivery
             case .delivered: (.delivered, nil, nil)
             case .retry(let at, let error): (.failed, at, error)
             case .dead(let error): (.dead, nil, error)
+            case .cancelled(let reason): (.cancelled, nil, reason)
             }
             entry.leaseUntil = nil
             entry.record.updatedAt = now
