@@ -6,6 +6,8 @@ public enum RoutingReason: String, Sendable, Codable, Equatable {
     case followsCase = "follows_case"
     /// A replay addressed to it.
     case replay
+    /// An escalation, a reminder or a report of an alert it was routed with (see `FollowUp`).
+    case followUp = "follow_up"
     /// It would have received the alert, but the filer's handling instructions exclude it
     /// (or its kind): recorded as `skipped`, never sent, never replayed.
     case excludedByFiler = "excluded_by_filer"

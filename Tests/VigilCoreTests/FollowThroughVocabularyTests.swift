@@ -109,3 +109,58 @@ import Testing
         }
     }
 }
+
+/// What routing schedules beyond an alert's first sendings.
+@Suite struct FollowUpScheduleTests {
+    static func subscriber(
+        _ id: String, organisation: String = "mfa", escalation: EscalationPolicy? = nil, reports: Bool = false, kind: SubscriberKind = .diplomaticDesk
+    ) -> Subscriber {
+        Subscriber(
+            id: id, name: id, kind: kind, organisation: organisation, contact: "d@example.org", clearance: .restricted, language: "en",
+            channels: [Channel(id: "\(id)-hook", type: .webhook, url: "https://desk.example/\(id)")],
+            subscriptions: [Subscription(countries: [CountryCode("BY")!], minSeverity: .low)], escalation: escalation, reports: reports)
+    }
+
+    @Test func anUnansweredCriticalAlertEscalatesRemindsAndReports() throws {
+        let policy = EscalationPolicy(minSeverity: .critical, afterSeconds: 60, to: ["sub_backup", "sub_gone"], remindEverySeconds: 30, maxReminders: 2)
+        let index = SubscriptionIndex([
+            Self.subscriber("sub_desk", escalation: policy), Self.subscriber("sub_backup", organisation: "eu"),
+            Self.subscriber("sub_reports", organisation: "partner-org", reports: true),
+        ])
+        let alert = try validate(validBody())
+        let stored = StoredAlert(offset: 7, alert: alert)
+        let routed = Router.route(stored, index: index).filter { $0.subscriberID == "sub_desk" }
+        let followUps = FollowUpSchedule.followUps(of: stored, routed: routed, index: index, eventReminderSeconds: 86_400, now: alert.receivedAt)
+        let due = alert.receivedAt.milliseconds + 60_000
+        #expect(followUps.map { "\($0.subscriberID) \($0.followUp!.rawValue) +\($0.dueAt!.milliseconds - due)" } == [
+            "sub_backup escalation:sub_desk +0", "sub_reports escalated:sub_desk +0", "sub_desk reminder:1 +0", "sub_desk reminder:2 +30000",
+        ])
+        #expect(followUps.allSatisfy { $0.reason == .followUp && $0.initialState == .pending && $0.alertOffset == 7 })
+
+        // Below the policy's severity, or a cancel: nothing.
+        var high = alert
+        high.severity = .high
+        #expect(FollowUpSchedule.followUps(of: StoredAlert(offset: 8, alert: high), routed: routed, index: index, eventReminderSeconds: 0, now: .now()).isEmpty)
+        // An excluded backup is not escalated to.
+        var excluding = alert
+        excluding.handling = HandlingInstructions(excludeSubscribers: ["sub_backup"])
+        #expect(!FollowUpSchedule.followUps(of: StoredAlert(offset: 9, alert: excluding), routed: routed, index: index, eventReminderSeconds: 0, now: .now())
+            .contains { $0.subscriberID == "sub_backup" })
+    }
+
+    @Test func aCasesNextEventIsRemindedOnceBeforehand() throws {
+        let index = SubscriptionIndex([Self.subscriber("sub_desk")])
+        var update = try validate(validBody(["kind": .string("update"), "case_id": .string(ULID(time: now).description)]))
+        update.nextEvent = CaseEvent(type: .hearing, at: Timestamp(milliseconds: now.milliseconds + 48 * 3_600_000))
+        let stored = StoredAlert(offset: 3, alert: update)
+        let routed = Router.route(stored, index: index)
+        let followUps = FollowUpSchedule.followUps(of: stored, routed: routed, index: index, eventReminderSeconds: 24 * 3600, now: now)
+        #expect(followUps.map { "\($0.subscriberID) \($0.followUp!.eventType) \($0.dueAt!.milliseconds - now.milliseconds)" } == ["sub_desk case.reminder 86400000"])
+        // An event already past is not reminded; one closer than the lead is reminded at once.
+        update.nextEvent = CaseEvent(type: .hearing, at: Timestamp(milliseconds: now.milliseconds + 3_600_000))
+        let soon = FollowUpSchedule.followUps(of: StoredAlert(offset: 4, alert: update), routed: routed, index: index, eventReminderSeconds: 24 * 3600, now: now)
+        #expect(soon.map(\.dueAt) == [now])
+        update.nextEvent = CaseEvent(type: .hearing, at: Timestamp(milliseconds: now.milliseconds - 1))
+        #expect(FollowUpSchedule.followUps(of: StoredAlert(offset: 5, alert: update), routed: routed, index: index, eventReminderSeconds: 0, now: now).isEmpty)
+    }
+}
