@@ -7,6 +7,7 @@ import VigilHTTPClient
 import VigilKafka
 import VigilServer
 import VigilStore
+import VigilConcurrency
 
 /// `vigil bench ingest`: `POST /v1/alerts`, one alert per request, from N keep-alive clients
 /// against a real service on loopback, next to baselines measured in the same run:
@@ -149,7 +150,7 @@ public struct IngestBenchmark: Sendable {
                 copy.caseID = copy.id
                 appended.enter()
                 log.append(copy, idempotency: nil) { _ in appended.leave() }
-                appended.wait()
+                BlockingPool.wait(for: appended)
                 counter.add(1, latency: nil)
             }
         }
@@ -254,5 +255,5 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         thread.stackSize = 1 << 20
         thread.start()
     }
-    group.wait()
+    BlockingPool.wait(for: group)
 }
