@@ -23,6 +23,10 @@ public struct HTTPServerConfiguration: Sendable {
     public var idleTimeout: Double = 60
     /// Longest time a response may take to drain to a slow reader.
     public var writeTimeout: Double = 30
+    /// Threads of the handlers' pool when the server makes its own (no `BlockingPool` given):
+    /// the most requests handled at once. Handlers that wait for a group commit share it only
+    /// with those waiting beside them, so this bounds the batch too.
+    public var handlerThreads: Int = 64
 
     /// `maxConnections` lowered to half the descriptor limit (and never below 16): what the
     /// server actually allows.
