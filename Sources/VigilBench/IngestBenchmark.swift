@@ -143,14 +143,11 @@ public struct IngestBenchmark: Sendable {
         let started = DispatchTime.now()
         onThreads(clients) { _ in
             // This client's own thread waits for each append, as a synchronous client would.
-            let appended = DispatchGroup()
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 var copy = alert
                 copy.id = ULID().description
                 copy.caseID = copy.id
-                appended.enter()
-                log.append(copy, idempotency: nil) { _ in appended.leave() }
-                BlockingPool.wait(for: appended)
+                BlockingPool.wait { (appended: @escaping @Sendable () -> Void) in log.append(copy, idempotency: nil) { _ in appended() } }
                 counter.add(1, latency: nil)
             }
         }
