@@ -34,8 +34,8 @@ public final class Database: @unchecked Sendable {
         var closed = false
         /// The readers not lent out.
         var freeReaders: [Int]
-        /// Callers waiting for a reader, first come first served; a returned reader goes to the first.
-        var readerWaiters: [@Sendable (Int) -> Void] = []
+        /// Callers waiting for a reader to be returned, woken one per return, first come first.
+        var readerWaiters: [@Sendable () -> Void] = []
         var commitCount: UInt64 = 0
         var committedJobs: UInt64 = 0
         var syncedCommits: UInt64 = 0
@@ -170,31 +170,35 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` with a read connection; concurrent readers see the last committed state.
     /// The free list lends each connection to one caller at a time; when all are lent, the
-    /// caller waits (`BlockingPool.wait`) for the next one returned.
+    /// caller waits (`BlockingPool.wait`) until one is returned, then tries again. A returned
+    /// reader goes back to the free list, where a running caller may take it before the woken
+    /// one runs (as with a semaphore): handing it to the woken caller would leave it unused
+    /// until that thread is scheduled, and reads would queue behind wake-ups.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        let index = state.withLock { $0.freeReaders.popLast() }
-            ?? BlockingPool.wait { (lend: @escaping @Sendable (Int) -> Void) in
-                let free: Int? = state.withLock { state in
-                    if let free = state.freeReaders.popLast() { return free }
-                    state.readerWaiters.append(lend)
-                    return nil
+        var index = state.withLock { $0.freeReaders.popLast() }
+        while index == nil {
+            BlockingPool.wait { (returned: @escaping @Sendable () -> Void) in
+                let free = state.withLock { state in
+                    if !state.freeReaders.isEmpty { return true }
+                    state.readerWaiters.append(returned)
+                    return false
                 }
-                if let free { lend(free) }
+                if free { returned() }
             }
-        defer { returnReader(index) }
-        return try body(ReadTransaction(connection: readers[index]))
+            index = state.withLock { $0.freeReaders.popLast() }
+        }
+        let lent = index!
+        defer { returnReader(lent) }
+        return try body(ReadTransaction(connection: readers[lent]))
     }
 
-    /// Hands reader `index` to the first caller waiting for one, or back to the free list.
+    /// Puts reader `index` back on the free list and wakes the first caller waiting for one.
     private func returnReader(_ index: Int) {
-        let waiter: (@Sendable (Int) -> Void)? = state.withLock { state in
-            guard !state.readerWaiters.isEmpty else {
-                state.freeReaders.append(index)
-                return nil
-            }
-            return state.readerWaiters.removeFirst()
+        let waiter: (@Sendable () -> Void)? = state.withLock { state in
+            state.freeReaders.append(index)
+            return state.readerWaiters.isEmpty ? nil : state.readerWaiters.removeFirst()
         }
-        waiter?(index)
+        waiter?()
     }
 
     /// Transactions committed, write jobs they carried, and commits that waited for the disk,
