@@ -17,14 +17,16 @@ let package = Package(
 
         // Logs and metrics: a `Logger` value over a `LogHandler`, the Prometheus registry; no dependencies.
         .target(name: "VigilObservability"),
+        // The one bounded pool of threads for blocking work, and the one blocking wait; no dependencies.
+        .target(name: "VigilConcurrency"),
         .target(name: "VigilCore"),
         .target(name: "VigilCrypto", dependencies: ["COpenSSL"]),
         // The embedded store, and the backend seam (`VigilBackend`, `AlertIntake`) every backend implements.
-        .target(name: "VigilStore", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CSQLite"]),
+        .target(name: "VigilStore", dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "CSQLite"]),
         // librdkafka wrapped once, and the Kafka backend (its local caches live in VigilStore's tables).
-        .target(name: "VigilKafka", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "CRdKafka"]),
-        .target(name: "VigilDelivery", dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "CCurl"]),
-        .target(name: "VigilHTTP"),
+        .target(name: "VigilKafka", dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "CRdKafka"]),
+        .target(name: "VigilDelivery", dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "CCurl"]),
+        .target(name: "VigilHTTP", dependencies: ["VigilConcurrency"]),
         // A blocking HTTP/1.1 client for tests and the benchmarks' load generators; the service never links it.
         .target(name: "VigilHTTPClient"),
         // The HTTP API over any backend: handlers, authentication, rate limits, replays.
@@ -35,26 +37,31 @@ let package = Package(
         // Configuration and the service assembly: the one place a backend is chosen.
         .target(
             name: "VigilServer",
-            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilAPI"]
+            dependencies: [
+                "VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP",
+                "VigilAPI",
+            ]
         ),
         // `vigil bench`: the measured scenarios, outside the service module.
         .target(
             name: "VigilBench",
             dependencies: [
-                "VigilServer", "VigilAPI", "VigilCore", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP", "VigilHTTPClient",
+                "VigilServer", "VigilAPI", "VigilConcurrency", "VigilCore", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery",
+                "VigilHTTP", "VigilHTTPClient",
             ]
         ),
-        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilBench", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
+        .executableTarget(name: "vigil", dependencies: ["VigilServer", "VigilBench", "VigilConcurrency", "VigilCore", "VigilStore", "VigilCrypto", "VigilKafka"]),
 
         .target(name: "VigilTestSupport", dependencies: ["VigilCore", "VigilCrypto", "VigilStore", "VigilObservability"], path: "Tests/VigilTestSupport"),
 
         .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability"]),
+        .testTarget(name: "VigilConcurrencyTests", dependencies: ["VigilConcurrency"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilStore", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
-        .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilHTTPClient", "VigilTestSupport"]),
+        .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilConcurrency", "VigilHTTPClient", "VigilTestSupport"]),
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilStore", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 
 /// The benchmarks' clock, and how they pace, sample and bound what they wait for. Every
 /// wait here is on a thread the bench itself owns (the command's thread), never on a shared
@@ -66,6 +67,6 @@ enum BenchClock {
             }
         }
         starter.sync { for _ in 0..<max(1, limit) { startNext() } }
-        return ended.wait(timeout: .now() + timeout) == .success
+        return BlockingPool.wait(for: ended, timeout: timeout)
     }
 }

@@ -7,6 +7,7 @@ import VigilHTTPClient
 import VigilKafka
 import VigilServer
 import VigilStore
+import VigilConcurrency
 
 /// `vigil bench ingest`: `POST /v1/alerts`, one alert per request, from N keep-alive clients
 /// against a real service on loopback, next to baselines measured in the same run:
@@ -142,14 +143,11 @@ public struct IngestBenchmark: Sendable {
         let started = DispatchTime.now()
         onThreads(clients) { _ in
             // This client's own thread waits for each append, as a synchronous client would.
-            let appended = DispatchGroup()
             while DispatchTime.now().uptimeNanoseconds < deadline {
                 var copy = alert
                 copy.id = ULID().description
                 copy.caseID = copy.id
-                appended.enter()
-                log.append(copy, idempotency: nil) { _ in appended.leave() }
-                appended.wait()
+                BlockingPool.wait { (appended: @escaping @Sendable () -> Void) in log.append(copy, idempotency: nil) { _ in appended() } }
                 counter.add(1, latency: nil)
             }
         }
@@ -254,5 +252,5 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
         thread.stackSize = 1 << 20
         thread.start()
     }
-    group.wait()
+    BlockingPool.wait(for: group)
 }

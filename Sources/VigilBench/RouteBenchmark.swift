@@ -5,6 +5,7 @@ import VigilCore
 import VigilObservability
 import VigilServer
 import VigilStore
+import VigilConcurrency
 
 /// `vigil bench route`: routing with 10,000 subscribers spread over all countries.
 ///
@@ -109,7 +110,7 @@ public struct RouteBenchmark: Sendable {
             appended.enter()
             log.append(Self.makeAlert(n, generator: &generator), idempotency: nil) { _ in appended.leave() }
         }
-        appended.wait()
+        BlockingPool.wait(for: appended)
         let last = try log.lastOffset()
         let router = AlertRouter(log: log, ledger: queue, subscribers: registry, metrics: metrics, logger: Logger(label: "bench", enabled: false))
         let marks = Marks()
@@ -136,7 +137,7 @@ public struct RouteBenchmark: Sendable {
                 done.leave()
             }
         }
-        done.wait()
+        BlockingPool.wait(for: done)
         let final = try log.lastOffset()
         try BenchClock.wait(upTo: BenchClock.patience, every: 0.001, failure: "the router did not reach offset \(final) within \(Int(BenchClock.patience)) s") {
             marks.routedOffset >= final

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilCore
 import VigilObservability
 
@@ -54,12 +55,13 @@ public struct DeliveryEvents: Sendable {
 /// `DeliveryScheduler` decides when to claim, send and wake; the pool keeps it under one
 /// lock, feeds it events (work reported, a claim's answer, a send finished, the timer, stop)
 /// and performs the actions it returns once the lock is let go. Claims — critical first,
-/// under a lease — and due-time lookups run on a serial control queue; sends run in send
-/// slots, bounded overall and per channel, webhooks through the injected
-/// `WebhookTransport` (one libcurl multi handle in the service) and prepared on a queue as
-/// wide as the cores. `DeliveryPolicy` turns each verdict into the outcome recorded:
-/// delivered, retried with backoff within the budget, or dead. A circuit breaker per
-/// channel stops hammering a receiver that is down and tells its owner.
+/// under a lease — and due-time lookups wait for the store, so they run on the blocking
+/// pool, as do email sends (the SMTP exchange blocks); sends run in send slots, bounded
+/// overall and per channel, webhooks through the injected `WebhookTransport` (one libcurl
+/// multi handle in the service) and prepared on a queue as wide as the cores.
+/// `DeliveryPolicy` turns each verdict into the outcome recorded: delivered, retried with
+/// backoff within the budget, or dead. A circuit breaker per channel stops hammering a
+/// receiver that is down and tells its owner.
 public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     // @unchecked: every member is a constant of a Sendable type but the two dispatch sources
     // (`wake`, `timer`), which libdispatch lets any thread signal, arm and cancel.
@@ -78,32 +80,35 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     private let policy: DeliveryPolicy
     /// When to claim, send and wake; every change is an event under this lock.
     private let schedule: Mutex<DeliveryScheduler>
-    /// Runs the claims and due-time lookups, one at a time, and the timer.
+    /// Arms the timer, one change at a time.
     private let control = DispatchQueue(label: "vigil.workers.control")
-    /// One serial queue per send slot, for email: it prepares the send, runs the SMTP
-    /// exchange and records the outcome. The exchange blocks the slot's thread, and on a
-    /// shared concurrent queue libdispatch adds threads only slowly when they block; serial
-    /// queues are served by overcommitting threads at once.
-    private let senders: [DispatchQueue]
+    /// Where the work that blocks runs: claims and due-time lookups (they wait for the
+    /// store), email sends and owner notices (the SMTP exchange).
+    private let blocking: BlockingPool
+    /// Whether `blocking` was made for this pool, which then starts and shuts it down.
+    private let ownsBlocking: Bool
     /// Where webhook sends are prepared and concluded: a concurrent queue on the shared pool,
     /// which runs about as many threads as there are cores. A webhook's exchange runs on the
     /// transport and holds no thread, so a busy thread takes the next send without being
     /// woken; with a serial queue per slot every step woke a thread of its own (5 context
     /// switches per delivery in a fan-out to 1,000 endpoints, 2.9 this way).
     private let webhookWork = DispatchQueue(label: "vigil.workers.webhooks", attributes: .concurrent)
-    private let notices = DispatchQueue(label: "vigil.workers.notices")
     private let wake: DispatchSourceUserDataOr
     private let timer: DispatchSourceTimer
     /// Entered by each caller of `stop`, left when the scheduler concludes the stop.
     private let stopping = DispatchGroup()
 
     /// A pool over `queue`, reading alerts from `log` and receivers from `directory`,
-    /// posting webhooks through `transport`, logging through `logger`.
+    /// posting webhooks through `transport`, logging through `logger`, running what blocks on
+    /// `blocking` (the service's pool, started and shut down by its owner; without one, a pool
+    /// of `maxConcurrent` + 2 threads is made for it, started by `start` and shut down by `stop`).
     public init(
         queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration,
         transport: any WebhookTransport, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents(),
-        logger: Logger = .disabled(label: "workers")
+        logger: Logger = .disabled(label: "workers"), blocking: BlockingPool? = nil
     ) {
+        self.blocking = blocking ?? BlockingPool(threadCount: max(1, configuration.maxConcurrent) + 2, label: "vigil.workers")
+        ownsBlocking = blocking == nil
         self.queue = queue
         self.log = log
         self.directory = directory
@@ -117,11 +122,11 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         schedule = Mutex(DeliveryScheduler(maxConcurrent: configuration.maxConcurrent, perChannel: configuration.perChannel))
         wake = DispatchSource.makeUserDataOrSource(queue: control)
         timer = DispatchSource.makeTimerSource(queue: control)
-        senders = (0..<max(1, configuration.maxConcurrent)).map { DispatchQueue(label: "vigil.workers.send.\($0)") }
     }
 
     /// Starts claiming; deliveries in flight under an expired lease are picked up too.
     public func start() {
+        if ownsBlocking { blocking.start() }
         // New work reported, or the next due time reached: claim in full, now or (with no
         // slot free) at the next completions.
         wake.setEventHandler { [weak self] in self?.event { $0.workReported() } }
@@ -136,13 +141,28 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     public func poke() { wake.or(data: 1) }
 
     /// Stops claiming and waits up to `timeout` seconds for the sends, claim and lookup
-    /// running; a send still running then is picked up again after its lease expires.
+    /// running; a send still running then is picked up again after its lease expires. A pool
+    /// made for these workers is then shut down once its queued notices are sent (in the
+    /// background when a send is still running).
+    /// It blocks its thread (`BlockingPool.wait`): the service's shutdown or a test calls it.
     public func stop(timeout: Double = 20) {
         stopping.enter()
         event { $0.stop() }
         wake.cancel()
         timer.cancel()
-        _ = stopping.wait(timeout: .now() + timeout)
+        let concluded = BlockingPool.wait(for: stopping, timeout: timeout)
+        // A send still running past the timeout is not waited for.
+        if ownsBlocking { concluded ? blocking.shutdown() : blocking.shutdownGracefully() }
+    }
+
+    /// Runs `work` on the blocking pool, or `refused` when the pool is shut down.
+    private func onBlocking(_ work: @escaping @Sendable () -> Void, refused: () -> Void) {
+        do {
+            try blocking.submit(work)
+        } catch {
+            logger.info("the blocking pool takes no more work", ["error": error.description])
+            refused()
+        }
     }
 
     /// Sends in flight now.
@@ -165,14 +185,14 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         for action in actions {
             switch action {
             case .claim(let claim):
-                control.async { [self] in runClaim(claim) }
+                onBlocking({ [self] in runClaim(claim) }, refused: { event { $0.claimFailed(claim, at: .now()) } })
             case .send(let delivery, let slot):
                 startSend(delivery, slot: slot)
             case .findNextDueTime(let claimedAt):
-                control.async { [self] in
+                onBlocking({ [self] in
                     let due = try? queue.nextDueTime()
                     event { $0.nextDueTimeFound(due, claimedAt: claimedAt, now: .now()) }
-                }
+                }, refused: { event { $0.nextDueTimeFound(nil, claimedAt: claimedAt, now: .now()) } })
             case .wake:
                 control.async { [self] in armTimer() }
             case .concludeStop(let waiters):
@@ -191,7 +211,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
             onlyChannels: claim.onlyChannels)
     }
 
-    /// Claims due work for `claim` and reports what it took; on `control`.
+    /// Claims due work for `claim` and reports what it took; on the blocking pool.
     private func runClaim(_ claim: DeliveryScheduler.Claim) {
         let now = Timestamp.now()
         let claimed: [DeliveryRecord]
@@ -214,22 +234,27 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         timer.schedule(deadline: .now() + .milliseconds(Int(wait) + 1))
     }
 
-    /// Starts `delivery` in send slot `slot`.
+    /// Starts `delivery` in send slot `slot`: a webhook on `webhookWork` (its exchange holds
+    /// no thread), an email on the blocking pool (its SMTP exchange does).
     private func startSend(_ delivery: DeliveryRecord, slot: Int) {
-        let sender = delivery.channelType == .webhook ? webhookWork : senders[slot]
-        sender.async { [self] in
-            attempt(delivery, on: sender) { [self] retryAt in
-                event { $0.sendFinished(slot: slot, channelID: delivery.channelID, retryAt: retryAt) }
-            }
+        let finished: @Sendable (Timestamp?) -> Void = { [self] retryAt in
+            event { $0.sendFinished(slot: slot, channelID: delivery.channelID, retryAt: retryAt) }
         }
+        let webhookWork = self.webhookWork
+        guard delivery.channelType == .webhook else {
+            // Refused only once the pool is shut down: the lease expires and it is sent again.
+            return onBlocking({ [self] in attempt(delivery, on: webhookWork, done: finished) }, refused: { finished(nil) })
+        }
+        webhookWork.async { [self] in attempt(delivery, on: webhookWork, done: finished) }
     }
 
     // MARK: One attempt
 
-    /// One attempt at `delivery`, started on its slot's queue `sender`; `done` is called once
-    /// the outcome is handed to the queue, whose commit the slot does not wait for, with the
-    /// time of the next attempt when there will be one. A webhook's exchange runs on the
-    /// transport without holding a thread; what follows it comes back to `sender`.
+    /// One attempt at `delivery`, started on `sender` (an email's on the blocking pool, which
+    /// passes `sender` but never uses it); `done` is called once the outcome is handed to the
+    /// queue, whose commit the slot does not wait for, with the time of the next attempt when
+    /// there will be one. A webhook's exchange runs on the transport without holding a
+    /// thread; what follows it comes back to `sender`.
     func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable (Timestamp?) -> Void) {
         let now = Timestamp.now()
         let target: SendTarget
@@ -391,23 +416,23 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         let message = BreakerNoticeEmail.message(
             to: subscriber.contact, subscriberName: subscriber.name, language: subscriber.language, channelID: channel.id,
             target: channel.target, reason: reason, from: smtp.from)
-        notices.async { [logger] in
+        onBlocking({ [logger] in
             if case .failure(let error) = smtp.send(message) {
                 logger.info("could not tell the owner that a breaker opened", ["subscriber": subscriber.id, "error": error.description])
             }
-        }
+        }, refused: {})
     }
 
     /// A critical alert whose webhook keeps failing also goes to the subscriber's contact.
     private func emailFallback(_ delivery: DeliveryRecord, alert: Alert, subscriber: Subscriber) {
         guard let smtp = configuration.smtp else { return }
         let message = AlertEmail.message(alert: alert, to: subscriber.contact, language: subscriber.language, deliveryID: delivery.id + "-fallback", from: smtp.from)
-        notices.async { [logger] in
+        onBlocking({ [logger] in
             if case .failure(let error) = smtp.send(message) {
                 logger.info("critical fallback email failed", ["subscriber": subscriber.id, "error": error.description])
             } else {
                 logger.info("critical alert sent to the contact by email while the webhook fails", ["subscriber": subscriber.id, "delivery": delivery.id])
             }
-        }
+        }, refused: {})
     }
 }

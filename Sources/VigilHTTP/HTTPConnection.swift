@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import VigilConcurrency
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,6 +26,9 @@ final class HTTPConnection: @unchecked Sendable {
     private let fd: Int32
     private let configuration: HTTPServerConfiguration
     private let handler: HTTPHandler
+    /// Where the handler runs: it may block (a commit, a Kafka acknowledgement), and this
+    /// connection's queue runs on Dispatch threads that serve every connection.
+    private let handlers: BlockingPool
     private let admission: HTTPAdmission?
     private let onClose: @Sendable (UInt64) -> Void
     private var parser: HTTPRequestParser
@@ -65,13 +69,14 @@ final class HTTPConnection: @unchecked Sendable {
 
     init(
         id: UInt64, fd: Int32, configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handler: @escaping HTTPHandler,
-        target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void
+        handlers: BlockingPool, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void
     ) {
         self.id = id
         self.fd = fd
         self.configuration = configuration
         self.admission = admission
         self.handler = handler
+        self.handlers = handlers
         self.onClose = onClose
         queue = DispatchQueue(label: "vigil.http.connection", target: target)
         parser = HTTPRequestParser(maxHeaderBytes: configuration.maxHeaderBytes, maxBodyBytes: configuration.maxBodyBytes)
@@ -236,7 +241,15 @@ final class HTTPConnection: @unchecked Sendable {
                 sequence += 1
                 keepAliveAfterResponse = request.keepAlive
                 let responder = HTTPResponder(connection: self, sequence: sequence, head: request.method == "HEAD")
-                handler(request, responder)
+                // The handler hops to the blocking pool; its responder hops back to `queue`.
+                let handler = self.handler, handled = request
+                do {
+                    try handlers.submit { handler(handled, responder) }
+                } catch {
+                    // Only once the server is stopping, which closes this connection too.
+                    let body = "{\"error\":\"unavailable\",\"message\":\"the server is stopping\"}"
+                    respond(HTTPResponse(status: 503, contentType: "application/json", text: body), keepAlive: false, sequence: sequence)
+                }
                 return
             }
         }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,6 +12,10 @@ import Glibc
 /// and on open connections, deadlines against slow and silent clients, an admission check
 /// on each request's head before its body is read, and a graceful stop that finishes
 /// in-flight requests.
+///
+/// Connections' I/O runs on Dispatch queues and never blocks; each request's handler runs on
+/// a `BlockingPool` (given, or made for this server), where it may wait for a commit or a
+/// Kafka acknowledgement, and its responder hops back to the connection's queue.
 public final class HTTPServer: @unchecked Sendable {
     // @unchecked: `throttle` and `acceptSource` are `acceptQueue`'s (`start` sets the source before it runs); the rest is `let`s and `state`.
     /// The limits and address it was started with.
@@ -24,6 +29,10 @@ public final class HTTPServer: @unchecked Sendable {
     /// which on Linux traps when it cannot open `/proc` files for its thread pool.
     let descriptorCeiling: Int
     private let handler: HTTPHandler
+    /// Where handlers run.
+    public let handlers: BlockingPool
+    /// Whether `handlers` was made for this server, which then starts and shuts it down.
+    private let ownsHandlers: Bool
     private let admission: HTTPAdmission?
     private let socket: ListeningSocket
     private let acceptConnection: @Sendable (ListeningSocket) -> AcceptOutcome
@@ -46,16 +55,22 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Binds and listens; requests go to `handler` once `start` is called. When `admission` is
     /// given, it sees every request's head first and may refuse it (see `HTTPAdmission`).
-    public convenience init(configuration: HTTPServerConfiguration, admission: HTTPAdmission? = nil, handler: @escaping HTTPHandler) throws {
+    ///
+    /// Handlers run on `handlers`, the service's blocking pool, which its owner starts and
+    /// shuts down (after `stop`). Without one, the server makes a pool of
+    /// `configuration.handlerThreads` threads of its own, started by `start` and shut down by `stop`.
+    public convenience init(
+        configuration: HTTPServerConfiguration, admission: HTTPAdmission? = nil, handlers: BlockingPool? = nil, handler: @escaping HTTPHandler
+    ) throws {
         try self.init(
-            configuration: configuration, admission: admission, handler: handler,
+            configuration: configuration, admission: admission, handlers: handlers, handler: handler,
             descriptorLimit: HTTPServerConfiguration.descriptorLimit(), accept: { $0.accept() })
     }
 
     /// As the public initialiser, with the descriptor limit and the `accept()` call
     /// replaceable, so tests can act as a process near or out of descriptors.
     init(
-        configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handler: @escaping HTTPHandler,
+        configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handlers: BlockingPool? = nil, handler: @escaping HTTPHandler,
         descriptorLimit: Int, accept: @escaping @Sendable (ListeningSocket) -> AcceptOutcome
     ) throws {
         self.configuration = configuration
@@ -63,12 +78,21 @@ public final class HTTPServer: @unchecked Sendable {
         descriptorCeiling = HTTPServer.descriptorCeiling(limit: descriptorLimit)
         self.admission = admission
         self.handler = handler
+        self.handlers = handlers ?? BlockingPool(threadCount: configuration.handlerThreads, label: "vigil.http.handlers")
+        ownsHandlers = handlers == nil
         acceptConnection = accept
         socket = try ListeningSocket(host: configuration.host, port: configuration.port)
     }
 
+    deinit {
+        // A pool made for a server never stopped: its idle threads end on a thread of their
+        // own, as this may be the last release on one of them.
+        if ownsHandlers { handlers.shutdownGracefully() }
+    }
+
     /// Starts accepting connections.
     public func start() {
+        if ownsHandlers { handlers.start() }
         let source = DispatchSource.makeReadSource(fileDescriptor: socket.descriptor, queue: acceptQueue)
         source.setEventHandler { [weak self] in self?.acceptPending() }
         let fd = socket.descriptor
@@ -85,7 +109,8 @@ public final class HTTPServer: @unchecked Sendable {
     /// The number of open connections.
     public var openConnections: Int { state.withLock { $0.connections.count } }
 
-    /// Whether accepting is paused for want of descriptors (on `acceptQueue` only).
+    /// Whether accepting is paused for want of descriptors (on `acceptQueue` only). The
+    /// `sync` never waits on I/O: `acceptQueue` only accepts (non-blocking) and counts.
     var acceptingPaused: Bool { acceptQueue.sync { throttle.paused } }
 
     private func acceptPending() {
@@ -113,7 +138,7 @@ public final class HTTPServer: @unchecked Sendable {
                 let id = state.nextID
                 allClosed.enter()
                 let connection = HTTPConnection(
-                    id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, target: connectionTarget,
+                    id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, handlers: handlers, target: connectionTarget,
                     onClose: { [weak self] id in self?.connectionClosed(id) })
                 state.connections[id] = connection
                 return connection
@@ -141,22 +166,29 @@ public final class HTTPServer: @unchecked Sendable {
 
     /// Stops accepting, lets in-flight requests finish and their responses drain, closes
     /// idle connections, and returns once all are closed or `timeout` seconds have passed
-    /// (then the rest are closed by force).
+    /// (then the rest are closed by force); a pool made for this server is then shut down
+    /// (in the background when a handler may still be running).
+    /// It blocks its thread (`BlockingPool.wait`): call it where a thread may block (the
+    /// service's shutdown, a test), never from a handler.
     public func stop(timeout: Double = 10) {
         let open: [HTTPConnection] = state.withLock { state in
             guard !state.stopping else { return [] }
             state.stopping = true
             return Array(state.connections.values)
         }
+        // The `sync` never waits on I/O: `acceptQueue` only accepts (non-blocking) and counts.
         acceptQueue.sync {
             // A suspended source would never run its cancel handler, which closes the socket.
             if throttle.paused, throttle.connectionClosed() { acceptSource?.resume() }
             acceptSource?.cancel()
         }
         for connection in open { connection.drain() }
-        if allClosed.wait(timeout: .now() + timeout) == .timedOut {
+        var closed = BlockingPool.wait(for: allClosed, timeout: timeout)
+        if !closed {
             for connection in state.withLock({ Array($0.connections.values) }) { connection.forceClose() }
-            _ = allClosed.wait(timeout: .now() + 2)
+            closed = BlockingPool.wait(for: allClosed, timeout: 2)
         }
+        // A handler may still run on a connection closed by force: then it is not waited for.
+        if ownsHandlers { closed ? handlers.shutdown() : handlers.shutdownGracefully() }
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilCore
 import VigilObservability
 
@@ -362,10 +363,13 @@ public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable
             return !state.stopped
         }
         guard first else { return }
-        _ = completing.wait(timeout: .now() + 15)  // outcomes being recorded, then their commits
+        // Outcomes being recorded, then their commits (`BlockingPool.wait`: close is called
+        // from a thread that may block, the service's shutdown or a test).
+        _ = BlockingPool.wait(for: completing, timeout: 15)
         state.withLock { $0.working }?.join()
         state.withLock { $0.outcomes }?.stop()
-        state.withLock { $0.commits }.sync {}
+        let commits = state.withLock { $0.commits }
+        BlockingPool.wait { (done: @escaping @Sendable () -> Void) in commits.async { done() } }
         state.withLock { $0.consumer }?.close()
         if ownsConnection {
             connection.shutdown()

@@ -2,6 +2,7 @@ import CRdKafka
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilObservability
 
 /// Where a produced message landed.
@@ -110,35 +111,37 @@ public final class KafkaProducer: Sendable {
         if let refused { completion(.failure(refused)) }
     }
 
-    /// `produce`, waiting for the delivery report (at most `timeout` seconds).
+    /// `produce`, waiting for the delivery report (at most `timeout` seconds). It blocks its
+    /// thread (`BlockingPool.wait`): call it from a blocking pool's thread or a dedicated one.
     @discardableResult
     public func produceAndWait(topic: String, key: [UInt8]?, value: [UInt8]?, timeout: Double = 30) throws(KafkaError) -> KafkaRecordPosition {
-        let done = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Result<KafkaRecordPosition, KafkaError>?>(nil)
-        produce(topic: topic, key: key, value: value) { result in
-            outcome.withLock { $0 = result }
-            done.signal()
+        let outcome = BlockingPool.wait(timeout: timeout) { (reported: @escaping @Sendable (Result<KafkaRecordPosition, KafkaError>) -> Void) in
+            produce(topic: topic, key: key, value: value, completion: reported)
         }
-        guard done.wait(timeout: .now() + timeout) == .success, let result = outcome.withLock({ $0 }) else {
+        guard let outcome else {
             throw KafkaError("no delivery report from Kafka for \(topic) within \(Int(timeout)) s")
         }
-        return try result.get()
+        return try outcome.get()
     }
 
     /// Writes every message and waits for all their delivery reports; throws the first failure.
+    /// It blocks its thread, as `produceAndWait` does.
     public func produceAll(_ messages: [(topic: String, key: String, value: [UInt8]?)]) throws(KafkaError) {
         guard !messages.isEmpty else { return }
-        let group = DispatchGroup()
-        let failed = Mutex<KafkaError?>(nil)
-        for message in messages {
-            group.enter()
-            produce(topic: message.topic, key: Array(message.key.utf8), value: message.value) { result in
-                if case .failure(let error) = result { failed.withLock { $0 = $0 ?? error } }
-                group.leave()
+        let failure = BlockingPool.wait { (allReported: @escaping @Sendable (KafkaError?) -> Void) in
+            let remaining = Mutex((count: messages.count, failure: KafkaError?.none))
+            for message in messages {
+                produce(topic: message.topic, key: Array(message.key.utf8), value: message.value) { result in
+                    let last: (Bool, KafkaError?) = remaining.withLock { remaining in
+                        if case .failure(let error) = result { remaining.failure = remaining.failure ?? error }
+                        remaining.count -= 1
+                        return (remaining.count == 0, remaining.failure)
+                    }
+                    if last.0 { allReported(last.1) }
+                }
             }
         }
-        group.wait()
-        if let error = failed.withLock({ $0 }) { throw error }
+        if let failure { throw failure }
     }
 
     /// Waits up to `timeout` seconds for every message in flight to be reported.

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 
 /// A named thread of its own for one Kafka loop (a producer's delivery reports, a reader's
 /// records): `stop()` asks it to end, `join()` waits until it has, and `pause` waits without
@@ -9,10 +10,10 @@ import Synchronization
 final class KafkaThread: Sendable {
     /// What the thread was made for, as its name.
     let name: String
-    private let stopping = Mutex(false)
+    /// Whether `stop()` was called, and the completion of a `pause` in progress, which
+    /// `stop()` calls so that the pause ends at once.
+    private let stopping = Mutex<(stopped: Bool, wake: (@Sendable () -> Void)?)>((false, nil))
     private let joined = Mutex(false)
-    /// Signalled by `stop()` so a `pause` in progress ends at once.
-    private let wake = DispatchSemaphore(value: 0)
     private let thread: pthread_t
 
     /// Starts a thread named `name` running `body` (handed this thread, to ask `isStopping`
@@ -38,22 +39,30 @@ final class KafkaThread: Sendable {
     }
 
     /// `true` once `stop()` was called.
-    var isStopping: Bool { stopping.withLock { $0 } }
+    var isStopping: Bool { stopping.withLock { $0.stopped } }
 
     /// Waits `seconds`, or less when `stop()` comes first; `false` when the thread should end.
+    /// Only this thread calls it (a dedicated thread may block: `BlockingPool.wait`).
     func pause(_ seconds: Double) -> Bool {
         guard !isStopping else { return false }
-        _ = wake.wait(timeout: .now() + seconds)
+        _ = BlockingPool.wait(timeout: seconds) { (woken: @escaping @Sendable () -> Void) in
+            let stopped = stopping.withLock { state in
+                if !state.stopped { state.wake = woken }
+                return state.stopped
+            }
+            if stopped { woken() }
+        }
+        stopping.withLock { $0.wake = nil }
         return !isStopping
     }
 
     /// Asks the thread to end; idempotent.
     func stop() {
-        let first = stopping.withLock { stopping in
-            defer { stopping = true }
-            return !stopping
+        let wake = stopping.withLock { state in
+            defer { state = (true, nil) }
+            return state.wake
         }
-        if first { wake.signal() }
+        wake?()
     }
 
     /// `true` when called on this thread.
@@ -77,17 +86,27 @@ final class KafkaThread: Sendable {
 
     /// What the new thread needs, handed over once `init` has its id: the thread waits for it.
     private final class Start: Sendable {
-        private let handed = DispatchSemaphore(value: 0)
-        private let parts = Mutex<(KafkaThread, @Sendable (KafkaThread) -> Void)?>(nil)
+        typealias Parts = (KafkaThread, @Sendable (KafkaThread) -> Void)
+        /// The parts once handed, or the new thread's completion while it waits for them.
+        private let state = Mutex<(parts: Parts?, taker: (@Sendable (Parts) -> Void)?)>((nil, nil))
 
         func hand(_ owner: KafkaThread, _ body: @escaping @Sendable (KafkaThread) -> Void) {
-            parts.withLock { $0 = (owner, body) }
-            handed.signal()
+            let taker = state.withLock { state in
+                defer { state = ((owner, body), nil) }
+                return state.taker
+            }
+            taker?((owner, body))
         }
 
-        func take() -> (KafkaThread, @Sendable (KafkaThread) -> Void) {
-            handed.wait()
-            return parts.withLock { $0! }
+        /// Called on the new thread, which may block (`BlockingPool.wait`).
+        func take() -> Parts {
+            BlockingPool.wait { (taken: @escaping @Sendable (Parts) -> Void) in
+                let parts: Parts? = state.withLock { state in
+                    if state.parts == nil { state.taker = taken }
+                    return state.parts
+                }
+                if let parts { taken(parts) }
+            }
         }
     }
 }

@@ -2,6 +2,7 @@ import CRdKafka
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilObservability
 
 /// A reader of whole topics, outside any consumer group: it is assigned every partition
@@ -10,9 +11,15 @@ import VigilObservability
 public final class KafkaTopicReader: Sendable {
     private let client: KafkaClientHandle
     private let partitionCount: [String: Int]
-    private let atEnd = Mutex<Set<TopicPartition>>([])
-    /// Signalled once, when every partition has been read to its end (see `waitUntilCaughtUp`).
-    private let caughtUpSignal = DispatchSemaphore(value: 0)
+    /// The partitions read to their end at least once, and the completions of the callers
+    /// waiting until all are (see `waitUntilCaughtUp`).
+    private let atEnd = Mutex(CatchingUp())
+
+    private struct CatchingUp {
+        var partitions: Set<TopicPartition> = []
+        var waiters: [UInt64: @Sendable () -> Void] = [:]
+        var nextWaiter: UInt64 = 0
+    }
 
     /// Reads every partition of `topics` on `bootstrapServers` from the start; fails when a
     /// topic does not exist (run `vigil kafka init`, or `vigil dev kafka` for the mock).
@@ -33,7 +40,6 @@ public final class KafkaTopicReader: Sendable {
             for partition in 0..<count { assigned.append((TopicPartition(topic, Int32(partition)), offset: Int64(RD_KAFKA_OFFSET_BEGINNING))) }
         }
         partitionCount = counts
-        if assigned.isEmpty { caughtUpSignal.signal() }
         try client.withClient { client throws(KafkaError) in
             rd_kafka_poll_set_consumer(client)
             let code = try KafkaClientHandle.withPartitionList(assigned) { rd_kafka_assign(client, $0) }
@@ -49,14 +55,29 @@ public final class KafkaTopicReader: Sendable {
     private var totalPartitions: Int { partitionCount.values.reduce(0, +) }
 
     /// `true` once every partition has been read to the end at least once.
-    public var caughtUp: Bool { atEnd.withLock { $0.count } >= totalPartitions }
+    public var caughtUp: Bool { atEnd.withLock { $0.partitions.count } >= totalPartitions }
 
     /// Waits until every partition has been read to its end at least once (another thread
-    /// polls); `false` when `timeout` seconds passed first.
+    /// polls); `false` when `timeout` seconds passed first. It blocks its thread
+    /// (`BlockingPool.wait`): call it where a thread may block (starting a process, a test).
     public func waitUntilCaughtUp(timeout: Double) -> Bool {
-        guard caughtUpSignal.wait(timeout: .now() + timeout) == .success else { return caughtUp }
-        caughtUpSignal.signal()  // it stays caught up: let any later waiter through
-        return true
+        let total = totalPartitions
+        var id: UInt64 = 0
+        let reached = BlockingPool.wait(timeout: timeout) { (reached: @escaping @Sendable () -> Void) in
+            let done = atEnd.withLock { state in
+                guard state.partitions.count < total else { return true }
+                id = state.nextWaiter
+                state.nextWaiter += 1
+                state.waiters[id] = reached
+                return false
+            }
+            if done { reached() }
+        }
+        guard !reached else { return true }
+        return atEnd.withLock { state in
+            state.waiters[id] = nil
+            return state.partitions.count >= total
+        }
     }
 
     /// The next record, or `nil` when none arrived within `timeout` seconds.
@@ -64,8 +85,13 @@ public final class KafkaTopicReader: Sendable {
         switch try client.poll(timeout: timeout) {
         case .record(let record): return record
         case .endOfPartition(let partition):
-            let (inserted, count) = atEnd.withLock { ($0.insert(partition).inserted, $0.count) }
-            if inserted && count == totalPartitions { caughtUpSignal.signal() }
+            let total = totalPartitions
+            let reached: [@Sendable () -> Void] = atEnd.withLock { state in
+                guard state.partitions.insert(partition).inserted, state.partitions.count == total else { return [] }
+                defer { state.waiters = [:] }
+                return Array(state.waiters.values)
+            }
+            for waiter in reached { waiter() }
             return nil
         case .nothing: return nil
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilCore
 
 /// The audit trail in the embedded store: an append-only table read by `GET /v1/audit`.
@@ -103,7 +104,9 @@ public final class AuditTrail: Sendable {
 
     /// Returns once every entry recorded so far has been published (with a feed); call
     /// before the process exits.
-    public func waitForPublished() { publishing.sync {} }
+    public func waitForPublished() {
+        BlockingPool.wait { (done: @escaping @Sendable () -> Void) in publishing.async { done() } }
+    }
 
     /// Returns once every entry applied so far is committed.
     public func waitForReplica() throws { _ = try database.writeAndWait { _ in } }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 
 /// The embedded store: one SQLite file in WAL mode with `synchronous=FULL`.
 ///
@@ -21,7 +22,6 @@ public final class Database: @unchecked Sendable {
     private let writerQueue = DispatchQueue(label: "vigil.store.writer", qos: .userInitiated)
     private let state: Mutex<State>
     private let readers: [SQLiteConnection]
-    private let readerSlots: DispatchSemaphore
     /// Whether the writer's `synchronous` is `FULL` now (`NORMAL` otherwise); the writer's.
     private var writerSyncs = true
 
@@ -34,6 +34,8 @@ public final class Database: @unchecked Sendable {
         var closed = false
         /// The readers not lent out.
         var freeReaders: [Int]
+        /// Callers waiting for a reader to be returned, woken one per return, first come first.
+        var readerWaiters: [@Sendable () -> Void] = []
         var commitCount: UInt64 = 0
         var committedJobs: UInt64 = 0
         var syncedCommits: UInt64 = 0
@@ -70,7 +72,6 @@ public final class Database: @unchecked Sendable {
             readers.append(reader)
         }
         self.readers = readers
-        readerSlots = DispatchSemaphore(value: readers.count)
         state = Mutex(State(freeReaders: Array(readers.indices)))
     }
 
@@ -156,29 +157,48 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` in the next group commit and waits for the commit (or, with
     /// `answeringBeforeCommit`, only for the body; `durable` as for `write`).
+    ///
+    /// It blocks its thread (`BlockingPool.wait`): call it from a blocking pool's thread or a
+    /// dedicated one, never from a Dispatch thread that serves connections.
     public func writeAndWait<T: Sendable>(
         answeringBeforeCommit: Bool = false, durable: Bool = true, _ body: @escaping @Sendable (WriteTransaction) throws -> T
     ) throws -> T {
-        let done = DispatchSemaphore(value: 0)
-        let answer = Mutex<Result<T, Error>?>(nil)
-        write(answeringBeforeCommit: answeringBeforeCommit, durable: durable, body) { result in
-            answer.withLock { $0 = result }
-            done.signal()
-        }
-        done.wait()
-        return try answer.withLock { $0! }.get()
+        try BlockingPool.wait { (answer: @escaping @Sendable (Result<T, Error>) -> Void) in
+            write(answeringBeforeCommit: answeringBeforeCommit, durable: durable, body, completion: answer)
+        }.get()
     }
 
     /// Runs `body` with a read connection; concurrent readers see the last committed state.
-    /// The semaphore and the free list hand each connection to one caller at a time.
+    /// The free list lends each connection to one caller at a time; when all are lent, the
+    /// caller waits (`BlockingPool.wait`) until one is returned, then tries again. A returned
+    /// reader goes back to the free list, where a running caller may take it before the woken
+    /// one runs (as with a semaphore): handing it to the woken caller would leave it unused
+    /// until that thread is scheduled, and reads would queue behind wake-ups.
     public func read<T>(_ body: (ReadTransaction) throws -> T) throws -> T {
-        readerSlots.wait()
-        let index = state.withLock { $0.freeReaders.removeLast() }
-        defer {
-            state.withLock { $0.freeReaders.append(index) }
-            readerSlots.signal()
+        var index = state.withLock { $0.freeReaders.popLast() }
+        while index == nil {
+            BlockingPool.wait { (returned: @escaping @Sendable () -> Void) in
+                let free = state.withLock { state in
+                    if !state.freeReaders.isEmpty { return true }
+                    state.readerWaiters.append(returned)
+                    return false
+                }
+                if free { returned() }
+            }
+            index = state.withLock { $0.freeReaders.popLast() }
         }
-        return try body(ReadTransaction(connection: readers[index]))
+        let lent = index!
+        defer { returnReader(lent) }
+        return try body(ReadTransaction(connection: readers[lent]))
+    }
+
+    /// Puts reader `index` back on the free list and wakes the first caller waiting for one.
+    private func returnReader(_ index: Int) {
+        let waiter: (@Sendable () -> Void)? = state.withLock { state in
+            state.freeReaders.append(index)
+            return state.readerWaiters.isEmpty ? nil : state.readerWaiters.removeFirst()
+        }
+        waiter?()
     }
 
     /// Transactions committed, write jobs they carried, and commits that waited for the disk,
@@ -193,14 +213,18 @@ public final class Database: @unchecked Sendable {
             defer { state.closed = true }
             return state.closed
         }
-        writerQueue.sync {
-            // Jobs still waiting for company are committed now, not dropped.
-            let run = state.withLock { state in
-                guard !state.drainScheduled, !state.pending.isEmpty else { return false }
-                state.drainScheduled = true
-                return true
+        // Waits for the writer (`BlockingPool.wait`): call it from a thread that may block.
+        BlockingPool.wait { (done: @escaping @Sendable () -> Void) in
+            writerQueue.async { [self] in
+                // Jobs still waiting for company are committed now, not dropped.
+                let run = state.withLock { state in
+                    guard !state.drainScheduled, !state.pending.isEmpty else { return false }
+                    state.drainScheduled = true
+                    return true
+                }
+                if run { drain(evenAlone: true) }
+                done()
             }
-            if run { drain(evenAlone: true) }
         }
         if !wasClosed { _ = try? writer.execute("PRAGMA main.wal_checkpoint(TRUNCATE); PRAGMA keys.wal_checkpoint(TRUNCATE)") }
     }
@@ -209,8 +233,11 @@ public final class Database: @unchecked Sendable {
     /// key's old page images leave the WAL; run after an erasure. Throws
     /// `StoreError.checkpointIncomplete` when SQLite could not finish (a reader held an
     /// older snapshot past the busy timeout): the WAL may still hold the erased key.
+    /// It waits for the writer (`BlockingPool.wait`): call it from a thread that may block.
     public func checkpointKeys() throws {
-        let row = try writerQueue.sync { try writer.query("PRAGMA keys.wal_checkpoint(TRUNCATE)").first }
+        let row = try BlockingPool.wait { (answer: @escaping @Sendable (Result<SQLiteRow?, Error>) -> Void) in
+            writerQueue.async { [self] in answer(Result<SQLiteRow?, Error> { try writer.query("PRAGMA keys.wal_checkpoint(TRUNCATE)").first }) }
+        }.get()
         // The pragma answers (busy, frames in the WAL, frames checkpointed); busy = 1 when
         // it could not complete, which SQLite reports as a row, not as an error.
         guard let row, row.int(0) == 0 else {

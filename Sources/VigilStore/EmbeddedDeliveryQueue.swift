@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilCore
 import VigilCrypto
 
@@ -49,17 +50,14 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         let ids = Set(claimed.map(\.id))
         let leaseUntil = DeliveryArithmetic.sum(now.milliseconds, claim.leaseMilliseconds)
         let early = routingWritesCommit.withLock { $0 }
-        let committed = DispatchSemaphore(value: 0)
-        let outcome = Mutex<Error?>(nil)
-        database.write({ transaction in
-            try Self.insert(deliveries, through: offset, consumer: consumer, now: now.milliseconds, into: transaction.connection, claimed: ids, leaseUntil: leaseUntil)
-        }, completion: { result in
-            if case .failure(let error) = result { outcome.withLock { $0 = error } }
-            committed.signal()
-        })
-        if early { handOff(claimed) }
-        committed.wait()
-        let failure = outcome.withLock { $0 }
+        let failure: Error? = BlockingPool.wait { (committed: @escaping @Sendable (Error?) -> Void) in
+            database.write({ transaction in
+                try Self.insert(deliveries, through: offset, consumer: consumer, now: now.milliseconds, into: transaction.connection, claimed: ids, leaseUntil: leaseUntil)
+            }, completion: { result in
+                if case .failure(let error) = result { committed(error) } else { committed(nil) }
+            })
+            if early { handOff(claimed) }
+        }
         routingWritesCommit.withLock { $0 = failure == nil }
         if !early { handOff(failure == nil ? claimed : []) }
         if let failure { throw failure }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import VigilConcurrency
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -35,19 +36,24 @@ struct APIClient {
         if body != nil { request.setValue("application/json", forHTTPHeaderField: "Content-Type") }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         request.httpBody = body
-        let answer = Mutex<(data: Data?, status: Int?, error: Error?)>((nil, nil, nil))
-        let done = DispatchSemaphore(value: 0)
-        let task = URLSession.shared.dataTask(with: request) { data, response, error in
-            let status = (response as? HTTPURLResponse)?.statusCode
-            answer.withLock { $0 = (data, status, error) }
-            done.signal()
-        }
-        task.resume()
-        done.wait()
-        let (data, status, error) = answer.withLock { $0 }
+        // The command's main thread waits (`BlockingPool.wait`) for URLSession's answer.
+        let (data, status, error) = BlockingPool.wait { (answer: @escaping @Sendable (Answer) -> Void) in
+            URLSession.shared.dataTask(with: request) { data, response, error in
+                answer(Answer(data: data, status: (response as? HTTPURLResponse)?.statusCode, error: error))
+            }.resume()
+        }.parts
         if let error { throw ClientError(description: "cannot reach \(baseURL.absoluteString): \(error.localizedDescription)") }
         guard let status else { throw ClientError(description: "no response from \(baseURL.absoluteString)") }
         return (status, data ?? Data())
+    }
+
+    /// What URLSession answered.
+    private struct Answer: @unchecked Sendable {
+        // @unchecked: `Error` from URLSession is not always Sendable-checked on Linux; the value is only read after the wait returns.
+        let data: Data?
+        let status: Int?
+        let error: Error?
+        var parts: (Data?, Int?, Error?) { (data, status, error) }
     }
 
     /// The server's `message`, or the field errors, from an error body.
