@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilCore
 import VigilObservability
 import VigilStore
@@ -27,14 +28,13 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
     private let intake: AlertIntake
     private let metrics: Metrics
     private let logger: Logger
-    private let dispatchQueue = DispatchQueue(label: "vigil.kafka.router", qos: .userInitiated)
-    private let running = DispatchGroup()
     private let state = Mutex(State())
 
     /// What the routing loop shares with `start`, `stop` and the readers of its progress.
     private struct State {
         var consumer: KafkaConsumer?
-        var stopped = false
+        /// The routing loop's own thread (it polls and waits for acks: a dedicated thread may block).
+        var loop: KafkaThread?
         var routed: LogOffset = 0
         var routedListeners: [@Sendable (LogOffset) -> Void] = []
     }
@@ -65,11 +65,9 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
     public func start() throws {
         let consumer = try connection.consumer(group: Self.group, topics: [KafkaAlertLog.topic])
         state.withLock { $0.consumer = consumer }
-        running.enter()
-        dispatchQueue.async { [self] in
-            defer { running.leave() }
+        let loop = try KafkaThread(name: "vigil-router") { [self] thread in
             var pending: [KafkaRecord] = []
-            while !state.withLock({ $0.stopped }) {
+            while !thread.isStopping {
                 do {
                     // Take what has arrived (up to 256 records), do each, then commit each
                     // partition once: a commit per record cost a coordinator round trip each.
@@ -103,10 +101,11 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
                     try flush()
                 } catch {
                     logger.error("router cannot take a record; retrying in 1 s", ["error": String(describing: error)])
-                    Thread.sleep(forTimeInterval: 1)
+                    _ = thread.pause(1)
                 }
             }
         }
+        state.withLock { $0.loop = loop }
         logger.info("router joined the Kafka group", ["group": Self.group, "topic": KafkaAlertLog.topic])
     }
 
@@ -156,14 +155,11 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
     private func file(_ body: [UInt8], from record: KafkaRecord) throws {
         // Its position is the idempotency key: a crash between the append and the commit cannot file it twice.
         let claim = intake.claim(organisation: "kafka:\(record.topic)", key: "\(record.partition):\(record.offset)", body: body)
-        let done = DispatchSemaphore(value: 0)
-        let filed = Mutex<AlertIntake.Outcome?>(nil)
-        intake.file(body, by: .body, claim: claim) { outcome in
-            filed.withLock { $0 = outcome }
-            done.signal()
+        // On the routing thread, a dedicated one: it may wait for the append's acknowledgement.
+        let outcome = BlockingPool.wait { (filed: @escaping @Sendable (AlertIntake.Outcome) -> Void) in
+            intake.file(body, by: .body, claim: claim, completion: filed)
         }
-        done.wait()
-        switch filed.withLock({ $0! }) {
+        switch outcome {
         case .invalid(let failure):
             try quarantine(record, failure.description)
         case .refused(_, let refusal):
@@ -189,8 +185,9 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
 
     /// Leaves the group after the record in hand; its partitions move to the other routers at once.
     public func stop() {
-        state.withLock { $0.stopped = true }
-        running.wait()
+        let loop = state.withLock { $0.loop }
+        loop?.stop()
+        loop?.join()
         state.withLock { $0.consumer }?.close()
     }
 }

@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VigilConcurrency
 import VigilCore
 import VigilDelivery
 import VigilHTTP
@@ -46,6 +47,9 @@ public final class VigilService: Sendable {
     public let replays: ReplayRunner
     /// The metrics registry behind `/metrics`.
     public let metrics = Metrics()
+    /// The one bounded pool where blocking work runs: HTTP handlers that wait for a commit,
+    /// the workers' claims and SMTP sends (DESIGN §4). Started by `start`, shut down by `stop`.
+    private let blocking: BlockingPool
     private let logger: Logger
     private let state = Mutex(State())
 
@@ -73,6 +77,8 @@ public final class VigilService: Sendable {
     public init(configuration: VigilConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.logger = logger
+        blocking = BlockingPool(
+            threadCount: HTTPServerConfiguration.defaultHandlerThreads + configuration.workerConfiguration.maxConcurrent + 2, label: "vigil.blocking")
         do {
             try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
         } catch {
@@ -117,7 +123,7 @@ public final class VigilService: Sendable {
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
-            events: VigilService.deliveryEvents(metrics: metrics), logger: logger.labelled("workers"))
+            events: VigilService.deliveryEvents(metrics: metrics), logger: logger.labelled("workers"), blocking: blocking)
         backend.attach(workers)
         replays = ReplayRunner(
             log: backend.log, queue: backend.deliveries, subscribers: shared.subscribers, store: shared.replays,
@@ -183,6 +189,7 @@ public final class VigilService: Sendable {
         http.maxConnections = configuration.maxConnections
         http.requestTimeout = configuration.requestTimeoutSeconds
         http.idleTimeout = configuration.idleTimeoutSeconds
+        blocking.start()
         if role.routes { try backend.router.start() }
         if role.sends {
             try backend.startWorking(workers, logger: logger)
@@ -190,7 +197,8 @@ public final class VigilService: Sendable {
         }
         if role.servesAPI { try replays.resume() }
         // Authenticate on the head, before a body is read or `100 Continue` is sent.
-        let server = try HTTPServer(configuration: http, admission: { authenticator.admission($0) }, handler: router.handler)
+        let server = try HTTPServer(
+            configuration: http, admission: { authenticator.admission($0) }, handlers: blocking, runsInline: router.runsInline, handler: router.handler)
         server.start()
         state.withLock { $0.server = server }
         let offset = (try? log.lastOffset()) ?? 0
@@ -217,6 +225,7 @@ public final class VigilService: Sendable {
         if role.routes { backend.router.stop() }
         if role.sends { workers.stop() }
         backend.shutdown()
+        blocking.shutdown()
         logger.info("stopped")
     }
 
@@ -286,15 +295,15 @@ public final class VigilService: Sendable {
 /// Blocks until the process receives SIGTERM or SIGINT (delivered through dispatch signal
 /// sources, so the handlers run no code in signal context).
 public func waitForTerminationSignal() {
-    let stop = DispatchSemaphore(value: 0)
     var sources: [DispatchSourceSignal] = []
-    for number in [SIGTERM, SIGINT] {
-        signal(number, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-        source.setEventHandler { stop.signal() }
-        source.resume()
-        sources.append(source)
+    BlockingPool.wait { (stop: @escaping @Sendable () -> Void) in
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: stop)
+            source.resume()
+            sources.append(source)
+        }
     }
-    stop.wait()
     sources.forEach { $0.cancel() }
 }
