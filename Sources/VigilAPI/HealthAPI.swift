@@ -14,7 +14,7 @@ struct HealthAPI: Sendable {
     let isStopping: @Sendable () -> Bool
 
     func register(on router: inout HTTPRouter) {
-        router.add("GET", "/healthz") { _, responder in
+        router.add("GET", "/healthz", inline: true) { _, responder in
             responder.send(HTTPResponse(status: 200, contentType: "application/json", text: "{\"status\":\"ok\"}"))
         }
         let log = self.log, metrics = self.metrics, isStopping = self.isStopping

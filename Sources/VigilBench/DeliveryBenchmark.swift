@@ -129,7 +129,7 @@ public struct DeliveryBenchmark: Sendable {
             }
             var sinkConfiguration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
             sinkConfiguration.maxConnections = 4096
-            sink = try HTTPServer(configuration: sinkConfiguration, handler: router.handler)
+            sink = try HTTPServer(configuration: sinkConfiguration, runsInline: { _ in true }, handler: router.handler)
             sink.start()
             var configuration = try VigilConfiguration.forBenchmark()
             configuration.listen = "127.0.0.1:0"

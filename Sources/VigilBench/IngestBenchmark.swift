@@ -81,7 +81,9 @@ public struct IngestBenchmark: Sendable {
         var router = HTTPRouter()
         let answer = HTTPResponse(status: 202, contentType: "application/json", text: #"{"id":"01M825CFCJ7PXX86Y361FVVH2B","offset":1,"status":"accepted"}"#)
         router.add("POST", "/v1/alerts") { _, responder in responder.send(answer) }
-        let server = try HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), handler: router.handler)
+        // The HTTP exchange alone: the constant handler waits for nothing, so it runs inline.
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), runsInline: { _ in true }, handler: router.handler)
         server.start()
         defer { server.stop() }
         return try load(port: server.port)

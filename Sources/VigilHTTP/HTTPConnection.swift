@@ -29,6 +29,7 @@ final class HTTPConnection: @unchecked Sendable {
     /// Where the handler runs: it may block (a commit, a Kafka acknowledgement), and this
     /// connection's queue runs on Dispatch threads that serve every connection.
     private let handlers: BlockingPool
+    private let runsInline: @Sendable (HTTPRequest) -> Bool
     private let admission: HTTPAdmission?
     private let onClose: @Sendable (UInt64) -> Void
     private var parser: HTTPRequestParser
@@ -69,8 +70,10 @@ final class HTTPConnection: @unchecked Sendable {
 
     init(
         id: UInt64, fd: Int32, configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handler: @escaping HTTPHandler,
-        handlers: BlockingPool, target: DispatchQueue, onClose: @escaping @Sendable (UInt64) -> Void
+        handlers: BlockingPool, runsInline: @escaping @Sendable (HTTPRequest) -> Bool, target: DispatchQueue,
+        onClose: @escaping @Sendable (UInt64) -> Void
     ) {
+        self.runsInline = runsInline
         self.id = id
         self.fd = fd
         self.configuration = configuration
@@ -241,8 +244,10 @@ final class HTTPConnection: @unchecked Sendable {
                 sequence += 1
                 keepAliveAfterResponse = request.keepAlive
                 let responder = HTTPResponder(connection: self, sequence: sequence, head: request.method == "HEAD")
-                // The handler hops to the blocking pool; its responder hops back to `queue`.
+                // The handler hops to the blocking pool, unless it never waits; its responder
+                // hops back to `queue`.
                 let handler = self.handler, handled = request
+                if runsInline(request) { return handler(handled, responder) }
                 do {
                     try handlers.submit { handler(handled, responder) }
                 } catch {

@@ -5,6 +5,7 @@ public struct HTTPRouter: Sendable {
         let method: String
         let segments: [Substring]
         let handler: HTTPHandler
+        let inline: Bool
     }
 
     private var routes: [Route] = []
@@ -13,8 +14,24 @@ public struct HTTPRouter: Sendable {
     public init() {}
 
     /// Adds a route; `{name}` segments match one path segment and fill `pathParameters`.
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping HTTPHandler) {
-        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler))
+    ///
+    /// A route's handler runs on the server's blocking pool, where it may wait for a commit.
+    /// One marked `inline` runs on the connection's own queue instead, without the hop: only
+    /// for handlers that never wait for a commit, a broker or a peer (they answer from a
+    /// completion, as `POST /v1/alerts` answers from the append's), and at most read the
+    /// store, which is bounded.
+    public mutating func add(_ method: String, _ pattern: String, inline: Bool = false, _ handler: @escaping HTTPHandler) {
+        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler, inline: inline))
+    }
+
+    /// Whether `request` goes to an `inline` route, for `HTTPServer`'s `runsInline`.
+    public var runsInline: @Sendable (HTTPRequest) -> Bool {
+        let routes = self.routes.filter(\.inline)
+        return { request in
+            guard !routes.isEmpty else { return false }
+            let segments = request.path.split(separator: "/")
+            return routes.contains { $0.method == request.method && HTTPRouter.match($0.segments, segments) != nil }
+        }
     }
 
     /// The router as a handler for `HTTPServer`.

@@ -31,6 +31,8 @@ public final class HTTPServer: @unchecked Sendable {
     private let handler: HTTPHandler
     /// Where handlers run.
     public let handlers: BlockingPool
+    /// Which requests are handled on their connection's queue instead.
+    private let runsInline: @Sendable (HTTPRequest) -> Bool
     /// Whether `handlers` was made for this server, which then starts and shuts it down.
     private let ownsHandlers: Bool
     private let admission: HTTPAdmission?
@@ -59,20 +61,26 @@ public final class HTTPServer: @unchecked Sendable {
     /// Handlers run on `handlers`, the service's blocking pool, which its owner starts and
     /// shuts down (after `stop`). Without one, the server makes a pool of
     /// `configuration.handlerThreads` threads of its own, started by `start` and shut down by `stop`.
+    ///
+    /// A request `runsInline` says yes to is handled on its connection's queue, without the
+    /// hop to the pool (see `HTTPRouter.add(_:_:inline:_:)`).
     public convenience init(
-        configuration: HTTPServerConfiguration, admission: HTTPAdmission? = nil, handlers: BlockingPool? = nil, handler: @escaping HTTPHandler
+        configuration: HTTPServerConfiguration, admission: HTTPAdmission? = nil, handlers: BlockingPool? = nil,
+        runsInline: @escaping @Sendable (HTTPRequest) -> Bool = { _ in false }, handler: @escaping HTTPHandler
     ) throws {
         try self.init(
-            configuration: configuration, admission: admission, handlers: handlers, handler: handler,
+            configuration: configuration, admission: admission, handlers: handlers, runsInline: runsInline, handler: handler,
             descriptorLimit: HTTPServerConfiguration.descriptorLimit(), accept: { $0.accept() })
     }
 
     /// As the public initialiser, with the descriptor limit and the `accept()` call
     /// replaceable, so tests can act as a process near or out of descriptors.
     init(
-        configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handlers: BlockingPool? = nil, handler: @escaping HTTPHandler,
+        configuration: HTTPServerConfiguration, admission: HTTPAdmission?, handlers: BlockingPool? = nil,
+        runsInline: @escaping @Sendable (HTTPRequest) -> Bool = { _ in false }, handler: @escaping HTTPHandler,
         descriptorLimit: Int, accept: @escaping @Sendable (ListeningSocket) -> AcceptOutcome
     ) throws {
+        self.runsInline = runsInline
         self.configuration = configuration
         maxConnections = configuration.effectiveMaxConnections
         descriptorCeiling = HTTPServer.descriptorCeiling(limit: descriptorLimit)
@@ -138,7 +146,7 @@ public final class HTTPServer: @unchecked Sendable {
                 let id = state.nextID
                 allClosed.enter()
                 let connection = HTTPConnection(
-                    id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, handlers: handlers, target: connectionTarget,
+                    id: id, fd: fd, configuration: configuration, admission: admission, handler: handler, handlers: handlers, runsInline: runsInline, target: connectionTarget,
                     onClose: { [weak self] id in self?.connectionClosed(id) })
                 state.connections[id] = connection
                 return connection

@@ -44,6 +44,39 @@ import VigilHTTPClient
         #expect(pool.mostRunningAtOnce == 2)
     }
 
+    /// A route marked `inline` is handled on its connection's queue: answered while every
+    /// pool thread is held, where a route on the pool waits.
+    @Test func anInlineRouteIsAnsweredWhileThePoolIsFull() throws {
+        let pool = BlockingPool(threadCount: 1, label: "test.http.inline")
+        pool.start()
+        defer { pool.shutdown() }
+        let release = Mutex(false)
+        var router = HTTPRouter()
+        router.add("GET", "/held") { _, responder in
+            while !release.withLock({ $0 }) { Thread.sleep(forTimeInterval: 0.001) }
+            responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "held"))
+        }
+        router.add("GET", "/queued") { _, responder in responder.send(HTTPResponse(status: 200, contentType: "text/plain", text: "queued")) }
+        router.add("POST", "/inline/{n}", inline: true) { request, responder in
+            responder.send(HTTPResponse(status: 202, contentType: "text/plain", text: request.pathParameters["n"] ?? ""))
+        }
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0), handlers: pool, runsInline: router.runsInline,
+            handler: router.handler)
+        server.start()
+        defer { server.stop() }
+        let holder = try BlockingHTTPClient(port: server.port), waiter = try BlockingHTTPClient(port: server.port)
+        try holder.send(BlockingHTTPClient.format("GET", "/held"))
+        #expect(poll { pool.mostRunningAtOnce == 1 })
+        try waiter.send(BlockingHTTPClient.format("GET", "/queued"))
+        // The same path with another method, and an unknown path, go to the pool like any route.
+        #expect(!router.runsInline(HTTPRequest(method: "GET", target: "/inline/1")))
+        #expect(try BlockingHTTPClient(port: server.port).request("POST", "/inline/7").text == "7")
+        release.withLock { $0 = true }
+        #expect(try holder.readResponse().text == "held")
+        #expect(try waiter.readResponse().text == "queued")
+    }
+
     /// A server given no pool makes its own and answers as before.
     @Test func aServerWithoutAPoolMakesItsOwn() throws {
         let server = try HTTPServer(configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0)) { _, responder in
