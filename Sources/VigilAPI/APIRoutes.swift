@@ -17,13 +17,16 @@ public struct APIRoutes: Sendable {
         public var allowPrivateWebhooks: Bool
         /// The token `/metrics` asks for, if any.
         public var metricsToken: String?
+        /// The key acknowledgement links are signed with (`masterKey.derivedKey("vigil/ack-links")`).
+        public var ackLinkKey: [UInt8]
 
         /// The settings, as the configuration gives them.
-        public init(rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?) {
+        public init(rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?, ackLinkKey: [UInt8]) {
             self.rateLimitPerSecond = rateLimitPerSecond
             self.rateLimitBurst = rateLimitBurst
             self.allowPrivateWebhooks = allowPrivateWebhooks
             self.metricsToken = metricsToken
+            self.ackLinkKey = ackLinkKey
         }
     }
 

@@ -48,6 +48,8 @@ public final class VigilService: Sendable {
     public let metrics = Metrics()
     private let logger: Logger
     private let state = Mutex(State())
+    /// The key acknowledgement links are signed with, derived from the master key.
+    let ackLinkKey: [UInt8]
 
     /// What `start` leaves for `stop`.
     private struct State {
@@ -79,6 +81,7 @@ public final class VigilService: Sendable {
             throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
         }
         let database: Database
+        var linkKey: [UInt8] = []
         do {
             database = try Database(path: configuration.storePath, cacheKiB: Int(configuration.storeCacheMiB * 1024))
         } catch {
@@ -86,6 +89,7 @@ public final class VigilService: Sendable {
         }
         do {
             let masterKey = try VigilService.masterKey(configuration, logger: logger)
+            linkKey = masterKey.derivedKey("vigil/ack-links")
             backend = try BackendAssembly.backend(configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger)
         } catch let error as MasterKeyError {
             database.close()
@@ -94,6 +98,7 @@ public final class VigilService: Sendable {
             database.close()
             throw error
         }
+        ackLinkKey = linkKey
         let shared = backend.shared
         if let secret = configuration.bootstrapToken {
             switch try shared.tokens.registerBootstrap(
@@ -174,7 +179,8 @@ public final class VigilService: Sendable {
             backend: backend, workers: workers, replays: replays,
             settings: APIRoutes.Settings(
                 rateLimitPerSecond: configuration.rateLimitPerSecond, rateLimitBurst: configuration.rateLimitBurst,
-                allowPrivateWebhooks: configuration.allowPrivateWebhooks, metricsToken: configuration.metricsToken),
+                allowPrivateWebhooks: configuration.allowPrivateWebhooks, metricsToken: configuration.metricsToken,
+                ackLinkKey: ackLinkKey),
             metrics: metrics, logger: logger.labelled("api"), isStopping: { [weak self] in self?.isStopping ?? true })
         api.register(on: &router, servingAPI: role.servesAPI)
         let authenticator = api.authenticator
@@ -272,6 +278,13 @@ public final class VigilService: Sendable {
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
         metrics.describe("vigil_api_long_polls_refused_total", type: "counter", help: "Long polls refused because the token already held as many as it may.")
+        metrics.describe(
+            "vigil_time_to_ack_seconds", type: "histogram",
+            help: "Time from an alert's reception to a subscriber's first acknowledgement, by subscriber kind and severity.")
+        metrics.describe(
+            "vigil_unacknowledged_alerts", type: "gauge",
+            help: "Alerts received in the last 24 hours (not tests, not cancels) that no subscriber has acknowledged, by severity.")
+        metrics.describe("vigil_escalations_total", type: "counter", help: "Escalations sent to a subscriber's backups, by severity.")
         let log = backend.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = backend.router
