@@ -6,7 +6,7 @@ import VigilStore
 
 /// The scale-out backend (DESIGN §2): the alert log on `vigil.alerts`, deliveries on their
 /// topics, routers in the consumer group `vigil-router`, and subscribers, tokens, audit and
-/// replays in compacted topics that every process reads into its local tables (caches; the
+/// replays and acknowledgements in compacted topics that every process reads into its local tables (caches; the
 /// topics are the truth). One `KafkaConnection` per process carries all of it.
 public final class KafkaBackend: VigilBackend, Sendable {
     public let log: any AlertLog
@@ -43,10 +43,11 @@ public final class KafkaBackend: VigilBackend, Sendable {
                 tokens: TokenStore(database: database, feed: feed(KafkaStateReplica.tokensTopic)),
                 subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey), feed: feed(KafkaStateReplica.subscribersTopic)),
                 audit: AuditTrail(database: database, feed: feed(KafkaStateReplica.auditTopic)),
-                replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID))
+                replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID),
+                acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)))
             replica = try KafkaStateReplica(
                 connection: connection, subscribers: shared.subscribers, tokens: shared.tokens, audit: shared.audit, replays: shared.replays,
-                logger: logger.labelled("replica"))
+                acknowledgements: shared.acknowledgements, logger: logger.labelled("replica"))
             queue = try KafkaDeliveryQueue(connection: connection)
         } catch {
             connection.shutdown()

@@ -190,6 +190,27 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
         erasures.add(handler)
     }
 
+    public func sealNote(_ text: String, forAlert id: String) throws -> [UInt8] {
+        guard let wrapped = try wrappedKey(ofAlert: id), let sealed = try vault.sealNote(text, wrappedKey: wrapped, alertID: id) else {
+            throw AlertLogError.noDataKey(alertID: id)
+        }
+        return sealed
+    }
+
+    public func openNote(_ sealed: [UInt8], forAlert id: String) -> String? {
+        guard let wrapped = try? wrappedKey(ofAlert: id) else { return nil }
+        return vault.openNote(sealed, wrappedKey: wrapped, alertID: id)
+    }
+
+    /// The wrapped data key of the alert `id`; `nil` when the alert is unknown or erased.
+    private func wrappedKey(ofAlert id: String) throws -> [UInt8]? {
+        try database.read { transaction in
+            try transaction.connection.query(
+                "SELECT k.wrapped FROM alerts a JOIN keys.data_keys k ON k.key_id = a.key_id WHERE a.id = ?", [.text(id)]
+            ).first?.blob(0)
+        }
+    }
+
     private static let selection =
         "SELECT a.log_offset, a.body, a.identity, k.wrapped FROM alerts a LEFT JOIN keys.data_keys k ON k.key_id = a.key_id"
 

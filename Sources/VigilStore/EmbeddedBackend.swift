@@ -24,7 +24,8 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
         deliveries = queue
         shared = SharedState(
             tokens: TokenStore(database: database), subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey)),
-            audit: AuditTrail(database: database), replays: ReplayStore(database: database))
+            audit: AuditTrail(database: database), replays: ReplayStore(database: database),
+            acknowledgements: AcknowledgementStore(database: database, log: log))
         embeddedRouter = AlertRouter(log: log, ledger: queue, subscribers: shared.subscribers, metrics: metrics, logger: logger.labelled("router"))
         router = embeddedRouter
     }

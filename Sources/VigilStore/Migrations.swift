@@ -125,6 +125,21 @@ enum Migrations {
         """
         DROP INDEX IF EXISTS deliveries_waiting;
         """,
+        // 7: acknowledgements (issue 19), one per alert and subscriber; the note sealed with
+        // the alert's data key.
+        """
+        CREATE TABLE acks (
+            alert_id TEXT NOT NULL,
+            subscriber_id TEXT NOT NULL,
+            organisation TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            action TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            via TEXT NOT NULL,
+            note BLOB,
+            PRIMARY KEY (alert_id, subscriber_id)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file
