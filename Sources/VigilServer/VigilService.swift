@@ -50,6 +50,8 @@ public final class VigilService: Sendable {
     private let state = Mutex(State())
     /// The key acknowledgement links are signed with, derived from the master key.
     let ackLinkKey: [UInt8]
+    /// The base of acknowledgement links, settled on the bound port when `public_url` is unset.
+    let publicURL: PublicURL
 
     /// What `start` leaves for `stop`.
     private struct State {
@@ -99,6 +101,7 @@ public final class VigilService: Sendable {
             throw error
         }
         ackLinkKey = linkKey
+        publicURL = PublicURL(configuration)
         let shared = backend.shared
         if let secret = configuration.bootstrapToken {
             switch try shared.tokens.registerBootstrap(
@@ -198,6 +201,7 @@ public final class VigilService: Sendable {
         // Authenticate on the head, before a body is read or `100 Continue` is sent.
         let server = try HTTPServer(configuration: http, admission: { authenticator.admission($0) }, handler: router.handler)
         server.start()
+        publicURL.bound(host: address.host, port: server.port)
         state.withLock { $0.server = server }
         let offset = (try? log.lastOffset()) ?? 0
         logger.info("listening", [
@@ -244,6 +248,29 @@ public final class VigilService: Sendable {
         return events
     }
 
+    /// Oldest, in seconds, a reading of `vigil_unacknowledged_alerts` may be (it reads a day of the log).
+    static let unacknowledgedMaxAgeSeconds = 15.0
+
+    /// `vigil_unacknowledged_alerts` by `severity="…"` label: alerts received in the last 24
+    /// hours, neither tests nor cancels, that no subscriber has acknowledged (the routing views
+    /// are read, not the sealed identities). Empty when the log or the ledger cannot be read.
+    static func unacknowledgedAlerts(backend: any VigilBackend, now: Timestamp = .now()) -> [String: Double] {
+        do {
+            let everyone = Set(try backend.shared.subscribers.list().map(\.id))
+            var query = AlertQuery(limit: 100_000)
+            query.since = now.adding(milliseconds: -86_400_000)
+            var counts = Dictionary(uniqueKeysWithValues: Severity.allCases.map { ("severity=\"\($0.rawValue)\"", 0.0) })
+            for stored in try backend.log.routingViews(matching: query) where stored.alert.status != .test && stored.alert.kind != .cancel {
+                if try !backend.shared.acknowledgements.isAcknowledged(stored.alert.id, byAnyOf: everyone) {
+                    counts["severity=\"\(stored.alert.severity.rawValue)\"", default: 0] += 1
+                }
+            }
+            return counts
+        } catch {
+            return [:]
+        }
+    }
+
     private func describeMetrics() {
         metrics.describe("vigil_alerts_received_total", type: "counter", help: "Alerts appended durably, by severity.")
         metrics.describe("vigil_alerts_rejected_total", type: "counter", help: "Alerts refused, by reason.")
@@ -285,6 +312,10 @@ public final class VigilService: Sendable {
             "vigil_unacknowledged_alerts", type: "gauge",
             help: "Alerts received in the last 24 hours (not tests, not cancels) that no subscriber has acknowledged, by severity.")
         metrics.describe("vigil_escalations_total", type: "counter", help: "Escalations sent to a subscriber's backups, by severity.")
+        let unacknowledged = CachedReading<[String: Double]>(initial: [:], maxAge: VigilService.unacknowledgedMaxAgeSeconds) { [backend] in
+            VigilService.unacknowledgedAlerts(backend: backend)
+        }
+        metrics.labelledGauge("vigil_unacknowledged_alerts") { unacknowledged.value }
         let log = backend.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = backend.router
