@@ -15,7 +15,7 @@ import VigilObservability
 /// is acknowledged. A worker that dies mid-send hands its partitions over from the last
 /// commit, and the next owner sends what was not recorded: at least once, never lost.
 /// Partition ownership plays the part of the embedded queue's lease.
-public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable {
+public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
     /// Deliveries to webhooks.
     public static let webhookTopic = "vigil.deliveries.webhook"
     /// Deliveries by email.

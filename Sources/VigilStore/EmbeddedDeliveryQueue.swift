@@ -26,6 +26,15 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         DeliveryID.make(alertID: alertID, subscriberID: subscriberID, channelID: channelID)
     }
 
+    /// Records `deliveries` without moving any consumer's position (the API's
+    /// `acknowledged(by:)` reports); one that exists already is left alone.
+    public func record(_ deliveries: [RoutedDelivery]) throws {
+        let now = Timestamp.now().milliseconds
+        _ = try database.writeAndWait { transaction in
+            try Self.insert(deliveries, through: nil, consumer: nil, now: now, into: transaction.connection)
+        }
+    }
+
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
         let now = Timestamp.now().milliseconds
         _ = try database.writeAndWait { transaction in
@@ -80,10 +89,10 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         }
     }
 
-    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`;
-    /// those in `claimed` go in as in flight, leased until `leaseUntil`.
+    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`, if
+    /// any, to `offset`; those in `claimed` go in as in flight, leased until `leaseUntil`.
     private static func insert(
-        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, now: Int64, into db: SQLiteConnection,
+        _ deliveries: [RoutedDelivery], through offset: LogOffset?, consumer: String?, now: Int64, into db: SQLiteConnection,
         claimed: Set<String> = [], leaseUntil: Int64 = 0
     ) throws {
         for d in deliveries {
@@ -103,6 +112,7 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
                     .integer(taken ? 1 : 0), taken ? .integer(leaseUntil) : .null, taken ? .integer(now) : .null,
                 ])
         }
+        guard let consumer, let offset else { return }
         try db.run(
             "INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET log_offset = MAX(log_offset, excluded.log_offset)",
             [.text(consumer), .integer(offset)])

@@ -16,7 +16,7 @@ import VigilCrypto
 /// outcome's completion runs on another thread, after the state changed.
 ///
 /// Tests can make writes fail (`failWrites`) and count routing writes (`routingWrites`).
-public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, DeliveryRecorder, Sendable {
+public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable {
     private struct Entry {
         var record: DeliveryRecord
         var leaseUntil: Timestamp?
