@@ -132,8 +132,7 @@ public struct Acknowledger: Sendable {
                 }
             }
             guard !reports.isEmpty else { return }
-            guard let recorder = deliveries as? any DeliveryRecorder else { return }
-            try recorder.record(reports)
+            try deliveries.record(reports)
             workers.poke()
         } catch {
             logger.error(
