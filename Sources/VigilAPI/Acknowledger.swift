@@ -89,11 +89,13 @@ public struct Acknowledger: Sendable {
                 instruction: instruction,
                 "the filer's handling instructions say \(instruction): '\(request.action.rawValue)' is not an action you may take on this alert; choose another"))
         }
-        let ack = Acknowledgement(
+        var ack = Acknowledgement(
             alertID: alert.id, subscriberID: subscriber.id, organisation: subscriber.organisation, kind: subscriber.kind, action: request.action,
             at: now, via: via, note: request.note)
         let first: Bool
         do {
+            // An update that says nothing new keeps the note given earlier.
+            if ack.note == nil { ack.note = try ledger.acknowledgements(ofAlert: alert.id).first { $0.subscriberID == subscriber.id }?.note }
             first = try ledger.acknowledge(ack)
         } catch {
             logger.error("an acknowledgement could not be recorded", ["alert": alert.id, "subscriber": subscriber.id, "reason": "\(error)"])
