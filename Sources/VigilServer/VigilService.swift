@@ -119,13 +119,18 @@ public final class VigilService: Sendable {
                 ])
             }
         }
+        var workerConfiguration = configuration.workerConfiguration
+        workerConfiguration.ackURL = { [publicURL, linkKey] alertID, subscriberID in
+            publicURL.value + "/ack/" + AckLink(alertID: alertID, subscriberID: subscriberID, now: .now()).token(key: linkKey)
+        }
         workers = DeliveryWorkerPool(
-            queue: backend.deliveries, log: backend.log, directory: shared.subscribers, configuration: configuration.workerConfiguration,
+            queue: backend.deliveries, log: backend.log, directory: shared.subscribers, acknowledgements: shared.acknowledgements,
+            configuration: workerConfiguration,
             transport: CurlTransport.shared,
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
-            events: VigilService.deliveryEvents(metrics: metrics), logger: logger.labelled("workers"))
+            events: VigilService.deliveryEvents(metrics: metrics, audit: shared.audit), logger: logger.labelled("workers"))
         backend.attach(workers)
         replays = ReplayRunner(
             log: backend.log, queue: backend.deliveries, subscribers: shared.subscribers, store: shared.replays,
@@ -238,13 +243,19 @@ public final class VigilService: Sendable {
     }
 
     /// Turns the workers' events into metrics (the workers write their own log lines).
-    static func deliveryEvents(metrics: Metrics) -> DeliveryEvents {
+    static func deliveryEvents(metrics: Metrics, audit: AuditTrail) -> DeliveryEvents {
         var events = DeliveryEvents()
         events.attempted = { delivery, outcome, seconds in
             metrics.increment("vigil_deliveries_total", labels: "channel=\"\(delivery.channelType.rawValue)\",outcome=\"\(outcome)\"")
             if outcome == "delivered" { metrics.observe("vigil_delivery_seconds", seconds) }
         }
         events.breakerOpened = { _, _ in metrics.increment("vigil_breaker_openings_total") }
+        events.escalated = { delivery, from in
+            metrics.increment("vigil_escalations_total", labels: "severity=\"\(delivery.severity.rawValue)\"")
+            audit.record([AuditEntry(
+                tokenID: "workers", organisation: "vigil", action: .alertEscalated, target: delivery.alertID,
+                detail: "not acknowledged in time by \(from); sent to \(delivery.subscriberID) (\(delivery.channelType.rawValue) \(delivery.channelID))")])
+        }
         return events
     }
 
