@@ -140,6 +140,12 @@ enum Migrations {
             PRIMARY KEY (alert_id, subscriber_id)
         ) WITHOUT ROWID;
         """,
+        // 8: follow-ups (issue 19): escalations, reminders and reports are deliveries of their
+        // own, pending with next_attempt_at at their due time; this says which one (NULL for
+        // an alert's first sending).
+        """
+        ALTER TABLE deliveries ADD COLUMN follow_up TEXT;
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file
