@@ -342,7 +342,14 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         }
         // Whether it is still wanted: a follow-up may have been answered, a case closed or cancelled.
         if stored.alert.handling?.excludes(subscriber) == true { return .settled(.cancelled(reason: "excluded by the filer")) }
-        if delivery.followUp.map({ if case .acknowledged = $0 { false } else { true } }) ?? true {
+        // Only a report of an acknowledgement, and a replay (asked for by an operator, the
+        // case's cancel replayed with it), go whatever the case became.
+        let readsCase = switch delivery.followUp {
+        case .acknowledged: false
+        case nil: delivery.replayID == nil
+        default: true
+        }
+        if readsCase {
             let caseAlerts = try StillWanted.caseAlerts(of: stored, in: log)
             if let reason = try StillWanted.cancellation(
                 of: delivery, stored, caseAlerts: caseAlerts, ledger: acknowledgements, directory: directory)
