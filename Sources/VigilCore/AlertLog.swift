@@ -123,8 +123,9 @@ public protocol AlertLog: AnyObject, Sendable {
     func alerts(matching query: AlertQuery) throws -> [StoredAlert]
 
     /// The alerts `query` selects with only what routing reads filled in (id, case, kind,
-    /// status, reception time, country, threat, severity); identity and free text are
-    /// empty. Replays route from these without decoding bodies or opening identities; the
+    /// status, reception time, country, threat, severity, the filing organisation, case
+    /// status, next event's type and time, handling instructions without their note);
+    /// identity and free text are empty. Replays route from these without decoding bodies or opening identities; the
     /// workers read the whole alert when they send.
     func routingViews(matching query: AlertQuery) throws -> [StoredAlert]
 

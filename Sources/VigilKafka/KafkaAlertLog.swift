@@ -464,7 +464,15 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     }
 
     public func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
-        state.withLock { state in state.select(query).map { StoredAlert(offset: $0, alert: state.entries[$0]!.view) } }
+        state.withLock { state in
+            state.select(query).map { offset in
+                // The view is sealed already; routing views carry no free text at all, not even its marks.
+                var view = state.entries[offset]!.view
+                view.handling?.note = nil
+                view.nextEvent?.place = nil
+                return StoredAlert(offset: offset, alert: view)
+            }
+        }
     }
 
     public func lastOffset() throws -> LogOffset { state.withLock { $0.order.last ?? 0 } }

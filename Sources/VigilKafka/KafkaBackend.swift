@@ -25,10 +25,11 @@ public final class KafkaBackend: VigilBackend, Sendable {
     /// The backend on the cluster at `bootstrapServers`, with its caches in `database`;
     /// returns once the shared state has been read to its end. `processID` names this
     /// process's replays (it alone resumes them); Kafka writes not acknowledged within
-    /// `timeout` seconds fail.
+    /// `timeout` seconds fail; case reminders come `eventReminderSeconds` before a case's
+    /// next event.
     public init(
         bootstrapServers: String, timeout: Double, database: Database, masterKey: MasterKey, processID: String, metrics: Metrics,
-        logger: Logger
+        logger: Logger, eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
     ) throws {
         self.database = database
         let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout, logger: logger.labelled("kafka"))
@@ -56,7 +57,7 @@ public final class KafkaBackend: VigilBackend, Sendable {
         deliveries = queue
         router = KafkaAlertRouter(
             connection: connection, log: kafkaLog, recorder: queue, subscribers: shared.subscribers, intake: intake, metrics: metrics,
-            logger: logger.labelled("router"))
+            logger: logger.labelled("router"), eventReminderSeconds: eventReminderSeconds)
     }
 
     public func attach(_ workers: any DeliveryWorkers) {

@@ -146,6 +146,12 @@ enum Migrations {
         """
         ALTER TABLE deliveries ADD COLUMN follow_up TEXT;
         """,
+        // 9: what routing views carry beyond the indexed columns (issue 19): the filing
+        // organisation, case status, next event and handling instructions (`RoutingColumn`);
+        // NULL for alerts appended before.
+        """
+        ALTER TABLE alerts ADD COLUMN routing TEXT;
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

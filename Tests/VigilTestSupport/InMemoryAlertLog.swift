@@ -111,7 +111,8 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
                 return StoredAlert(offset: stored.offset, alert: Alert(
                     id: a.id, caseID: a.caseID, kind: a.kind, status: a.status, receivedAt: a.receivedAt, country: a.country,
                     threat: a.threat, severity: a.severity, certainty: .unknown, defender: Defender(name: ""), summary: "",
-                    source: AlertSource(organisation: "")))
+                    source: AlertSource(organisation: a.source.organisation), caseStatus: a.caseStatus,
+                    nextEvent: a.nextEvent.map { CaseEvent(type: $0.type, at: $0.at) }, handling: a.handling?.withoutNote))
             }
         }
     }
