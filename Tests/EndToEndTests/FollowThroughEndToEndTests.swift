@@ -121,8 +121,13 @@ func followThroughAlert(kind: String = "alert", caseID: String? = nil, severity:
         #expect(posted.status == 200 && posted.text.contains("Merci"), "\(posted.text)")
         let again = try bed.client.request("POST", link, body: #"{"action":"demarche"}"#, headers: ["Content-Type": "application/json"])
         #expect(again.status == 200 && again.text.contains(#""first":false"#), "acknowledging again updates: \(again.text)")
-        let acks = try bed.client.request("GET", "/v1/alerts/\(answered)/acks", headers: auth).text
-        #expect(acks.contains(#""action":"demarche""#) && acks.contains(#""via":"link""#) && acks.contains("Lawyer called"), "\(acks)")
+        // On Kafka the ledger is a cache of vigil.acks: the first record read back may briefly stand for the update.
+        var acks = ""
+        #expect(try eventually(5) {
+            acks = try bed.client.request("GET", "/v1/alerts/\(answered)/acks", headers: auth).text
+            return acks.contains(#""action":"demarche""#)
+        })
+        #expect(acks.contains(#""via":"link""#) && acks.contains("Lawyer called"), "\(acks)")
         #expect(try eventually(10) { bed.hooks("/ok/reports", alert: answered, type: "alert.acknowledged").count == 1 })
 
         // Past the window and both reminders: nothing more for the answered alert.
@@ -132,8 +137,21 @@ func followThroughAlert(kind: String = "alert", caseID: String? = nil, severity:
         #expect(bed.hooks("/ok/reports", alert: answered, type: "alert.escalated").isEmpty)
         let stopped = try deliveries(bed.service.port, of: answered).filter { $0.reason == "follow_up" && [backup, primary].contains($0.subscriber_id) }
         #expect(stopped.count == 3 && stopped.allSatisfy { $0.state == "cancelled" }, "\(stopped.map(\.state))")
+        let metrics = try bed.client.request("GET", "/metrics").text
+        #expect(metrics.contains("vigil_escalations_total{severity=\"critical\"} 1\n"), "one escalation, one channel")
+        #expect(metrics.contains("vigil_time_to_ack_seconds_count{kind=\"ngo\",severity=\"critical\"} 1\n"), "one first acknowledgement")
+        #expect(metrics.contains("vigil_unacknowledged_alerts{severity=\"critical\"} "))
+        #expect(try auditEntries(bed.service.port, action: "alert.escalated").contains { $0.target == silent && $0.detail.contains(primary) })
+        // A hearing within event_reminder_hours (24) of now: the desks of the case are reminded at once.
+        let hearing = ISO8601DateFormatter().string(from: Date().addingTimeInterval(7200))
+        let scheduled = try bed.file(followThroughAlert(
+            kind: "update", caseID: silent, extra: #","case_status":"charged","next_event":{"type":"hearing","at":"\#(hearing)"}"#))
+        #expect(try eventually(10) { bed.hooks("/ok/primary", alert: scheduled, type: "case.reminder").count == 1 })
+        let board = try bed.client.request("GET", "/v1/cases/\(silent)", headers: auth).text
+        #expect(board.contains(#""status":"charged""#) && board.contains(#""type":"hearing""#), "\(board)")
         #expect(bed.hooks.allSatisfy { $0.verified }, "every webhook, new types included, verifies with standardwebhooks")
-        #expect(bed.hooks.filter { $0.payload?.type != "alert.created" }.count >= 5)
+        let types = Set(bed.hooks.compactMap { $0.payload?.type })
+        #expect(types.isSuperset(of: ["alert.escalated", "alert.reminder", "alert.acknowledged", "case.reminder"]), "\(types)")
         let audit = try auditEntries(bed.service.port, action: "alert.acknowledged")
         #expect(audit.filter { $0.target == answered }.count == 2 && !audit.contains { $0.detail.contains("Lawyer") })
     }
@@ -142,10 +160,11 @@ func followThroughAlert(kind: String = "alert", caseID: String? = nil, severity:
     @Test func aSIGKILLInsideTheWindowStillEscalatesExactlyOnce() throws {
         let bed = try FollowThroughBed()
         let backup = try bed.subscriber(deskBody(organisation: "backup-org", url: bed.receivers.url("/ok/backup"), country: "UA"))
-        let policy = #"{"min_severity":"critical","after_seconds":3,"to":["\#(backup)"]}"#
+        let policy = #"{"min_severity":"critical","after_seconds":6,"to":["\#(backup)"]}"#
         _ = try bed.subscriber(deskBody(organisation: "desk-org", url: bed.receivers.url("/ok/primary"), escalation: policy))
         let alert = try bed.file(followThroughAlert())
-        #expect(try eventually(10) { !bed.hooks("/ok/primary", alert: alert, type: "alert.created").isEmpty })
+        // Killed as soon as the routing (and with it the escalation, due in 6 s) is recorded.
+        #expect(try eventually(10) { try deliveries(bed.service.port, of: alert).contains { $0.subscriber_id == backup } })
         bed.service.kill(signal: SIGKILL)
         #expect(bed.hooks("/ok/backup", alert: alert, type: "alert.escalated").isEmpty, "killed inside the window")
         try bed.service.start(environment: fastRetries(smtp: bed.receivers.smtp.port))
