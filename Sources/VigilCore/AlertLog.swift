@@ -125,8 +125,8 @@ public protocol AlertLog: AnyObject, Sendable {
     /// The alerts `query` selects with only what routing reads filled in (id, case, kind,
     /// status, reception time, country, threat, severity, the filing organisation, case
     /// status, next event's type and time, handling instructions without their note);
-    /// identity and free text are empty. Replays route from these without decoding bodies or opening identities; the
-    /// workers read the whole alert when they send.
+    /// identity and free text are empty. Replays route from these without decoding bodies
+    /// or opening identities; the workers read the whole alert when they send.
     func routingViews(matching query: AlertQuery) throws -> [StoredAlert]
 
     /// The offset of the newest alert, or 0 when the log is empty.

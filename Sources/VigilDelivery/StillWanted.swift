@@ -9,15 +9,15 @@ enum StillWanted {
     /// The reason to cancel `delivery` of `stored` (the alert as the log holds it), or `nil`.
     ///
     /// - Parameters:
-    ///   - caseAlerts: the routing views of the alerts of `stored`'s case from `stored`'s own
-    ///     offset on, in log order (`caseAlerts(of:in:)` reads them).
+    ///   - caseAlerts: the routing views of the alerts of `stored`'s case received since it
+    ///     (`caseAlerts(of:in:)` reads them), itself included.
     ///   - ledger: the acknowledgements; `nil` when none are known.
     ///   - directory: where the current escalation policies are read.
     static func cancellation(
         of delivery: DeliveryRecord, _ stored: StoredAlert, caseAlerts: [StoredAlert], ledger: (any AcknowledgementLedger)?,
         directory: any SubscriberDirectory
     ) throws -> String? {
-        let later = caseAlerts.filter { $0.offset > stored.offset }
+        let later = caseAlerts.filter { isLater($0, than: stored) }
         let cancelled = later.contains { $0.alert.kind == .cancel }
         let closed = cancelled || later.contains { $0.alert.caseStatus?.isClosing == true }
         guard let followUp = delivery.followUp else {
@@ -33,7 +33,7 @@ enum StillWanted {
             if closed { return "the case was closed" }
         case .caseReminder(let eventAt):
             if closed { return "the case was closed" }
-            let latest = caseAlerts.last { $0.alert.nextEvent != nil }?.alert.nextEvent
+            let latest = caseAlerts.filter { $0.alert.nextEvent != nil }.max { isLater($1, than: $0) }?.alert.nextEvent
             if let latest, latest.at != eventAt { return "the case's next event moved" }
         case .acknowledged:
             break
@@ -52,15 +52,25 @@ enum StillWanted {
         return try ledger.isAcknowledged(alertID, byAnyOf: who)
     }
 
+    /// Whether `other` was filed after `alert`. Reception time, not the offset, orders them:
+    /// on Kafka offsets sort partition by partition, and an update filed under another
+    /// country (a defender relocated) lands in another partition. Within one millisecond
+    /// the log's order decides.
+    static func isLater(_ other: StoredAlert, than alert: StoredAlert) -> Bool {
+        other.alert.receivedAt != alert.alert.receivedAt ? other.alert.receivedAt > alert.alert.receivedAt : other.offset > alert.offset
+    }
+
     /// How many views one read of the case asks for; a longer case is read in pages.
     static let page = 500
 
-    /// The routing views of the alerts of `stored`'s case from its offset on, in log order.
+    /// The routing views of the alerts of `stored`'s case received since it (itself
+    /// included), in log order.
     static func caseAlerts(of stored: StoredAlert, in log: any AlertLog) throws -> [StoredAlert] {
         var views: [StoredAlert] = []
-        var from = stored.offset
+        var from: LogOffset = 0
         while true {
-            let batch = try log.routingViews(matching: AlertQuery(fromOffset: from, caseID: stored.alert.caseID, limit: page))
+            let batch = try log.routingViews(
+                matching: AlertQuery(fromOffset: from, since: stored.alert.receivedAt, caseID: stored.alert.caseID, limit: page))
             views += batch
             guard batch.count == page, let last = batch.last?.offset, last >= from else { return views }
             from = last + 1

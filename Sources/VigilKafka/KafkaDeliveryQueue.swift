@@ -74,18 +74,24 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
             return [.delivered, .dead, .cancelled].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
         }
 
+        /// The last answer of `dueReadyExceeds` that counted, and when.
+        var dueCheck: (at: Int64, exceeds: Bool)?
+
         /// Whether more than `limit` deliveries read are due at `now` (back-pressure: the
         /// workers are behind). Follow-ups waiting for their due time (an escalation in an
         /// hour, a reminder tomorrow) do not count, or enough of them would stop the reading
-        /// of work that is due.
-        func dueReadyExceeds(_ limit: Int, at now: Timestamp) -> Bool {
+        /// of work that is due. Counting walks what is read, so an answer is reused for 100 ms
+        /// (the reading thread asks after every record).
+        mutating func dueReadyExceeds(_ limit: Int, at now: Timestamp) -> Bool {
             guard ready.count > limit else { return false }
+            if let check = dueCheck, now.milliseconds &- check.at < 100, now.milliseconds >= check.at { return check.exceeds }
             var due = 0
             for pending in ready.values where (pending.message.record.nextAttemptAt ?? now) <= now {
                 due += 1
-                if due > limit { return true }
+                if due > limit { break }
             }
-            return false
+            dueCheck = (now.milliseconds, due > limit)
+            return due > limit
         }
 
         /// Marks `offset` of `partition` done and commits through the first offset still

@@ -38,7 +38,10 @@ import VigilCore
         func alert(id: String) throws -> StoredAlert? { stored.first { $0.alert.id == id } }
         func alerts(matching query: AlertQuery) throws -> [StoredAlert] { try routingViews(matching: query) }
         func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
-            Array(stored.filter { (query.caseID == nil || $0.alert.caseID == query.caseID) && $0.offset >= (query.fromOffset ?? 0) }.prefix(query.limit))
+            Array(stored.filter {
+                (query.caseID == nil || $0.alert.caseID == query.caseID) && $0.offset >= (query.fromOffset ?? 0)
+                    && $0.alert.receivedAt >= (query.since ?? $0.alert.receivedAt)
+            }.prefix(query.limit))
         }
         func lastOffset() throws -> LogOffset { LogOffset(stored.count) }
         func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation { AppendObservation {} }
@@ -173,6 +176,29 @@ import VigilCore
         let escalation = Self.delivery("dlv_z", to: "sub_backup", offset: 2, .escalation(from: "sub_desk"))
         #expect(try StillWanted.acknowledged(Self.caseID, by: "sub_desk", ledger: nil, directory: Self.directory) == false)
         #expect(try StillWanted.cancellation(of: escalation, stored, caseAlerts: [stored], ledger: nil, directory: Self.directory) == nil)
+    }
+
+    /// Reception time orders a case, not the offset: on Kafka an update filed under another
+    /// country sits in another partition, whose offsets may sort before the alert's.
+    @Test func anUpdateInAnotherPartitionReceivedLaterCounts() throws {
+        let relocated = Self.later(1) {
+            $0.caseStatus = .relocated
+            $0.country = CountryCode("LT")!
+            $0.receivedAt = $0.receivedAt.adding(milliseconds: 1000)
+        }
+        let moved = Self.later(2) {
+            $0.nextEvent = CaseEvent(type: .appeal, at: Self.hearing.adding(milliseconds: 1))
+            $0.receivedAt = $0.receivedAt.adding(milliseconds: -1000)
+        }
+        let log = CaseLog([relocated, Self.first(), moved])
+        let stored = try #require(try log.alert(id: Self.caseID))
+        let views = try StillWanted.caseAlerts(of: stored, in: log)
+        #expect(views.map(\.offset) == [1, 2], "what was received before the alert is not read")
+        let escalation = Self.delivery("dlv_e", to: "sub_backup", offset: 2, .escalation(from: "sub_desk"))
+        #expect(try StillWanted.cancellation(of: escalation, stored, caseAlerts: views, ledger: nil, directory: Self.directory) == Self.closed)
+        let reminder = Self.delivery("dlv_c", to: "sub_desk", offset: 2, .caseReminder(eventAt: Self.hearing))
+        #expect(try StillWanted.cancellation(of: reminder, stored, caseAlerts: [stored, try #require(try log.alert(id: moved.id))], ledger: nil, directory: Self.directory)
+            == nil, "a next event received before the alert's is older, not newer")
     }
 
     /// A case longer than one page is read whole.

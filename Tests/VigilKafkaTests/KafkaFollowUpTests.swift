@@ -83,4 +83,26 @@ import VigilCrypto
         let later = try claim(next, at: Timestamp(milliseconds: inAnHour.milliseconds + 1), within: 5) { !$0.isEmpty }
         #expect(later.map(\.followUp) == [.escalation(from: "desk")], "the delivered first sending and the cancelled reminder are settled")
     }
+
+    /// More follow-ups waiting for their time than the read-ahead bound do not stop the
+    /// reading of work that is due.
+    @Test func manyWaitingFollowUpsDoNotHoldBackDueWork() throws {
+        let cluster = try KafkaMockCluster.withVigilTopics(partitions: 1)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        defer { queue.close() }
+        let inAnHour = Timestamp(milliseconds: Timestamp.now().milliseconds + 3_600_000)
+        let waiting = (1...10_050).map { n in
+            RoutedDelivery(
+                alertID: ULID().description, alertOffset: Int64(n), subscriberID: "desk", channelID: "chn_desk", channelType: .webhook,
+                clearance: .restricted, severity: .high, reason: .followUp, initialState: .pending, followUp: .reminder(1), dueAt: inAnHour)
+        }
+        let alert = ULID().description
+        try queue.record(waiting)
+        try queue.record([RoutedDelivery(
+            alertID: alert, alertOffset: 1, subscriberID: "desk", channelID: "chn_desk", channelType: .webhook, clearance: .restricted,
+            severity: .high, reason: .matched, initialState: .pending)])
+        try queue.startWorking(isReadable: { _ in true }, onAvailable: {})
+        let claimed = try claim(queue, at: .now(), within: 60) { !$0.isEmpty }
+        #expect(claimed.map(\.alertID) == [alert], "the first sending behind them is read and claimed")
+    }
 }
