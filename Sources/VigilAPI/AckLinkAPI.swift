@@ -134,6 +134,10 @@ public struct AckLinkAPI: Sendable {
                 switch error {
                 case .notFound: words.invalid
                 case .gone: words.expired
+                case .validation(let failure): failure.description
+                case .handlingConflict(_, let message), .badRequest(let message), .unsupportedMediaType(let message), .unavailable(let message):
+                    message
+                case .tooManyFailures(let seconds): "too many refused links from this address; try again in \(seconds) s"
                 default: String(decoding: response.body, as: UTF8.self)
                 }
             var page = AckPage.refusal(response.status, message: message, language: language)

@@ -127,6 +127,13 @@ final class PokeCounter: DeliveryWorkers {
         let response = send(
             "POST", "/v1/alerts/\(alert.alert.id)/acks", body: #"{"subscriber_id":"sub_desk","action":"prison_visit"}"#, headers: bearer(try token("org")))
         #expect(response.status == 409 && String(decoding: response.body, as: UTF8.self).contains("no_contact_with_authorities"))
+        // Through the link's form the refusal is a page, in the desk's language.
+        let link = "/ack/" + AckLink(alertID: alert.alert.id, subscriberID: "sub_desk", now: .now()).token(key: key)
+        let page = send("POST", link, body: "action=demarche", headers: ["content-type": "application/x-www-form-urlencoded"])
+        #expect(page.status == 409 && page.headers["content-type"]?.hasPrefix("text/html") == true)
+        #expect(String(decoding: page.body, as: UTF8.self).contains(AckPage.escape(AckPage.english.refusedBy)))
+        let bad = send("POST", link, body: "action=<script>", headers: ["content-type": "application/x-www-form-urlencoded"])
+        #expect(bad.status == 422 && !String(decoding: bad.body, as: UTF8.self).contains("<script>"))
         #expect(try ledger.acknowledgements(ofAlert: alert.alert.id).isEmpty)
     }
 
