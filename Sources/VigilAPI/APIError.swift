@@ -15,6 +15,10 @@ public enum APIError: Error, Sendable {
     case notFound(String)
     /// 409: an idempotency key reused with another body.
     case conflict(String)
+    /// 409: an acknowledgement's action contradicts the filer's handling instruction `instruction`.
+    case handlingConflict(instruction: String, String)
+    /// 410: a link that was genuine but has expired.
+    case gone(String)
     /// 415: the body is not JSON.
     case unsupportedMediaType(String)
     /// 422: every invalid field.
@@ -37,6 +41,9 @@ public enum APIError: Error, Sendable {
         case .forbidden(let m): APIError.body(403, "forbidden", m)
         case .notFound(let m): APIError.body(404, "not_found", m)
         case .conflict(let m): APIError.body(409, "idempotency_conflict", m)
+        case .handlingConflict(let instruction, let m):
+            APIResponse.json(409, HandlingBody(error: "handling_instruction", instruction: instruction, message: m))
+        case .gone(let m): APIError.body(410, "gone", m)
         case .unsupportedMediaType(let m): APIError.body(415, "unsupported_media_type", m)
         case .validation(let failure):
             APIResponse.json(422, ValidationBody(error: "validation_failed", fields: failure.fields))
@@ -58,6 +65,12 @@ public enum APIError: Error, Sendable {
 
     private struct MessageBody: Encodable {
         let error: String
+        let message: String
+    }
+
+    private struct HandlingBody: Encodable {
+        let error: String
+        let instruction: String
         let message: String
     }
 

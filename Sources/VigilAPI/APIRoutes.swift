@@ -17,13 +17,16 @@ public struct APIRoutes: Sendable {
         public var allowPrivateWebhooks: Bool
         /// The token `/metrics` asks for, if any.
         public var metricsToken: String?
+        /// The key acknowledgement links are signed with (`masterKey.derivedKey("vigil/ack-links")`).
+        public var ackLinkKey: [UInt8]
 
         /// The settings, as the configuration gives them.
-        public init(rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?) {
+        public init(rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?, ackLinkKey: [UInt8]) {
             self.rateLimitPerSecond = rateLimitPerSecond
             self.rateLimitBurst = rateLimitBurst
             self.allowPrivateWebhooks = allowPrivateWebhooks
             self.metricsToken = metricsToken
+            self.ackLinkKey = ackLinkKey
         }
     }
 
@@ -70,6 +73,20 @@ public struct APIRoutes: Sendable {
             ).register(on: &router)
             ErasuresAPI(log: backend.log, authenticator: authenticator, audit: shared.audit, logger: logger).register(on: &router)
             AuditAPI(trail: shared.audit, authenticator: authenticator).register(on: &router)
+            let acknowledger = Acknowledger(
+                log: backend.log, ledger: shared.acknowledgements, subscribers: shared.subscribers, deliveries: backend.deliveries, workers: workers,
+                audit: shared.audit, metrics: metrics, logger: logger)
+            AcksAPI(
+                log: backend.log, acknowledger: acknowledger, subscribers: shared.subscribers, deliveries: backend.deliveries,
+                authenticator: authenticator, audit: shared.audit
+            ).register(on: &router)
+            AckLinkAPI(
+                log: backend.log, acknowledger: acknowledger, subscribers: shared.subscribers, authenticator: authenticator, key: settings.ackLinkKey
+            ).register(on: &router)
+            CasesAPI(
+                log: backend.log, deliveries: backend.deliveries, ledger: shared.acknowledgements, subscribers: shared.subscribers,
+                authenticator: authenticator, audit: shared.audit
+            ).register(on: &router)
             ReplaysAPI(runner: replays, store: shared.replays, authenticator: authenticator, audit: shared.audit).register(on: &router)
         }
         HealthAPI(log: backend.log, metrics: metrics, metricsToken: settings.metricsToken, isStopping: isStopping).register(on: &router)

@@ -68,9 +68,14 @@ public struct AlertsAPI: Sendable {
                     "case \(alert.caseID) was filed by another organisation; only it or an operator may \(alert.kind.rawValue) it").response)
             case .unreadable:
                 responder.send(APIError.unavailable("the alert log cannot be read right now").response)
-            case .accepted(_, let receipt):
+            case .accepted(let alert, let receipt):
                 if !receipt.repeated {
-                    audit.record([AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")], withNextWrite: true)
+                    var entries = [AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")]
+                    if let status = alert.caseStatus {
+                        entries.append(AuditEntry(
+                            token, .caseStatusChanged, target: alert.caseID, detail: "\(status.rawValue), by \(alert.kind.rawValue) \(receipt.id)"))
+                    }
+                    audit.record(entries, withNextWrite: true)
                 }
                 metrics.observe("vigil_ingest_seconds", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
                 var headers = HTTPHeaders()

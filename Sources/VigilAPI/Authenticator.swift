@@ -89,8 +89,21 @@ public final class Authenticator: Sendable {
     /// scopes are checked later, by the handler. Has the shape of `HTTPAdmission`.
     public func admission(_ request: HTTPRequest) -> HTTPResponse? {
         if publicPaths.contains(request.path) { return nil }
+        // Acknowledgement links carry their own signed token; only the address's failure throttle applies.
+        if request.path.hasPrefix("/ack/") { return throttle(request)?.response }
         if case .failure(let error) = authenticate(request) { return error.response }
         return nil
+    }
+
+    /// The `429` for a client address over its failure limit, or `nil` (acknowledgement links,
+    /// which need no bearer token, are held to the same throttle).
+    public func throttle(_ request: HTTPRequest) -> APIError? {
+        throttled(Self.clientKey(request.remoteAddress), now: clock()).map { .tooManyFailures(retryAfter: $0) }
+    }
+
+    /// Counts a refused acknowledgement link against the client address, like an unknown token.
+    public func recordFailure(of request: HTTPRequest) {
+        recordFailure(Self.clientKey(request.remoteAddress), now: clock())
     }
 
     /// The live token the request presents, after the address's failure throttle.

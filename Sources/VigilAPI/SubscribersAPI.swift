@@ -182,6 +182,12 @@ struct SubscriberBody: Encodable {
     let language: String
     let channels: [ChannelBody]
     let subscriptions: [Subscription]
+    /// Who gets the alert when this subscriber does not acknowledge in time, if anyone.
+    let escalation: EscalationPolicy?
+    /// Whether it is told of its own organisation's alerts being acknowledged or escalated.
+    let reports: Bool
+    /// Who sees its acknowledgements on a case's board besides the filer and operators.
+    let ack_visibility: String
 
     init(_ s: Subscriber, secrets: [String: String]) {
         id = s.id
@@ -193,5 +199,8 @@ struct SubscriberBody: Encodable {
         language = s.language
         channels = s.channels.map { ChannelBody(id: $0.id, type: $0.type.rawValue, url: $0.url, address: $0.address, secret: secrets[$0.id]) }
         subscriptions = s.subscriptions
+        escalation = s.escalation
+        reports = s.reports
+        ack_visibility = s.ackVisibility.rawValue
     }
 }

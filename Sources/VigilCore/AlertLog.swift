@@ -91,6 +91,9 @@ public enum AlertLogError: Error, Sendable, Equatable, CustomStringConvertible {
     case unavailable(String)
     /// The log was closed.
     case closed
+    /// The alert is not in the log (as this process has read it) or was erased: there is no
+    /// data key to seal its free text with.
+    case noDataKey(alertID: String)
 
     public var description: String {
         switch self {
@@ -98,6 +101,8 @@ public enum AlertLogError: Error, Sendable, Equatable, CustomStringConvertible {
             "the Idempotency-Key '\(key)' was already used with a different body; use a new key for a new alert"
         case .unavailable(let reason): "the alert log cannot accept writes right now: \(reason)"
         case .closed: "the alert log is closed"
+        case .noDataKey(let id):
+            "the alert '\(id)' is unknown or erased, so no text can be sealed with its key; check the alert id"
         }
     }
 }
@@ -118,9 +123,10 @@ public protocol AlertLog: AnyObject, Sendable {
     func alerts(matching query: AlertQuery) throws -> [StoredAlert]
 
     /// The alerts `query` selects with only what routing reads filled in (id, case, kind,
-    /// status, reception time, country, threat, severity); identity and free text are
-    /// empty. Replays route from these without decoding bodies or opening identities; the
-    /// workers read the whole alert when they send.
+    /// status, reception time, country, threat, severity, the filing organisation, case
+    /// status, next event's type and time, handling instructions without their note);
+    /// identity and free text are empty. Replays route from these without decoding bodies
+    /// or opening identities; the workers read the whole alert when they send.
     func routingViews(matching query: AlertQuery) throws -> [StoredAlert]
 
     /// The offset of the newest alert, or 0 when the log is empty.
@@ -146,6 +152,15 @@ public protocol AlertLog: AnyObject, Sendable {
     /// every alert through the log). Runs on the log's
     /// thread: keep it short. Stops when the returned observation is cancelled.
     func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation
+
+    /// `text` (an acknowledgement's note) sealed with the data key of the alert `id`, so
+    /// erasing the alert erases it too. Throws `AlertLogError.noDataKey` when the alert is
+    /// unknown or already erased.
+    func sealNote(_ text: String, forAlert id: String) throws -> [UInt8]
+
+    /// The text `sealNote` sealed in `sealed` for the alert `id`, or `nil` once the alert is
+    /// erased (or when the box is not a note of that alert).
+    func openNote(_ sealed: [UInt8], forAlert id: String) -> String?
 }
 
 extension AlertLog {
@@ -154,6 +169,12 @@ extension AlertLog {
     public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {
         AppendObservation {}
     }
+
+    /// A log that keeps no data keys (a test double) has nothing to seal a note with.
+    public func sealNote(_ text: String, forAlert id: String) throws -> [UInt8] { throw AlertLogError.noDataKey(alertID: id) }
+
+    /// A log that keeps no data keys opens no note.
+    public func openNote(_ sealed: [UInt8], forAlert id: String) -> String? { nil }
 }
 
 /// What an erasure covers: one alert, or every alert of a case.

@@ -61,6 +61,12 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable, Vocabulary {
     case tokenCreated = "token.created"
     /// A token was revoked.
     case tokenRevoked = "token.revoked"
+    /// A subscriber acknowledged an alert (through its link, the API or the console), or changed its action.
+    case alertAcknowledged = "alert.acknowledged"
+    /// An alert went to a subscriber's escalation target because the subscriber did not acknowledge it in time.
+    case alertEscalated = "alert.escalated"
+    /// An update changed a case's status.
+    case caseStatusChanged = "case.status_changed"
     /// A token was refused something its scopes allow but its clearance or organisation does not.
     case accessRefused = "access.refused"
 }

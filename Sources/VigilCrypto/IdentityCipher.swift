@@ -35,4 +35,20 @@ public struct IdentityCipher: Sendable {
         else { return nil }
         return try? AESGCM.open(box, key: key, associatedData: Array(alertID.utf8))
     }
+
+    /// Seals `text` (other free text of the alert, such as an acknowledgement's note) under
+    /// the data key that `wrappedKey` wraps, bound to `alertID` and `purpose` so the box can
+    /// be opened neither as the identity nor for another alert; `nil` when the wrapped key
+    /// does not unwrap with this cipher's master key.
+    public func seal(_ text: [UInt8], wrappedKey: [UInt8], alertID: String, purpose: String) throws -> [UInt8]? {
+        guard let key = try? AESGCM.open(wrappedKey, key: masterKey, associatedData: Self.wrapContext) else { return nil }
+        return try AESGCM.seal(text, key: key, associatedData: Array("\(alertID)\u{0}\(purpose)".utf8))
+    }
+
+    /// The text `seal(_:wrappedKey:alertID:purpose:)` sealed in `box`, or `nil` when the
+    /// wrapped key is missing (erased) or the box was altered or made for another alert or purpose.
+    public func open(_ box: [UInt8], wrappedKey: [UInt8]?, alertID: String, purpose: String) -> [UInt8]? {
+        guard let wrappedKey, let key = try? AESGCM.open(wrappedKey, key: masterKey, associatedData: Self.wrapContext) else { return nil }
+        return try? AESGCM.open(box, key: key, associatedData: Array("\(alertID)\u{0}\(purpose)".utf8))
+    }
 }

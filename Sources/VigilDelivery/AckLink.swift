@@ -37,6 +37,16 @@ public struct AckLink: Sendable, Equatable {
         return payload + "." + Hex.encode(Array(HMAC.sha256(key: key, message: Array(payload.utf8)).prefix(16)))
     }
 
+    /// What `WorkerConfiguration.ackURL` wants: for an (alert, subscriber), the link
+    /// `{publicURL}/ack/{token}`, valid for `lifetimeSeconds` from when it is made.
+    public static func urls(publicURL: String, key: [UInt8]) -> @Sendable (_ alertID: String, _ subscriberID: String) -> String? {
+        var base = publicURL
+        while base.hasSuffix("/") { base.removeLast() }
+        return { [base] alertID, subscriberID in
+            base + "/ack/" + AckLink(alertID: alertID, subscriberID: subscriberID, now: .now()).token(key: key)
+        }
+    }
+
     /// Why a token is not a valid link.
     public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
         /// Not a link Vigil made, or altered.

@@ -27,6 +27,10 @@ public struct WorkerConfiguration: Sendable {
     public var allowPrivateWebhooks = false
     /// The SMTP relay, or `nil` when email is not configured.
     public var smtp: SMTPSender?
+    /// The `ack_url` for an (alert id, subscriber id), carried by every webhook and email
+    /// but the reports to the filing organisation; `nil` (the default's answer) leaves it
+    /// out. The service passes `AckLink.urls(publicURL:key:)`.
+    public var ackURL: @Sendable (_ alertID: String, _ subscriberID: String) -> String? = { _, _ in nil }
 
     /// The defaults.
     public init() {}
@@ -45,6 +49,10 @@ public struct DeliveryEvents: Sendable {
     public var attempted: @Sendable (DeliveryRecord, String, Double) -> Void = { _, _, _ in }
     /// A breaker opened for a channel of a subscriber.
     public var breakerOpened: @Sendable (String, String) -> Void = { _, _ in }
+    /// An escalation was delivered: the delivery (to one channel of a backup subscriber) and
+    /// the id of the subscriber that did not acknowledge in time. Called once per escalation
+    /// delivery the receiver took, after its outcome is recorded; never for one cancelled.
+    public var escalated: @Sendable (DeliveryRecord, String) -> Void = { _, _ in }
 
     /// Events that do nothing.
     public init() {}
@@ -68,6 +76,8 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     private let queue: any DeliveryWorkQueue
     private let log: any AlertLog
     private let directory: any SubscriberDirectory
+    /// Who acknowledged what, asked before a follow-up is sent; `nil` when none are known.
+    private let acknowledgements: (any AcknowledgementLedger)?
     private let configuration: WorkerConfiguration
     private let events: DeliveryEvents
     /// Where the pool's lines go (ids and reasons only, never identities).
@@ -98,12 +108,15 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     /// Entered by each caller of `stop`, left when the scheduler concludes the stop.
     private let stopping = DispatchGroup()
 
-    /// A pool over `queue`, reading alerts from `log` and receivers from `directory`,
-    /// posting webhooks through `transport`, logging through `logger`, running what blocks on
-    /// `blocking` (the service's pool, started and shut down by its owner; without one, a pool
-    /// of `maxConcurrent` + 2 threads is made for it, started by `start` and shut down by `stop`).
+    /// A pool over `queue`, reading alerts from `log`, receivers from `directory` and
+    /// acknowledgements from `acknowledgements` (`nil`: none are known, so no follow-up is
+    /// ever cancelled for one), posting webhooks through `transport`, logging through `logger`,
+    /// running what blocks on `blocking` (the service's pool, started and shut down by its
+    /// owner; without one, a pool of `maxConcurrent` + 2 threads is made for it, started by
+    /// `start` and shut down by `stop`).
     public init(
-        queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory, configuration: WorkerConfiguration,
+        queue: any DeliveryWorkQueue, log: any AlertLog, directory: any SubscriberDirectory,
+        acknowledgements: (any AcknowledgementLedger)? = nil, configuration: WorkerConfiguration,
         transport: any WebhookTransport, breaker: CircuitBreaker = CircuitBreaker(), events: DeliveryEvents = DeliveryEvents(),
         logger: Logger = .disabled(label: "workers"), blocking: BlockingPool? = nil
     ) {
@@ -112,6 +125,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         self.queue = queue
         self.log = log
         self.directory = directory
+        self.acknowledgements = acknowledgements
         self.configuration = configuration
         self.transport = transport
         self.breaker = breaker
@@ -288,9 +302,9 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         }
         switch target.channel.type {
         case .webhook:
-            sendWebhook(delivery, alert: target.alert, url: target.channel.url ?? "", secrets: target.secrets, now: now) { verdict in sender.async { conclude(verdict) } }
+            sendWebhook(delivery, target, now: now) { verdict in sender.async { conclude(verdict) } }
         case .email:
-            conclude(sendEmail(delivery, alert: target.alert, to: target.channel.address ?? "", language: target.subscriber.language))
+            conclude(sendEmail(delivery, target))
         }
     }
 
@@ -313,6 +327,8 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
                 return
             }
             events.attempted(delivery, word, Double(max(0, DeliveryArithmetic.difference(Timestamp.now().milliseconds, received.milliseconds))) / 1000)
+            if case .delivered = outcome, case .escalation(let from) = delivery.followUp { events.escalated(delivery, from) }
+            if case .cancelled(let reason) = outcome { logger.info("delivery cancelled", ["delivery": delivery.id, "reason": reason]) }
             if word == "dead" { logger.warning("delivery dead-lettered", ["delivery": delivery.id, "subscriber": delivery.subscriberID]) }
         }
         if case .retry(let at, _) = outcome { return at }
@@ -326,6 +342,11 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         let channel: Channel
         /// A webhook's signing secrets (none for email).
         let secrets: [WebhookSecret]
+        /// The link acknowledging the alert for the subscriber, if it carries one.
+        var ackURL: String? = nil
+        /// For an `alert.acknowledged` report, the acknowledgement, its note left out below
+        /// the alert's confidentiality.
+        var acknowledgement: Acknowledgement? = nil
     }
 
     /// What to do with a claimed delivery before anything is sent.
@@ -345,10 +366,49 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
             return .settled(.dead(error: "the subscriber no longer has this channel"))
         }
+        // Whether it is still wanted: a follow-up may have been answered, a case closed or cancelled.
+        if stored.alert.handling?.excludes(subscriber) == true { return .settled(.cancelled(reason: "excluded by the filer")) }
+        // Only a report of an acknowledgement, and a replay (asked for by an operator, the
+        // case's cancel replayed with it), go whatever the case became.
+        let readsCase = switch delivery.followUp {
+        case .acknowledged: false
+        case nil: delivery.replayID == nil
+        default: true
+        }
+        if readsCase {
+            let caseAlerts = try StillWanted.caseAlerts(of: stored, in: log)
+            if let reason = try StillWanted.cancellation(
+                of: delivery, stored, caseAlerts: caseAlerts, ledger: acknowledgements, directory: directory)
+            {
+                return .settled(.cancelled(reason: reason))
+            }
+        }
         if let reason = try directory.disabledReason(channelID: channel.id) { return .settled(.dead(error: "the endpoint is disabled: \(reason)")) }
         let secrets = channel.type == .webhook ? try directory.secrets(channelID: channel.id).compactMap(WebhookSecret.init) : []
-        return .send(SendTarget(alert: stored.alert.redacted(for: subscriber.clearance, language: subscriber.language), subscriber: subscriber, channel: channel, secrets: secrets))
+        var target = SendTarget(
+            alert: stored.alert.redacted(for: subscriber.clearance, language: subscriber.language), subscriber: subscriber, channel: channel,
+            secrets: secrets)
+        switch delivery.followUp {
+        case .acknowledged(let by):
+            // The report is recorded as the acknowledgement is; on Kafka the ledger is a
+            // cache that may not hold it yet here, so wait a little for it.
+            var ack = try acknowledgements?.acknowledgements(ofAlert: stored.alert.id).first { $0.subscriberID == by }
+            if ack == nil, acknowledgements != nil, delivery.attempts < Self.acknowledgementWaits {
+                return .settled(.retry(at: Timestamp.now().adding(milliseconds: 2000), error: "the acknowledgement is not readable here yet"))
+            }
+            if !subscriber.clearance.clears(stored.alert.confidentiality) { ack?.note = nil }
+            target.acknowledgement = ack
+        case .escalated:
+            break  // a report to the filer, not the alert sent for action: nothing to acknowledge
+        default:
+            target.ackURL = configuration.ackURL(stored.alert.id, subscriber.id)
+        }
+        return .send(target)
     }
+
+    /// How many claims of an `alert.acknowledged` report wait for its acknowledgement to be
+    /// readable before the report goes without it.
+    static let acknowledgementWaits = 10
 
     /// What a send's verdict means for the delivery (`DeliveryPolicy`), with what goes with
     /// it: the breaker told, its owner emailed when it opens, the critical fallback email, a
@@ -370,7 +430,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         var history = DeliveryPolicy.Attempt(
             severity: delivery.severity, channelType: channel.type, attempts: delivery.attempts, firstAttemptAt: nil,
             subscriberHasEmail: subscriber.channels.contains { $0.type == .email })
-        if policy.sendsCriticalFallback(verdict, history) { emailFallback(delivery, alert: target.alert, subscriber: subscriber) }
+        if policy.sendsCriticalFallback(verdict, history) { emailFallback(delivery, target) }
         if DeliveryPolicy.needsHistory(verdict) { history.firstAttemptAt = try queue.firstAttempt(of: delivery.id) }
         var generator = SystemRandomNumberGenerator()
         let decision = policy.decision(on: verdict, history, now: now, using: &generator)
@@ -383,8 +443,8 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
 
     /// Signs and POSTs the alert to `url`, after checking where the address leads; `verdict`
     /// is called once, on the transport's thread when a request went out.
-    private func sendWebhook(
-        _ delivery: DeliveryRecord, alert: Alert, url: String, secrets: [WebhookSecret], now: Timestamp, verdict: @escaping @Sendable (DeliveryVerdict) -> Void) {
+    private func sendWebhook(_ delivery: DeliveryRecord, _ target: SendTarget, now: Timestamp, verdict: @escaping @Sendable (DeliveryVerdict) -> Void) {
+        let url = target.channel.url ?? "", secrets = target.secrets
         let pinned: (host: String, port: Int, address: String)
         switch addresses.check(url) {
         case .failure(.unresolvable(let host)):  // DNS trouble may pass; an internal address will not
@@ -394,15 +454,16 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         }
         guard !secrets.isEmpty else { return verdict(.permanent(reason: "the channel has no signing secret")) }
         let request = WebhookRequest.signed(
-            delivery, alert: alert, url: url, secrets: secrets, now: now, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
-            pinnedAddress: pinned)
+            delivery, alert: target.alert, url: url, secrets: secrets, now: now, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
+            pinnedAddress: pinned, ackURL: target.ackURL, acknowledgement: target.acknowledgement)
         transport.post(request) { result in verdict(DeliveryVerdict.of(result)) }
     }
 
-    private func sendEmail(_ delivery: DeliveryRecord, alert: Alert, to address: String, language: String) -> DeliveryVerdict {
+    private func sendEmail(_ delivery: DeliveryRecord, _ target: SendTarget) -> DeliveryVerdict {
         guard let smtp = configuration.smtp else { return .retry(reason: "no SMTP relay is configured (smtp_url)", notBeforeMilliseconds: nil) }
         let message = AlertEmail.message(
-            alert: alert, to: address, language: language, deliveryID: delivery.id, from: smtp.from, replay: delivery.replayID != nil)
+            alert: target.alert, to: target.channel.address ?? "", language: target.subscriber.language, deliveryID: delivery.id, from: smtp.from,
+            replay: delivery.replayID != nil, followUp: delivery.followUp, ackURL: target.ackURL, acknowledgement: target.acknowledgement)
         switch smtp.send(message) {
         case .success: return .delivered
         case .failure(.permanent(let why)): return .permanent(reason: why)
@@ -424,9 +485,12 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     }
 
     /// A critical alert whose webhook keeps failing also goes to the subscriber's contact.
-    private func emailFallback(_ delivery: DeliveryRecord, alert: Alert, subscriber: Subscriber) {
+    private func emailFallback(_ delivery: DeliveryRecord, _ target: SendTarget) {
         guard let smtp = configuration.smtp else { return }
-        let message = AlertEmail.message(alert: alert, to: subscriber.contact, language: subscriber.language, deliveryID: delivery.id + "-fallback", from: smtp.from)
+        let subscriber = target.subscriber
+        let message = AlertEmail.message(
+            alert: target.alert, to: subscriber.contact, language: subscriber.language, deliveryID: delivery.id + "-fallback", from: smtp.from,
+            followUp: delivery.followUp, ackURL: target.ackURL, acknowledgement: target.acknowledgement)
         onBlocking({ [logger] in
             if case .failure(let error) = smtp.send(message) {
                 logger.info("critical fallback email failed", ["subscriber": subscriber.id, "error": error.description])

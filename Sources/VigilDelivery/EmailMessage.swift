@@ -120,14 +120,22 @@ public enum AlertEmail {
     /// (`Alert.redacted(for:language:)`). A summary withheld from the subscriber is shown
     /// as the withheld text in the subscriber's `language`, whichever language the
     /// redaction chose.
+    ///
+    /// The filer's handling instructions come first, before anything else, in the
+    /// subscriber's language; a follow-up says what it is in the subject (`[ESCALATED]`,
+    /// `[REMINDER]`, …) and in a line after them; `ackURL`, when given, is in both parts;
+    /// `acknowledgement` is what an `alert.acknowledged` report is about (its note already
+    /// left out below the alert's confidentiality).
     public static func message(
-        alert: Alert, to address: String, language: String, deliveryID: String, from: String, replay: Bool = false, now: Timestamp = .now()
+        alert: Alert, to address: String, language: String, deliveryID: String, from: String, replay: Bool = false, followUp: FollowUp? = nil,
+        ackURL: String? = nil, acknowledgement: Acknowledgement? = nil, now: Timestamp = .now()
     ) -> EmailMessage {
         var alert = alert
         if WithheldSummary.isWithheld(alert.summary) { alert.summary = WithheldSummary.text(for: language) }
         let l = EmailLabels.forLanguage(language)
         var prefix = "[\(l.word(for: alert.severity))]"
         if replay { prefix = "[\(l.label("replay"))] " + prefix }
+        if let word = followUpPrefix(followUp) { prefix = "[\(l.label(word))] " + prefix }
         if alert.status == .exercise { prefix = "[EXERCISE] " + prefix }
         if alert.kind == .update { prefix += " \(l.label("update")):" }
         if alert.kind == .cancel { prefix += " \(l.label("cancel").split(separator: " ").first ?? ""):" }
@@ -148,27 +156,85 @@ public enum AlertEmail {
         rows.append((l.label("received"), alert.receivedAt.description))
         rows.append((l.label("source"), alert.source.organisation))
         rows.append((l.label("case"), alert.caseID))
+        if let status = alert.caseStatus { rows.append((l.label("case_status"), status.rawValue.replacingOccurrences(of: "_", with: " "))) }
+        if let event = alert.nextEvent {
+            rows.append((l.label("next_event"), "\(event.type.rawValue) \(event.at.description)" + (event.place.map { " — \($0)" } ?? "")))
+        }
         var banner: [String] = []
         if alert.status == .exercise { banner.append(l.label("exercise")) }
         if alert.kind == .cancel { banner.append(l.label("cancel")) }
+        let instructions = handlingLines(alert.handling, labels: l)
+        let followUpLines = followUpLines(followUp, acknowledgement: acknowledgement, labels: l)
 
-        var text = banner.map { $0 + "\n\n" }.joined()
+        var text = ""
+        if !instructions.isEmpty { text += "\(l.label("handling")):\n" + instructions.map { "- \($0)\n" }.joined() + "\n" }
+        text += followUpLines.map { $0 + "\n" }.joined() + (followUpLines.isEmpty ? "" : "\n")
+        text += banner.map { $0 + "\n\n" }.joined()
         text += rows.map { "\($0.0): \($0.1)" }.joined(separator: "\n")
         text += "\n\n\(l.label("summary")):\n\(alert.summary)\n"
         if !alert.links.isEmpty { text += "\n\(l.label("links")):\n" + alert.links.map { "- \($0)" }.joined(separator: "\n") + "\n" }
+        if let ackURL { text += "\n\(l.label("acknowledge")):\n\(ackURL)\n" }
         text += "\n-- \n\(l.label("footer")) \(deliveryID)\n"
 
         var html = "<!doctype html><html lang=\"\(escape(language))\"><body>"
+        if !instructions.isEmpty {
+            html += "<h3>\(escape(l.label("handling")))</h3><ul>" + instructions.map { "<li><strong>\(escape($0))</strong></li>" }.joined() + "</ul>"
+        }
+        html += followUpLines.map { "<p><strong>\(escape($0))</strong></p>" }.joined()
         html += banner.map { "<p><strong>\(escape($0))</strong></p>" }.joined()
         html += "<table>" + rows.map { "<tr><th align=\"left\">\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined() + "</table>"
         html += "<h3>\(escape(l.label("summary")))</h3><p>\(escape(alert.summary))</p>"
         if !alert.links.isEmpty { html += "<ul>" + alert.links.map { "<li><a href=\"\(escape($0))\">\(escape($0))</a></li>" }.joined() + "</ul>" }
+        if let ackURL { html += "<p><a href=\"\(escape(ackURL))\">\(escape(l.label("acknowledge")))</a><br><small>\(escape(ackURL))</small></p>" }
         html += "<p><small>\(escape(l.label("footer"))) \(escape(deliveryID))</small></p></body></html>"
 
         let domain = from.split(separator: "@").last.map { String($0).trimmingCharacters(in: CharacterSet(charactersIn: "<> ")) } ?? "vigil.invalid"
         var message = EmailMessage(from: from, to: [address], subject: subject, messageID: "\(deliveryID)@\(domain)", date: now, text: text, html: html)
         message.extraHeaders = [("X-Vigil-Delivery", deliveryID), ("X-Vigil-Alert", alert.id)]
         return message
+    }
+
+    /// The label of a follow-up's subject prefix, if it has one.
+    static func followUpPrefix(_ followUp: FollowUp?) -> String? {
+        switch followUp {
+        case .escalation, .escalated: "escalated_prefix"
+        case .reminder: "reminder_prefix"
+        case .caseReminder: "case_reminder_prefix"
+        case .acknowledged: "acknowledged_prefix"
+        case nil: nil
+        }
+    }
+
+    /// The filer's instructions, one line each, in the reader's language (the note as the
+    /// reader may see it: `[redacted]` below clearance).
+    static func handlingLines(_ handling: HandlingInstructions?, labels l: EmailLabels) -> [String] {
+        guard let handling, !handling.isEmpty else { return [] }
+        var lines: [String] = []
+        if handling.noPublicStatement { lines.append(l.label("no_public_statement")) }
+        if handling.noContactWithAuthorities { lines.append(l.label("no_contact_with_authorities")) }
+        if handling.noContactWithDefender { lines.append(l.label("no_contact_with_defender")) }
+        let excluded = handling.excludeKinds.map { $0.rawValue.replacingOccurrences(of: "_", with: " ") } + handling.excludeSubscribers
+        if !excluded.isEmpty { lines.append("\(l.label("excluded")): \(excluded.joined(separator: ", "))") }
+        if let note = handling.note { lines.append("\(l.label("handling_note")): \(note)") }
+        return lines
+    }
+
+    /// What a follow-up says about itself, after the instructions.
+    static func followUpLines(_ followUp: FollowUp?, acknowledgement: Acknowledgement?, labels l: EmailLabels) -> [String] {
+        switch followUp {
+        case .escalation(let from), .escalated(let from): return ["\(l.label("escalated_from")) \(from)."]
+        case .reminder: return [l.label("reminder_body")]
+        case .caseReminder: return [l.label("case_reminder_body")]
+        case .acknowledged(let by):
+            guard let ack = acknowledgement else { return ["\(l.label("acknowledged_by")) \(by)."] }
+            var lines = [
+                "\(l.label("acknowledged_by")) \(ack.organisation) (\(ack.kind.rawValue.replacingOccurrences(of: "_", with: " ")), \(ack.subscriberID)) — "
+                    + "\(l.label("action")): \(ack.action.rawValue.replacingOccurrences(of: "_", with: " ")), \(ack.at.description)"
+            ]
+            if let note = ack.note { lines.append("\(l.label("note")): \(note)") }
+            return lines
+        case nil: return []
+        }
     }
 
     /// The summary's first 60 characters, cut at a word boundary, with an ellipsis when cut.

@@ -2,7 +2,11 @@ import VigilCore
 
 /// The body of a webhook, in the Standard Webhooks shape `{"type", "timestamp", "data"}`:
 /// the alert (already redacted for the receiver) under `data`, with the delivery's id and
-/// whether it is a drill or a replay.
+/// whether it is a drill or a replay. Beside `delivery_id` (issue 19): the `ack_url` that
+/// acknowledges the alert for the receiving subscriber, the filer's `handling` instructions
+/// as the receiver may read them, `escalated_from` on escalations and their reports,
+/// `reminder` (its number) on reminders and the `acknowledgement` an `alert.acknowledged`
+/// report is about.
 public enum WebhookPayload {
     /// The event type of an alert: `alert.created`, `alert.updated` or `alert.cancelled`.
     public static func type(of alert: Alert) -> String {
@@ -13,19 +17,66 @@ public enum WebhookPayload {
         }
     }
 
-    /// The exact bytes that are signed and sent.
-    public static func body(alert: Alert, deliveryID: String, sentAt: Timestamp, replayID: String? = nil) -> [UInt8] {
-        var w = JSONWriter(capacity: 1200)
+    /// The event type of a delivery of `alert`: its follow-up's (`alert.escalated`,
+    /// `alert.reminder`, `case.reminder`, `alert.acknowledged`) or the alert's own.
+    public static func type(of alert: Alert, followUp: FollowUp?) -> String { followUp?.eventType ?? type(of: alert) }
+
+    /// The exact bytes that are signed and sent. `acknowledgement` is written as given: the
+    /// caller leaves out the note a receiver may not read.
+    public static func body(
+        alert: Alert, deliveryID: String, sentAt: Timestamp, replayID: String? = nil, followUp: FollowUp? = nil, ackURL: String? = nil,
+        acknowledgement: Acknowledgement? = nil
+    ) -> [UInt8] {
+        var w = JSONWriter(capacity: 1400)
         w.beginObject()
+        w.field("ack_url", ackURL)
+        if let acknowledgement {
+            w.key("acknowledgement")
+            w.beginObject()
+            w.field("action", acknowledgement.action.rawValue)
+            w.field("at", acknowledgement.at.description)
+            w.field("kind", acknowledgement.kind.rawValue)
+            w.field("note", acknowledgement.note)
+            w.field("organisation", acknowledgement.organisation)
+            w.field("subscriber_id", acknowledgement.subscriberID)
+            w.endObject()
+        }
         w.key("data")
         alert.write(to: &w)
         w.field("delivery_id", deliveryID)
+        switch followUp {
+        case .escalation(let from), .escalated(let from): w.field("escalated_from", from)
+        default: break
+        }
         w.key("exercise")
         w.bool(alert.status == .exercise)
+        if let handling = alert.handling { write(handling, to: &w) }
+        if case .reminder(let n) = followUp {
+            w.key("reminder")
+            w.integer(Int64(n))
+        }
         w.field("replay_id", replayID)
         w.field("timestamp", sentAt.description)
-        w.field("type", type(of: alert))
+        w.field("type", type(of: alert, followUp: followUp))
         w.endObject()
         return w.bytes
+    }
+
+    /// The instructions as `"handling"`, in the form `data.handling` has (keys sorted).
+    private static func write(_ handling: HandlingInstructions, to w: inout JSONWriter) {
+        w.key("handling")
+        w.beginObject()
+        w.key("exclude_kinds")
+        w.strings(handling.excludeKinds.map(\.rawValue))
+        w.key("exclude_subscribers")
+        w.strings(handling.excludeSubscribers)
+        w.key("no_contact_with_authorities")
+        w.bool(handling.noContactWithAuthorities)
+        w.key("no_contact_with_defender")
+        w.bool(handling.noContactWithDefender)
+        w.key("no_public_statement")
+        w.bool(handling.noPublicStatement)
+        w.field("note", handling.note)
+        w.endObject()
     }
 }

@@ -12,12 +12,18 @@ extension CurlTransport: WebhookTransport {}
 /// The signed webhook request for one delivery (Standard Webhooks headers, DESIGN §7).
 public enum WebhookRequest {
     /// The POST of `alert` (already redacted for the receiver) for `delivery` to `url`,
-    /// signed at `now` with every secret of `secrets`, bound to the checked address `pinned`.
+    /// signed at `now` with every secret of `secrets`, bound to the checked address `pinned`,
+    /// with `ackURL` and the `acknowledgement` a report is about in the body (see
+    /// `WebhookPayload`). Follow-ups say what they are in headers too: `vigil-escalation:
+    /// true` on an escalation, `vigil-reminder: <n>` on a reminder, `vigil-report: true` on
+    /// a report to the filing organisation.
     public static func signed(
         _ delivery: DeliveryRecord, alert: Alert, url: String, secrets: [WebhookSecret], now: Timestamp, timeoutMilliseconds: Int,
-        pinnedAddress pinned: (host: String, port: Int, address: String)
+        pinnedAddress pinned: (host: String, port: Int, address: String), ackURL: String? = nil, acknowledgement: Acknowledgement? = nil
     ) -> CurlRequest {
-        let body = WebhookPayload.body(alert: alert, deliveryID: delivery.id, sentAt: now, replayID: delivery.replayID)
+        let body = WebhookPayload.body(
+            alert: alert, deliveryID: delivery.id, sentAt: now, replayID: delivery.replayID, followUp: delivery.followUp, ackURL: ackURL,
+            acknowledgement: acknowledgement)
         var headers: [(String, String)] = [
             ("content-type", "application/json"), ("user-agent", "Vigil"),
             ("webhook-id", delivery.id), ("webhook-timestamp", String(now.unixSeconds)),
@@ -25,6 +31,12 @@ public enum WebhookRequest {
         ]
         if alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
         if let replayID = delivery.replayID { headers += [("vigil-replay", "true"), ("vigil-replay-id", replayID)] }
+        switch delivery.followUp {
+        case .escalation: headers.append(("vigil-escalation", "true"))
+        case .reminder(let n): headers.append(("vigil-reminder", String(n)))
+        case .acknowledged, .escalated: headers.append(("vigil-report", "true"))
+        case .caseReminder, nil: break
+        }
         return CurlRequest(url: url, headers: headers, body: body, timeoutMilliseconds: timeoutMilliseconds, pinnedAddress: pinned)
     }
 }

@@ -430,6 +430,25 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         return record.view.restoring(identity)
     }
 
+    public func sealNote(_ text: String, forAlert id: String) throws -> [UInt8] {
+        guard let wrapped = wrappedKey(ofAlert: id),
+            let sealed = try cipher.seal(Array(text.utf8), wrappedKey: wrapped, alertID: id, purpose: Self.notePurpose)
+        else { throw AlertLogError.noDataKey(alertID: id) }
+        return sealed
+    }
+
+    public func openNote(_ sealed: [UInt8], forAlert id: String) -> String? {
+        cipher.open(sealed, wrappedKey: wrappedKey(ofAlert: id), alertID: id, purpose: Self.notePurpose).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static let notePurpose = "ack-note"
+
+    /// The wrapped data key of the alert `id` as this process has read it; `nil` when the
+    /// alert is not read yet or its key was erased.
+    private func wrappedKey(ofAlert id: String) -> [UInt8]? {
+        state.withLock { state in state.byID[id].flatMap { state.entries[$0] }.flatMap { state.keys[$0.keyID] } }
+    }
+
     /// Whether this process has read the alert `id` (cheaper than `alert(id:)`: opens nothing).
     public func contains(_ id: String) -> Bool { state.withLock { $0.byID[id] != nil } }
 
@@ -445,7 +464,15 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     }
 
     public func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
-        state.withLock { state in state.select(query).map { StoredAlert(offset: $0, alert: state.entries[$0]!.view) } }
+        state.withLock { state in
+            state.select(query).map { offset in
+                // The view is sealed already; routing views carry no free text at all, not even its marks.
+                var view = state.entries[offset]!.view
+                view.handling?.note = nil
+                view.nextEvent?.place = nil
+                return StoredAlert(offset: offset, alert: view)
+            }
+        }
     }
 
     public func lastOffset() throws -> LogOffset { state.withLock { $0.order.last ?? 0 } }

@@ -39,15 +39,17 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
         var routedListeners: [@Sendable (LogOffset) -> Void] = []
     }
 
-    /// A router reading `log`'s topic into `recorder` through a consumer of `connection`.
+    /// A router reading `log`'s topic into `recorder` through a consumer of `connection`;
+    /// case reminders come `eventReminderSeconds` before a case's next event.
     public init(
         connection: KafkaConnection, log: KafkaAlertLog, recorder: any DeliveryRecorder, subscribers: SubscriberRegistry, intake: AlertIntake,
-        metrics: Metrics, logger: Logger
+        metrics: Metrics, logger: Logger, eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
     ) {
         self.connection = connection
         self.log = log
         self.recorder = recorder
-        self.routing = BatchRouting(log: log, recipients: recorder, subscribers: subscribers, metrics: metrics)
+        self.routing = BatchRouting(
+            log: log, recipients: recorder, subscribers: subscribers, metrics: metrics, eventReminderSeconds: eventReminderSeconds)
         self.intake = intake
         self.metrics = metrics
         self.logger = logger

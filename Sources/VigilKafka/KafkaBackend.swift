@@ -6,7 +6,7 @@ import VigilStore
 
 /// The scale-out backend (DESIGN §2): the alert log on `vigil.alerts`, deliveries on their
 /// topics, routers in the consumer group `vigil-router`, and subscribers, tokens, audit and
-/// replays in compacted topics that every process reads into its local tables (caches; the
+/// replays and acknowledgements in compacted topics that every process reads into its local tables (caches; the
 /// topics are the truth). One `KafkaConnection` per process carries all of it.
 public final class KafkaBackend: VigilBackend, Sendable {
     public let log: any AlertLog
@@ -25,10 +25,11 @@ public final class KafkaBackend: VigilBackend, Sendable {
     /// The backend on the cluster at `bootstrapServers`, with its caches in `database`;
     /// returns once the shared state has been read to its end. `processID` names this
     /// process's replays (it alone resumes them); Kafka writes not acknowledged within
-    /// `timeout` seconds fail.
+    /// `timeout` seconds fail; case reminders come `eventReminderSeconds` before a case's
+    /// next event.
     public init(
         bootstrapServers: String, timeout: Double, database: Database, masterKey: MasterKey, processID: String, metrics: Metrics,
-        logger: Logger
+        logger: Logger, eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
     ) throws {
         self.database = database
         let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout, logger: logger.labelled("kafka"))
@@ -43,10 +44,11 @@ public final class KafkaBackend: VigilBackend, Sendable {
                 tokens: TokenStore(database: database, feed: feed(KafkaStateReplica.tokensTopic)),
                 subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey), feed: feed(KafkaStateReplica.subscribersTopic)),
                 audit: AuditTrail(database: database, feed: feed(KafkaStateReplica.auditTopic)),
-                replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID))
+                replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID),
+                acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)))
             replica = try KafkaStateReplica(
                 connection: connection, subscribers: shared.subscribers, tokens: shared.tokens, audit: shared.audit, replays: shared.replays,
-                logger: logger.labelled("replica"))
+                acknowledgements: shared.acknowledgements, logger: logger.labelled("replica"))
             queue = try KafkaDeliveryQueue(connection: connection)
         } catch {
             connection.shutdown()
@@ -55,7 +57,7 @@ public final class KafkaBackend: VigilBackend, Sendable {
         deliveries = queue
         router = KafkaAlertRouter(
             connection: connection, log: kafkaLog, recorder: queue, subscribers: shared.subscribers, intake: intake, metrics: metrics,
-            logger: logger.labelled("router"))
+            logger: logger.labelled("router"), eventReminderSeconds: eventReminderSeconds)
     }
 
     public func attach(_ workers: any DeliveryWorkers) {

@@ -25,6 +25,7 @@ struct KafkaDeliveryMessage: Sendable, Equatable {
             w.key("first_attempt_at")
             w.integer(first.milliseconds)
         }
+        w.field("follow_up", record.followUp?.rawValue)
         w.field("id", record.id)
         w.field("last_error", record.lastError)
         if let next = record.nextAttemptAt {
@@ -71,6 +72,12 @@ struct KafkaDeliveryMessage: Sendable, Equatable {
         let alertOffset = number("alert_offset", in: 0...Int64(JSONValue.maxExactInteger))
         let attempts = number("attempts", in: 0...Int64(Int32.max))
         let next = number("next_attempt_at", in: times), first = number("first_attempt_at", in: times)
+        // A follow-up that does not read is refused, not taken as a first sending (which would
+        // send it at once, and under another id).
+        var followUp: FollowUp?
+        if let value = f["follow_up"], value != .null {
+            if case .string(let raw) = value, let read = FollowUp(rawValue: raw) { followUp = read } else { problems.append("follow_up is not a follow-up") }
+        }
         guard problems.isEmpty else { return .failure(KafkaRecordRefusal(problems.joined(separator: "; "))) }
         guard let id = text("id"), let alertID = text("alert_id"), let subscriberID = text("subscriber_id"), let channelID = text("channel_id"),
             let channelType = text("channel_type").flatMap(Channel.Kind.init(rawValue:)), let reason = text("reason").flatMap(RoutingReason.init(rawValue:)),
@@ -82,7 +89,8 @@ struct KafkaDeliveryMessage: Sendable, Equatable {
                 id: id, alertID: alertID, alertOffset: alertOffset ?? 0, subscriberID: subscriberID, channelID: channelID,
                 channelType: channelType, reason: reason, clearance: clearance, severity: severity, state: state, attempts: Int(attempts ?? 0),
                 nextAttemptAt: next.map(Timestamp.init(milliseconds:)), lastError: text("last_error"),
-                createdAt: Timestamp(milliseconds: created), updatedAt: Timestamp(milliseconds: updated), replayID: text("replay_id")),
+                createdAt: Timestamp(milliseconds: created), updatedAt: Timestamp(milliseconds: updated), replayID: text("replay_id"),
+                followUp: followUp),
             firstAttemptAt: first.map(Timestamp.init(milliseconds:))))
     }
 
@@ -96,14 +104,15 @@ struct KafkaDeliveryMessage: Sendable, Equatable {
         self.firstAttemptAt = firstAttemptAt
     }
 
-    /// A new delivery routed at `now` (or queued again by replay `replayID`).
+    /// A new delivery routed at `now` (or queued again by replay `replayID`); a follow-up is
+    /// due at its due time, anything else at once.
     init(routed d: RoutedDelivery, now: Timestamp, replayID: String? = nil) {
         record = DeliveryRecord(
-            id: DeliveryID.make(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID), alertID: d.alertID,
-            alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID, channelType: d.channelType, reason: d.reason,
-            clearance: d.clearance, severity: d.severity, state: replayID == nil ? d.initialState : .pending, attempts: 0,
-            nextAttemptAt: d.initialState == .pending || replayID != nil ? now : nil, lastError: nil, createdAt: now, updatedAt: now,
-            replayID: replayID)
+            id: DeliveryID.make(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID, followUp: d.followUp?.rawValue),
+            alertID: d.alertID, alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID, channelType: d.channelType,
+            reason: d.reason, clearance: d.clearance, severity: d.severity, state: replayID == nil ? d.initialState : .pending, attempts: 0,
+            nextAttemptAt: replayID != nil ? now : d.initialState == .pending ? (d.dueAt ?? now) : nil, lastError: nil, createdAt: now,
+            updatedAt: now, replayID: replayID, followUp: d.followUp)
         firstAttemptAt = nil
     }
 }

@@ -16,7 +16,7 @@ import VigilObservability
 /// is acknowledged. A worker that dies mid-send hands its partitions over from the last
 /// commit, and the next owner sends what was not recorded: at least once, never lost.
 /// Partition ownership plays the part of the embedded queue's lease.
-public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable {
+public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
     /// Deliveries to webhooks.
     public static let webhookTopic = "vigil.deliveries.webhook"
     /// Deliveries by email.
@@ -67,12 +67,32 @@ public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable
             view[record.id] = record
         }
 
-        /// Whether the view shows `record` settled since it was written: delivered or dead, or
-        /// failed at a later attempt (whose retry copy carries on). A delivery shown in flight is
-        /// not settled: its worker may have died before sending.
+        /// Whether the view shows `record` settled since it was written: delivered, dead or
+        /// cancelled, or failed at a later attempt (whose retry copy carries on). A delivery
+        /// shown in flight is not settled: its worker may have died before sending.
         func isSettled(_ record: DeliveryRecord) -> Bool {
             guard let known = view[record.id], known.updatedAt > record.updatedAt else { return false }
-            return [.delivered, .dead].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
+            return [.delivered, .dead, .cancelled].contains(known.state) || (known.state == .failed && known.attempts > record.attempts)
+        }
+
+        /// The last answer of `dueReadyExceeds` that counted, and when.
+        var dueCheck: (at: Int64, exceeds: Bool)?
+
+        /// Whether more than `limit` deliveries read are due at `now` (back-pressure: the
+        /// workers are behind). Follow-ups waiting for their due time (an escalation in an
+        /// hour, a reminder tomorrow) do not count, or enough of them would stop the reading
+        /// of work that is due. Counting walks what is read, so an answer is reused for 100 ms
+        /// (the reading thread asks after every record).
+        mutating func dueReadyExceeds(_ limit: Int, at now: Timestamp) -> Bool {
+            guard ready.count > limit else { return false }
+            if let check = dueCheck, now.milliseconds &- check.at < 100, now.milliseconds >= check.at { return check.exceeds }
+            var due = 0
+            for pending in ready.values where (pending.message.record.nextAttemptAt ?? now) <= now {
+                due += 1
+                if due > limit { break }
+            }
+            dueCheck = (now.milliseconds, due > limit)
+            return due > limit
         }
 
         /// Marks `offset` of `partition` done and commits through the first offset still
@@ -196,7 +216,7 @@ public final class KafkaDeliveryQueue: DeliveryQueue, DeliveryRecorder, Sendable
         }
         let working = try KafkaThread(name: "vigil-kafka-work") { [weak self] thread in
             while !thread.isStopping, let self {
-                if state.withLock({ $0.ready.count }) > 10_000 {
+                if state.withLock({ $0.dueReadyExceeds(10_000, at: .now()) }) {
                     _ = thread.pause(0.05)  // back-pressure: the workers are behind
                     continue
                 }

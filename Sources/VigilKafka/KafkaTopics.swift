@@ -51,6 +51,8 @@ public enum KafkaTopics {
             topic("vigil.audit", durable.merging(["retention.ms": "-1"]) { $1 }),
             // Each replay's request, progress and the process that runs it, by replay id.
             topic("vigil.replays", compacted),
+            // Acknowledgements by `<alert>/<subscriber>`, the latest answer of each (notes sealed).
+            topic("vigil.acks", compacted),
             // Wrapped data keys: an erasure's tombstone must make the old key disappear within
             // a stated bound, so segments roll hourly and compaction may not lag past a day.
             topic("vigil.keys", compacted.merging([

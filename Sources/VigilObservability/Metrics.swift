@@ -24,7 +24,8 @@ public final class Metrics: Sendable {
         var counters: [String: [String: Double]] = [:]
         var gauges: [String: @Sendable () -> Double] = [:]
         var levels: [String: Double] = [:]
-        var histograms: [String: Histogram] = [:]
+        var histograms: [String: [String: Histogram]] = [:]
+        var labelledGauges: [String: @Sendable () -> [String: Double]] = [:]
         var help: [String: (String, String)] = [:]
     }
 
@@ -48,6 +49,11 @@ public final class Metrics: Sendable {
         registry.withLock { $0.gauges[name] = read }
     }
 
+    /// Registers a gauge with one series per label set (`severity="critical"`), read at scrape time.
+    public func labelledGauge(_ name: String, _ read: @escaping @Sendable () -> [String: Double]) {
+        registry.withLock { $0.labelledGauges[name] = read }
+    }
+
     /// Moves the gauge `name` up or down by `delta` (open long polls, in-flight work).
     public func adjust(_ name: String, by delta: Double) {
         registry.withLock { $0.levels[name, default: 0] += delta }
@@ -55,9 +61,15 @@ public final class Metrics: Sendable {
 
     /// Records one observation in the histogram `name` (seconds).
     public func observe(_ name: String, _ value: Double, buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]) {
+        observe(name, labels: "", value, buckets: buckets)
+    }
+
+    /// Records one observation in the series `labels` (`kind="ngo",severity="critical"`) of the histogram `name`.
+    public func observe(_ name: String, labels: String, _ value: Double, buckets: [Double]) {
         registry.withLock {
             // Mutated in place: copying it out and back copied its arrays on every observation.
-            $0.histograms[name, default: Histogram(buckets: buckets, counts: Array(repeating: 0, count: buckets.count))].record(value)
+            $0.histograms[name, default: [:]][labels, default: Histogram(buckets: buckets, counts: Array(repeating: 0, count: buckets.count))]
+                .record(value)
         }
     }
 
@@ -66,7 +78,9 @@ public final class Metrics: Sendable {
 
     /// Everything in the Prometheus text exposition format.
     public func render() -> String {
-        let (counters, gauges, levels, histograms, help) = registry.withLock { ($0.counters, $0.gauges, $0.levels, $0.histograms, $0.help) }
+        let (counters, gauges, levels, histograms, help, labelledGauges) = registry.withLock {
+            ($0.counters, $0.gauges, $0.levels, $0.histograms, $0.help, $0.labelledGauges)
+        }
         var out = ""
         func header(_ name: String, _ fallback: String) {
             let (type, text) = help[name] ?? (fallback, name)
@@ -82,15 +96,23 @@ public final class Metrics: Sendable {
             header(name, "gauge")
             out += "\(name) \(format(gauges[name]!()))\n"
         }
+        for name in labelledGauges.keys.sorted() {
+            header(name, "gauge")
+            for (labels, value) in labelledGauges[name]!().sorted(by: { $0.key < $1.key }) {
+                out += labels.isEmpty ? "\(name) \(format(value))\n" : "\(name){\(labels)} \(format(value))\n"
+            }
+        }
         for name in levels.keys.sorted() {
             header(name, "gauge")
             out += "\(name) \(format(levels[name]!))\n"
         }
         for name in histograms.keys.sorted() {
-            let h = histograms[name]!
             header(name, "histogram")
-            for (bound, count) in zip(h.buckets, h.counts) { out += "\(name)_bucket{le=\"\(format(bound))\"} \(count)\n" }
-            out += "\(name)_bucket{le=\"+Inf\"} \(h.count)\n\(name)_sum \(format(h.sum))\n\(name)_count \(h.count)\n"
+            for (labels, h) in histograms[name]!.sorted(by: { $0.key < $1.key }) {
+                let prefix = labels.isEmpty ? "" : labels + ",", series = labels.isEmpty ? "" : "{\(labels)}"
+                for (bound, count) in zip(h.buckets, h.counts) { out += "\(name)_bucket{\(prefix)le=\"\(format(bound))\"} \(count)\n" }
+                out += "\(name)_bucket{\(prefix)le=\"+Inf\"} \(h.count)\n\(name)_sum\(series) \(format(h.sum))\n\(name)_count\(series) \(h.count)\n"
+            }
         }
         return out
     }

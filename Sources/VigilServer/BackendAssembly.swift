@@ -14,16 +14,23 @@ enum BackendAssembly {
     ) throws -> any VigilBackend {
         switch configuration.log {
         case .embedded:
-            return try EmbeddedBackend(database: database, masterKey: masterKey, metrics: metrics, logger: logger)
+            return try EmbeddedBackend(
+                database: database, masterKey: masterKey, metrics: metrics, logger: logger, eventReminderSeconds: eventReminderSeconds(configuration))
         case .kafka(let servers):
             do {
                 return try KafkaBackend(
                     bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, database: database,
-                    masterKey: masterKey, processID: try processID(dataDir: configuration.dataDir), metrics: metrics, logger: logger)
+                    masterKey: masterKey, processID: try processID(dataDir: configuration.dataDir), metrics: metrics, logger: logger,
+                    eventReminderSeconds: eventReminderSeconds(configuration))
             } catch let error as KafkaError {
                 throw ServiceError.backendUnavailable("log: \(error.description)")
             }
         }
+    }
+
+    /// `event_reminder_hours` in seconds (the check keeps it within a year, so this cannot trap).
+    static func eventReminderSeconds(_ configuration: VigilConfiguration) -> Int64 {
+        Int64((configuration.eventReminderHours * 3600).rounded())
     }
 
     /// The tokens and audit trail `vigil tokens` works on, with what closes them: on the

@@ -127,6 +127,20 @@ extension VigilConfiguration {
             "store_cache_mib", \.storeCacheMiB, .number,
             meaning: "SQLite page cache of the embedded store's writer, in MiB (each reader gets an eighth); more keeps more of a large store's indexes in memory, at the cost of resident memory",
             check: { (1...4096).contains($0) ? nil : "must be between 1 and 4096 (MiB of page cache for the store's writer)" }),
+        ConfigurationSetting(
+            "public_url", \.publicURL, .optionalString, documentedDefault: "http://<listen>",
+            meaning: "the base of the `ack_url` in every webhook and email (`{public_url}/ack/{token}`): the address desks reach this service at",
+            check: { text in
+                guard let text else { return nil }
+                guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
+                    url.query == nil, url.fragment == nil, text.utf8.count <= 512
+                else { return "must be an http:// or https:// URL without query or fragment, such as https://vigil.example.org, got '\(text)'" }
+                return nil
+            }),
+        ConfigurationSetting(
+            "event_reminder_hours", \.eventReminderHours, .number,
+            meaning: "desks that received a case get a `case.reminder` this many hours before its `next_event`",
+            check: { $0 > 0 && $0 <= 8760 ? nil : "must be greater than 0 and at most 8760 (a year)" }),
     ]
 
     /// A number that must be greater than 0 and at most 10^9: the upper bound keeps every later

@@ -72,6 +72,10 @@ public struct VigilConfiguration: Sendable, Equatable {
     /// MiB of SQLite page cache for the store's writer (readers get an eighth): more
     /// keeps more of a large store's indexes in memory, at the cost of resident memory.
     public var storeCacheMiB = Double(Database.defaultCacheKiB) / 1024
+    /// The base of acknowledgement links (`{public_url}/ack/{token}`); `http://<listen>` when unset.
+    public var publicURL: String?
+    /// Hours before a case's next event that its desks are reminded of it.
+    public var eventReminderHours = 24.0
 
     /// The defaults.
     public init() {}

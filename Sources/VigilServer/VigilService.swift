@@ -52,6 +52,10 @@ public final class VigilService: Sendable {
     private let blocking: BlockingPool
     private let logger: Logger
     private let state = Mutex(State())
+    /// The key acknowledgement links are signed with, derived from the master key.
+    let ackLinkKey: [UInt8]
+    /// The base of acknowledgement links, settled on the bound port when `public_url` is unset.
+    let publicURL: PublicURL
 
     /// What `start` leaves for `stop`.
     private struct State {
@@ -85,6 +89,7 @@ public final class VigilService: Sendable {
             throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
         }
         let database: Database
+        var linkKey: [UInt8] = []
         do {
             database = try Database(path: configuration.storePath, cacheKiB: Int(configuration.storeCacheMiB * 1024))
         } catch {
@@ -92,6 +97,7 @@ public final class VigilService: Sendable {
         }
         do {
             let masterKey = try VigilService.masterKey(configuration, logger: logger)
+            linkKey = masterKey.derivedKey("vigil/ack-links")
             backend = try BackendAssembly.backend(configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger)
         } catch let error as MasterKeyError {
             database.close()
@@ -100,6 +106,8 @@ public final class VigilService: Sendable {
             database.close()
             throw error
         }
+        ackLinkKey = linkKey
+        publicURL = PublicURL(configuration)
         let shared = backend.shared
         if let secret = configuration.bootstrapToken {
             switch try shared.tokens.registerBootstrap(
@@ -117,13 +125,18 @@ public final class VigilService: Sendable {
                 ])
             }
         }
+        var workerConfiguration = configuration.workerConfiguration
+        workerConfiguration.ackURL = { [publicURL, linkKey] alertID, subscriberID in
+            publicURL.value + "/ack/" + AckLink(alertID: alertID, subscriberID: subscriberID, now: .now()).token(key: linkKey)
+        }
         workers = DeliveryWorkerPool(
-            queue: backend.deliveries, log: backend.log, directory: shared.subscribers, configuration: configuration.workerConfiguration,
+            queue: backend.deliveries, log: backend.log, directory: shared.subscribers, acknowledgements: shared.acknowledgements,
+            configuration: workerConfiguration,
             transport: CurlTransport.shared,
             breaker: CircuitBreaker(
                 threshold: Int(configuration.breakerThreshold), cooldown: configuration.breakerCooldownSeconds,
                 trialWindow: configuration.webhookTimeoutSeconds + 1),
-            events: VigilService.deliveryEvents(metrics: metrics), logger: logger.labelled("workers"), blocking: blocking)
+            events: VigilService.deliveryEvents(metrics: metrics, audit: shared.audit), logger: logger.labelled("workers"), blocking: blocking)
         backend.attach(workers)
         replays = ReplayRunner(
             log: backend.log, queue: backend.deliveries, subscribers: shared.subscribers, store: shared.replays,
@@ -180,7 +193,8 @@ public final class VigilService: Sendable {
             backend: backend, workers: workers, replays: replays,
             settings: APIRoutes.Settings(
                 rateLimitPerSecond: configuration.rateLimitPerSecond, rateLimitBurst: configuration.rateLimitBurst,
-                allowPrivateWebhooks: configuration.allowPrivateWebhooks, metricsToken: configuration.metricsToken),
+                allowPrivateWebhooks: configuration.allowPrivateWebhooks, metricsToken: configuration.metricsToken,
+                ackLinkKey: ackLinkKey),
             metrics: metrics, logger: logger.labelled("api"), isStopping: { [weak self] in self?.isStopping ?? true })
         api.register(on: &router, servingAPI: role.servesAPI)
         let authenticator = api.authenticator
@@ -200,6 +214,7 @@ public final class VigilService: Sendable {
         let server = try HTTPServer(
             configuration: http, admission: { authenticator.admission($0) }, handlers: blocking, runsInline: router.runsInline, handler: router.handler)
         server.start()
+        publicURL.bound(host: address.host, port: server.port)
         state.withLock { $0.server = server }
         let offset = (try? log.lastOffset()) ?? 0
         logger.info("listening", [
@@ -237,14 +252,43 @@ public final class VigilService: Sendable {
     }
 
     /// Turns the workers' events into metrics (the workers write their own log lines).
-    static func deliveryEvents(metrics: Metrics) -> DeliveryEvents {
+    static func deliveryEvents(metrics: Metrics, audit: AuditTrail) -> DeliveryEvents {
         var events = DeliveryEvents()
         events.attempted = { delivery, outcome, seconds in
             metrics.increment("vigil_deliveries_total", labels: "channel=\"\(delivery.channelType.rawValue)\",outcome=\"\(outcome)\"")
             if outcome == "delivered" { metrics.observe("vigil_delivery_seconds", seconds) }
         }
         events.breakerOpened = { _, _ in metrics.increment("vigil_breaker_openings_total") }
+        events.escalated = { delivery, from in
+            metrics.increment("vigil_escalations_total", labels: "severity=\"\(delivery.severity.rawValue)\"")
+            audit.record([AuditEntry(
+                tokenID: "workers", organisation: "vigil", action: .alertEscalated, target: delivery.alertID,
+                detail: "not acknowledged in time by \(from); sent to \(delivery.subscriberID) (\(delivery.channelType.rawValue) \(delivery.channelID))")])
+        }
         return events
+    }
+
+    /// Oldest, in seconds, a reading of `vigil_unacknowledged_alerts` may be (it reads a day of the log).
+    static let unacknowledgedMaxAgeSeconds = 15.0
+
+    /// `vigil_unacknowledged_alerts` by `severity="…"` label: alerts received in the last 24
+    /// hours, neither tests nor cancels, that no subscriber has acknowledged (the routing views
+    /// are read, not the sealed identities). Empty when the log or the ledger cannot be read.
+    static func unacknowledgedAlerts(backend: any VigilBackend, now: Timestamp = .now()) -> [String: Double] {
+        do {
+            let everyone = Set(try backend.shared.subscribers.list().map(\.id))
+            var query = AlertQuery(limit: 100_000)
+            query.since = now.adding(milliseconds: -86_400_000)
+            var counts = Dictionary(uniqueKeysWithValues: Severity.allCases.map { ("severity=\"\($0.rawValue)\"", 0.0) })
+            for stored in try backend.log.routingViews(matching: query) where stored.alert.status != .test && stored.alert.kind != .cancel {
+                if try !backend.shared.acknowledgements.isAcknowledged(stored.alert.id, byAnyOf: everyone) {
+                    counts["severity=\"\(stored.alert.severity.rawValue)\"", default: 0] += 1
+                }
+            }
+            return counts
+        } catch {
+            return [:]
+        }
     }
 
     private func describeMetrics() {
@@ -281,6 +325,17 @@ public final class VigilService: Sendable {
         metrics.describe("vigil_api_long_polls_waiting", type: "gauge", help: "GET /v1/alerts requests waiting for a new alert.")
         metrics.adjust("vigil_api_long_polls_waiting", by: 0)
         metrics.describe("vigil_api_long_polls_refused_total", type: "counter", help: "Long polls refused because the token already held as many as it may.")
+        metrics.describe(
+            "vigil_time_to_ack_seconds", type: "histogram",
+            help: "Time from an alert's reception to a subscriber's first acknowledgement, by subscriber kind and severity.")
+        metrics.describe(
+            "vigil_unacknowledged_alerts", type: "gauge",
+            help: "Alerts received in the last 24 hours (not tests, not cancels) that no subscriber has acknowledged, by severity.")
+        metrics.describe("vigil_escalations_total", type: "counter", help: "Escalations sent to a subscriber's backups, by severity.")
+        let unacknowledged = CachedReading<[String: Double]>(initial: [:], maxAge: VigilService.unacknowledgedMaxAgeSeconds) { [backend] in
+            VigilService.unacknowledgedAlerts(backend: backend)
+        }
+        metrics.labelledGauge("vigil_unacknowledged_alerts") { unacknowledged.value }
         let log = backend.log
         metrics.gauge("vigil_log_last_offset") { Double((try? log.lastOffset()) ?? 0) }
         let router = backend.router

@@ -40,11 +40,16 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
         var handOff: (any DeliveryHandOff)?
     }
 
-    /// A router over `log` into `ledger`, matching with `subscribers`' index.
-    public init(log: any AlertLog, ledger: any RoutingLedger, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256) {
+    /// A router over `log` into `ledger`, matching with `subscribers`' index; case reminders
+    /// come `eventReminderSeconds` before a case's next event.
+    public init(
+        log: any AlertLog, ledger: any RoutingLedger, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256,
+        eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
+    ) {
         self.log = log
         self.ledger = ledger
-        self.routing = BatchRouting(log: log, recipients: ledger, subscribers: subscribers, metrics: metrics)
+        self.routing = BatchRouting(
+            log: log, recipients: ledger, subscribers: subscribers, metrics: metrics, eventReminderSeconds: eventReminderSeconds)
         self.logger = logger
         self.batchSize = batchSize
         wake = DispatchSource.makeUserDataOrSource(queue: dispatchQueue)

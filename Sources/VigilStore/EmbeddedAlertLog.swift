@@ -46,9 +46,11 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
             return
         }
         let body = sealed.view.jsonBytes()
+        let routing = RoutingColumn.encode(alert)
         database.write({ transaction in
             try EmbeddedAlertLog.insert(
-                sealed.view, body: body, keyID: sealed.keyID, identity: sealed.box, claim: idempotency, into: transaction.connection)
+                sealed.view, body: body, keyID: sealed.keyID, identity: sealed.box, routing: routing, claim: idempotency,
+                into: transaction.connection)
         }) { [weak self] result in
             switch result {
             case .success(let receipt):
@@ -66,7 +68,8 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
     }
 
     static func insert(
-        _ alert: Alert, body: [UInt8], keyID: Int64, identity: [UInt8], claim: IdempotencyClaim?, into db: SQLiteConnection
+        _ alert: Alert, body: [UInt8], keyID: Int64, identity: [UInt8], routing: String? = nil, claim: IdempotencyClaim?,
+        into db: SQLiteConnection
     ) throws -> AppendReceipt {
         if let claim {
             let rows = try db.query(
@@ -79,13 +82,13 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
         }
         try db.run(
             """
-            INSERT INTO alerts(id, case_id, country, severity, threat, kind, status, received_at, body, key_id, identity)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO alerts(id, case_id, country, severity, threat, kind, status, received_at, body, key_id, identity, routing)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
                 .text(alert.id), .text(alert.caseID), .text(alert.country.code), .text(alert.severity.rawValue),
                 .text(alert.threat.rawValue), .text(alert.kind.rawValue), .text(alert.status.rawValue),
-                .integer(alert.receivedAt.milliseconds), .blob(body), .integer(keyID), .blob(identity),
+                .integer(alert.receivedAt.milliseconds), .blob(body), .integer(keyID), .blob(identity), routing.map { .text($0) } ?? .null,
             ])
         let offset = db.lastInsertRowID
         if let claim {
@@ -110,7 +113,7 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
 
     public func routingViews(matching query: AlertQuery) throws -> [StoredAlert] {
         let (filter, parameters) = Self.filter(query)
-        let sql = "SELECT a.log_offset, a.id, a.case_id, a.country, a.severity, a.threat, a.kind, a.status, a.received_at FROM alerts a"
+        let sql = "SELECT a.log_offset, a.id, a.case_id, a.country, a.severity, a.threat, a.kind, a.status, a.received_at, a.routing FROM alerts a"
             + filter + " ORDER BY a.log_offset LIMIT ?"
         return try database.read { transaction in
             try transaction.connection.query(sql, parameters).map { row in
@@ -119,10 +122,12 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
                     let kind = row.text(6).flatMap(AlertKind.init(rawValue:)), let status = row.text(7).flatMap(AlertStatus.init(rawValue:)),
                     let receivedAt = row.int(8)
                 else { throw StoreError.corrupt("an alert row whose routing columns do not read") }
-                return StoredAlert(offset: offset, alert: Alert(
+                var view = Alert(
                     id: id, caseID: row.text(2), kind: kind, status: status, receivedAt: Timestamp(milliseconds: receivedAt), country: country,
                     threat: threat, severity: severity, certainty: .unknown, defender: Defender(name: ""), summary: "",
-                    source: AlertSource(organisation: "")))
+                    source: AlertSource(organisation: ""))
+                if let routing = row.text(9) { try RoutingColumn.apply(routing, to: &view) }
+                return StoredAlert(offset: offset, alert: view)
             }
         }
     }
@@ -188,6 +193,27 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
 
     public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {
         erasures.add(handler)
+    }
+
+    public func sealNote(_ text: String, forAlert id: String) throws -> [UInt8] {
+        guard let wrapped = try wrappedKey(ofAlert: id), let sealed = try vault.sealNote(text, wrappedKey: wrapped, alertID: id) else {
+            throw AlertLogError.noDataKey(alertID: id)
+        }
+        return sealed
+    }
+
+    public func openNote(_ sealed: [UInt8], forAlert id: String) -> String? {
+        guard let wrapped = try? wrappedKey(ofAlert: id) else { return nil }
+        return vault.openNote(sealed, wrappedKey: wrapped, alertID: id)
+    }
+
+    /// The wrapped data key of the alert `id`; `nil` when the alert is unknown or erased.
+    private func wrappedKey(ofAlert id: String) throws -> [UInt8]? {
+        try database.read { transaction in
+            try transaction.connection.query(
+                "SELECT k.wrapped FROM alerts a JOIN keys.data_keys k ON k.key_id = a.key_id WHERE a.id = ?", [.text(id)]
+            ).first?.blob(0)
+        }
     }
 
     private static let selection =

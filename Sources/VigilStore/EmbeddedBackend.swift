@@ -14,8 +14,12 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
     private let queue: EmbeddedDeliveryQueue
     private let embeddedRouter: AlertRouter
 
-    /// The backend on `database`, whose identities and secrets `masterKey` seals.
-    public init(database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger) throws {
+    /// The backend on `database`, whose identities and secrets `masterKey` seals; case
+    /// reminders come `eventReminderSeconds` before a case's next event.
+    public init(
+        database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger,
+        eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
+    ) throws {
         self.database = database
         let log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
         self.log = log
@@ -24,8 +28,11 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
         deliveries = queue
         shared = SharedState(
             tokens: TokenStore(database: database), subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey)),
-            audit: AuditTrail(database: database), replays: ReplayStore(database: database))
-        embeddedRouter = AlertRouter(log: log, ledger: queue, subscribers: shared.subscribers, metrics: metrics, logger: logger.labelled("router"))
+            audit: AuditTrail(database: database), replays: ReplayStore(database: database),
+            acknowledgements: AcknowledgementStore(database: database, log: log))
+        embeddedRouter = AlertRouter(
+            log: log, ledger: queue, subscribers: shared.subscribers, metrics: metrics, logger: logger.labelled("router"),
+            eventReminderSeconds: eventReminderSeconds)
         router = embeddedRouter
     }
 

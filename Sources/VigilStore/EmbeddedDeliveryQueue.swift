@@ -23,8 +23,25 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
     /// alert's ULID, then 80 bits of SHA-256 over alert, subscriber and channel. Leading with
     /// the time-ordered ULID makes new deliveries append to the primary-key index instead of
     /// landing at random pages (a pure hash made every commit dirty pages all over the tree).
-    public static func deliveryID(alertID: String, subscriberID: String, channelID: String) -> String {
-        DeliveryID.make(alertID: alertID, subscriberID: subscriberID, channelID: channelID)
+    public static func deliveryID(alertID: String, subscriberID: String, channelID: String, followUp: FollowUp? = nil) -> String {
+        DeliveryID.make(alertID: alertID, subscriberID: subscriberID, channelID: channelID, followUp: followUp?.rawValue)
+    }
+
+    /// The stable id of `d`.
+    static func deliveryID(of d: RoutedDelivery) -> String {
+        deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID, followUp: d.followUp)
+    }
+
+    /// When `d`, recorded at `now`, is first due: a follow-up at its due time, anything else at once.
+    static func firstDue(of d: RoutedDelivery, now: Int64) -> Int64 { d.dueAt?.milliseconds ?? now }
+
+    /// Records `deliveries` without moving any consumer's position (the API's
+    /// `acknowledged(by:)` reports); one that exists already is left alone.
+    public func record(_ deliveries: [RoutedDelivery]) throws {
+        let now = Timestamp.now().milliseconds
+        _ = try database.writeAndWait { transaction in
+            try Self.insert(deliveries, through: nil, consumer: nil, now: now, into: transaction.connection)
+        }
     }
 
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
@@ -63,44 +80,47 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         if let failure { throw failure }
     }
 
-    /// The fresh deliveries `claim` takes: pending, as it admits them within each channel's
-    /// room, critical first, at most `claim.limit`; as they will be once recorded, in flight
-    /// under its lease.
+    /// The fresh deliveries `claim` takes: pending and due now (a follow-up due later waits
+    /// in the table), as it admits them within each channel's room, critical first, at most
+    /// `claim.limit`; as they will be once recorded, in flight under its lease.
     static func freshClaims(_ deliveries: [RoutedDelivery], claim: ClaimRequest, now: Timestamp) -> [DeliveryRecord] {
         // Swift's sort is stable: within a severity, routing order stays.
-        let ordered = deliveries.filter { $0.initialState == .pending }.sorted { $0.severity.rank > $1.severity.rank }
+        let ordered = deliveries.filter { $0.initialState == .pending && firstDue(of: $0, now: now.milliseconds) <= now.milliseconds }
+            .sorted { $0.severity.rank > $1.severity.rank }
         return claim.selecting(ordered, channelID: \.channelID, severity: \.severity).map { d in
             DeliveryRecord(
-                id: deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID), alertID: d.alertID,
-                alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID, channelType: d.channelType,
-                reason: d.reason, clearance: d.clearance, severity: d.severity, state: .inFlight, attempts: 1, nextAttemptAt: now,
-                lastError: nil, createdAt: now, updatedAt: now)
+                id: deliveryID(of: d), alertID: d.alertID, alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID,
+                channelType: d.channelType, reason: d.reason, clearance: d.clearance, severity: d.severity, state: .inFlight, attempts: 1,
+                nextAttemptAt: Timestamp(milliseconds: firstDue(of: d, now: now.milliseconds)), lastError: nil, createdAt: now, updatedAt: now,
+                followUp: d.followUp)
         }
     }
 
-    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`;
-    /// those in `claimed` go in as in flight, leased until `leaseUntil`.
+    /// Inserts the routed deliveries (an existing one is left alone) and moves `consumer`, if
+    /// any, to `offset`; those in `claimed` go in as in flight, leased until `leaseUntil`.
     private static func insert(
-        _ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String, now: Int64, into db: SQLiteConnection,
+        _ deliveries: [RoutedDelivery], through offset: LogOffset?, consumer: String?, now: Int64, into db: SQLiteConnection,
         claimed: Set<String> = [], leaseUntil: Int64 = 0
     ) throws {
         for d in deliveries {
-            let id = Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)
+            let id = Self.deliveryID(of: d)
             let taken = claimed.contains(id)
             try db.run(
                 """
                 INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
-                    severity_rank, state, next_attempt_at, created_at, updated_at, attempts, lease_until, first_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                    severity_rank, state, next_attempt_at, created_at, updated_at, attempts, lease_until, first_attempt_at, follow_up)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
                 """,
                 [
                     .text(id), .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
                     .text(d.channelType.rawValue), .text(d.reason.rawValue), .text(d.clearance.rawValue),
                     .integer(Int64(d.severity.rank)), .text(taken ? DeliveryState.inFlight.rawValue : d.initialState.rawValue),
-                    d.initialState == .pending ? .integer(now) : .null, .integer(now), .integer(now),
+                    d.initialState == .pending ? .integer(Self.firstDue(of: d, now: now)) : .null, .integer(now), .integer(now),
                     .integer(taken ? 1 : 0), taken ? .integer(leaseUntil) : .null, taken ? .integer(now) : .null,
+                    d.followUp.map { .text($0.rawValue) } ?? .null,
                 ])
         }
+        guard let consumer, let offset else { return }
         try db.run(
             "INSERT INTO consumer_positions(consumer, log_offset) VALUES (?, ?) ON CONFLICT(consumer) DO UPDATE SET log_offset = MAX(log_offset, excluded.log_offset)",
             [.text(consumer), .integer(offset)])
@@ -122,8 +142,8 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
                 queued += try transaction.connection.run(
                     """
                     INSERT INTO deliveries(id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance,
-                        severity_rank, state, next_attempt_at, created_at, updated_at, replay_id)
-                    VALUES (?, ?, ?, ?, ?, ?, 'replay', ?, ?, 'pending', ?, ?, ?, ?)
+                        severity_rank, state, next_attempt_at, created_at, updated_at, replay_id, follow_up)
+                    VALUES (?, ?, ?, ?, ?, ?, 'replay', ?, ?, 'pending', ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET state = 'pending', reason = 'replay', replay_id = excluded.replay_id,
                         clearance = excluded.clearance, severity_rank = excluded.severity_rank, attempts = 0,
                         first_attempt_at = NULL, lease_until = NULL, last_error = NULL,
@@ -131,10 +151,11 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
                     WHERE deliveries.state != 'in_flight'
                     """,
                     [
-                        .text(Self.deliveryID(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)),
+                        .text(Self.deliveryID(of: d)),
                         .text(d.alertID), .integer(d.alertOffset), .text(d.subscriberID), .text(d.channelID),
                         .text(d.channelType.rawValue), .text(d.clearance.rawValue),
                         .integer(Int64(d.severity.rank) - Self.replayRankOffset), .integer(now), .integer(now), .integer(now), .text(replayID),
+                        d.followUp.map { .text($0.rawValue) } ?? .null,
                     ])
             }
             return queued
@@ -353,7 +374,7 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         }
     }
 
-    static let columns = "id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance, severity_rank, state, attempts, next_attempt_at, last_error, created_at, updated_at, replay_id"
+    static let columns = "id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance, severity_rank, state, attempts, next_attempt_at, last_error, created_at, updated_at, replay_id, follow_up"
 
     static func record(_ row: SQLiteRow) -> DeliveryRecord {
         DeliveryRecord(
@@ -365,6 +386,6 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
             state: DeliveryState(rawValue: row.text(9) ?? "") ?? .pending, attempts: Int(row.int(10) ?? 0),
             nextAttemptAt: row.int(11).map { Timestamp(milliseconds: $0) }, lastError: row.text(12),
             createdAt: Timestamp(milliseconds: row.int(13) ?? 0), updatedAt: Timestamp(milliseconds: row.int(14) ?? 0),
-            replayID: row.text(15))
+            replayID: row.text(15), followUp: row.text(16).flatMap(FollowUp.init(rawValue:)))
     }
 }

@@ -59,6 +59,20 @@ final class IdentityVault: Sendable {
         return view.restoring(identity)
     }
 
+    /// `text` sealed under the data key `wrappedKey` wraps, for the alert `alertID`
+    /// (acknowledgement notes); `nil` when the key does not unwrap.
+    func sealNote(_ text: String, wrappedKey: [UInt8], alertID: String) throws -> [UInt8]? {
+        try cipher.seal(Array(text.utf8), wrappedKey: wrappedKey, alertID: alertID, purpose: Self.notePurpose)
+    }
+
+    /// The note in `box`, or `nil` when `wrappedKey` is gone (erased) or the box is not a
+    /// note of `alertID`.
+    func openNote(_ box: [UInt8], wrappedKey: [UInt8]?, alertID: String) -> String? {
+        cipher.open(box, wrappedKey: wrappedKey, alertID: alertID, purpose: Self.notePurpose).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static let notePurpose = "ack-note"
+
     private func takeKey() throws -> (id: Int64, key: [UInt8]) {
         guard let key = try pool.take(refillInBackground: refillInBackground, refillNow: refillNow) else {
             throw StoreError.corrupt("no data key could be made for a new alert")

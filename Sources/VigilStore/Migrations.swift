@@ -125,6 +125,33 @@ enum Migrations {
         """
         DROP INDEX IF EXISTS deliveries_waiting;
         """,
+        // 7: acknowledgements (issue 19), one per alert and subscriber; the note sealed with
+        // the alert's data key.
+        """
+        CREATE TABLE acks (
+            alert_id TEXT NOT NULL,
+            subscriber_id TEXT NOT NULL,
+            organisation TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            action TEXT NOT NULL,
+            at INTEGER NOT NULL,
+            via TEXT NOT NULL,
+            note BLOB,
+            PRIMARY KEY (alert_id, subscriber_id)
+        ) WITHOUT ROWID;
+        """,
+        // 8: follow-ups (issue 19): escalations, reminders and reports are deliveries of their
+        // own, pending with next_attempt_at at their due time; this says which one (NULL for
+        // an alert's first sending).
+        """
+        ALTER TABLE deliveries ADD COLUMN follow_up TEXT;
+        """,
+        // 9: what routing views carry beyond the indexed columns (issue 19): the filing
+        // organisation, case status, next event and handling instructions (`RoutingColumn`);
+        // NULL for alerts appended before.
+        """
+        ALTER TABLE alerts ADD COLUMN routing TEXT;
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

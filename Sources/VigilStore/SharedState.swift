@@ -9,12 +9,17 @@ public struct SharedState: Sendable {
     public let audit: AuditTrail
     /// Replays and their progress.
     public let replays: ReplayStore
+    /// Subscribers' acknowledgements of alerts (issue 19).
+    public let acknowledgements: AcknowledgementStore
 
-    /// The four stores.
-    public init(tokens: TokenStore, subscribers: SubscriberRegistry, audit: AuditTrail, replays: ReplayStore) {
+    /// The five stores.
+    public init(
+        tokens: TokenStore, subscribers: SubscriberRegistry, audit: AuditTrail, replays: ReplayStore, acknowledgements: AcknowledgementStore
+    ) {
         self.tokens = tokens
         self.subscribers = subscribers
         self.audit = audit
         self.replays = replays
+        self.acknowledgements = acknowledgements
     }
 }

@@ -72,4 +72,11 @@ struct APIClient {
         }
         return "the server answered \(status): \(parsed.message ?? parsed.error ?? "no reason given")"
     }
+
+    /// `text` as one path segment: everything but unreserved characters percent-encoded.
+    static func pathComponent(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
 }

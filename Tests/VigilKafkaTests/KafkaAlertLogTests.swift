@@ -88,6 +88,25 @@ import VigilKafka
         }
     }
 
+    /// Routing views carry what follow-ups are scheduled and checked by (issue 19): the filing
+    /// organisation, case status, next event's type and time, handling without its note.
+    @Test func routingViewsCarryCaseStatusNextEventAndHandlingWithoutFreeText() throws {
+        let cluster = try KafkaMockCluster.withVigilTopics()
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        defer { log.close() }
+        var filed = alert(caseID: "case-9")
+        let eventAt = Timestamp(milliseconds: filed.receivedAt.milliseconds + 86_400_000)
+        filed.caseStatus = .charged
+        filed.nextEvent = CaseEvent(type: .appeal, at: eventAt, place: "Supreme Court")
+        filed.handling = HandlingInstructions(noContactWithDefender: true, excludeSubscribers: ["sub_x"], note: "Call the family first")
+        _ = try append(log, filed).get()
+        let view = try #require(try log.routingViews(matching: AlertQuery(caseID: "case-9")).first).alert
+        #expect(view.source.organisation == "partner" && view.caseStatus == .charged)
+        #expect(view.nextEvent == CaseEvent(type: .appeal, at: eventAt))
+        #expect(view.handling == HandlingInstructions(noContactWithDefender: true, excludeSubscribers: ["sub_x"]))
+        #expect(try log.alert(id: filed.id)?.alert.handling?.note == "Call the family first", "the whole alert keeps its note")
+    }
+
     @Test func aDeliveryMessageRoundTrips() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
         let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)

@@ -21,6 +21,24 @@ import VigilObservability
         #expect(text.contains("vigil_log_last_offset 7\n"))
     }
 
+    /// Labelled histograms and gauges (issue 19: time to acknowledge by kind and severity,
+    /// unacknowledged alerts by severity) keep one series per label set.
+    @Test func labelledHistogramsAndGaugesRenderOneSeriesPerLabelSet() {
+        let metrics = Metrics()
+        metrics.observe("ack_seconds", labels: "kind=\"ngo\",severity=\"critical\"", 3, buckets: [1, 5])
+        metrics.observe("ack_seconds", labels: "kind=\"ngo\",severity=\"critical\"", 0.5, buckets: [1, 5])
+        metrics.observe("ack_seconds", labels: "kind=\"embassy\",severity=\"high\"", 9, buckets: [1, 5])
+        metrics.labelledGauge("open_alerts") { ["severity=\"critical\"": 2, "severity=\"low\"": 0] }
+        let text = metrics.render()
+        #expect(text.contains("ack_seconds_bucket{kind=\"ngo\",severity=\"critical\",le=\"1\"} 1\n"))
+        #expect(text.contains("ack_seconds_bucket{kind=\"ngo\",severity=\"critical\",le=\"5\"} 2\n"))
+        #expect(text.contains("ack_seconds_count{kind=\"ngo\",severity=\"critical\"} 2\n"))
+        #expect(text.contains("ack_seconds_bucket{kind=\"embassy\",severity=\"high\",le=\"+Inf\"} 1\n"))
+        #expect(text.contains("ack_seconds_sum{kind=\"embassy\",severity=\"high\"} 9\n"))
+        #expect(text.components(separatedBy: "# TYPE ack_seconds histogram").count == 2)
+        #expect(text.contains("open_alerts{severity=\"critical\"} 2\nopen_alerts{severity=\"low\"} 0\n"))
+    }
+
     /// The whole exposition, byte for byte: counters, read gauges, moved gauges, histograms, in
     /// that order and each sorted by name; whole numbers without a fraction, NaN spelled `NaN`.
     @Test func theExpositionIsStable() {

@@ -27,6 +27,23 @@ func writeConfig(_ text: String) -> String {
         #expect(configuration.allowPrivateWebhooks && configuration.maxBodyBytes == 2048 && configuration.maxConnections == 50)
     }
 
+    /// Acknowledgement links (issue 19) are made on `public_url`, or on the address the server bound.
+    @Test func ackLinksUseThePublicURLOrTheBoundAddress() throws {
+        var configuration = VigilConfiguration()
+        configuration.listen = "127.0.0.1:0"
+        let unset = PublicURL(configuration)
+        unset.bound(host: "127.0.0.1", port: 41234)
+        #expect(unset.value == "http://127.0.0.1:41234")
+        let ipv6 = PublicURL(configuration)
+        ipv6.bound(host: "::1", port: 8080)
+        #expect(ipv6.value == "http://[::1]:8080")
+        configuration.publicURL = "https://vigil.example.org/desk/"
+        let set = PublicURL(configuration)
+        set.bound(host: "127.0.0.1", port: 41234)
+        #expect(set.value == "https://vigil.example.org/desk", "a configured base is kept, without its trailing slash")
+        #expect(BackendAssembly.eventReminderSeconds(VigilConfiguration()) == 86_400)
+    }
+
     @Test(arguments: [
         ([String: String]?.none, ["VIGIL_LISTEN": "8080"], "listen"),
         (nil, ["VIGIL_LISTEN": "host:99999"], "listen"),
@@ -38,6 +55,10 @@ func writeConfig(_ text: String) -> String {
         (nil, ["VIGIL_MAX_CONNECTIONS": "many"], "VIGIL_MAX_CONNECTIONS"),
         (nil, ["VIGIL_MAX_BODY_BYTES": "10"], "max_body_bytes"),
         (nil, ["VIGIL_STORE_CACHE_MIB": "0"], "store_cache_mib"),
+        (nil, ["VIGIL_PUBLIC_URL": "ftp://vigil.example.org"], "public_url"),
+        (nil, ["VIGIL_PUBLIC_URL": "https://vigil.example.org/?next=evil"], "public_url"),
+        (nil, ["VIGIL_EVENT_REMINDER_HOURS": "0"], "event_reminder_hours"),
+        (nil, ["VIGIL_EVENT_REMINDER_HOURS": "1e12"], "event_reminder_hours"),
         (["listen_on": "x"], [:], "listen_on"),
     ] as [([String: String]?, [String: String], String)])
     func refusesBadSettingsNamingTheKey(file: [String: String]?, environment: [String: String], key: String) {

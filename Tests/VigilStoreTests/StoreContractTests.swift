@@ -153,6 +153,20 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible {
         #expect(try queue.countsByState() == [.pending: 2, .skipped: 1])
     }
 
+    /// `record` (the API's reports of an acknowledgement) records like a routing, once, and
+    /// moves no consumer's position.
+    @Test(arguments: StoreKind.allCases)
+    func recordingWithoutAPositionRecordsOnceAndMovesNoConsumer(kind: StoreKind) throws {
+        let queue = try kind.makeQueue()
+        let alert = ULID().description
+        try queue.recordRouting([Self.routed(alert, to: "a")], through: 4, consumer: "router")
+        try queue.record([Self.routed(alert, to: "a"), Self.routed(alert, to: "r")])
+        try queue.record([Self.routed(alert, to: "r")])
+        #expect(try queue.position(of: "router") == 4)
+        #expect(try queue.deliveries(ofAlert: alert).map(\.subscriberID) == ["a", "r"])
+        #expect(try queue.countsByState() == [.pending: 2])
+    }
+
     /// Claims take critical work first and live work before replays, mark it in flight under
     /// a lease, and take it again once the lease has expired.
     @Test(arguments: StoreKind.allCases)

@@ -1,5 +1,6 @@
 import Synchronization
 import VigilCore
+import VigilCrypto
 
 /// An `AlertLog` kept in memory, for tests of what reads and writes the log (routers,
 /// replays, handlers) without SQLite or Kafka.
@@ -19,6 +20,8 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
         var byID: [String: Int] = [:]
         var claims: [String: (fingerprint: String, receipt: AppendReceipt)] = [:]
         var erased: Set<String> = []
+        /// Each alert's key for notes, made at its first note and dropped by its erasure.
+        var noteKeys: [String: [UInt8]] = [:]
         var lastOffset: LogOffset = 0
         var appendFailure: AlertLogError?
         var readFailure: AlertLogError?
@@ -108,7 +111,8 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
                 return StoredAlert(offset: stored.offset, alert: Alert(
                     id: a.id, caseID: a.caseID, kind: a.kind, status: a.status, receivedAt: a.receivedAt, country: a.country,
                     threat: a.threat, severity: a.severity, certainty: .unknown, defender: Defender(name: ""), summary: "",
-                    source: AlertSource(organisation: "")))
+                    source: AlertSource(organisation: a.source.organisation), caseStatus: a.caseStatus,
+                    nextEvent: a.nextEvent.map { CaseEvent(type: $0.type, at: $0.at) }, handling: a.handling?.withoutNote))
             }
         }
     }
@@ -132,6 +136,7 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
                 }
             }.map(\.alert.id)
             state.erased.formUnion(ids)
+            for id in ids { state.noteKeys.removeValue(forKey: id) }
             return ids
         }
         erasures.notifyErased(erased)
@@ -140,6 +145,26 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
 
     public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {
         erasures.add(handler)
+    }
+
+    /// Seals `text` with AES-GCM under a key of the alert's own, kept in memory until the
+    /// alert is erased.
+    public func sealNote(_ text: String, forAlert id: String) throws -> [UInt8] {
+        let key: [UInt8] = try state.withLock { state in
+            try Self.check(state)
+            guard state.byID[id] != nil, !state.erased.contains(id) else { throw AlertLogError.noDataKey(alertID: id) }
+            if let key = state.noteKeys[id] { return key }
+            let key = SecureRandom.bytes(AESGCM.keyLength)
+            state.noteKeys[id] = key
+            return key
+        }
+        return try AESGCM.seal(Array(text.utf8), key: key, associatedData: Array(id.utf8))
+    }
+
+    public func openNote(_ sealed: [UInt8], forAlert id: String) -> String? {
+        guard let key = state.withLock({ $0.noteKeys[id] }), let text = try? AESGCM.open(sealed, key: key, associatedData: Array(id.utf8))
+        else { return nil }
+        return String(decoding: text, as: UTF8.self)
     }
 
     private static func check(_ state: State) throws {

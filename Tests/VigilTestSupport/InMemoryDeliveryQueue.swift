@@ -7,7 +7,8 @@ import VigilCrypto
 /// without SQLite or Kafka.
 ///
 /// It keeps the rules the embedded queue keeps: deliveries have the stable ids of
-/// `DeliveryID` and recording one that exists changes nothing; a routing moves its
+/// `DeliveryID` and recording one that exists changes nothing; a follow-up waits until its
+/// due time; a routing moves its
 /// consumer's position in the same step (never backwards); a replay puts an existing
 /// delivery back to `pending` with a fresh budget unless it is in flight, and its
 /// deliveries are claimed after every live one; claims take due work critical first, within
@@ -16,7 +17,7 @@ import VigilCrypto
 /// outcome's completion runs on another thread, after the state changed.
 ///
 /// Tests can make writes fail (`failWrites`) and count routing writes (`routingWrites`).
-public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, DeliveryRecorder, Sendable {
+public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable {
     private struct Entry {
         var record: DeliveryRecord
         var leaseUntil: Timestamp?
@@ -53,7 +54,7 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Delivery
 
     /// The stable id of a routed delivery.
     public static func deliveryID(of d: RoutedDelivery) -> String {
-        DeliveryID.make(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID)
+        DeliveryID.make(alertID: d.alertID, subscriberID: d.subscriberID, channelID: d.channelID, followUp: d.followUp?.rawValue)
     }
 
     public func recordRouting(_ deliveries: [RoutedDelivery], through offset: LogOffset, consumer: String) throws {
@@ -107,7 +108,7 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Delivery
                 entry.record = DeliveryRecord(
                     id: id, alertID: old.alertID, alertOffset: old.alertOffset, subscriberID: old.subscriberID, channelID: old.channelID,
                     channelType: old.channelType, reason: .replay, clearance: d.clearance, severity: d.severity, state: .pending, attempts: 0,
-                    nextAttemptAt: now, lastError: nil, createdAt: old.createdAt, updatedAt: now, replayID: replayID)
+                    nextAttemptAt: now, lastError: nil, createdAt: old.createdAt, updatedAt: now, replayID: replayID, followUp: old.followUp)
                 entry.leaseUntil = nil
                 entry.firstAttempt = nil
                 state.entries[id] = entry
@@ -225,7 +226,8 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Delivery
             record: DeliveryRecord(
                 id: id, alertID: d.alertID, alertOffset: d.alertOffset, subscriberID: d.subscriberID, channelID: d.channelID,
                 channelType: d.channelType, reason: reason, clearance: d.clearance, severity: d.severity, state: deliveryState, attempts: 0,
-                nextAttemptAt: deliveryState == .pending ? now : nil, lastError: nil, createdAt: now, updatedAt: now, replayID: replayID),
+                nextAttemptAt: deliveryState == .pending ? (d.dueAt ?? now) : nil, lastError: nil, createdAt: now, updatedAt: now, replayID: replayID,
+                followUp: d.followUp),
             leaseUntil: nil, firstAttempt: nil, sequence: state.nextSequence)
     }
 }

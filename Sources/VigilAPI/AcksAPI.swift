@@ -1,0 +1,131 @@
+import VigilCore
+import VigilHTTP
+import VigilStore
+
+/// `POST /v1/alerts/{id}/acks` and `GET /v1/alerts/{id}/acks` (issue 19): a desk's token
+/// acknowledges an alert for one of its organisation's subscribers; any reader of the alert
+/// sees who acknowledged it, the notes only at the alert's clearance.
+public struct AcksAPI: Sendable {
+    let log: any AlertLog
+    let acknowledger: Acknowledger
+    let subscribers: SubscriberRegistry
+    let deliveries: any DeliveryLedger
+    let authenticator: Authenticator
+    let audit: AuditTrail
+
+    /// Adds the routes to `router`.
+    public func register(on router: inout HTTPRouter) {
+        router.add("POST", "/v1/alerts/{id}/acks") { request, responder in acknowledge(request, responder) }
+        router.add("GET", "/v1/alerts/{id}/acks") { request, responder in list(request, responder) }
+    }
+
+    func acknowledge(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard let token = authenticator.require(.alertsRead, request, responder) else { return }
+        if let type = request.headers["content-type"], !type.lowercased().hasPrefix("application/json") {
+            return responder.send(APIError.unsupportedMediaType("send the acknowledgement as application/json").response)
+        }
+        let id = request.pathParameters["id"] ?? ""
+        guard case .object(let fields)? = try? JSONParser.parse(request.body) else {
+            return responder.send(APIError.validation(ValidationFailure([
+                FieldError("body", "must be a JSON object such as {\"subscriber_id\": \"sub_…\", \"action\": \"acting\"}")
+            ])).response)
+        }
+        var problems: [FieldError] = []
+        for key in fields.keys.sorted() where !["subscriber_id", "action", "note"].contains(key) {
+            problems.append(FieldError(key, "is not a field of an acknowledgement (subscriber_id, action, note)"))
+        }
+        func text(_ name: String) -> String? {
+            switch fields[name] {
+            case nil, .null?: return nil
+            case .string(let value)?: return value
+            default:
+                problems.append(FieldError(name, "must be a string"))
+                return nil
+            }
+        }
+        let subscriberID = text("subscriber_id"), action = text("action"), note = text("note")
+        if subscriberID == nil && fields["subscriber_id"] == nil { problems.append(FieldError("subscriber_id", "is required")) }
+        var checked: Acknowledger.Request?
+        switch Acknowledger.request(action: action, note: note) {
+        case .success(let request): checked = request
+        case .failure(let failure): problems += failure.fields
+        }
+        guard problems.isEmpty, let subscriberID, let checked else { return responder.send(APIError.validation(ValidationFailure(problems)).response) }
+        do {
+            guard let stored = try log.alert(id: id) else { return responder.send(APIError.notFound("no alert with id '\(id)'").response) }
+            guard let subscriber = try subscribers.subscriber(id: subscriberID) else {
+                return responder.send(APIError.validation(ValidationFailure([
+                    FieldError("subscriber_id", "no subscriber with id '\(subscriberID)'")
+                ])).response)
+            }
+            guard token.isOperator || subscriber.organisation == token.organisation else {
+                audit.record([AuditEntry(token, .accessRefused, target: id, detail: "acknowledgement for another organisation's subscriber \(subscriber.id) refused")])
+                return responder.send(APIError.forbidden(
+                    "subscriber \(subscriber.id) belongs to another organisation; acknowledge for your own organisation's subscribers").response)
+            }
+            guard try deliveries.deliveries(ofAlert: id).contains(where: { $0.subscriberID == subscriber.id && $0.state != .skipped }) else {
+                return responder.send(APIError.validation(ValidationFailure([
+                    FieldError("subscriber_id", "subscriber \(subscriber.id) was not sent alert \(id); only its recipients acknowledge it")
+                ])).response)
+            }
+            switch acknowledger.acknowledge(
+                checked, on: stored, by: subscriber, via: .api, actor: Acknowledger.Actor(tokenID: token.id, organisation: token.organisation))
+            {
+            case .failure(let error): responder.send(error.response)
+            case .success(let (ack, first)):
+                var w = JSONWriter(capacity: 256)
+                w.beginObject()
+                w.field("alert_id", ack.alertID)
+                w.field("subscriber_id", ack.subscriberID)
+                w.field("action", ack.action.rawValue)
+                w.field("at", ack.at.description)
+                w.field("via", ack.via.rawValue)
+                w.key("first")
+                w.bool(first)
+                w.endObject()
+                responder.send(APIResponse.json(first ? 201 : 200, bytes: w.bytes))
+            }
+        } catch {
+            responder.send(APIError.unavailable("the alert or its deliveries cannot be read right now").response)
+        }
+    }
+
+    func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard let token = authenticator.require(.alertsRead, request, responder) else { return }
+        let id = request.pathParameters["id"] ?? ""
+        do {
+            guard let stored = try log.alert(id: id) else { return responder.send(APIError.notFound("no alert with id '\(id)'").response) }
+            let acks = try acknowledger.ledger.acknowledgements(ofAlert: id)
+            let showNotes = token.clearance >= stored.alert.confidentiality
+            if showNotes && acks.contains(where: { $0.note != nil }) { audit.recordReads([stored], by: token) }
+            var w = JSONWriter(capacity: 128 + acks.count * 256)
+            w.beginObject()
+            w.field("alert_id", id)
+            w.key("acks")
+            w.beginArray()
+            for ack in acks.sorted(by: { ($0.at, $0.subscriberID) < ($1.at, $1.subscriberID) }) {
+                AcksAPI.write(ack, showNote: showNotes, to: &w)
+            }
+            w.endArray()
+            w.endObject()
+            responder.send(APIResponse.json(200, bytes: w.bytes))
+        } catch {
+            responder.send(APIError.unavailable("the acknowledgements cannot be read right now").response)
+        }
+    }
+
+    /// One acknowledgement as the API shows it; its note only when `showNote` (else `[redacted]`
+    /// when there is one, `null` when there is none).
+    static func write(_ ack: Acknowledgement, showNote: Bool, to w: inout JSONWriter) {
+        w.beginObject()
+        w.field("subscriber_id", ack.subscriberID)
+        w.field("organisation", ack.organisation)
+        w.field("kind", ack.kind.rawValue)
+        w.field("action", ack.action.rawValue)
+        w.field("at", ack.at.description)
+        w.field("via", ack.via.rawValue)
+        w.key("note")
+        if let note = ack.note { w.string(showNote ? note : RedactionMark.redacted) } else { w.null() }
+        w.endObject()
+    }
+}
