@@ -168,6 +168,9 @@ public final class BlockingPool: Sendable {
     /// Work items queued and not yet started.
     public var queuedCount: Int { state.withLock { $0.queue.count - $0.head } }
 
+    /// Threads asleep for want of work (all of them, once an idle pool has settled).
+    public var sleepingThreads: Int { state.withLock { $0.idle.count } }
+
     /// The most work items that ever ran at once (never more than `threadCount`).
     public var mostRunningAtOnce: Int { state.withLock { $0.mostRunning } }
 
@@ -176,6 +179,9 @@ public final class BlockingPool: Sendable {
     /// nothing queued, the end. A busy thread goes from item to item without sleeping.
     private func run(_ index: Int) {
         var ranOne = false
+        // Set once this thread has spun and found nothing: it then sleeps instead of spinning
+        // again (a thread that spun forever burned a core in an idle service).
+        var spun = false
         while true {
             let step: Step = state.withLock { state in
                 if ranOne { state.running -= 1 }
@@ -184,7 +190,7 @@ public final class BlockingPool: Sendable {
                     return .run(work)
                 }
                 if state.lifecycle == .shuttingDown || state.lifecycle == .shutDown { return .end }
-                if !state.spinning {
+                if !state.spinning && !spun {
                     state.spinning = true
                     return .spin
                 }
@@ -194,12 +200,15 @@ public final class BlockingPool: Sendable {
             ranOne = false
             switch step {
             case .run(let work):
+                spun = false
                 work()
                 ranOne = true
             case .spin:
                 spinForWork()
+                spun = true
                 state.withLock { $0.spinning = false }
             case .sleep:
+                spun = false
                 wakeups[index].wait()
             case .end:
                 return

@@ -27,6 +27,20 @@ import VigilConcurrency
         #expect(pool.mostRunningAtOnce == 2)
     }
 
+    /// An idle pool sleeps: every thread ends on the idle stack once the work is done. The
+    /// thread that spins briefly for more work used to spin again and again, a core burned
+    /// by an idle service.
+    @Test func anIdlePoolSleepsInsteadOfSpinning() throws {
+        let pool = BlockingPool(threadCount: 3, label: "test.idle")
+        pool.start()
+        defer { pool.shutdown() }
+        #expect(poll { pool.sleepingThreads == 3 })
+        try pool.submit {}
+        #expect(poll { pool.sleepingThreads == 3 })
+        Thread.sleep(forTimeInterval: 0.05)
+        #expect(pool.sleepingThreads == 3)
+    }
+
     @Test func oneThreadRunsItemsInSubmissionOrder() throws {
         let pool = BlockingPool(threadCount: 1, label: "test.order")
         pool.start()
