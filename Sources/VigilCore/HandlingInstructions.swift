@@ -65,3 +65,23 @@ public struct HandlingInstructions: Sendable, Equatable, Codable {
     /// Whether there is any instruction at all.
     public var isEmpty: Bool { self == HandlingInstructions() }
 }
+
+extension HandlingInstructions {
+    /// Writes the instructions as one object, keys sorted as `VigilJSON` writes them, the
+    /// note only when there is one: the one form the log, the webhooks and the routing column use.
+    public func write(to w: inout JSONWriter) {
+        w.beginObject()
+        w.key("exclude_kinds")
+        w.strings(excludeKinds.map(\.rawValue))
+        w.key("exclude_subscribers")
+        w.strings(excludeSubscribers)
+        w.key("no_contact_with_authorities")
+        w.bool(noContactWithAuthorities)
+        w.key("no_contact_with_defender")
+        w.bool(noContactWithDefender)
+        w.key("no_public_statement")
+        w.bool(noPublicStatement)
+        w.field("note", note)
+        w.endObject()
+    }
+}

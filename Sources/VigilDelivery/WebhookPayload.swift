@@ -50,7 +50,10 @@ public enum WebhookPayload {
         }
         w.key("exercise")
         w.bool(alert.status == .exercise)
-        if let handling = alert.handling { write(handling, to: &w) }
+        if let handling = alert.handling {
+            w.key("handling")
+            handling.write(to: &w)
+        }
         if case .reminder(let n) = followUp {
             w.key("reminder")
             w.integer(Int64(n))
@@ -62,21 +65,4 @@ public enum WebhookPayload {
         return w.bytes
     }
 
-    /// The instructions as `"handling"`, in the form `data.handling` has (keys sorted).
-    private static func write(_ handling: HandlingInstructions, to w: inout JSONWriter) {
-        w.key("handling")
-        w.beginObject()
-        w.key("exclude_kinds")
-        w.strings(handling.excludeKinds.map(\.rawValue))
-        w.key("exclude_subscribers")
-        w.strings(handling.excludeSubscribers)
-        w.key("no_contact_with_authorities")
-        w.bool(handling.noContactWithAuthorities)
-        w.key("no_contact_with_defender")
-        w.bool(handling.noContactWithDefender)
-        w.key("no_public_statement")
-        w.bool(handling.noPublicStatement)
-        w.field("note", handling.note)
-        w.endObject()
-    }
 }

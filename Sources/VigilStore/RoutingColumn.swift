@@ -22,18 +22,7 @@ enum RoutingColumn {
         }
         if let handling = alert.handling {
             w.key("handling")
-            w.beginObject()
-            w.key("no_public_statement")
-            w.bool(handling.noPublicStatement)
-            w.key("no_contact_with_authorities")
-            w.bool(handling.noContactWithAuthorities)
-            w.key("no_contact_with_defender")
-            w.bool(handling.noContactWithDefender)
-            w.key("exclude_kinds")
-            w.strings(handling.excludeKinds.map(\.rawValue))
-            w.key("exclude_subscribers")
-            w.strings(handling.excludeSubscribers)
-            w.endObject()
+            handling.withoutNote.write(to: &w)
         }
         w.endObject()
         return String(decoding: w.bytes, as: UTF8.self)
