@@ -78,6 +78,9 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     private let directory: any SubscriberDirectory
     /// Who acknowledged what, asked before a follow-up is sent; `nil` when none are known.
     private let acknowledgements: (any AcknowledgementLedger)?
+    /// Case reads kept until the next append (see `CaseReadings`), and what tells it of appends.
+    private let caseReadings = CaseReadings()
+    private let appendsForCaseReadings: AppendObservation
     private let configuration: WorkerConfiguration
     private let events: DeliveryEvents
     /// Where the pool's lines go (ids and reasons only, never identities).
@@ -126,6 +129,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         self.log = log
         self.directory = directory
         self.acknowledgements = acknowledgements
+        appendsForCaseReadings = log.observeAppends { [caseReadings] _ in caseReadings.appended() }
         self.configuration = configuration
         self.transport = transport
         self.breaker = breaker
@@ -164,6 +168,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         event { $0.stop() }
         wake.cancel()
         timer.cancel()
+        appendsForCaseReadings.cancel()
         let concluded = BlockingPool.wait(for: stopping, timeout: timeout)
         // A send still running past the timeout is not waited for.
         if ownsBlocking { concluded ? blocking.shutdown() : blocking.shutdownGracefully() }
@@ -376,7 +381,8 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         default: true
         }
         if readsCase {
-            let caseAlerts = try StillWanted.caseAlerts(of: stored, in: log)
+            let log = self.log
+            let caseAlerts = try caseReadings.views(of: stored.alert.id) { try StillWanted.caseAlerts(of: stored, in: log) }
             if let reason = try StillWanted.cancellation(
                 of: delivery, stored, caseAlerts: caseAlerts, ledger: acknowledgements, directory: directory)
             {
