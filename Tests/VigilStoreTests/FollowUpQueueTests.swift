@@ -43,11 +43,14 @@ import VigilTestSupport
         #expect(reminder1.nextAttemptAt == inAnHour && reminder1.state == .pending && reminder1.reason == .followUp)
         #expect(records.first { $0.subscriberID == "backup" }?.followUp == .escalation(from: "desk"))
 
-        let later = Timestamp(milliseconds: now.milliseconds + 1)
+        // A second after recording, by the clock the queue stamped it with (read after it, so a
+        // slow machine cannot put the claim before the record).
+        let later = Timestamp(milliseconds: Timestamp.now().milliseconds + 1_000)
         let first = try queue.claimDue(ClaimRequest(limit: 10, leaseMilliseconds: 60_000), now: later)
         #expect(first.map(\.followUp) == [nil], "only the first sending now")
         #expect(try queue.claimDue(ClaimRequest(limit: 10, leaseMilliseconds: 60_000), now: later).isEmpty, "a follow-up due in an hour is not sent now")
-        #expect(await complete(queue, first[0].id, .delivered, at: later) == nil)
+        let sent = try #require(first.first)
+        #expect(await complete(queue, sent.id, .delivered, at: later) == nil)
         #expect(try queue.nextDueTime() == inAnHour, "the workers wake when the first follow-up is due")
 
         // A critical alert's first sending goes before follow-ups that came due.
