@@ -1,4 +1,5 @@
 import Foundation
+import VigilConcurrency
 import VigilCore
 import VigilKafka
 import VigilObservability
@@ -10,12 +11,14 @@ enum BackendAssembly {
     /// The backend `configuration` names, on `database` (the whole store, or on Kafka the
     /// local caches), sealing with `masterKey`.
     static func backend(
-        _ configuration: VigilConfiguration, database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger
+        _ configuration: VigilConfiguration, database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger,
+        blocking: BlockingPool
     ) throws -> any VigilBackend {
         switch configuration.log {
         case .embedded:
             return try EmbeddedBackend(
-                database: database, masterKey: masterKey, metrics: metrics, logger: logger, eventReminderSeconds: eventReminderSeconds(configuration))
+                database: database, masterKey: masterKey, metrics: metrics, logger: logger, eventReminderSeconds: eventReminderSeconds(configuration),
+                blocking: blocking)
         case .kafka(let servers):
             do {
                 return try KafkaBackend(

@@ -98,7 +98,8 @@ public final class VigilService: Sendable {
         do {
             let masterKey = try VigilService.masterKey(configuration, logger: logger)
             linkKey = masterKey.derivedKey("vigil/ack-links")
-            backend = try BackendAssembly.backend(configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger)
+            backend = try BackendAssembly.backend(
+                configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger, blocking: blocking)
         } catch let error as MasterKeyError {
             database.close()
             throw ServiceError.masterKey(error.description)
