@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "VigilConcurrencyTests", dependencies: ["VigilConcurrency"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
         .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
-        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilConcurrency", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilStore", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilConcurrency", "VigilHTTPClient", "VigilTestSupport"]),

@@ -1,5 +1,4 @@
 import Foundation
-import VigilConcurrency
 import VigilCore
 import VigilKafka
 import VigilObservability
@@ -11,14 +10,12 @@ enum BackendAssembly {
     /// The backend `configuration` names, on `database` (the whole store, or on Kafka the
     /// local caches), sealing with `masterKey`.
     static func backend(
-        _ configuration: VigilConfiguration, database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger,
-        blocking: BlockingPool
+        _ configuration: VigilConfiguration, database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger
     ) throws -> any VigilBackend {
         switch configuration.log {
         case .embedded:
             return try EmbeddedBackend(
-                database: database, masterKey: masterKey, metrics: metrics, logger: logger, eventReminderSeconds: eventReminderSeconds(configuration),
-                blocking: blocking)
+                database: database, masterKey: masterKey, metrics: metrics, logger: logger, eventReminderSeconds: eventReminderSeconds(configuration))
         case .kafka(let servers):
             do {
                 return try KafkaBackend(

@@ -98,8 +98,7 @@ public final class VigilService: Sendable {
         do {
             let masterKey = try VigilService.masterKey(configuration, logger: logger)
             linkKey = masterKey.derivedKey("vigil/ack-links")
-            backend = try BackendAssembly.backend(
-                configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger, blocking: blocking)
+            backend = try BackendAssembly.backend(configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger)
         } catch let error as MasterKeyError {
             database.close()
             throw ServiceError.masterKey(error.description)

@@ -1,23 +1,19 @@
 import Dispatch
 import Foundation
 import Synchronization
-import VigilConcurrency
 import VigilCore
 import VigilObservability
 import VigilStore
 
-/// The router of DESIGN §1: a consumer that reads the alert log from its committed
-/// position, routes each alert through the subscription index, and records the deliveries
-/// together with its new position in one transaction.
+/// The router of DESIGN §1: a consumer on a serial dispatch queue that reads the alert log
+/// from its committed position, routes each alert through the subscription index, and
+/// records the deliveries together with its new position in one transaction.
 ///
 /// It wakes when the log reports an append (coalesced by a dispatch source, so a burst of
 /// appends costs one wake-up), never by polling, and after a crash resumes from the
-/// position it last committed: no alert is lost, none is routed twice. A drain waits for its
-/// batch's commit, so it runs on the blocking pool, one drain at a time; the serial queue
-/// only decides when one starts.
+/// position it last committed: no alert is lost, none is routed twice.
 public final class AlertRouter: AlertRouting, @unchecked Sendable {
-    // @unchecked: `draining`, `again` and `stopWaiters` are `dispatchQueue`'s; the rest is
-    // `let`s and `state` (a `Mutex`).
+    // @unchecked: `stopped` is `dispatchQueue`'s; the rest is `let`s and `state` (a `Mutex`).
     /// The consumer name under which the position is kept.
     public static let consumer = "router"
     /// Alerts routed per transaction.
@@ -29,12 +25,7 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     private let logger: Logger
     private let dispatchQueue = DispatchQueue(label: "vigil.router", qos: .userInitiated)
     private let wake: DispatchSourceUserDataOr
-    /// Where drains run: the service's pool, or one thread of the router's own.
-    private let blocking: BlockingPool
-    private let ownsBlocking: Bool
-    private var draining = false
-    private var again = false
-    private var stopWaiters: [@Sendable () -> Void] = []
+    private var stopped = false
     private let state = Mutex(State())
 
     /// What `start`, `stop`, `onRouted`, `handOff` and the readers of `routedOffset` share
@@ -47,17 +38,14 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
         var routedListeners: [@Sendable (LogOffset) -> Void] = []
         /// The workers that take deliveries claimed in the routing transaction, if any.
         var handOff: (any DeliveryHandOff)?
-        var stopped = false
     }
 
     /// A router over `log` into `ledger`, matching with `subscribers`' index; case reminders
     /// come `eventReminderSeconds` before a case's next event.
     public init(
         log: any AlertLog, ledger: any RoutingLedger, subscribers: SubscriberRegistry, metrics: Metrics, logger: Logger, batchSize: Int = 256,
-        eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds, blocking: BlockingPool? = nil
+        eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
     ) {
-        self.blocking = blocking ?? BlockingPool(threadCount: 1, label: "vigil.router")
-        ownsBlocking = blocking == nil
         self.log = log
         self.ledger = ledger
         self.routing = BatchRouting(
@@ -95,8 +83,7 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     public func start() throws {
         let position = try ledger.position(of: Self.consumer)
         state.withLock { $0.routed = position }
-        if ownsBlocking { blocking.start() }
-        wake.setEventHandler { [weak self] in self?.startDrain() }
+        wake.setEventHandler { [weak self] in self?.drain() }
         let observation = log.observeAppends { [weak self] _ in self?.poke() }
         state.withLock { $0.observation = observation }
         wake.resume()
@@ -107,48 +94,11 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
     /// Asks for a drain; many pokes before the router gets to it coalesce into one.
     private func poke() { wake.or(data: 1) }
 
-    /// On `dispatchQueue`: starts a drain on the pool, or, while one runs, has it drain again.
-    private func startDrain() {
-        guard !state.withLock({ $0.stopped }) else { return }
-        guard !draining else { return again = true }
-        draining = true
-        do {
-            try blocking.submit { [self] in
-                drain()
-                dispatchQueue.async { [self] in drainEnded() }
-            }
-        } catch {
-            draining = false  // the pool is shutting down: so is the service
-        }
-    }
-
-    /// On `dispatchQueue`: a drain returned; tell a waiting `stop`, or drain again if asked.
-    private func drainEnded() {
-        draining = false
-        if state.withLock({ $0.stopped }) {
-            let waiters = stopWaiters
-            stopWaiters = []
-            for waiter in waiters { waiter() }
-        } else if again {
-            again = false
-            startDrain()
-        }
-    }
-
     /// Stops after the batch in progress; its position is committed.
     public func stop() {
-        let observation = state.withLock { state in
-            state.stopped = true
-            return state.observation
-        }
-        observation?.cancel()
-        BlockingPool.wait { (stopped: @escaping @Sendable () -> Void) in
-            dispatchQueue.async { [self] in
-                if draining { stopWaiters.append(stopped) } else { stopped() }
-            }
-        }
+        state.withLock { $0.observation }?.cancel()
+        dispatchQueue.sync { stopped = true }
         wake.cancel()
-        if ownsBlocking { blocking.shutdown() }
     }
 
     /// Routes `batch` and records its deliveries with this router's position at `offset`, in
@@ -166,9 +116,8 @@ public final class AlertRouter: AlertRouting, @unchecked Sendable {
         routing.counted(batch, deliveries: deliveries.count)
     }
 
-    /// On the blocking pool, one at a time: routes what the log holds past the position.
     private func drain() {
-        while !state.withLock({ $0.stopped }) {
+        while !stopped {
             // Only this queue moves `routed` after `start`, so it is this batch's start.
             let position = state.withLock { $0.routed }
             let batch: [StoredAlert]

@@ -1,4 +1,3 @@
-import VigilConcurrency
 import VigilCore
 import VigilObservability
 
@@ -16,11 +15,10 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
     private let embeddedRouter: AlertRouter
 
     /// The backend on `database`, whose identities and secrets `masterKey` seals; case
-    /// reminders come `eventReminderSeconds` before a case's next event. The router drains on
-    /// `blocking` (the service's pool; without one, a thread of its own).
+    /// reminders come `eventReminderSeconds` before a case's next event.
     public init(
         database: Database, masterKey: MasterKey, metrics: Metrics, logger: Logger,
-        eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds, blocking: BlockingPool? = nil
+        eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
     ) throws {
         self.database = database
         let log = try EmbeddedAlertLog(database: database, masterKey: masterKey)
@@ -34,7 +32,7 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
             acknowledgements: AcknowledgementStore(database: database, log: log))
         embeddedRouter = AlertRouter(
             log: log, ledger: queue, subscribers: shared.subscribers, metrics: metrics, logger: logger.labelled("router"),
-            eventReminderSeconds: eventReminderSeconds, blocking: blocking)
+            eventReminderSeconds: eventReminderSeconds)
         router = embeddedRouter
     }
 

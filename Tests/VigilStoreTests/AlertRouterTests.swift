@@ -1,7 +1,6 @@
 import Foundation
 import Synchronization
 import Testing
-import VigilConcurrency
 import VigilCore
 import VigilStore
 import VigilTestSupport
@@ -14,25 +13,6 @@ import VigilTestSupport
     /// Waits until `router` has routed through `offset`.
     func routed(_ router: AlertRouter, through offset: LogOffset) async -> Bool {
         await waitUntil(within: 10) { router.routedOffset >= offset }
-    }
-
-    /// A drain waits for its batch's commit, so it runs on the blocking pool it is given,
-    /// never on a Dispatch thread; `stop` waits for the drain in progress.
-    @Test func drainsRunOnTheGivenBlockingPool() async throws {
-        let fixture = try RoutingFixture()
-        try fixture.desk("by-desk", follows: ["BY"])
-        let pool = BlockingPool(threadCount: 2, label: "test.router")
-        pool.start()
-        defer { pool.shutdown() }
-        let router = AlertRouter(
-            log: fixture.log, ledger: fixture.queue, subscribers: fixture.subscribers, metrics: fixture.metrics, logger: fixture.logger,
-            blocking: pool)
-        try router.start()
-        let alerts = try (0..<50).map { _ in try fixture.file("BY") }
-        #expect(await routed(router, through: alerts.last!.offset))
-        router.stop()
-        #expect(pool.mostRunningAtOnce == 1, "one drain at a time, on the pool")
-        #expect(fixture.queue.all.count == 50)
     }
 
     @Test func routesEachAppendedAlertOnceIntoItsDeliveries() async throws {
