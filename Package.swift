@@ -34,12 +34,17 @@ let package = Package(
             name: "VigilAPI",
             dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP"]
         ),
+        // The web console (issue 20): server-rendered pages over the same code as the API.
+        .target(
+            name: "VigilConsole",
+            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP", "VigilAPI"]
+        ),
         // Configuration and the service assembly: the one place a backend is chosen.
         .target(
             name: "VigilServer",
             dependencies: [
                 "VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilKafka", "VigilDelivery", "VigilHTTP",
-                "VigilAPI",
+                "VigilAPI", "VigilConsole",
             ]
         ),
         // `vigil bench`: the measured scenarios, outside the service module.
@@ -63,6 +68,7 @@ let package = Package(
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilConcurrency", "VigilHTTPClient", "VigilTestSupport"]),
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilStore", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "VigilConsoleTests", dependencies: ["VigilConsole", "VigilStore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],
