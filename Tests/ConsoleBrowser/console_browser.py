@@ -661,18 +661,21 @@ class ConsoleRun:
         self.type_in(d, "note", "Lawyer contacted; consul informed.", scope=form)
         self.submit_in(d, form, "desk-acked")
         self.find(d, By.ID, "notice", "#notice after acknowledging")
-        self.board_row(d)
+        self.board_row(d, "desk-board")
 
-    def board_row(self, d):
-        row = self.find(d, By.CSS_SELECTOR, f'table#board tr[data-subscriber-id="{self.args.subscriber_id}"]',
-                        f'table#board row for subscriber {self.args.subscriber_id}')
+    def board_row(self, d, shot):
+        """The desk's row on the alert's board (reloading a while: on Kafka the board is read from vigil.acks)."""
+        selector = f'table#board tr[data-subscriber-id="{self.args.subscriber_id}"]'
+        if not self.present(d, By.CSS_SELECTOR, selector):
+            self.reload_until(d, f"/console/alerts/{self.alert_id}", shot, lambda: self.present(d, By.CSS_SELECTOR, selector), selector)
+        row = d.find_element(By.CSS_SELECTOR, selector)
         expect(row.get_attribute("data-action") == "acting", f"the board row's data-action is {row.get_attribute('data-action')!r}")
 
     def partner_board(self):
         self.become("partner")
         d = self.driver
         self.open(d, f"/console/alerts/{self.alert_id}", "partner-alert")
-        self.board_row(d)
+        self.board_row(d, "partner-board")
 
     def partner_case(self):
         d = self.driver
@@ -710,10 +713,10 @@ class ConsoleRun:
         d = self.driver
         self.open(d, "/console/deliveries", "deliveries")
         self.find(d, By.CSS_SELECTOR, "table#dead-letters", "table#dead-letters")
-        self.open(d, "/console/audit", "audit")
-        self.find(d, By.CSS_SELECTOR, "table#audit", "table#audit")
-        rows = [r.text for r in d.find_elements(By.CSS_SELECTOR, "table#audit tr") if self.alert_id in r.text]
-        expect(rows, f"no audit row about alert {self.alert_id}")
+        about = f"table#audit tr"
+        rows = lambda: [r.text for r in d.find_elements(By.CSS_SELECTOR, about) if self.alert_id in r.text]
+        self.reload_until(d, "/console/audit", "audit", lambda: rows(), f"an audit row about alert {self.alert_id}")
+        rows = rows()
         partner = [self.emails["partner"]] + ([self.partner_account] if self.partner_account else [])
         expect(any(name in r for r in rows for name in partner), f"no audit row about alert {self.alert_id} names the partner ({' or '.join(partner)}): {rows[:3]}")
         self.open(d, "/console/subscribers", "subscribers")

@@ -61,6 +61,10 @@ struct PrintedInvitation: Decodable {
                 environment: service.commandEnvironment.merging(["VIGIL_PUBLIC_URL": "http://127.0.0.1:\(service.port)"]) { $1 })
             try #require(invite.status == 0, "vigil users invite --role \(person.role) failed: \(invite.stderr)\(invite.stdout)")
             let link = try JSONDecoder().decode(PrintedInvitation.self, from: Data(invite.stdout.utf8)).url
+            // On Kafka the service learns of the invitation from vigil.accounts: wait until its page opens (a GET uses nothing).
+            let path = try #require(URL(string: link)).path
+            #expect(try eventually(10) { try BlockingHTTPClient(port: service.port).request("GET", path).status == 200 },
+                    "the \(person.role)'s invitation \(path) did not open")
             arguments += ["--\(person.role)-invite", link, "--\(person.role)-email", email]
         }
 
