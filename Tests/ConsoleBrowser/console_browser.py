@@ -45,7 +45,9 @@ Screenshots of every page go to `--screenshots` as `NN-name.png`. Every wait is 
 import argparse
 import html.parser
 import json
+import os
 import re
+import shutil
 import signal
 import sys
 import tempfile
@@ -242,6 +244,7 @@ class ConsoleRun:
         self.shots = 0
         self.structure_problems = {}  # problem -> page
         self.browsers = []  # (driver, traffic)
+        self.profiles = []  # the browsers' fresh profile directories, removed at the end
         self.secrets = {}
         self.last_step = {}
         self.emails = {}
@@ -255,8 +258,9 @@ class ConsoleRun:
     def browser(self, javascript=True):
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
-        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
-                         f"--user-data-dir={tempfile.mkdtemp(prefix='vigil-chromium-')}"):
+        profile = tempfile.mkdtemp(prefix="vigil-chromium-")
+        self.profiles.append(profile)
+        for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000", f"--user-data-dir={profile}"):
             options.add_argument(argument)
         options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
         if not javascript:
@@ -910,6 +914,8 @@ class ConsoleRun:
                     driver.quit()
                 except Exception:
                     pass
+            for profile in self.profiles:
+                shutil.rmtree(profile, ignore_errors=True)
         print(f"{self.passed} passed, {self.failed} failed", flush=True)
         return 0 if self.failed == 0 and self.passed > 0 else 1
 
@@ -924,6 +930,7 @@ def main():
     parser.add_argument("--api-token", required=True, help="the bootstrap token, for checks through the API")
     parser.add_argument("--subscriber-id", required=True, help="the desk's subscriber")
     args = parser.parse_args()
+    os.makedirs(args.screenshots, exist_ok=True)
     sys.exit(ConsoleRun(args).run())
 
 
