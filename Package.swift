@@ -37,7 +37,7 @@ let package = Package(
         // The web console (issue 20): server-rendered pages over the same code as the API.
         .target(
             name: "VigilConsole",
-            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP", "VigilAPI"]
+            dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP", "VigilAPI"]
         ),
         // Configuration and the service assembly: the one place a backend is chosen.
         .target(
