@@ -41,14 +41,14 @@ public enum HMAC {
         compute(sha1Template, name: "HMAC-SHA1", key: key, message: message)
     }
 
-    /// The MAC of `message` under `key`, from a copy of `template`.
-    private static func compute(_ template: OpaquePointer?, name: String, key: [UInt8], message: some Collection<UInt8>) -> [UInt8] {
+    /// The MAC of `message` under `key`, from a copy of `base` (one of the templates above).
+    private static func compute(_ base: OpaquePointer?, name: String, key: [UInt8], message: some Collection<UInt8>) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length = 0
         let input = Array(message)
         // An empty key still needs a pointer: libcrypto reads a null key as "keep the old one".
         let keyBytes = key.isEmpty ? [0] : key
-        guard let context = EVP_MAC_CTX_dup(template) else { fatalError("libcrypto cannot make an \(name) context") }
+        guard let context = EVP_MAC_CTX_dup(base) else { fatalError("libcrypto cannot make an \(name) context") }
         defer { EVP_MAC_CTX_free(context) }
         let ok = keyBytes.withUnsafeBufferPointer { keyBuffer in
             input.withUnsafeBufferPointer { inputBuffer in

@@ -58,8 +58,8 @@ public struct TOTP: Sendable, Equatable {
         return String(repeating: "0", count: digits - value.count) + value
     }
 
-    /// The step within `window` steps of `unixSeconds`'s whose code is `code`, compared in
-    /// constant time; `nil` if none, and for anything but exactly 6 ASCII digits. Every step
+    /// The step within `window` steps (0 to 10) of `unixSeconds`'s whose code is `code`,
+    /// compared in constant time; `nil` if none, and for anything but exactly 6 ASCII digits. Every step
     /// of the window is computed and compared, so timing does not tell which one matched.
     /// Callers keep the last step used per account and refuse one not above it (no replay).
     public func matchingStep(_ code: String, at unixSeconds: Int64, window: Int = 1) -> Int64? {

@@ -25,7 +25,9 @@ import VigilTestSupport
     /// Runs `segno` (PyPI), an encoder we did not write, on `cases` (text, version, mask; no
     /// mask means segno chooses): per case, its version, its mask and its matrix, one row of
     /// 0s and 1s a line. The text goes in as UTF-8 bytes, which segno puts in byte mode as is.
-    static func segno(_ cases: [(text: String, version: Int?, mask: Int?)]) throws -> [(version: Int, mask: Int, rows: [String])] {
+    static func segno(_ cases: [(text: String, version: Int?, mask: Int?)]) throws
+        -> [(version: Int, mask: Int, rows: [String])]
+    {
         struct Case: Encodable { let text: String; let version: Int?; let mask: Int? }
         // segno 1.6.6 adds a whole zero codeword when the bit stream already ends on a byte
         // boundary after the terminator (heuer/segno#148, open): ISO/IEC 18004 §7.4.10 adds
