@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability"]),
         .testTarget(name: "VigilConcurrencyTests", dependencies: ["VigilConcurrency"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
-        .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
+        .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto", "VigilTestSupport"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilStore", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
