@@ -40,15 +40,19 @@ public final class KafkaBackend: VigilBackend, Sendable {
             log = kafkaLog
             intake = AlertIntake(log: kafkaLog, masterKey: masterKey, metrics: metrics)
             let feed = { (topic: String) in KafkaReplicationFeed(connection: connection, topic: topic, timeout: timeout) }
+            // Accounts are shared through `vigil.accounts`; sessions stay in this process's cache file.
+            let accounts = AccountStore(
+                database: database, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets), feed: feed(KafkaStateReplica.accountsTopic))
             shared = SharedState(
                 tokens: TokenStore(database: database, feed: feed(KafkaStateReplica.tokensTopic)),
                 subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey), feed: feed(KafkaStateReplica.subscribersTopic)),
                 audit: AuditTrail(database: database, feed: feed(KafkaStateReplica.auditTopic)),
                 replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID),
-                acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)))
+                acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)),
+                accounts: accounts, sessions: SessionStore(database: database, accounts: accounts))
             replica = try KafkaStateReplica(
                 connection: connection, subscribers: shared.subscribers, tokens: shared.tokens, audit: shared.audit, replays: shared.replays,
-                acknowledgements: shared.acknowledgements, logger: logger.labelled("replica"))
+                acknowledgements: shared.acknowledgements, accounts: shared.accounts, logger: logger.labelled("replica"))
             queue = try KafkaDeliveryQueue(connection: connection)
         } catch {
             connection.shutdown()
