@@ -109,4 +109,34 @@ public final class KafkaBackend: VigilBackend, Sendable {
             connection.shutdown()
         })
     }
+
+    /// What `vigil users` needs on a Kafka deployment: the accounts, read from `vigil.accounts`
+    /// into a private cache at `cache` and written through to the topic, the subscribers (read
+    /// only, to check a desk's), and the audit trail (in `local`, published to `vigil.audit`).
+    /// `close` flushes the audit and stops.
+    public static func userAdministration(
+        bootstrapServers: String, timeout: Double, local: Database, cache: Database, masterKey: MasterKey
+    ) throws -> (accounts: AccountStore, subscribers: SubscriberRegistry, audit: AuditTrail, close: @Sendable () -> Void) {
+        let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout)
+        let audit = AuditTrail(database: local, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.auditTopic, timeout: timeout))
+        let accounts = AccountStore(
+            database: cache, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets),
+            feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.accountsTopic, timeout: timeout))
+        // Read only here: without a feed nothing this command does can change a subscriber or token.
+        let subscribers = SubscriberRegistry(database: cache, seal: SecretSeal(masterKey: masterKey))
+        let replica: KafkaStateReplica
+        do {
+            replica = try KafkaStateReplica(
+                connection: connection, subscribers: subscribers, tokens: TokenStore(database: cache), accounts: accounts,
+                logger: Logger(label: "users", enabled: false))
+        } catch {
+            connection.shutdown()
+            throw error
+        }
+        return (accounts, subscribers, audit, {
+            audit.waitForPublished()
+            replica.stop()
+            connection.shutdown()
+        })
+    }
 }
