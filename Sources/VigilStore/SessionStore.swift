@@ -37,6 +37,7 @@ public final class SessionStore: Sendable {
     /// idle more than 30 minutes, older than 12 hours, awaiting TOTP more than 5 minutes,
     /// its account disabled, or begun before the account's `sessionsValidAfter` (such a row
     /// is deleted). A live session's `last_seen_at` is moved to `now`, at most once a minute.
+    /// A session awaiting TOTP is answered too: the caller checks `stage` before it grants anything.
     public func session(_ rawID: String, now: Timestamp = .now()) throws -> (session: ConsoleSession, account: Account)? {
         let hash = SHA256.hex(rawID)
         guard let found = try stored(hash) else { return nil }
