@@ -19,7 +19,8 @@ final class KafkaStateReplica: Sendable {
     private let follower: KafkaTopicFollower
 
     /// Empties the local tables and reads the topics to their end (at most `timeout` seconds);
-    /// without `subscribers` and `audit`, only the tokens (the `vigil tokens` command).
+    /// each store left out is a topic not read (`vigil tokens` reads only the tokens, `vigil
+    /// users` the tokens, subscribers and accounts).
     init(
         connection: KafkaConnection, subscribers: SubscriberRegistry?, tokens: TokenStore, audit: AuditTrail? = nil, replays: ReplayStore? = nil,
         acknowledgements: AcknowledgementStore? = nil, accounts: AccountStore? = nil, logger: Logger, timeout: Double = 30

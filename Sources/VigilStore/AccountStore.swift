@@ -372,7 +372,7 @@ public enum AccountError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invitationInvalid: "this invitation link is not valid (it may have expired or been used); ask for a new one"
-        case .emailTaken(let email): "an account with the email \(email) already exists; disable it first or invite another address"
+        case .emailTaken(let email): "an account with the email \(email) already exists (see vigil users list); invite another address"
         case .unknownAccount(let id): "no account is known as \(id); see vigil users list"
         case .invalidEmail: "the email is not an email address (name@example.org)"
         case .invalidOrganisation: "the organisation must be 1 to 200 characters, without control characters"
