@@ -37,7 +37,7 @@ let package = Package(
         // The web console (issue 20): server-rendered pages over the same code as the API.
         .target(
             name: "VigilConsole",
-            dependencies: ["VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP", "VigilAPI"]
+            dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "VigilDelivery", "VigilHTTP", "VigilAPI"]
         ),
         // Configuration and the service assembly: the one place a backend is chosen.
         .target(
@@ -62,13 +62,15 @@ let package = Package(
         .testTarget(name: "VigilObservabilityTests", dependencies: ["VigilObservability"]),
         .testTarget(name: "VigilConcurrencyTests", dependencies: ["VigilConcurrency"]),
         .testTarget(name: "VigilCoreTests", dependencies: ["VigilCore", "VigilTestSupport"]),
-        .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto"]),
+        .testTarget(name: "VigilCryptoTests", dependencies: ["VigilCrypto", "VigilTestSupport"]),
         .testTarget(name: "VigilStoreTests", dependencies: ["VigilStore", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilKafkaTests", dependencies: ["VigilKafka", "VigilStore", "VigilCore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilConcurrency", "VigilHTTPClient", "VigilTestSupport"]),
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilStore", "VigilObservability", "VigilTestSupport"]),
-        .testTarget(name: "VigilConsoleTests", dependencies: ["VigilConsole", "VigilStore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(
+            name: "VigilConsoleTests",
+            dependencies: ["VigilConsole", "VigilServer", "VigilStore", "VigilCore", "VigilCrypto", "VigilHTTP", "VigilHTTPClient", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],

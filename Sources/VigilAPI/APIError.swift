@@ -33,6 +33,22 @@ public enum APIError: Error, Sendable {
     case unavailable(String)
 
     /// The response to send.
+    /// The status this error answers with.
+    public var status: Int { response.status }
+
+    /// What went wrong, in a sentence (the field problems joined, for a validation failure).
+    public var message: String {
+        switch self {
+        case .badRequest(let m), .unauthorized(let m), .forbidden(let m), .notFound(let m), .conflict(let m), .handlingConflict(_, let m),
+            .gone(let m), .unsupportedMediaType(let m), .unavailable(let m):
+            m
+        case .validation(let failure): failure.description
+        case .tooManyRequests(let seconds): "over the rate limit; retry in \(seconds) s"
+        case .tooManyFailures(let seconds): "too many failed attempts from this address; retry in \(seconds) s"
+        case .tooManyLongPolls(_, let seconds): "too many waiting requests; retry in \(seconds) s"
+        }
+    }
+
     public var response: HTTPResponse {
         switch self {
         case .badRequest(let m): APIError.body(400, "bad_request", m)

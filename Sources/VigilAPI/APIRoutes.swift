@@ -32,6 +32,10 @@ public struct APIRoutes: Sendable {
 
     /// Checks bearer tokens, scopes and rate limits; its `admission` runs on each request's head.
     public let authenticator: Authenticator
+    /// The filing path, shared with the console.
+    public let filing: AlertFiling
+    /// The acknowledgement path, shared with the console.
+    public let acknowledger: Acknowledger
     private let backend: any VigilBackend
     private let workers: any DeliveryWorkers
     private let replays: ReplayRunner
@@ -54,6 +58,11 @@ public struct APIRoutes: Sendable {
         self.isStopping = isStopping
         authenticator = Authenticator(
             tokens: backend.shared.tokens, limiter: RateLimiter(rate: settings.rateLimitPerSecond, burst: settings.rateLimitBurst))
+        let shared = backend.shared
+        filing = AlertFiling(intake: backend.intake, audit: shared.audit, metrics: metrics, logger: logger)
+        acknowledger = Acknowledger(
+            log: backend.log, ledger: shared.acknowledgements, subscribers: shared.subscribers, deliveries: backend.deliveries, workers: workers,
+            audit: shared.audit, metrics: metrics, logger: logger)
     }
 
     /// Adds the routes to `router`: the whole API when `servingAPI`, otherwise only the
@@ -62,7 +71,7 @@ public struct APIRoutes: Sendable {
         let shared = backend.shared
         if servingAPI {
             AlertsAPI(
-                log: backend.log, deliveries: backend.deliveries, authenticator: authenticator, audit: shared.audit, intake: backend.intake,
+                log: backend.log, deliveries: backend.deliveries, authenticator: authenticator, audit: shared.audit, filing: filing,
                 metrics: metrics, logger: logger
             ).register(on: &router)
             DeliveriesAPI(queue: backend.deliveries, authenticator: authenticator, workers: workers, audit: shared.audit, logger: logger)
@@ -73,9 +82,6 @@ public struct APIRoutes: Sendable {
             ).register(on: &router)
             ErasuresAPI(log: backend.log, authenticator: authenticator, audit: shared.audit, logger: logger).register(on: &router)
             AuditAPI(trail: shared.audit, authenticator: authenticator).register(on: &router)
-            let acknowledger = Acknowledger(
-                log: backend.log, ledger: shared.acknowledgements, subscribers: shared.subscribers, deliveries: backend.deliveries, workers: workers,
-                audit: shared.audit, metrics: metrics, logger: logger)
             AcksAPI(
                 log: backend.log, acknowledger: acknowledger, subscribers: shared.subscribers, deliveries: backend.deliveries,
                 authenticator: authenticator, audit: shared.audit

@@ -78,6 +78,41 @@ public struct Acknowledger: Sendable {
         let organisation: String
     }
 
+    /// Records a caller's acknowledgement of alert `alertID` for its subscriber `subscriberID`:
+    /// the one path behind `POST /v1/alerts/{id}/acks` and the console's form. `action`
+    /// (default `seen`) and `note` are checked; the subscriber must be the caller's
+    /// organisation's (operators may act for any) and a recipient of the alert.
+    public func acknowledge(
+        alertID: String, subscriberID: String, action: String?, note: String?, by caller: TokenRecord, via: Acknowledgement.Via,
+        now: Timestamp = .now()
+    ) -> Result<(ack: Acknowledgement, first: Bool), APIError> {
+        let checked: Request
+        switch Self.request(action: action, note: note) {
+        case .success(let request): checked = request
+        case .failure(let failure): return .failure(.validation(failure))
+        }
+        do {
+            guard let stored = try log.alert(id: alertID) else { return .failure(.notFound("no alert with id '\(alertID)'")) }
+            guard let subscriber = try subscribers.subscriber(id: subscriberID) else {
+                return .failure(.validation(ValidationFailure([FieldError("subscriber_id", "no subscriber with id '\(subscriberID)'")])))
+            }
+            guard caller.isOperator || subscriber.organisation == caller.organisation else {
+                audit.record([AuditEntry(
+                    caller, .accessRefused, target: alertID, detail: "acknowledgement for another organisation's subscriber \(subscriber.id) refused")])
+                return .failure(.forbidden(
+                    "subscriber \(subscriber.id) belongs to another organisation; acknowledge for your own organisation's subscribers"))
+            }
+            guard try deliveries.deliveries(ofAlert: alertID).contains(where: { $0.subscriberID == subscriber.id && $0.state != .skipped }) else {
+                return .failure(.validation(ValidationFailure([
+                    FieldError("subscriber_id", "subscriber \(subscriber.id) was not sent alert \(alertID); only its recipients acknowledge it")
+                ])))
+            }
+            return acknowledge(checked, on: stored, by: subscriber, via: via, actor: Actor(tokenID: caller.id, organisation: caller.organisation), now: now)
+        } catch {
+            return .failure(.unavailable("the alert or its deliveries cannot be read right now"))
+        }
+    }
+
     /// Records `request` by `subscriber` on `stored`; the acknowledgement and whether it was
     /// the first, or the error to answer (`409` naming the instruction the action contradicts).
     func acknowledge(

@@ -45,48 +45,22 @@ public struct AcksAPI: Sendable {
         }
         let subscriberID = text("subscriber_id"), action = text("action"), note = text("note")
         if subscriberID == nil && fields["subscriber_id"] == nil { problems.append(FieldError("subscriber_id", "is required")) }
-        var checked: Acknowledger.Request?
-        switch Acknowledger.request(action: action, note: note) {
-        case .success(let request): checked = request
-        case .failure(let failure): problems += failure.fields
-        }
-        guard problems.isEmpty, let subscriberID, let checked else { return responder.send(APIError.validation(ValidationFailure(problems)).response) }
-        do {
-            guard let stored = try log.alert(id: id) else { return responder.send(APIError.notFound("no alert with id '\(id)'").response) }
-            guard let subscriber = try subscribers.subscriber(id: subscriberID) else {
-                return responder.send(APIError.validation(ValidationFailure([
-                    FieldError("subscriber_id", "no subscriber with id '\(subscriberID)'")
-                ])).response)
-            }
-            guard token.isOperator || subscriber.organisation == token.organisation else {
-                audit.record([AuditEntry(token, .accessRefused, target: id, detail: "acknowledgement for another organisation's subscriber \(subscriber.id) refused")])
-                return responder.send(APIError.forbidden(
-                    "subscriber \(subscriber.id) belongs to another organisation; acknowledge for your own organisation's subscribers").response)
-            }
-            guard try deliveries.deliveries(ofAlert: id).contains(where: { $0.subscriberID == subscriber.id && $0.state != .skipped }) else {
-                return responder.send(APIError.validation(ValidationFailure([
-                    FieldError("subscriber_id", "subscriber \(subscriber.id) was not sent alert \(id); only its recipients acknowledge it")
-                ])).response)
-            }
-            switch acknowledger.acknowledge(
-                checked, on: stored, by: subscriber, via: .api, actor: Acknowledger.Actor(tokenID: token.id, organisation: token.organisation))
-            {
-            case .failure(let error): responder.send(error.response)
-            case .success(let (ack, first)):
-                var w = JSONWriter(capacity: 256)
-                w.beginObject()
-                w.field("alert_id", ack.alertID)
-                w.field("subscriber_id", ack.subscriberID)
-                w.field("action", ack.action.rawValue)
-                w.field("at", ack.at.description)
-                w.field("via", ack.via.rawValue)
-                w.key("first")
-                w.bool(first)
-                w.endObject()
-                responder.send(APIResponse.json(first ? 201 : 200, bytes: w.bytes))
-            }
-        } catch {
-            responder.send(APIError.unavailable("the alert or its deliveries cannot be read right now").response)
+        if case .failure(let failure) = Acknowledger.request(action: action, note: note) { problems += failure.fields }
+        guard problems.isEmpty, let subscriberID else { return responder.send(APIError.validation(ValidationFailure(problems)).response) }
+        switch acknowledger.acknowledge(alertID: id, subscriberID: subscriberID, action: action, note: note, by: token, via: .api) {
+        case .failure(let error): responder.send(error.response)
+        case .success(let (ack, first)):
+            var w = JSONWriter(capacity: 256)
+            w.beginObject()
+            w.field("alert_id", ack.alertID)
+            w.field("subscriber_id", ack.subscriberID)
+            w.field("action", ack.action.rawValue)
+            w.field("at", ack.at.description)
+            w.field("via", ack.via.rawValue)
+            w.key("first")
+            w.bool(first)
+            w.endObject()
+            responder.send(APIResponse.json(first ? 201 : 200, bytes: w.bytes))
         }
     }
 

@@ -15,8 +15,8 @@ public struct AlertsAPI: Sendable {
     let deliveries: any DeliveryLedger
     let authenticator: Authenticator
     let audit: AuditTrail
-    /// The ingest path `POST /v1/alerts` files through.
-    let intake: AlertIntake
+    /// The filing path `POST /v1/alerts` shares with the console.
+    let filing: AlertFiling
     let metrics: Metrics
     let logger: Logger
     /// The long polls each token holds, capped.
@@ -41,43 +41,14 @@ public struct AlertsAPI: Sendable {
     }
 
     func file(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        let started = DispatchTime.now()
         guard let token = authenticator.require(.alertsWrite, request, responder) else { return }
         if let type = request.headers["content-type"], !type.lowercased().hasPrefix("application/json") {
             return responder.send(APIError.unsupportedMediaType("send the alert as application/json").response)
         }
-        var claim: IdempotencyClaim?
-        if let key = request.headers["idempotency-key"] {
-            guard (1...200).contains(key.utf8.count), key.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value < 127 }) else {
-                return responder.send(APIError.badRequest("Idempotency-Key must be 1 to 200 visible ASCII characters").response)
-            }
-            claim = intake.claim(organisation: token.organisation, key: key, body: request.body)
-        }
-        let metrics = self.metrics, logger = self.logger, audit = self.audit
-        intake.file(request.body, by: .token(organisation: token.organisation, isOperator: token.isOperator), claim: claim) { outcome in
-            switch outcome {
-            case .invalid(let failure):
-                responder.send(APIError.validation(failure).response)
-            case .refused(_, .unknown(let failure)):
-                responder.send(APIError.validation(failure).response)
-            case .refused(let alert, .notFiler):
-                audit.record([AuditEntry(
-                    token, .accessRefused, target: alert.caseID,
-                    detail: "\(alert.kind.rawValue) of a case another organisation filed refused")])
-                responder.send(APIError.forbidden(
-                    "case \(alert.caseID) was filed by another organisation; only it or an operator may \(alert.kind.rawValue) it").response)
-            case .unreadable:
-                responder.send(APIError.unavailable("the alert log cannot be read right now").response)
-            case .accepted(let alert, let receipt):
-                if !receipt.repeated {
-                    var entries = [AuditEntry(token, .alertFiled, target: receipt.id, detail: "offset \(receipt.offset)")]
-                    if let status = alert.caseStatus {
-                        entries.append(AuditEntry(
-                            token, .caseStatusChanged, target: alert.caseID, detail: "\(status.rawValue), by \(alert.kind.rawValue) \(receipt.id)"))
-                    }
-                    audit.record(entries, withNextWrite: true)
-                }
-                metrics.observe("vigil_ingest_seconds", Double(DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1e9)
+        filing.file(request.body, by: token, idempotencyKey: request.headers["idempotency-key"]) { result in
+            switch result {
+            case .failure(let error): responder.send(error.response)
+            case .success(let receipt):
                 var headers = HTTPHeaders()
                 headers.set("location", "/v1/alerts/\(receipt.id)")
                 if receipt.repeated { headers.set("idempotent-replayed", "true") }
@@ -89,12 +60,6 @@ public struct AlertsAPI: Sendable {
                 w.field("status", "accepted")
                 w.endObject()
                 responder.send(APIResponse.json(202, bytes: w.bytes, headers: headers))
-            case .notStored(.idempotencyConflict(let key)):
-                responder.send(APIError.conflict(AlertLogError.idempotencyConflict(key: key).description).response)
-            case .notStored(let error):
-                metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"unavailable\"")
-                logger.error("append failed; answering 503", ["reason": error.description])
-                responder.send(APIError.unavailable("the alert was not stored: \(error.description)").response)
             }
         }
     }

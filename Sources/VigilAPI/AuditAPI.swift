@@ -53,7 +53,7 @@ public struct AuditAPI: Sendable {
 
 extension AuditEntry {
     /// An entry for something `token` did now.
-    init(_ token: TokenRecord, _ action: AuditAction, target: String, detail: String = "") {
+    public init(_ token: TokenRecord, _ action: AuditAction, target: String, detail: String = "") {
         self.init(tokenID: token.id, organisation: token.organisation, action: action, target: target, detail: detail)
     }
 }
@@ -62,7 +62,7 @@ extension AuditTrail {
     /// Records that `token` listed `alerts`: ONE entry for the whole page, naming (as its
     /// target, comma-separated) the restricted and confidential alerts it returned and saying
     /// for how many the identity was shown or redacted. Nothing when all were public.
-    func recordListing(_ alerts: [StoredAlert], by token: TokenRecord) {
+    public func recordListing(_ alerts: [StoredAlert], by token: TokenRecord) {
         let sensitive = alerts.filter { $0.alert.confidentiality != .public }
         guard !sensitive.isEmpty else { return }
         let shown = sensitive.filter { token.clearance.clears($0.alert.confidentiality) }.count
@@ -75,7 +75,7 @@ extension AuditTrail {
 
     /// Records that `token` read `alerts`, one entry per restricted or confidential alert,
     /// saying whether the identity was shown or redacted.
-    func recordReads(_ alerts: [StoredAlert], by token: TokenRecord) {
+    public func recordReads(_ alerts: [StoredAlert], by token: TokenRecord) {
         record(alerts.filter { $0.alert.confidentiality != .public }.map { stored in
             let shown = token.clearance.clears(stored.alert.confidentiality)
             return AuditEntry(

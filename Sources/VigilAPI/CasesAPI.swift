@@ -26,34 +26,15 @@ public struct CasesAPI: Sendable {
         router.add("GET", "/v1/cases/{case_id}") { request, responder in read(request, responder) }
     }
 
-    /// A row of the board, before the visibility rule.
-    struct Row {
-        let subscriberID: String
-        var organisation: String
-        var kind: SubscriberKind?
-        var delivered = false
-        var ack: Acknowledgement?
-        var ackClearance: Confidentiality = .public
-    }
-
     func read(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.alertsRead, request, responder) else { return }
         let caseID = request.pathParameters["case_id"] ?? ""
         do {
             let alerts = try log.alerts(matching: AlertQuery(caseID: caseID, limit: Self.maxAlerts))
-            guard let first = alerts.first else { return responder.send(APIError.notFound("no case with id '\(caseID)'").response) }
+            guard !alerts.isEmpty else { return responder.send(APIError.notFound("no case with id '\(caseID)'").response) }
             audit.recordReads(alerts, by: token)
             let redacted = alerts.map { $0.alert.redacted(for: token.clearance) }
-            let rows = try board(of: alerts)
-            let filer = first.alert.source.organisation
-            let seesAll = token.isOperator || token.organisation == filer
-            let readerIsRecipient = rows.values.contains { $0.organisation == token.organisation }
-            var visibility: [String: AckVisibility] = [:]
-            for id in rows.keys { visibility[id] = try subscribers.subscriber(id: id)?.ackVisibility ?? .filer }
-            let visible = rows.values.filter { row in
-                seesAll || row.organisation == token.organisation || (readerIsRecipient && visibility[row.subscriberID] == .recipients)
-            }.sorted { $0.subscriberID < $1.subscriberID }
-
+            let visible = try CaseBoard(deliveries: deliveries, ledger: ledger, subscribers: subscribers).visibleRows(of: alerts, to: token)
             var w = JSONWriter(capacity: 512 + alerts.count * 900 + visible.count * 200)
             w.beginObject()
             w.field("case_id", caseID)
@@ -100,46 +81,5 @@ public struct CasesAPI: Sendable {
         } catch {
             responder.send(APIError.unavailable("the case cannot be read right now").response)
         }
-    }
-
-    /// Every subscriber that received the case: a first sending not skipped, or an escalation
-    /// that reached it. A subscriber's latest acknowledgement of any of the case's alerts is its action.
-    func board(of alerts: [StoredAlert]) throws -> [String: Row] {
-        var rows: [String: Row] = [:]
-        for stored in alerts {
-            for delivery in try deliveries.deliveries(ofAlert: stored.alert.id) {
-                let received: Bool
-                switch delivery.followUp {
-                case nil: received = delivery.state != .skipped && delivery.state != .cancelled
-                case .escalation?: received = delivery.state == .delivered
-                default: received = false
-                }
-                guard received else { continue }
-                var row = rows[delivery.subscriberID] ?? Row(subscriberID: delivery.subscriberID, organisation: "")
-                if delivery.state == .delivered { row.delivered = true }
-                rows[delivery.subscriberID] = row
-            }
-            for ack in try ledger.acknowledgements(ofAlert: stored.alert.id) {
-                guard var row = rows[ack.subscriberID] else { continue }
-                if row.ack.map({ $0.at <= ack.at }) ?? true {
-                    row.ack = ack
-                    row.ackClearance = stored.alert.confidentiality
-                }
-                rows[ack.subscriberID] = row
-            }
-        }
-        for (id, row) in rows {
-            var filled = row
-            if let ack = row.ack {
-                filled.organisation = ack.organisation
-                filled.kind = ack.kind
-            }
-            if let subscriber = try subscribers.subscriber(id: id) {
-                filled.organisation = subscriber.organisation
-                filled.kind = subscriber.kind
-            }
-            rows[id] = filled
-        }
-        return rows
     }
 }
