@@ -1,3 +1,4 @@
+import VigilHTTP
 import VigilStore
 
 /// The frame of every console page (issue 20): `lang`, one `h1`, landmarks (a skip link,
@@ -35,6 +36,7 @@ struct ConsoleLayout {
             <meta name="referrer" content="no-referrer">
             <title>\(content.title) · Vigil</title>
             <link rel="stylesheet" href="/console/assets/console.css">
+            <link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml">
             </head>
             <body>
             <a class="skip" href="#main">\(t["common.skip"])</a>

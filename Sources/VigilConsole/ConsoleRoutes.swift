@@ -69,6 +69,9 @@ public struct ConsoleRoutes: Sendable {
         router.add("GET", "/console/assets/console.css") { _, responder in
             responder.send(ConsoleResponse.asset(ConsoleStylesheet.css, contentType: "text/css; charset=utf-8"))
         }
+        router.add("GET", "/console/assets/icon.svg") { _, responder in
+            responder.send(ConsoleResponse.asset(ConsoleStylesheet.icon, contentType: "image/svg+xml"))
+        }
         SignInPages(console: self).register(on: &router)
         FilingPage(console: self).register(on: &router)
         AlertListPage(console: self).register(on: &router)

@@ -1,3 +1,5 @@
+import VigilHTTP
+
 /// Labelled form controls with their problems beside them (issue 20's accessibility rules):
 /// every control has a `<label for>`, a hint and a problem are tied to it by
 /// `aria-describedby`, and a refused control is `aria-invalid`. A control's `id` is its
