@@ -32,7 +32,7 @@ fi
 
 # Python test helpers live in a private virtual environment, never in the system Python.
 venv="$root/.venv"
-python_packages=(aiosmtpd standardwebhooks selenium pyotp)
+python_packages=(aiosmtpd standardwebhooks selenium pyotp segno)
 if ! "$venv/bin/python3" -c "import $(IFS=,; echo "${python_packages[*]}")" >/dev/null 2>&1; then
   say "installing Python test helpers (${python_packages[*]}) into .venv"
   [ -x "$venv/bin/python3" ] || python3 -m venv "$venv" || die "python3 -m venv failed; install python3-venv"

@@ -91,6 +91,8 @@ public final class Authenticator: Sendable {
         if publicPaths.contains(request.path) { return nil }
         // Acknowledgement links carry their own signed token; only the address's failure throttle applies.
         if request.path.hasPrefix("/ack/") { return throttle(request)?.response }
+        // The console signs people in with its own sessions; only the address's failure throttle applies here.
+        if request.path == "/console" || request.path.hasPrefix("/console/") { return throttle(request)?.response }
         if case .failure(let error) = authenticate(request) { return error.response }
         return nil
     }

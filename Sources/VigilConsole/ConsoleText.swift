@@ -24,6 +24,14 @@ public struct ConsoleText: Sendable {
         return Self.catalogue[key] != nil ? self[key] : value.replacingOccurrences(of: "_", with: " ")
     }
 
+    /// The key prefixes of the partner pages' texts (signing in, filing, alerts, cases, and
+    /// every vocabulary), which need all five languages; the rest need English, French and Dutch.
+    static let partnerPrefixes: Set<String> = [
+        "common", "nav", "refused", "login", "invite", "file", "handling", "alerts", "alert", "timeline", "board", "case", "threat", "severity",
+        "urgency", "certainty", "confidentiality", "group", "kind", "alertkind", "status", "casestatus", "action", "role", "channel", "state",
+        "followup", "event",
+    ]
+
     /// Every key with its texts, in the order of `ConsoleLanguage.allCases`: en, fr, nl, es, ru.
     static var catalogue: [String: [String]] { ConsoleCatalogue.entries }
 }

@@ -45,6 +45,9 @@ extension VigilConfiguration {
             "allow_private_webhooks", \.allowPrivateWebhooks, .boolean, flag: .switch,
             meaning: "let webhooks reach loopback/private addresses and plain http (tests, demos)"),
         ConfigurationSetting(
+            "console_secure_cookies", \.consoleSecureCookies, .boolean, flag: .switch,
+            meaning: "mark the console's cookies `Secure`: set it when a TLS proxy serves Vigil (on by itself when `public_url` is https)"),
+        ConfigurationSetting(
             "smtp_from", \.smtpFrom, .string,
             meaning: "sender of alert emails; its domain ends each `Message-ID`",
             check: { $0.contains("@") ? nil : "must contain an email address, such as Vigil <alerts@example.org>" }),

@@ -25,6 +25,8 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var subscribersFile: String?
     /// Lets webhooks reach loopback and private addresses (tests and demos only).
     public var allowPrivateWebhooks = false
+    /// Whether the console's cookies carry `Secure` (also when `public_url` is https).
+    public var consoleSecureCookies = false
     /// Largest request body, in bytes.
     public var maxBodyBytes = 1_048_576
     /// Most HTTP connections open at once.

@@ -6,6 +6,7 @@ import VigilCore
 import VigilDelivery
 import VigilHTTP
 import VigilAPI
+import VigilConsole
 import VigilKafka
 import VigilObservability
 import VigilStore
@@ -54,6 +55,8 @@ public final class VigilService: Sendable {
     private let state = Mutex(State())
     /// The key acknowledgement links are signed with, derived from the master key.
     let ackLinkKey: [UInt8]
+    /// The console's key: its CSRF tokens and TOTP enrolments are bound to it.
+    let consoleKey: [UInt8]
     /// The base of acknowledgement links, settled on the bound port when `public_url` is unset.
     let publicURL: PublicURL
 
@@ -89,7 +92,7 @@ public final class VigilService: Sendable {
             throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
         }
         let database: Database
-        var linkKey: [UInt8] = []
+        var linkKey: [UInt8] = [], consoleKey: [UInt8] = []
         do {
             database = try Database(path: configuration.storePath, cacheKiB: Int(configuration.storeCacheMiB * 1024))
         } catch {
@@ -98,6 +101,7 @@ public final class VigilService: Sendable {
         do {
             let masterKey = try VigilService.masterKey(configuration, logger: logger)
             linkKey = masterKey.derivedKey("vigil/ack-links")
+            consoleKey = masterKey.derivedKey("vigil/console")
             backend = try BackendAssembly.backend(configuration, database: database, masterKey: masterKey, metrics: metrics, logger: logger)
         } catch let error as MasterKeyError {
             database.close()
@@ -107,6 +111,7 @@ public final class VigilService: Sendable {
             throw error
         }
         ackLinkKey = linkKey
+        self.consoleKey = consoleKey
         publicURL = PublicURL(configuration)
         let shared = backend.shared
         if let secret = configuration.bootstrapToken {
@@ -197,6 +202,16 @@ public final class VigilService: Sendable {
                 ackLinkKey: ackLinkKey),
             metrics: metrics, logger: logger.labelled("api"), isStopping: { [weak self] in self?.isStopping ?? true })
         api.register(on: &router, servingAPI: role.servesAPI)
+        if role.servesAPI {
+            let publicURL = self.publicURL
+            ConsoleRoutes(
+                backend: backend, api: api, replays: replays, workers: workers,
+                settings: ConsoleRoutes.Settings(
+                    secureCookies: configuration.consoleSecureCookies || (configuration.publicURL?.lowercased().hasPrefix("https://") ?? false),
+                    key: consoleKey, publicURL: { publicURL.value }),
+                addressPolicy: AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks), metrics: metrics, logger: logger.labelled("console")
+            ).register(on: &router)
+        }
         let authenticator = api.authenticator
         var http = HTTPServerConfiguration(host: address.host, port: address.port)
         http.maxBodyBytes = configuration.maxBodyBytes
@@ -296,6 +311,7 @@ public final class VigilService: Sendable {
         metrics.describe("vigil_alerts_rejected_total", type: "counter", help: "Alerts refused, by reason.")
         metrics.describe("vigil_ingest_seconds", type: "histogram", help: "Time from request to durable append.")
         metrics.describe("vigil_log_last_offset", type: "gauge", help: "Offset of the newest alert in the log.")
+        metrics.describe("vigil_console_sign_ins_total", type: "counter", help: "Console sign-ins, by outcome (signed_in, refused).")
         metrics.describe("vigil_alerts_routed_total", type: "counter", help: "Alerts the router has turned into deliveries.")
         metrics.describe("vigil_deliveries_created_total", type: "counter", help: "Deliveries the router has recorded.")
         metrics.describe("vigil_routing_seconds", type: "histogram", help: "Time from an alert's reception to its deliveries being recorded.")
