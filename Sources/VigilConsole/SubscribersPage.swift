@@ -26,21 +26,21 @@ struct SubscribersPage {
     private func show(_ visitor: ConsoleVisitor) -> HTTPResponse {
         let t = visitor.text
         guard let subscribers = try? console.backend.shared.subscribers.list() else {
-            return console.render(visitor, ConsoleLayout.Content(title: t["subscribers.title"], body: "<p>\(t["common.unavailable"])</p>"), status: 503)
+            return console.render(visitor, ConsoleLayout.Content(title: t["subscriberlist.title"], body: "<p>\(t["common.unavailable"])</p>"), status: 503)
         }
         guard !subscribers.isEmpty else {
-            return console.render(visitor, ConsoleLayout.Content(title: t["subscribers.title"], body: "<p id=\"no-subscribers\">\(t["subscribers.none"])</p>"))
+            return console.render(visitor, ConsoleLayout.Content(title: t["subscriberlist.title"], body: "<p id=\"no-subscribers\">\(t["subscriberlist.none"])</p>"))
         }
         let sorted = subscribers.sorted { ($0.organisation, $0.name, $0.id) < ($1.organisation, $1.name, $1.id) }
         let rows = sorted.map { row($0, visitor) }
         let body: HTML = """
-            <table id="subscribers"><caption>\(t["subscribers.caption"])</caption>
-            <thead><tr><th scope="col">\(t["subscribers.name"])</th><th scope="col">\(t["common.organisation"])</th><th scope="col">\(t["board.kind"])</th>\
-            <th scope="col">\(t["subscribers.clearance"])</th><th scope="col">\(t["subscribers.follows"])</th><th scope="col">\(t["subscribers.channels"])</th>\
-            <th scope="col">\(t["subscribers.escalation"])</th><th scope="col">\(t["subscribers.ack_visibility"])</th></tr></thead>
+            <table id="subscribers"><caption>\(t["subscriberlist.caption"])</caption>
+            <thead><tr><th scope="col">\(t["subscriberlist.name"])</th><th scope="col">\(t["common.organisation"])</th><th scope="col">\(t["board.kind"])</th>\
+            <th scope="col">\(t["subscriberlist.clearance"])</th><th scope="col">\(t["subscriberlist.follows"])</th><th scope="col">\(t["subscriberlist.channels"])</th>\
+            <th scope="col">\(t["subscriberlist.escalation"])</th><th scope="col">\(t["subscriberlist.ack_visibility"])</th></tr></thead>
             <tbody>\(rows)</tbody></table>
             """
-        return console.render(visitor, ConsoleLayout.Content(title: t["subscribers.title"], body: body))
+        return console.render(visitor, ConsoleLayout.Content(title: t["subscriberlist.title"], body: body))
     }
 
     private func row(_ subscriber: Subscriber, _ visitor: ConsoleVisitor) -> HTML {
@@ -48,32 +48,32 @@ struct SubscribersPage {
         let follows = subscriber.subscriptions.map { subscription -> HTML in
             let countries =
                 subscription.allCountries
-                ? t["subscribers.every_country"]
+                ? t["subscriberlist.every_country"]
                 : subscription.countries.map { ConsoleVocabulary.countryName($0, in: visitor.language) }.sorted().joined(separator: ", ")
-            let threats = subscription.threats.map { $0.map { t.word("threat", $0.rawValue) }.sorted().joined(separator: ", ") } ?? t["subscribers.every_threat"]
+            let threats = subscription.threats.map { $0.map { t.word("threat", $0.rawValue) }.sorted().joined(separator: ", ") } ?? t["subscriberlist.every_threat"]
             return """
-                <li><span class="countries">\(countries)</span> · \(t["subscribers.min_severity"]) \(t.word("severity", subscription.minSeverity.rawValue)) · \(threats)</li>
+                <li><span class="countries">\(countries)</span> · \(t["subscriberlist.min_severity"]) \(t.word("severity", subscription.minSeverity.rawValue)) · \(threats)</li>
                 """
         }
         let channels = subscriber.channels.map { channel -> HTML in
             "<li data-channel-id=\"\(channel.id)\">\(t.word("channel", channel.type.rawValue)): <code>\(Self.target(of: channel))</code></li>"
         }
         let escalation: HTML = subscriber.escalation.map { policy in
-            var text = t["subscribers.escalation.policy"]
+            var text = t["subscriberlist.escalation.policy"]
                 .replacingOccurrences(of: "{severity}", with: t.word("severity", policy.minSeverity.rawValue))
                 .replacingOccurrences(of: "{seconds}", with: String(policy.afterSeconds))
                 .replacingOccurrences(of: "{to}", with: policy.to.joined(separator: ", "))
             if let every = policy.remindEverySeconds {
-                text += " " + t["subscribers.escalation.reminders"]
+                text += " " + t["subscriberlist.escalation.reminders"]
                     .replacingOccurrences(of: "{seconds}", with: String(every)).replacingOccurrences(of: "{max}", with: String(policy.maxReminders))
             }
             return "\(text)"
-        } ?? "\(t["subscribers.escalation.none"])"
+        } ?? "\(t["subscriberlist.escalation.none"])"
         return """
             <tr data-subscriber-id="\(subscriber.id)"><td>\(subscriber.name)<br><code class="hint">\(subscriber.id)</code></td><td>\(subscriber.organisation)</td>\
             <td>\(t.word("kind", subscriber.kind.rawValue))</td><td>\(t.word("confidentiality", subscriber.clearance.rawValue))</td>\
             <td><ul>\(follows)</ul></td><td><ul>\(channels)</ul></td><td>\(escalation)</td>\
-            <td>\(t.word("ackvisibility", subscriber.ackVisibility.rawValue))</td></tr>
+            <td>\(t.word("subscriberlist.ack", subscriber.ackVisibility.rawValue))</td></tr>
             """
     }
 }
