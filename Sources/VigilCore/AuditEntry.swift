@@ -77,4 +77,6 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable, Vocabulary {
     case accountUpdated = "account.updated"
     /// A console account was disabled.
     case accountDisabled = "account.disabled"
+    /// Someone signed in to the console.
+    case accountSignedIn = "account.signed_in"
 }

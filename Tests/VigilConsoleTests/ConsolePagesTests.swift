@@ -230,7 +230,12 @@ import VigilStore
         // The partner sees who is acting, and the audit names the desk's account.
         let board = try partner.get("/console/alerts/\(id)").text
         #expect(board.contains("data-subscriber-id=\"\(deskID)\" data-action=\"acting\""))
-        let audit = try fixture.shared.audit.entries(action: .alertAcknowledged)
+        var audit: [AuditEntry] = []
+        for _ in 0..<100 {
+            audit = try fixture.shared.audit.entries(action: .alertAcknowledged)
+            if !audit.isEmpty { break }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
         #expect(audit.contains { $0.tokenID == desk.account!.id && $0.target == id })
         #expect(try fixture.shared.audit.entries(action: .alertFiled).contains { $0.tokenID == partner.account!.id && $0.target == id })
         // Another organisation's desk cannot open it.
