@@ -88,7 +88,7 @@ struct ReplayPages {
         case .success(.started(let progress)):
             return ConsoleResponse.redirect(to: "/console/replays/\(progress.id)")
         case .success(.planned(let plan)):
-            return form(visitor, values: values, errors: [:], preview: preview(plan, values, visitor))
+            return form(visitor, values: values, errors: [:], preview: preview(plan, values, visitor), tableShown: plan.deliveryCount > 0)
         case .failure(.validation(let failure)):
             return form(visitor, values: values, errors: Self.fieldErrors(failure), preview: .empty, status: 422)
         case .failure(let error):
@@ -149,7 +149,11 @@ struct ReplayPages {
         return html
     }
 
-    private func form(_ visitor: ConsoleVisitor, values: FormBody, errors: [String: String], preview: HTML, status: Int = 200) -> HTTPResponse {
+    /// The selection form, with `preview` under it. Once a preview is shown, its table is
+    /// `#preview` and the button to preview again becomes `#preview-again` (one id, one element).
+    private func form(
+        _ visitor: ConsoleVisitor, values: FormBody, errors: [String: String], preview: HTML, tableShown: Bool = false, status: Int = 200
+    ) -> HTTPResponse {
         let t = visitor.text
         let f = FormFields(errors: errors, values: values)
         let subscribers = ((try? console.backend.shared.subscribers.list()) ?? [])
@@ -173,7 +177,7 @@ struct ReplayPages {
             \(f.select("subscriber_id", label: t["common.subscriber"], options: subscribers, blank: t["replay.every_subscriber"]))
             \(f.input("channel_id", label: t["replay.channel_id"], hint: t["replay.channel_id.hint"]))
             </fieldset>
-            <p><button type="submit" id="preview" name="step" value="preview">\(t["replay.preview"])</button></p>
+            <p><button type="submit" id="\(tableShown ? "preview-again" : "preview")" name="step" value="preview">\(t["replay.preview"])</button></p>
             </form>
             \(preview)
             """
