@@ -4,9 +4,10 @@ import VigilHTTP
 import VigilStore
 
 /// `/console/deliveries`: how many deliveries are in each state, and the dead letters, newest
-/// first, each with a Retry button (issue 20). A retry goes through the API's own path
-/// (`DeadLetters.retry`, as `POST /v1/deliveries/{id}/retry`): requeued with a fresh budget,
-/// audited under the account, the workers woken.
+/// first, each with a Retry button (issue 20). The last error is shown as the API shows it,
+/// without a receiver's reply (which may echo a defender's name). A retry goes through the
+/// API's own path (`DeadLetters.retry`, as `POST /v1/deliveries/{id}/retry`): requeued with a
+/// fresh budget, audited under the account, the workers woken.
 struct DeadLettersPage {
     let console: ConsoleRoutes
 
@@ -71,7 +72,7 @@ struct DeadLettersPage {
             return """
                 <tr data-delivery-id="\(letter.id)"><td><a href="/console/alerts/\(letter.alertID)">\(letter.alertID)</a></td>\
                 <td>\(subscriber)</td><td>\(t.word("channel", letter.channelType.rawValue))<br><code>\(letter.channelID)</code></td>\
-                <td>\(letter.attempts)</td><td>\(letter.lastError ?? "")</td><td>\(letter.updatedAt.description)</td>\
+                <td>\(letter.attempts)</td><td>\(letter.lastError.map(DeliveryRecord.withoutReceiverText) ?? "")</td><td>\(letter.updatedAt.description)</td>\
                 <td><form method="post" action="/console/deliveries/\(letter.id)/retry">\
                 <input type="hidden" name="csrf_token" value="\(visitor.csrfToken)">\
                 <button type="submit" class="secondary" aria-label="\(t["deadletters.retry"]): \(letter.id)">\(t["deadletters.retry"])</button></form></td></tr>

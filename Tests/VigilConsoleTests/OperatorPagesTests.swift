@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import VigilConcurrency
 import VigilCore
 import VigilHTTPClient
 import VigilStore
@@ -114,11 +115,18 @@ import VigilStore
             alertID: alertID, alertOffset: stored.offset, subscriberID: desk.id, channelID: desk.channels[0].id, channelType: .webhook,
             clearance: .restricted, severity: .high, reason: .matched, initialState: .dead)])
         let dead = try #require(try fixture.service.backend.deliveries.deadLetters(limit: 10).first)
+        // An error recorded before issue 17 carries the receiver's reply, which may echo a name: shown up to the status only.
+        let queue = fixture.service.backend.deliveries
+        let marked: String? = BlockingPool.wait { done in
+            queue.complete(dead.id, outcome: .dead(error: #"the receiver answered 500: {"defender":"Echoed Name"}"#), at: .now()) { done($0.map { "\($0)" }) }
+        }
+        #expect(marked == nil)
         let operatorBrowser = try fixture.browser(role: .operator, organisation: "vigil-ops")
         let page = try operatorBrowser.get("/console/deliveries")
         #expect(page.text.contains("<tr data-delivery-id=\"\(dead.id)\"") && page.text.contains("href=\"/console/alerts/\(alertID)\""))
         #expect(page.text.contains("eu-desk desk") && page.text.contains("<dd data-state=\"dead\">1</dd>"))
         #expect(page.text.contains("action=\"/console/deliveries/\(dead.id)/retry\""))
+        #expect(page.text.contains("<td>the receiver answered 500</td>") && !page.text.contains("Echoed Name"))
 
         // Without the token: refused, and still dead.
         #expect(try operatorBrowser.post("/console/deliveries/\(dead.id)/retry", [], formPage: "/console/deliveries", csrf: false).status == 403)
