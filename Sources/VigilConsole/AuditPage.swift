@@ -52,10 +52,12 @@ struct AuditPage {
             if let account = try? console.backend.shared.accounts.account(id: id) { names[id] = account.email }
         }
         let rows = entries.map { entry -> HTML in
-            let actor: HTML = names[entry.tokenID].map { "\($0)<br><code class=\"hint\">\(entry.tokenID)</code>" } ?? "<code>\(entry.tokenID)</code>"
+            let actor = names[entry.tokenID] ?? entry.tokenID
+            // A listing names its alerts comma-separated: one per line, each kept whole.
+            let targets = entry.target.split(separator: ",").enumerated().map { index, part -> HTML in index == 0 ? "\(String(part))" : "<br>\(String(part))" }
             return """
                 <tr data-seq="\(entry.seq)" data-action="\(entry.action.rawValue)"><td>\(entry.seq)</td><td>\(entry.at.description)</td>\
-                <td class="actor">\(actor)</td><td>\(entry.organisation)</td><td>\(entry.action.rawValue)</td><td><code>\(entry.target)</code></td><td>\(entry.detail)</td></tr>
+                <td class="actor">\(actor)</td><td>\(entry.organisation)</td><td>\(entry.action.rawValue)</td><td>\(targets)</td><td>\(Self.breakable(entry.detail))</td></tr>
                 """
         }
         var paging: [HTML] = []
@@ -72,6 +74,14 @@ struct AuditPage {
             <nav aria-label="\(t["audit.paging"])"><ul>\(paging)</ul></nav>
             """
         return console.render(visitor, ConsoleLayout.Content(title: t["audit.title"], body: body))
+    }
+
+    /// `text` with a line-break opportunity after each comma: a replay's selection is JSON
+    /// without spaces, which would otherwise push the table wider than the page.
+    static func breakable(_ text: String) -> HTML {
+        HTML.joined(text.split(separator: ",", omittingEmptySubsequences: false).enumerated().map { index, part -> HTML in
+            index == 0 ? "\(String(part))" : ",<wbr>\(String(part))"
+        })
     }
 
     /// This page's address for `action` and one paging bound.

@@ -149,7 +149,8 @@ struct ReplayPages {
         return html
     }
 
-    /// The selection form, with `preview` under it. Once a preview is shown, its table is
+    /// The selection form, with `preview` (and its confirm button) above it, so the answer to
+    /// a preview starts with what would be sent. Once a preview is shown, its table is
     /// `#preview` and the button to preview again becomes `#preview-again` (one id, one element).
     private func form(
         _ visitor: ConsoleVisitor, values: FormBody, errors: [String: String], preview: HTML, tableShown: Bool = false, status: Int = 200
@@ -161,6 +162,7 @@ struct ReplayPages {
             .map { (value: $0.id, label: "\($0.name) (\($0.organisation))") }
         let body: HTML = """
             <p>\(t["replay.intro"])</p>
+            \(preview)
             <form method="post" action="/console/replays/new" id="replay-form" novalidate>
             <input type="hidden" name="csrf_token" value="\(visitor.csrfToken)">
             <fieldset><legend>\(t["replay.which"])</legend>
@@ -179,7 +181,6 @@ struct ReplayPages {
             </fieldset>
             <p><button type="submit" id="\(tableShown ? "preview-again" : "preview")" name="step" value="preview">\(t["replay.preview"])</button></p>
             </form>
-            \(preview)
             """
         var problems: [String] = errors.isEmpty ? [] : [t["common.fix"]]
         if let general = errors[""] { problems.append(general) }

@@ -70,7 +70,7 @@ struct SubscribersPage {
             return "\(text)"
         } ?? "\(t["subscriberlist.escalation.none"])"
         return """
-            <tr data-subscriber-id="\(subscriber.id)"><td>\(subscriber.name)<br><code class="hint">\(subscriber.id)</code></td><td>\(subscriber.organisation)</td>\
+            <tr data-subscriber-id="\(subscriber.id)"><td>\(subscriber.name)<br><span class="hint">\(subscriber.id)</span></td><td>\(subscriber.organisation)</td>\
             <td>\(t.word("kind", subscriber.kind.rawValue))</td><td>\(t.word("confidentiality", subscriber.clearance.rawValue))</td>\
             <td><ul>\(follows)</ul></td><td><ul>\(channels)</ul></td><td>\(escalation)</td>\
             <td>\(t.word("subscriberlist.ack", subscriber.ackVisibility.rawValue))</td></tr>

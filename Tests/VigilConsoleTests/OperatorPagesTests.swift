@@ -239,8 +239,8 @@ import VigilStore
         // The console's dry run names the account by email, the API's by its token id.
         let rows = first.components(separatedBy: "<tr data-seq=").filter { $0.contains("data-action=\"replay.started\"") }
         #expect(rows.count == 2)
-        #expect(rows.contains { $0.contains(operatorBrowser.account!.email) })
-        #expect(rows.contains { !$0.contains("@") && $0.contains("<td class=\"actor\"><code>") })
+        #expect(rows.contains { $0.contains("<td class=\"actor\">\(operatorBrowser.account!.email)</td>") })
+        #expect(rows.contains { !$0.contains("@") && $0.contains("<td class=\"actor\">tok_") })
         #expect(!first.contains("id=\"audit-newer\""))
         let olderLink = try #require(first.components(separatedBy: "<a href=\"").first { $0.contains("id=\"audit-older\"") }?.components(separatedBy: "\"").first)
         #expect(olderLink == "/console/audit?before=\(seqs.last!)")
