@@ -174,9 +174,10 @@ struct SignInPages {
     }
 
     private func showInvitation(_ request: HTTPRequest) -> HTTPResponse {
-        let visitor = console.visitor(request, partnerPage: true)
+        var visitor = console.visitor(request, partnerPage: true)
         let token = request.pathParameters["token"] ?? ""
         guard token.utf8.count <= 64, let invitation = try? accounts.invitation(token: token) else { return invalidInvitation(visitor) }
+        visitor.language = ConsoleLanguage(tag: invitation.language) ?? visitor.language
         var response = invitationPage(visitor, invitation, token: token, totp: TOTP.generate(), errors: [:])
         for cookie in visitor.cookies { response.headers.add("set-cookie", cookie) }
         return response
@@ -225,12 +226,13 @@ struct SignInPages {
     }
 
     private func acceptInvitation(_ request: HTTPRequest) -> HTTPResponse {
-        let visitor = console.visitor(request, partnerPage: true)
+        var visitor = console.visitor(request, partnerPage: true)
         let form = FormBody(request.body)
         guard console.mayChangeState(request, form, visitor) else { return console.refusal(visitor, status: 403, "refused.csrf") }
-        let t = visitor.text
         let token = request.pathParameters["token"] ?? ""
         guard token.utf8.count <= 64, let invitation = try? accounts.invitation(token: token) else { return invalidInvitation(visitor) }
+        visitor.language = ConsoleLanguage(tag: invitation.language) ?? visitor.language
+        let t = visitor.text
         let totp = openEnrolment(form["enrolment"], token: token) ?? TOTP.generate()
         var errors: [String: String] = [:]
         let password = form["password"] ?? ""
