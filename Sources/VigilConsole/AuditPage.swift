@@ -68,10 +68,10 @@ struct AuditPage {
         let body: HTML = """
             \(filters)
             <table id="audit"><caption>\(t["alerts.caption"])</caption>
-            <thead><tr><th scope="col">#</th><th scope="col">\(t["audit.at"])</th><th scope="col">\(t["audit.actor"])</th><th scope="col">\(t["common.organisation"])</th>\
+            <thead><tr><th scope="col">\(t["audit.seq"])</th><th scope="col">\(t["audit.at"])</th><th scope="col">\(t["audit.actor"])</th><th scope="col">\(t["common.organisation"])</th>\
             <th scope="col">\(t["audit.action"])</th><th scope="col">\(t["audit.target"])</th><th scope="col">\(t["audit.detail"])</th></tr></thead>
             <tbody>\(rows)</tbody></table>
-            <nav aria-label="\(t["audit.paging"])"><ul>\(paging)</ul></nav>
+            \(paging.isEmpty ? HTML.empty : "<nav aria-label=\"\(t["audit.paging"])\"><ul>\(paging)</ul></nav>")
             """
         return console.render(visitor, ConsoleLayout.Content(title: t["audit.title"], body: body))
     }

@@ -313,6 +313,7 @@ enum ConsoleCatalogue {
         "audit.title": ["Audit trail", "Journal d'audit", "Auditlog"],
         "audit.filter": ["Filter the audit trail", "Filtrer le journal d'audit", "Auditlog filteren"],
         "audit.action": ["Action", "Action", "Actie"],
+        "audit.seq": ["No.", "N°", "Nr."],
         "audit.at": ["When", "Quand", "Wanneer"],
         "audit.actor": ["Who", "Qui", "Wie"],
         "audit.target": ["On what", "Sur quoi", "Waarop"],
