@@ -77,6 +77,10 @@ public struct ConsoleRoutes: Sendable {
         AlertListPage(console: self).register(on: &router)
         AlertPage(console: self).register(on: &router)
         CasePage(console: self).register(on: &router)
+        DeadLettersPage(console: self).register(on: &router)
+        ReplayPages(console: self).register(on: &router)
+        AuditPage(console: self).register(on: &router)
+        SubscribersPage(console: self).register(on: &router)
     }
 
     // MARK: - Who is asking
