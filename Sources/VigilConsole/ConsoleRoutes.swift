@@ -74,6 +74,9 @@ public struct ConsoleRoutes: Sendable {
         AlertListPage(console: self).register(on: &router)
         AlertPage(console: self).register(on: &router)
         CasePage(console: self).register(on: &router)
+        SubscriptionsPage(console: self).register(on: &router)
+        UsersPage(console: self).register(on: &router)
+        AccountPage(console: self).register(on: &router)
     }
 
     // MARK: - Who is asking
