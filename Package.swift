@@ -68,7 +68,9 @@ let package = Package(
         .testTarget(name: "VigilDeliveryTests", dependencies: ["VigilDelivery", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilHTTPTests", dependencies: ["VigilHTTP", "VigilConcurrency", "VigilHTTPClient", "VigilTestSupport"]),
         .testTarget(name: "VigilAPITests", dependencies: ["VigilAPI", "VigilStore", "VigilObservability", "VigilTestSupport"]),
-        .testTarget(name: "VigilConsoleTests", dependencies: ["VigilConsole", "VigilStore", "VigilCrypto", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(
+            name: "VigilConsoleTests",
+            dependencies: ["VigilConsole", "VigilServer", "VigilStore", "VigilCore", "VigilCrypto", "VigilHTTP", "VigilHTTPClient", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],

@@ -55,7 +55,12 @@ echo "demo: every delivery of the alert (the example.org desks cannot be reached
 curl -fsS -H "Authorization: Bearer $VIGIL_TOKEN" "http://$VIGIL_LISTEN/v1/alerts/$id/deliveries" \
   | "$python" -c 'import json,sys
 for d in json.load(sys.stdin)["deliveries"]: print("  ", d["state"].ljust(10), d["channel_type"].ljust(8), d["subscriber_id"], d.get("last_error") or "")' >&2
+invite=$("$bin" users invite --email "admin-$(date +%s)@demo.invalid" --role admin --org vigil-demo --json \
+  | "$python" -c 'import json,sys; print(json.load(sys.stdin)["url"])')
 cat >&2 <<MSG
+demo: the web console is at http://$VIGIL_LISTEN/console/
+demo: make its first admin account with this one-time invitation (valid 72 h; it asks for a password and an authenticator app):
+demo:   $invite
 demo: Vigil is running at http://$VIGIL_LISTEN with data in $VIGIL_DATA_DIR; emails go to a catcher on port $smtp_port.
 demo: try   VIGIL_URL=http://$VIGIL_LISTEN VIGIL_TOKEN=$VIGIL_TOKEN $bin tail --from-beginning
 demo: Ctrl-C stops it.

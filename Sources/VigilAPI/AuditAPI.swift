@@ -53,7 +53,7 @@ public struct AuditAPI: Sendable {
 
 extension AuditEntry {
     /// An entry for something `token` did now.
-    init(_ token: TokenRecord, _ action: AuditAction, target: String, detail: String = "") {
+    public init(_ token: TokenRecord, _ action: AuditAction, target: String, detail: String = "") {
         self.init(tokenID: token.id, organisation: token.organisation, action: action, target: target, detail: detail)
     }
 }

@@ -137,7 +137,7 @@ struct SignInPages {
 
     private func signedIn(_ account: Account) {
         console.metrics.increment("vigil_console_sign_ins_total", labels: "outcome=\"signed_in\"")
-        console.backend.shared.audit.record([AuditEntry(ConsoleVisitor.principal(account), .consoleSignIn, target: account.id, detail: "signed in to the console")])
+        console.backend.shared.audit.record([AuditEntry(ConsoleVisitor.principal(account), .accountSignedIn, target: account.id, detail: "signed in to the console")])
     }
 
     private func logout(_ request: HTTPRequest) -> HTTPResponse {

@@ -69,4 +69,14 @@ public enum AuditAction: String, Sendable, Codable, CaseIterable, Vocabulary {
     case caseStatusChanged = "case.status_changed"
     /// A token was refused something its scopes allow but its clearance or organisation does not.
     case accessRefused = "access.refused"
+    /// A console invitation was made (`vigil users invite` or the console's admin pages).
+    case accountInvited = "account.invited"
+    /// A console account was made from an invitation.
+    case accountCreated = "account.created"
+    /// A console account's role, clearance, subscribers or language changed.
+    case accountUpdated = "account.updated"
+    /// A console account was disabled.
+    case accountDisabled = "account.disabled"
+    /// Someone signed in to the console.
+    case accountSignedIn = "account.signed_in"
 }

@@ -1,6 +1,6 @@
 /// Reads typed fields out of a JSON object and collects every problem as a `FieldError`
 /// named by its path, so validators report all that is wrong at once.
-struct FieldReader {
+public struct FieldReader {
     /// The object being read.
     let fields: [String: JSONValue]
     /// The path of the object, `""` at the top (`"defender."`, `"channels[1]."` below).
@@ -185,7 +185,7 @@ struct FieldReader {
     }
 
     /// `true` for something shaped like an email address.
-    static func isEmailAddress(_ text: String) -> Bool {
+    public static func isEmailAddress(_ text: String) -> Bool {
         let parts = text.split(separator: "@", omittingEmptySubsequences: false)
         return text.utf8.count <= 254 && parts.count == 2 && !parts[0].isEmpty && parts[1].contains(".")
             && !parts[1].hasPrefix(".") && !parts[1].hasSuffix(".") && !text.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" })

@@ -40,15 +40,19 @@ public final class KafkaBackend: VigilBackend, Sendable {
             log = kafkaLog
             intake = AlertIntake(log: kafkaLog, masterKey: masterKey, metrics: metrics)
             let feed = { (topic: String) in KafkaReplicationFeed(connection: connection, topic: topic, timeout: timeout) }
+            // Accounts are shared through `vigil.accounts`; sessions stay in this process's cache file.
+            let accounts = AccountStore(
+                database: database, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets), feed: feed(KafkaStateReplica.accountsTopic))
             shared = SharedState(
                 tokens: TokenStore(database: database, feed: feed(KafkaStateReplica.tokensTopic)),
                 subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey), feed: feed(KafkaStateReplica.subscribersTopic)),
                 audit: AuditTrail(database: database, feed: feed(KafkaStateReplica.auditTopic)),
                 replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID),
-                acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)))
+                acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)),
+                accounts: accounts, sessions: SessionStore(database: database, accounts: accounts))
             replica = try KafkaStateReplica(
                 connection: connection, subscribers: shared.subscribers, tokens: shared.tokens, audit: shared.audit, replays: shared.replays,
-                acknowledgements: shared.acknowledgements, logger: logger.labelled("replica"))
+                acknowledgements: shared.acknowledgements, accounts: shared.accounts, logger: logger.labelled("replica"))
             queue = try KafkaDeliveryQueue(connection: connection)
         } catch {
             connection.shutdown()
@@ -100,6 +104,36 @@ public final class KafkaBackend: VigilBackend, Sendable {
             throw error
         }
         return (tokens, audit, {
+            audit.waitForPublished()
+            replica.stop()
+            connection.shutdown()
+        })
+    }
+
+    /// What `vigil users` needs on a Kafka deployment: the accounts, read from `vigil.accounts`
+    /// into a private cache at `cache` and written through to the topic, the subscribers (read
+    /// only, to check a desk's), and the audit trail (in `local`, published to `vigil.audit`).
+    /// `close` flushes the audit and stops.
+    public static func userAdministration(
+        bootstrapServers: String, timeout: Double, local: Database, cache: Database, masterKey: MasterKey
+    ) throws -> (accounts: AccountStore, subscribers: SubscriberRegistry, audit: AuditTrail, close: @Sendable () -> Void) {
+        let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout)
+        let audit = AuditTrail(database: local, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.auditTopic, timeout: timeout))
+        let accounts = AccountStore(
+            database: cache, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets),
+            feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.accountsTopic, timeout: timeout))
+        // Read only here: without a feed nothing this command does can change a subscriber or token.
+        let subscribers = SubscriberRegistry(database: cache, seal: SecretSeal(masterKey: masterKey))
+        let replica: KafkaStateReplica
+        do {
+            replica = try KafkaStateReplica(
+                connection: connection, subscribers: subscribers, tokens: TokenStore(database: cache), accounts: accounts,
+                logger: Logger(label: "users", enabled: false))
+        } catch {
+            connection.shutdown()
+            throw error
+        }
+        return (accounts, subscribers, audit, {
             audit.waitForPublished()
             replica.stop()
             connection.shutdown()

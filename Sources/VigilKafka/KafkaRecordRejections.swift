@@ -30,7 +30,7 @@ public enum KafkaRecordRejections {
     public static var total: UInt64 { counts.withLock { $0.values.reduce(0, &+) } }
 
     /// Why `value` must be refused for a topic whose records hold only whole numbers
-    /// (`vigil.subscribers`, `vigil.tokens`, `vigil.acks`): the path of the first number that is not a
+    /// (`vigil.subscribers`, `vigil.tokens`, `vigil.acks`, `vigil.accounts`): the path of the first number that is not a
     /// whole number of magnitude at most 2^53 (`created_at: 1e19`, `1.5`); `nil` when every
     /// number is one, or when the value is not JSON at all (its reader says why then).
     public static func numberOutOfRange(in value: [UInt8]) -> String? {

@@ -4,7 +4,7 @@ import VigilObservability
 import VigilStore
 
 /// What every process of the Kafka backend keeps of `vigil.subscribers`, `vigil.tokens`,
-/// `vigil.audit`, `vigil.replays` and `vigil.acks`:
+/// `vigil.audit`, `vigil.replays`, `vigil.acks` and `vigil.accounts`:
 /// it empties its local tables, reads both compacted topics from the start into them, and
 /// keeps following, so a subscriber or token created through any process is known to all
 /// within moments. The tables are a cache; the topics are the truth.
@@ -14,26 +14,32 @@ final class KafkaStateReplica: Sendable {
     static let auditTopic = "vigil.audit"
     static let replaysTopic = "vigil.replays"
     static let acksTopic = AcknowledgementStore.topic
+    static let accountsTopic = "vigil.accounts"
 
     private let follower: KafkaTopicFollower
 
     /// Empties the local tables and reads the topics to their end (at most `timeout` seconds);
-    /// without `subscribers` and `audit`, only the tokens (the `vigil tokens` command).
+    /// each store left out is a topic not read (`vigil tokens` reads only the tokens, `vigil
+    /// users` the tokens, subscribers and accounts).
     init(
         connection: KafkaConnection, subscribers: SubscriberRegistry?, tokens: TokenStore, audit: AuditTrail? = nil, replays: ReplayStore? = nil,
-        acknowledgements: AcknowledgementStore? = nil, logger: Logger, timeout: Double = 30
+        acknowledgements: AcknowledgementStore? = nil, accounts: AccountStore? = nil, logger: Logger, timeout: Double = 30
     ) throws {
         var topics = [Self.tokensTopic]
         if subscribers != nil { topics.append(Self.subscribersTopic) }
         if audit != nil { topics.append(Self.auditTopic) }
         if replays != nil { topics.append(Self.replaysTopic) }
         if acknowledgements != nil { topics.append(Self.acksTopic) }
+        if accounts != nil { topics.append(Self.accountsTopic) }
         try subscribers?.clearReplica()
         try acknowledgements?.clearReplica()
         try audit?.clearReplica()
         try replays?.clearReplica()
         try tokens.clearReplica()
-        let tables = Tables(subscribers: subscribers, tokens: tokens, audit: audit, replays: replays, acknowledgements: acknowledgements, logger: logger)
+        try accounts?.clearReplica()
+        let tables = Tables(
+            subscribers: subscribers, tokens: tokens, audit: audit, replays: replays, acknowledgements: acknowledgements, accounts: accounts,
+            logger: logger)
         follower = try connection.follow(
             topics, name: "state", timeout: timeout, onRecord: { tables.apply($0) },
             onError: { error in
@@ -54,15 +60,17 @@ private struct Tables: Sendable {
     let audit: AuditTrail?
     let replays: ReplayStore?
     let acknowledgements: AcknowledgementStore?
+    let accounts: AccountStore?
     let logger: Logger
 
     func apply(_ record: KafkaRecord) {
         guard let key = record.key else { return }
         let id = String(decoding: key, as: UTF8.self)
-        // Subscriber, token and acknowledgement records hold only whole numbers, which their
+        // Subscriber, token, acknowledgement and account records hold only whole numbers, which their
         // stores convert to Int64: one out of range (`created_at: 1e19`) would trap there, so
         // it is refused here.
-        if [KafkaStateReplica.subscribersTopic, KafkaStateReplica.tokensTopic, KafkaStateReplica.acksTopic].contains(record.topic),
+        if [KafkaStateReplica.subscribersTopic, KafkaStateReplica.tokensTopic, KafkaStateReplica.acksTopic, KafkaStateReplica.accountsTopic]
+            .contains(record.topic),
             let value = record.value,
             let problem = KafkaRecordRejections.numberOutOfRange(in: value) {
             return refuse(record, problem)
@@ -72,6 +80,8 @@ private struct Tables: Sendable {
                 try subscribers?.applyReplica(id: id, snapshot: record.value)
             } else if record.topic == KafkaStateReplica.acksTopic {
                 try acknowledgements?.applyReplica(key: id, value: record.value)
+            } else if record.topic == KafkaStateReplica.accountsTopic {
+                try accounts?.applyReplica(key: id, value: record.value)
             } else if record.topic == KafkaStateReplica.replaysTopic {
                 try replays?.applyReplica(id: id, value: record.value)
             } else if record.topic == KafkaStateReplica.auditTopic {

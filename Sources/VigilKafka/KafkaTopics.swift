@@ -47,6 +47,8 @@ public enum KafkaTopics {
             topic("vigil.deliveries.outcomes", durable.merging(["retention.ms": String(90 * 86_400_000)]) { $1 }),
             topic("vigil.subscribers", compacted),
             topic("vigil.tokens", compacted),
+            // Console accounts and invitations (`account/<id>`, `invitation/<id>`), secrets sealed or hashed.
+            topic("vigil.accounts", compacted),
             // Who did what: append-only, kept as long as the alert log.
             topic("vigil.audit", durable.merging(["retention.ms": "-1"]) { $1 }),
             // Each replay's request, progress and the process that runs it, by replay id.

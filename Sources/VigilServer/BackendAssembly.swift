@@ -5,7 +5,7 @@ import VigilObservability
 import VigilStore
 
 /// Where the backend is chosen, once, from the `log` setting: the service and the `vigil
-/// tokens` command both come here, and nothing after asks which backend it got.
+/// tokens` and `vigil users` commands all come here, and nothing after asks which backend it got.
 enum BackendAssembly {
     /// The backend `configuration` names, on `database` (the whole store, or on Kafka the
     /// local caches), sealing with `masterKey`.
@@ -46,6 +46,26 @@ enum BackendAssembly {
         case .kafka(let servers):
             return try KafkaBackend.tokenAdministration(
                 bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, local: local, cache: try scratch())
+        }
+    }
+
+    /// The accounts, subscribers and audit trail `vigil users` works on, with what closes them:
+    /// on the embedded backend the tables in `local`; on Kafka the shared topics (see
+    /// `KafkaBackend.userAdministration`), through a private cache in `scratch`.
+    static func userAdministration(
+        _ configuration: VigilConfiguration, local: Database, masterKey: MasterKey, scratch: () throws -> Database
+    ) throws -> (accounts: AccountStore, subscribers: SubscriberRegistry, audit: AuditTrail, close: @Sendable () -> Void) {
+        switch configuration.log {
+        case .embedded:
+            let audit = AuditTrail(database: local)
+            return (
+                AccountStore(database: local, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets)),
+                SubscriberRegistry(database: local, seal: SecretSeal(masterKey: masterKey)), audit, { audit.waitForPublished() }
+            )
+        case .kafka(let servers):
+            return try KafkaBackend.userAdministration(
+                bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, local: local, cache: try scratch(),
+                masterKey: masterKey)
         }
     }
 

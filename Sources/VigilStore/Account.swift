@@ -63,6 +63,9 @@ public struct Account: Sendable, Equatable {
         self.createdAt = createdAt
         self.disabledAt = disabledAt
     }
+
+    /// The languages the console speaks; an account's is one of these (`en` unless told).
+    public static let languages = ["en", "fr", "nl", "es", "ru"]
 }
 
 /// An invitation to make an account: valid for 72 hours, used once. Only the SHA-256 of its

@@ -26,10 +26,12 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
         intake = AlertIntake(log: log, masterKey: masterKey, metrics: metrics)
         queue = EmbeddedDeliveryQueue(database: database)
         deliveries = queue
+        let accounts = AccountStore(database: database, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets))
         shared = SharedState(
             tokens: TokenStore(database: database), subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey)),
             audit: AuditTrail(database: database), replays: ReplayStore(database: database),
-            acknowledgements: AcknowledgementStore(database: database, log: log))
+            acknowledgements: AcknowledgementStore(database: database, log: log), accounts: accounts,
+            sessions: SessionStore(database: database, accounts: accounts))
         embeddedRouter = AlertRouter(
             log: log, ledger: queue, subscribers: shared.subscribers, metrics: metrics, logger: logger.labelled("router"),
             eventReminderSeconds: eventReminderSeconds)

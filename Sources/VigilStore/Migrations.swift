@@ -152,6 +152,49 @@ enum Migrations {
         """
         ALTER TABLE alerts ADD COLUMN routing TEXT;
         """,
+        // 10: console accounts, their invitations and browser sessions (issue 20). Passwords
+        // only as scrypt hashes, TOTP secrets only sealed, invitation tokens and session ids
+        // only as SHA-256; subscriber ids as a JSON array of strings.
+        """
+        CREATE TABLE accounts (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL UNIQUE,
+            organisation TEXT NOT NULL,
+            role TEXT NOT NULL,
+            clearance TEXT NOT NULL,
+            language TEXT NOT NULL,
+            subscriber_ids TEXT NOT NULL,
+            password_hash TEXT NOT NULL,
+            totp_secret TEXT,
+            totp_last_step INTEGER,
+            sessions_valid_after INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            disabled_at INTEGER
+        );
+        CREATE TABLE invitations (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            email TEXT NOT NULL,
+            organisation TEXT NOT NULL,
+            role TEXT NOT NULL,
+            clearance TEXT NOT NULL,
+            language TEXT NOT NULL,
+            subscriber_ids TEXT NOT NULL,
+            invited_by TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        );
+        CREATE INDEX invitations_time ON invitations(created_at);
+        CREATE TABLE console_sessions (
+            id_hash TEXT PRIMARY KEY,
+            account_id TEXT NOT NULL,
+            stage TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            last_seen_at INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX console_sessions_account ON console_sessions(account_id);
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

@@ -11,15 +11,22 @@ public struct SharedState: Sendable {
     public let replays: ReplayStore
     /// Subscribers' acknowledgements of alerts (issue 19).
     public let acknowledgements: AcknowledgementStore
+    /// Console accounts and invitations (issue 20), shared like the tokens.
+    public let accounts: AccountStore
+    /// Console sessions: local to the process even on Kafka (see `SessionStore`).
+    public let sessions: SessionStore
 
-    /// The five stores.
+    /// The stores.
     public init(
-        tokens: TokenStore, subscribers: SubscriberRegistry, audit: AuditTrail, replays: ReplayStore, acknowledgements: AcknowledgementStore
+        tokens: TokenStore, subscribers: SubscriberRegistry, audit: AuditTrail, replays: ReplayStore, acknowledgements: AcknowledgementStore,
+        accounts: AccountStore, sessions: SessionStore
     ) {
         self.tokens = tokens
         self.subscribers = subscribers
         self.audit = audit
         self.replays = replays
         self.acknowledgements = acknowledgements
+        self.accounts = accounts
+        self.sessions = sessions
     }
 }
