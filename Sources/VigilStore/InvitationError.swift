@@ -8,6 +8,7 @@ public enum InvitationError: Error, Sendable, Equatable, CustomStringConvertible
     /// Only desks are bound to subscribers.
     case subscribersOnlyForDesks
 
+    /// What to change, in a sentence (the command line's flags named as such).
     public var description: String {
         switch self {
         case .deskWithoutSubscribers: "a desk account needs at least one --subscriber (the subscribers whose feed it reads)"
