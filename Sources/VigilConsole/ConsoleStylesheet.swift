@@ -7,12 +7,12 @@ enum ConsoleStylesheet {
     /// The stylesheet's text.
     static let css = """
         *{box-sizing:border-box}
-        html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;font-size:100%;line-height:1.5;color:#1a1a1a;background:#fff}
+        html{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans",sans-serif;font-size:100%;line-height:1.5;color:#1a1a1a;background:#ffffff}
         body{margin:0}
         a{color:#0b4f9c}
         a:visited{color:#5a2d91}
         :focus-visible,:focus{outline:3px solid #c25e00;outline-offset:2px}
-        .skip{position:absolute;left:-9999px;top:0;background:#fff;padding:.5rem}
+        .skip{position:absolute;left:-9999px;top:0;background:#ffffff;padding:.5rem}
         .skip:focus{left:.5rem}
         header{display:flex;flex-wrap:wrap;align-items:center;gap:1rem;padding:.5rem 1rem;border-bottom:2px solid #0b4f9c}
         .brand{font-weight:700;margin:0}
@@ -25,12 +25,12 @@ enum ConsoleStylesheet {
         h2{font-size:1.25rem;margin:1.5rem 0 .5rem}
         label{display:block;font-weight:600;margin-top:.75rem}
         .check label,label.inline{display:inline;font-weight:400;margin:0 1rem 0 .25rem}
-        input[type=text],input[type=email],input[type=password],input[type=number],select,textarea{font:inherit;width:100%;max-width:40rem;padding:.4rem;border:1px solid #595959;border-radius:3px;background:#fff;color:#1a1a1a}
+        input[type=text],input[type=email],input[type=password],input[type=number],select,textarea{font:inherit;width:100%;max-width:40rem;padding:.4rem;border:1px solid #595959;border-radius:3px;background:#ffffff;color:#1a1a1a}
         textarea{min-height:6rem}
         fieldset{border:1px solid #767676;margin:1rem 0;padding:.5rem 1rem;max-width:42rem}
         legend{font-weight:700}
-        button{font:inherit;padding:.5rem 1rem;border:2px solid #0b4f9c;border-radius:3px;background:#0b4f9c;color:#fff;cursor:pointer}
-        button.secondary{background:#fff;color:#0b4f9c}
+        button{font:inherit;padding:.5rem 1rem;border:2px solid #0b4f9c;border-radius:3px;background:#0b4f9c;color:#ffffff;cursor:pointer}
+        button.secondary{background:#ffffff;color:#0b4f9c}
         .hint{color:#404040;font-size:.9rem;margin:.1rem 0}
         .error{color:#a30000;background:#fff4f4;font-weight:600;margin:.25rem 0;padding:.1rem .3rem}
         [aria-invalid=true]{border:2px solid #a30000}

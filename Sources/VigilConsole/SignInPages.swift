@@ -172,9 +172,10 @@ struct SignInPages {
     }
 
     private func showInvitation(_ request: HTTPRequest) -> HTTPResponse {
-        let visitor = console.visitor(request, partnerPage: true)
+        var visitor = console.visitor(request, partnerPage: true)
         let token = request.pathParameters["token"] ?? ""
         guard token.utf8.count <= 64, let invitation = try? accounts.invitation(token: token) else { return invalidInvitation(visitor) }
+        visitor.language = ConsoleLanguage(tag: invitation.language) ?? visitor.language
         var response = invitationPage(visitor, invitation, token: token, totp: TOTP.generate(), errors: [:])
         for cookie in visitor.cookies { response.headers.add("set-cookie", cookie) }
         return response
@@ -217,12 +218,13 @@ struct SignInPages {
     }
 
     private func acceptInvitation(_ request: HTTPRequest) -> HTTPResponse {
-        let visitor = console.visitor(request, partnerPage: true)
+        var visitor = console.visitor(request, partnerPage: true)
         let form = FormBody(request.body)
         guard console.mayChangeState(request, form, visitor) else { return console.refusal(visitor, status: 403, "refused.csrf") }
-        let t = visitor.text
         let token = request.pathParameters["token"] ?? ""
         guard token.utf8.count <= 64, let invitation = try? accounts.invitation(token: token) else { return invalidInvitation(visitor) }
+        visitor.language = ConsoleLanguage(tag: invitation.language) ?? visitor.language
+        let t = visitor.text
         let totp = enrolment.open(form["enrolment"], binding: TOTPEnrolment.binding(invitationToken: token)) ?? TOTP.generate()
         var errors = Self.passwordProblems(form, email: invitation.email, t)
         let password = form["password"] ?? ""

@@ -45,7 +45,7 @@ extension VigilConfiguration {
             "allow_private_webhooks", \.allowPrivateWebhooks, .boolean, flag: .switch,
             meaning: "let webhooks reach loopback/private addresses and plain http (tests, demos)"),
         ConfigurationSetting(
-            "console_secure_cookies", \.consoleSecureCookies, .boolean, flag: .switch,
+            "console_secure_cookies", \.consoleSecureCookies, .boolean,
             meaning: "mark the console's cookies `Secure`: set it when a TLS proxy serves Vigil (on by itself when `public_url` is https)"),
         ConfigurationSetting(
             "smtp_from", \.smtpFrom, .string,
@@ -132,7 +132,7 @@ extension VigilConfiguration {
             check: { (1...4096).contains($0) ? nil : "must be between 1 and 4096 (MiB of page cache for the store's writer)" }),
         ConfigurationSetting(
             "public_url", \.publicURL, .optionalString, documentedDefault: "http://<listen>",
-            meaning: "the base of the `ack_url` in every webhook and email (`{public_url}/ack/{token}`): the address desks reach this service at",
+            meaning: "the address people reach this service at: the base of every `ack_url` (`{public_url}/ack/{token}`) and console invitation link (`{public_url}/console/invite/{token}`)",
             check: { text in
                 guard let text else { return nil }
                 guard let url = URL(string: text), ["http", "https"].contains(url.scheme ?? ""), url.host?.isEmpty == false,
