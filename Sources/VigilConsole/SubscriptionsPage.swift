@@ -100,16 +100,18 @@ struct SubscriptionsPage {
     }
 
     /// The subscriber JSON of `PUT /v1/subscribers/{id}`: `current` as it is stored, with what
-    /// `form` changes. Numbers that do not parse are passed on as text, so the API's
-    /// validation names them; every escalation field left empty means no escalation.
+    /// `form` changes; what the form does not carry stays as it is. Numbers that do not parse
+    /// are passed on as text, so the API's validation names them; every escalation field left
+    /// empty means no escalation.
     static func body(_ current: Subscriber, _ form: FormBody) -> JSONValue {
         guard case .object(var fields) = SubscriberEditing.body(of: current) else { return SubscriberEditing.body(of: current) }
         if let language = form.text("language") { fields["language"] = .string(language) }
         if let visibility = form.text("ack_visibility") { fields["ack_visibility"] = .string(visibility) }
         if case .array(let subscriptions)? = fields["subscriptions"] {
             fields["subscriptions"] = .array(subscriptions.enumerated().map { index, item in
-                guard case .object(var subscription) = item else { return item }
                 let prefix = "subscriptions[\(index)]."
+                // A subscription the form did not show (added since the page was read) stays as it is.
+                guard case .object(var subscription) = item, form[prefix + "countries"] != nil else { return item }
                 subscription["countries"] = .array(words(form[prefix + "countries"] ?? "").map { .string($0) })
                 if let severity = form.text(prefix + "min_severity") { subscription["min_severity"] = .string(severity) }
                 let threats = form.all(prefix + "threats")
@@ -118,7 +120,9 @@ struct SubscriptionsPage {
             })
         }
         let names = ["min_severity", "after_seconds", "to", "remind_every_seconds", "max_reminders"]
-        if names.allSatisfy({ form.text("escalation." + $0) == nil }) {
+        if names.allSatisfy({ form["escalation." + $0] == nil }) {
+            // A form without the escalation fields leaves the policy as it is.
+        } else if names.allSatisfy({ form.text("escalation." + $0) == nil }) {
             fields["escalation"] = nil
         } else {
             var escalation: [String: JSONValue] = [:]
