@@ -69,7 +69,7 @@ struct SubscriptionsPage {
             return subscriber
         }
         console.backend.shared.audit.record([AuditEntry(
-            principal, .accessRefused, target: String(id.prefix(64)),
+            principal, .accessRefused, target: String(id.prefix(64).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }),
             detail: "console: \(acting) of a subscriber this desk is not bound to refused")])
         return nil
     }
