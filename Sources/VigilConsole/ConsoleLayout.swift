@@ -75,7 +75,7 @@ struct ConsoleLayout {
             <nav aria-label="\(t["nav.label"])"><ul>\(items)</ul></nav>
             <form class="signout" method="post" action="/console/logout">
             <input type="hidden" name="csrf_token" value="\(visitor.csrfToken)">
-            <span class="who">\(account.email) · \(account.organisation) · \(t.word("role", account.role.rawValue))</span>
+            <span class="who"><a href="/console/account" id="nav-account" title="\(t["nav.account"])">\(account.email)</a> · \(account.organisation) · \(t.word("role", account.role.rawValue))</span>
             <button id="logout" type="submit">\(t["nav.logout"])</button>
             </form>
             """

@@ -81,6 +81,9 @@ public struct ConsoleRoutes: Sendable {
         ReplayPages(console: self).register(on: &router)
         AuditPage(console: self).register(on: &router)
         SubscribersPage(console: self).register(on: &router)
+        SubscriptionsPage(console: self).register(on: &router)
+        UsersPage(console: self).register(on: &router)
+        AccountPage(console: self).register(on: &router)
     }
 
     // MARK: - Who is asking
