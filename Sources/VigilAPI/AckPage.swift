@@ -66,80 +66,59 @@ enum AckPage {
         }
     }
 
-    /// The headers every page and answer of `/ack/` carries.
-    static var securityHeaders: HTTPHeaders {
-        var headers = HTTPHeaders()
-        headers.set("content-security-policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
-        headers.set("x-content-type-options", "nosniff")
-        headers.set("referrer-policy", "no-referrer")
-        headers.set("cache-control", "no-store")
-        return headers
-    }
+    /// The headers every page and answer of `/ack/` carries: those of every Vigil page.
+    static var securityHeaders: HTTPHeaders { PageHeaders.make() }
 
-    /// `text` with the five characters that matter in HTML text and attribute values escaped.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for c in text {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
-
-    /// A whole page: `body` is HTML already escaped by the caller.
-    static func page(_ status: Int, language: String, title: String, body: String) -> HTTPResponse {
-        let html = """
+    /// A whole page around `body`.
+    static func page(_ status: Int, language: String, title: String, body: HTML) -> HTTPResponse {
+        let html: HTML = """
             <!doctype html>
-            <html lang="\(escape(String(language.prefix(2))))"><head><meta charset="utf-8">
+            <html lang="\(String(language.prefix(2)))"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex">
-            <title>\(escape(title))</title></head>
-            <body><main><h1>\(escape(title))</h1>
+            <title>\(title)</title></head>
+            <body><main><h1>\(title)</h1>
             \(body)
             </main></body></html>
             """
-        return HTTPResponse(status: status, contentType: "text/html; charset=utf-8", text: html, headers: securityHeaders)
+        return HTTPResponse(status: status, contentType: "text/html; charset=utf-8", text: html.markup, headers: securityHeaders)
     }
 
     /// The confirmation page of a `GET`: what the alert is (no identity: the link may have been
     /// forwarded), the acknowledgement so far, and the form. Actions the filer forbids are not offered.
     static func confirmation(alert: Alert, subscriber: Subscriber, existing: Acknowledgement?) -> HTTPResponse {
         let w = words(subscriber.language)
-        var body = "<p>\(escape(w.intro))</p>\n<dl>"
-        body += "<dt>\(escape(w.alert))</dt><dd>\(escape(alert.id))</dd>"
-        body += "<dt>\(escape(w.severity))</dt><dd>\(escape(alert.severity.rawValue))</dd>"
-        body += "<dt>\(escape(w.received))</dt><dd>\(escape(alert.receivedAt.description))</dd>"
+        var body: HTML = "<p>\(w.intro)</p>\n<dl>"
+        body.append("<dt>\(w.alert)</dt><dd>\(alert.id)</dd>")
+        body.append("<dt>\(w.severity)</dt><dd>\(alert.severity.rawValue)</dd>")
+        body.append("<dt>\(w.received)</dt><dd>\(alert.receivedAt.description)</dd>")
         if let existing {
-            body += "<dt>\(escape(w.already))</dt><dd>\(escape(existing.action.rawValue)), \(escape(existing.at.description))</dd>"
+            body.append("<dt>\(w.already)</dt><dd>\(existing.action.rawValue), \(existing.at.description)</dd>")
         }
-        body += "</dl>\n"
+        body.append("</dl>\n")
         let instructions = instructionLines(alert.handling, words: w)
-        if !instructions.isEmpty { body += "<ul>" + instructions.map { "<li>\(escape($0))</li>" }.joined() + "</ul>\n" }
-        body += "<form method=\"post\"><p><label>\(escape(w.action)) <select name=\"action\">"
+        if !instructions.isEmpty { body.append("<ul>\(instructions.map { line -> HTML in "<li>\(line)</li>" })</ul>\n") }
+        var options: [HTML] = []
         for action in AckAction.allCases where alert.handling?.forbids(action) == nil {
-            let selected = action == (existing?.action ?? .seen) ? " selected" : ""
-            body += "<option value=\"\(escape(action.rawValue))\"\(selected)>\(escape(action.rawValue.replacingOccurrences(of: "_", with: " ")))</option>"
+            let selected: HTML = action == (existing?.action ?? .seen) ? " selected" : ""
+            options.append("<option value=\"\(action.rawValue)\"\(selected)>\(action.rawValue.replacingOccurrences(of: "_", with: " "))</option>")
         }
-        body += "</select></label></p>\n<p><label>\(escape(w.note))<br><textarea name=\"note\" rows=\"4\" cols=\"50\" maxlength=\"\(Acknowledger.maxNoteCharacters)\"></textarea></label></p>\n"
-        body += "<p><button type=\"submit\">\(escape(w.button))</button></p></form>"
+        body.append("""
+            <form method="post"><p><label for="action">\(w.action)</label> <select id="action" name="action">\(options)</select></p>
+            <p><label for="note">\(w.note)</label><br><textarea id="note" name="note" rows="4" cols="50" maxlength="\(Acknowledger.maxNoteCharacters)"></textarea></p>
+            <p><button type="submit">\(w.button)</button></p></form>
+            """)
         return page(200, language: subscriber.language, title: w.title, body: body)
     }
 
     /// The page a posted form gets once the acknowledgement is recorded.
     static func recorded(_ ack: Acknowledgement, first: Bool, language: String) -> HTTPResponse {
         let w = words(language)
-        return page(200, language: language, title: w.title, body: "<p>\(escape(first ? w.done : w.updated))</p><p>\(escape(ack.action.rawValue))</p>")
+        return page(200, language: language, title: w.title, body: "<p>\(first ? w.done : w.updated)</p><p>\(ack.action.rawValue)</p>")
     }
 
     /// A page saying why nothing was recorded.
     static func refusal(_ status: Int, message: String, language: String = "en") -> HTTPResponse {
-        page(status, language: language, title: words(language).title, body: "<p>\(escape(message))</p>")
+        page(status, language: language, title: words(language).title, body: "<p>\(message)</p>")
     }
 
     /// The filer's instructions that forbid actions, translated.

@@ -12,6 +12,9 @@ struct DeliveriesAPI: Sendable {
     let audit: AuditTrail
     let logger: Logger
 
+    /// The retry path this API shares with the console.
+    var deadLetters: DeadLetters { DeadLetters(queue: queue, workers: workers, audit: audit, logger: logger) }
+
     func register(on router: inout HTTPRouter) {
         router.add("GET", "/v1/deliveries") { request, responder in list(request, responder) }
         router.add("POST", "/v1/deliveries/{id}/retry") { request, responder in retry(request, responder) }
@@ -28,26 +31,20 @@ struct DeliveriesAPI: Sendable {
             limit = value
         }
         guard (1...1000).contains(limit) else { return responder.send(APIError.badRequest("limit: must be between 1 and 1000").response) }
-        do {
-            responder.send(APIResponse.deliveries(try queue.deadLetters(limit: limit)))
-        } catch {
-            responder.send(APIError.unavailable("the dead letters cannot be read right now").response)
+        switch deadLetters.newest(limit: limit) {
+        case .success(let records): responder.send(APIResponse.deliveries(records))
+        case .failure(let error): responder.send(error.response)
         }
     }
 
     private func retry(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.replay, request, responder) else { return }
         let id = request.pathParameters["id"] ?? ""
-        do {
-            guard try queue.retryDead(id, at: .now()) else {
-                return responder.send(APIError.notFound("no dead delivery with id '\(id)'").response)
-            }
-            logger.info("dead delivery queued again", ["delivery": id])
-            audit.record([AuditEntry(token, .deliveriesRetried, target: id)])
-            workers.poke()
+        switch deadLetters.retry(id, by: token) {
+        case .success:
             responder.send(HTTPResponse(status: 202, contentType: "application/json", text: "{\"id\":\"\(id)\",\"state\":\"pending\"}"))
-        } catch {
-            responder.send(APIError.unavailable("the delivery could not be queued again: \(error)").response)
+        case .failure(let error):
+            responder.send(error.response)
         }
     }
 }

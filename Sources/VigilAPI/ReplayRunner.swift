@@ -68,12 +68,13 @@ public final class ReplayRunner: Sendable {
                 let recipients = try caseRecipients(of: stored)
                 // List until the listing is full, then only count.
                 let count: Int
+                let sendingTest = Router.replaySendsTest(stored, selection: selection, target: request.target)
                 if plan.deliveries.count < Self.listedLimit {
-                    let routed = Router.replay(stored, index: index, caseRecipients: recipients, target: request.target)
+                    let routed = Router.replay(stored, index: index, caseRecipients: recipients, target: request.target, sendingTest: sendingTest)
                     plan.deliveries += routed.prefix(Self.listedLimit - plan.deliveries.count)
                     count = routed.count
                 } else {
-                    count = Router.replayCount(stored, index: index, caseRecipients: recipients, target: request.target)
+                    count = Router.replayCount(stored, index: index, caseRecipients: recipients, target: request.target, sendingTest: sendingTest)
                 }
                 if count > 0 { plan.alerts += 1 }
                 plan.deliveryCount += count
@@ -116,7 +117,7 @@ public final class ReplayRunner: Sendable {
                 logger.info("replay done", ["replay": progress.id, "alerts": String(progress.alerts), "deliveries": String(progress.deliveries)])
                 return
             }
-            let (alerts, deliveries) = try route(batch, target: progress.target)
+            let (alerts, deliveries) = try route(batch, selection: progress.selection, target: progress.target)
             progress.alerts += alerts
             let queued = try queue.recordReplay(deliveries, replayID: progress.id)
             progress.deliveries += queued
@@ -168,13 +169,14 @@ public final class ReplayRunner: Sendable {
     }
 
     /// The deliveries `batch` makes for `target` with today's subscribers, and how many of
-    /// its alerts reach anyone.
-    private func route(_ batch: [StoredAlert], target: ReplayTarget) throws -> (alerts: Int, deliveries: [RoutedDelivery]) {
+    /// its alerts reach anyone. A test alert is sent only to one subscriber that names it by id.
+    private func route(_ batch: [StoredAlert], selection: ReplaySelection, target: ReplayTarget) throws -> (alerts: Int, deliveries: [RoutedDelivery]) {
         let index = try subscribers.index()
         var alerts = 0
         var deliveries: [RoutedDelivery] = []
         for stored in batch {
-            let routed = Router.replay(stored, index: index, caseRecipients: try caseRecipients(of: stored), target: target)
+            let sendingTest = Router.replaySendsTest(stored, selection: selection, target: target)
+            let routed = Router.replay(stored, index: index, caseRecipients: try caseRecipients(of: stored), target: target, sendingTest: sendingTest)
             if !routed.isEmpty { alerts += 1 }
             deliveries += routed
         }

@@ -12,6 +12,9 @@ struct ReplaysAPI: Sendable {
     let authenticator: Authenticator
     let audit: AuditTrail
 
+    /// The replay path this API shares with the console.
+    var launcher: ReplayLauncher { ReplayLauncher(runner: runner, store: store, audit: audit) }
+
     func register(on router: inout HTTPRouter) {
         router.add("POST", "/v1/replays") { request, responder in start(request, responder) }
         router.add("GET", "/v1/replays/{id}") { request, responder in show(request, responder) }
@@ -37,47 +40,31 @@ struct ReplaysAPI: Sendable {
 
     private func start(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.replay, request, responder) else { return }
-        let replay: ReplayRequest
-        do {
-            replay = try ReplayRequest(json: request.body)
-        } catch {
-            return responder.send(APIError.validation(error).response)
-        }
-        let described = String(decoding: (try? VigilJSON.encode(replay.selection)) ?? Data(), as: UTF8.self)
-        let targetText = replay.target.subscriberID.map { "to \($0)" + (replay.target.channelID.map { "/\($0)" } ?? "") } ?? "to every matching subscriber"
-        do {
-            if replay.dryRun {
-                let plan = try runner.plan(replay)
-                audit.record([AuditEntry(token, .replayStarted, target: "dry-run", detail: "dry run \(targetText): \(described)")])
-                let listed = plan.deliveries.map {
-                    PlannedDelivery(
-                        delivery_id: DeliveryID.make(alertID: $0.alertID, subscriberID: $0.subscriberID, channelID: $0.channelID),
-                        alert_id: $0.alertID, alert_offset: $0.alertOffset, subscriber_id: $0.subscriberID, channel_id: $0.channelID,
-                        channel_type: $0.channelType.rawValue)
-                }
-                return responder.send(APIResponse.json(200, DryRun(
-                    scanned: plan.scanned, alerts: plan.alerts, deliveries: plan.deliveryCount, listed: listed,
-                    truncated: plan.deliveryCount > listed.count)))
+        switch launcher.submit(request.body, by: token) {
+        case .success(.planned(let plan)):
+            let listed = plan.deliveries.map {
+                PlannedDelivery(
+                    delivery_id: DeliveryID.make(alertID: $0.alertID, subscriberID: $0.subscriberID, channelID: $0.channelID),
+                    alert_id: $0.alertID, alert_offset: $0.alertOffset, subscriber_id: $0.subscriberID, channel_id: $0.channelID,
+                    channel_type: $0.channelType.rawValue)
             }
-            let id = "rpl_" + ULID().description.lowercased()
-            let progress = try runner.start(replay, id: id)
-            audit.record([AuditEntry(token, .replayStarted, target: id, detail: "\(targetText): \(described)")])
+            responder.send(APIResponse.json(200, DryRun(
+                scanned: plan.scanned, alerts: plan.alerts, deliveries: plan.deliveryCount, listed: listed,
+                truncated: plan.deliveryCount > listed.count)))
+        case .success(.started(let progress)):
             var headers = HTTPHeaders()
-            headers.set("location", "/v1/replays/\(id)")
+            headers.set("location", "/v1/replays/\(progress.id)")
             responder.send(APIResponse.json(202, progress, headers: headers))
-        } catch {
-            responder.send(APIError.unavailable("the replay could not be started: \(error)").response)
+        case .failure(let error):
+            responder.send(error.response)
         }
     }
 
     private func show(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard authenticator.require(.replay, request, responder) != nil else { return }
-        let id = request.pathParameters["id"] ?? ""
-        do {
-            guard let progress = try store.replay(id: id) else { return responder.send(APIError.notFound("no replay with id '\(id)'").response) }
-            responder.send(APIResponse.json(200, progress))
-        } catch {
-            responder.send(APIError.unavailable("the replay cannot be read right now").response)
+        switch launcher.progress(id: request.pathParameters["id"] ?? "") {
+        case .success(let progress): responder.send(APIResponse.json(200, progress))
+        case .failure(let error): responder.send(error.response)
         }
     }
 }

@@ -55,46 +55,16 @@ public struct SubscribersAPI: Sendable {
         authenticator.require(.subscribersAdmin, request, responder)
     }
 
-    /// The clearance a subscriber body asks for (absent: the submission's default, public).
-    static func clearance(in body: JSONValue) -> Confidentiality? {
-        guard case .object(let fields) = body, case .string(let text)? = fields["clearance"] else { return nil }
-        return Confidentiality(rawValue: text)
-    }
-
-    /// The `403` (audited) when `token` would `acting` on a subscriber of clearance `level`
-    /// above its own: a token never makes or changes a reader that may see more than it may.
-    private func refusal(_ token: TokenRecord, acting: String, on level: Confidentiality, target: String) -> APIError? {
-        guard !token.clearance.clears(level) else { return nil }
-        audit.record([AuditEntry(
-            token, .accessRefused, target: target,
-            detail: "\(acting) of a \(level.rawValue) subscriber refused to a token of \(token.clearance.rawValue) clearance")])
-        logger.warning("subscriber change above the token's clearance refused", ["token": token.id, "action": acting])
-        return .forbidden("a token of \(token.clearance.rawValue) clearance cannot \(acting) a subscriber of \(level.rawValue) clearance")
-    }
+    /// The path every change goes through, shared with the console.
+    private var editing: SubscriberEditing { SubscriberEditing(registry: registry, audit: audit, policy: policy, logger: logger) }
 
     private func save(_ request: HTTPRequest, _ responder: HTTPResponder, replacing id: String?) {
         guard let token = authorize(request, responder) else { return }
-        do {
-            var existing: Subscriber?
-            if let id {
-                existing = try registry.subscriber(id: id)
-                guard existing != nil else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
-            }
-            if let existing, let refusal = refusal(token, acting: "replace", on: existing.clearance, target: existing.id) {
-                return responder.send(refusal.response)
-            }
-            let body = try SubscriberSubmission(json: request.body).body
-            if let wanted = Self.clearance(in: body), let refusal = refusal(token, acting: id == nil ? "create" : "replace", on: wanted, target: id ?? "new") {
-                return responder.send(refusal.response)
-            }
-            let (subscriber, secrets) = try Self.store(body, replacing: existing, in: registry, policy: policy)
-            logger.info(id == nil ? "subscriber created" : "subscriber replaced", ["subscriber": subscriber.id])
-            audit.record([AuditEntry(token, .subscriberSaved, target: subscriber.id, detail: id == nil ? "created" : "replaced")])
-            responder.send(APIResponse.json(id == nil ? 201 : 200, SubscriberBody(subscriber, secrets: secrets)))
-        } catch let failure as ValidationFailure {
-            responder.send(APIError.validation(failure).response)
-        } catch {
-            responder.send(APIError.unavailable("the subscriber could not be stored: \(error)").response)
+        switch editing.save(json: request.body, replacing: id, by: token) {
+        case .success(let saved):
+            responder.send(APIResponse.json(id == nil ? 201 : 200, SubscriberBody(saved.subscriber, secrets: saved.secrets)))
+        case .failure(let error):
+            responder.send(error.response)
         }
     }
 
@@ -126,38 +96,21 @@ public struct SubscribersAPI: Sendable {
     private func rotate(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authorize(request, responder) else { return }
         let id = request.pathParameters["id"] ?? "", channelID = request.pathParameters["channel"] ?? ""
-        do {
-            guard let subscriber = try registry.subscriber(id: id), subscriber.channels.contains(where: { $0.id == channelID && $0.type == .webhook }) else {
-                return responder.send(APIError.notFound("subscriber '\(id)' has no webhook channel '\(channelID)'").response)
-            }
-            if let refusal = refusal(token, acting: "rotate a secret of", on: subscriber.clearance, target: id) { return responder.send(refusal.response) }
-            let secret = WebhookSecret.generate().description
-            guard try registry.rotate(channelID: channelID, newSecret: secret) else {
-                return responder.send(APIError.notFound("channel '\(channelID)' has no secret to rotate").response)
-            }
-            logger.info("webhook secret rotated", ["subscriber": id, "channel": channelID])
-            audit.record([AuditEntry(token, .secretRotated, target: id, detail: "channel \(channelID)")])
+        switch editing.rotateSecret(subscriberID: id, channelID: channelID, by: token) {
+        case .success(let rotated):
             struct Rotated: Encodable { let channel_id: String; let secret: String; let previous_valid_until: String }
-            let until = Timestamp.now().adding(milliseconds: SubscriberRegistry.rotationOverlapMilliseconds).description
-            responder.send(APIResponse.json(200, Rotated(channel_id: channelID, secret: secret, previous_valid_until: until)))
-        } catch {
-            responder.send(APIError.unavailable("the secret could not be rotated: \(error)").response)
+            responder.send(APIResponse.json(200, Rotated(
+                channel_id: rotated.channelID, secret: rotated.secret, previous_valid_until: rotated.previousValidUntil.description)))
+        case .failure(let error):
+            responder.send(error.response)
         }
     }
 
     private func delete(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authorize(request, responder) else { return }
-        let id = request.pathParameters["id"] ?? ""
-        do {
-            if let existing = try registry.subscriber(id: id), let refusal = refusal(token, acting: "delete", on: existing.clearance, target: id) {
-                return responder.send(refusal.response)
-            }
-            guard try registry.delete(id: id) else { return responder.send(APIError.notFound("no subscriber with id '\(id)'").response) }
-            logger.info("subscriber deleted", ["subscriber": id])
-            audit.record([AuditEntry(token, .subscriberDeleted, target: id)])
-            responder.send(HTTPResponse(status: 204))
-        } catch {
-            responder.send(APIError.unavailable("the subscriber could not be deleted: \(error)").response)
+        switch editing.delete(id: request.pathParameters["id"] ?? "", by: token) {
+        case .success: responder.send(HTTPResponse(status: 204))
+        case .failure(let error): responder.send(error.response)
         }
     }
 }

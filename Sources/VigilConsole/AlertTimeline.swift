@@ -1,3 +1,4 @@
+import VigilHTTP
 import VigilCore
 
 /// The small inline SVG on an alert's page (issue 20): filed → delivered → acknowledged, and

@@ -1,3 +1,4 @@
+import VigilHTTP
 import VigilStore
 
 /// The frame of every console page (issue 20): `lang`, one `h1`, landmarks (a skip link,
@@ -35,6 +36,7 @@ struct ConsoleLayout {
             <meta name="referrer" content="no-referrer">
             <title>\(content.title) · Vigil</title>
             <link rel="stylesheet" href="/console/assets/console.css">
+            <link rel="icon" href="/console/assets/icon.svg" type="image/svg+xml">
             </head>
             <body>
             <a class="skip" href="#main">\(t["common.skip"])</a>
@@ -73,7 +75,7 @@ struct ConsoleLayout {
             <nav aria-label="\(t["nav.label"])"><ul>\(items)</ul></nav>
             <form class="signout" method="post" action="/console/logout">
             <input type="hidden" name="csrf_token" value="\(visitor.csrfToken)">
-            <span class="who">\(account.email) · \(account.organisation) · \(t.word("role", account.role.rawValue))</span>
+            <span class="who"><a href="/console/account" id="nav-account" title="\(t["nav.account"])">\(account.email)</a> · \(account.organisation) · \(t.word("role", account.role.rawValue))</span>
             <button id="logout" type="submit">\(t["nav.logout"])</button>
             </form>
             """

@@ -69,11 +69,21 @@ public struct ConsoleRoutes: Sendable {
         router.add("GET", "/console/assets/console.css") { _, responder in
             responder.send(ConsoleResponse.asset(ConsoleStylesheet.css, contentType: "text/css; charset=utf-8"))
         }
+        router.add("GET", "/console/assets/icon.svg") { _, responder in
+            responder.send(ConsoleResponse.asset(ConsoleStylesheet.icon, contentType: "image/svg+xml"))
+        }
         SignInPages(console: self).register(on: &router)
         FilingPage(console: self).register(on: &router)
         AlertListPage(console: self).register(on: &router)
         AlertPage(console: self).register(on: &router)
         CasePage(console: self).register(on: &router)
+        DeadLettersPage(console: self).register(on: &router)
+        ReplayPages(console: self).register(on: &router)
+        AuditPage(console: self).register(on: &router)
+        SubscribersPage(console: self).register(on: &router)
+        SubscriptionsPage(console: self).register(on: &router)
+        UsersPage(console: self).register(on: &router)
+        AccountPage(console: self).register(on: &router)
     }
 
     // MARK: - Who is asking

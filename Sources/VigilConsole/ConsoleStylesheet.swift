@@ -4,6 +4,11 @@
 /// red #a30000 on #fff4f4 7.6:1, white on the button blue #0b4f9c 8.0:1), and every focusable
 /// element has a visible 3 px outline.
 enum ConsoleStylesheet {
+    /// The console's icon (a page names it, so browsers do not ask `/favicon.ico`, which is not the console's).
+    static let icon = """
+        <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16"><circle cx="8" cy="8" r="7" fill="#0b4f9c"/><circle cx="8" cy="8" r="3" fill="#ffffff"/></svg>
+        """
+
     /// The stylesheet's text.
     static let css = """
         *{box-sizing:border-box}

@@ -1,3 +1,5 @@
+import VigilHTTP
+
 /// Labelled form controls with their problems beside them (issue 20's accessibility rules):
 /// every control has a `<label for>`, a hint and a problem are tied to it by
 /// `aria-describedby`, and a refused control is `aria-invalid`. A control's `id` is its
@@ -7,6 +9,9 @@ struct FormFields {
     var errors: [String: String]
     /// What was typed, shown again when a form comes back refused.
     var values: FormBody
+    /// Put before every `id` (not the names), for a page with several forms of the same
+    /// fields (one per subscriber): `sub_1.language`, `error-sub_1.language`.
+    var idPrefix = ""
 
     /// Controls showing `errors` and the values in `values`.
     init(errors: [String: String] = [:], values: FormBody = FormBody(values: [:])) {
@@ -17,14 +22,14 @@ struct FormFields {
     /// The problem of `name`, if any, as `<p id="error-name">`.
     func error(_ name: String) -> HTML {
         guard let message = errors[name] else { return .empty }
-        return "<p class=\"error\" id=\"error-\(name)\">\(message)</p>"
+        return "<p class=\"error\" id=\"error-\(idPrefix + name)\">\(message)</p>"
     }
 
     /// The attributes tying a control to its hint and problem.
     private func described(_ name: String, hint: String?) -> HTML {
         var ids: [String] = []
-        if hint != nil { ids.append("hint-" + name) }
-        if errors[name] != nil { ids.append("error-" + name) }
+        if hint != nil { ids.append("hint-" + idPrefix + name) }
+        if errors[name] != nil { ids.append("error-" + idPrefix + name) }
         var html = HTML.empty
         if !ids.isEmpty { html.append(" aria-describedby=\"\(ids.joined(separator: " "))\"") }
         if errors[name] != nil { html.append(" aria-invalid=\"true\"") }
@@ -33,7 +38,7 @@ struct FormFields {
 
     private func hintLine(_ name: String, _ hint: String?) -> HTML {
         guard let hint else { return .empty }
-        return "<p class=\"hint\" id=\"hint-\(name)\">\(hint)</p>"
+        return "<p class=\"hint\" id=\"hint-\(idPrefix + name)\">\(hint)</p>"
     }
 
     /// A one-line input; `value` when given, else what was typed (never for passwords).
@@ -45,8 +50,8 @@ struct FormFields {
         let auto: HTML = autocomplete.map { "autocomplete=\"\($0)\"" } ?? ""
         let req: HTML = required ? " required" : ""
         return """
-            <label for="\(name)">\(label)</label>
-            \(hintLine(name, hint))\(error(name))<input type="\(type)" id="\(name)" name="\(name)" value="\(shown)" \(auto)\(req)\(described(name, hint: hint))>
+            <label for="\(idPrefix + name)">\(label)</label>
+            \(hintLine(name, hint))\(error(name))<input type="\(type)" id="\(idPrefix + name)" name="\(name)" value="\(shown)" \(auto)\(req)\(described(name, hint: hint))>
 
             """
     }
@@ -56,8 +61,8 @@ struct FormFields {
         let shown = value ?? values[name] ?? ""
         let req: HTML = required ? " required" : ""
         return """
-            <label for="\(name)">\(label)</label>
-            \(hintLine(name, hint))\(error(name))<textarea id="\(name)" name="\(name)" rows="\(rows)"\(req)\(described(name, hint: hint))>\(shown)</textarea>
+            <label for="\(idPrefix + name)">\(label)</label>
+            \(hintLine(name, hint))\(error(name))<textarea id="\(idPrefix + name)" name="\(name)" rows="\(rows)"\(req)\(described(name, hint: hint))>\(shown)</textarea>
 
             """
     }
@@ -73,8 +78,8 @@ struct FormFields {
             items.append("<option value=\"\(option.value)\"\(mark)>\(option.label)</option>")
         }
         return """
-            <label for="\(name)">\(label)</label>
-            \(hintLine(name, hint))\(error(name))<select id="\(name)" name="\(name)"\(described(name, hint: hint))>\(items)</select>
+            <label for="\(idPrefix + name)">\(label)</label>
+            \(hintLine(name, hint))\(error(name))<select id="\(idPrefix + name)" name="\(name)"\(described(name, hint: hint))>\(items)</select>
 
             """
     }
@@ -84,7 +89,7 @@ struct FormFields {
         let ticked = checked ?? Set(values.all(name))
         var items: [HTML] = []
         for (index, option) in options.enumerated() {
-            let id = "\(name)-\(index)"
+            let id = "\(idPrefix + name)-\(index)"
             let mark: HTML = ticked.contains(option.value) ? " checked" : ""
             items.append("<span class=\"check\"><input type=\"checkbox\" id=\"\(id)\" name=\"\(name)\" value=\"\(option.value)\"\(mark)><label for=\"\(id)\" class=\"inline\">\(option.label)</label></span> ")
         }
@@ -94,6 +99,6 @@ struct FormFields {
     /// One checkbox `name` with value `true`.
     func checkbox(_ name: String, label: String, checked: Bool? = nil) -> HTML {
         let mark: HTML = (checked ?? values.isChecked(name)) ? " checked" : ""
-        return "<p class=\"check\"><input type=\"checkbox\" id=\"\(name)\" name=\"\(name)\" value=\"true\"\(mark)\(described(name, hint: nil))><label for=\"\(name)\" class=\"inline\">\(label)</label></p>\(error(name))\n"
+        return "<p class=\"check\"><input type=\"checkbox\" id=\"\(idPrefix + name)\" name=\"\(name)\" value=\"true\"\(mark)\(described(name, hint: nil))><label for=\"\(idPrefix + name)\" class=\"inline\">\(label)</label></p>\(error(name))\n"
     }
 }

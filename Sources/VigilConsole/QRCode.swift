@@ -1,3 +1,4 @@
+import VigilHTTP
 /// A QR code (ISO/IEC 18004) of a short text, made by Vigil and drawn as inline SVG, so the
 /// invitation page can show an `otpauth://` URI to an authenticator app without an outside
 /// library or image service ever seeing the secret.

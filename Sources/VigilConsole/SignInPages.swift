@@ -151,26 +151,24 @@ struct SignInPages {
 
     // MARK: - Invitations
 
-    /// The sealed TOTP secret the invitation form carries between showing and submitting, bound
-    /// to the invitation, so the code an authenticator shows after scanning still matches.
-    private func enrolmentKey() -> [UInt8] { HMAC.sha256(key: console.settings.key, message: Array("totp-enrolment".utf8)) }
+    /// The enrolment sealing the invitation form's TOTP secret, bound to the invitation.
+    private var enrolment: TOTPEnrolment { TOTPEnrolment(consoleKey: console.settings.key) }
 
-    private func sealEnrolment(_ totp: TOTP, token: String) -> String {
-        let sealed = (try? AESGCM.seal(totp.secret, key: enrolmentKey(), associatedData: Array(("enrol:" + token).utf8))) ?? []
-        return Base64.encode(sealed, urlSafe: true)
-    }
-
-    private func openEnrolment(_ text: String?, token: String) -> TOTP? {
-        guard let text, text.utf8.count < 256, let box = Base64.decode(Self.standardBase64(text)),
-            let secret = try? AESGCM.open(box, key: enrolmentKey(), associatedData: Array(("enrol:" + token).utf8)), secret.count == 20
-        else { return nil }
-        return TOTP(secret: secret)
-    }
-
-    static func standardBase64(_ text: String) -> String {
-        var standard = String(text.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
-        while standard.utf8.count % 4 != 0 { standard += "=" }
-        return standard
+    /// The problems of a new `password` and its confirmation (`password_confirm`) in `form`,
+    /// for the account of `email`, by field: the one set of password rules of the console
+    /// (the invitation page and the account page).
+    static func passwordProblems(_ form: FormBody, email: String, _ t: ConsoleText) -> [String: String] {
+        var errors: [String: String] = [:]
+        let password = form["password"] ?? ""
+        if password.count < minPasswordLength {
+            errors["password"] = t["invite.error.short"].replacingOccurrences(of: "{n}", with: String(minPasswordLength))
+        } else if password.utf8.count > maxPasswordLength {
+            errors["password"] = t["invite.error.long"].replacingOccurrences(of: "{n}", with: String(maxPasswordLength))
+        } else if password.lowercased() == email.lowercased() {
+            errors["password"] = t["invite.error.email"]
+        }
+        if form["password_confirm"] != password { errors["password_confirm"] = t["invite.error.confirm"] }
+        return errors
     }
 
     private func showInvitation(_ request: HTTPRequest) -> HTTPResponse {
@@ -193,8 +191,6 @@ struct SignInPages {
 
     private func invitationPage(_ visitor: ConsoleVisitor, _ invitation: Invitation, token: String, totp: TOTP, errors: [String: String]) -> HTTPResponse {
         let t = visitor.text
-        let uri = totp.provisioningURI(issuer: "Vigil", account: invitation.email)
-        let qr = (try? QRCode(uri).svg(label: t["invite.qr"])) ?? HTML.empty
         let required = invitation.role.requiresTOTP
         let fields = FormFields(errors: errors)
         let body: HTML = """
@@ -206,16 +202,12 @@ struct SignInPages {
             </dl>
             <form method="post" action="/console/invite/\(token)" novalidate>
             <input type="hidden" name="csrf_token" value="\(visitor.csrfToken)">
-            <input type="hidden" name="enrolment" value="\(sealEnrolment(totp, token: token))">
+            <input type="hidden" name="enrolment" value="\(enrolment.seal(totp, binding: TOTPEnrolment.binding(invitationToken: token)))">
             \(fields.input("password", label: t["invite.password"], type: "password", hint: t["invite.password.hint"], autocomplete: "new-password"))
             \(fields.input("password_confirm", label: t["invite.password_confirm"], type: "password", autocomplete: "new-password"))
             <h2>\(t["invite.totp.title"])</h2>
             <p>\(required ? t["invite.totp.required"] : t["invite.totp.offered"])</p>
-            \(qr)
-            <p>\(t["invite.totp.secret"])</p>
-            <p><code class="secret" id="totp-secret">\(totp.base32Secret)</code></p>
-            <p>\(t["invite.totp.uri"])</p>
-            <p><code class="secret" id="totp-uri">\(uri)</code></p>
+            \(TOTPEnrolment.offer(totp, email: invitation.email, t))
             \(fields.input("totp", label: t["invite.totp.code"], hint: t["invite.totp.code.hint"], autocomplete: "one-time-code"))
             <p><button type="submit">\(t["invite.submit"])</button></p>
             </form>
@@ -233,17 +225,9 @@ struct SignInPages {
         guard token.utf8.count <= 64, let invitation = try? accounts.invitation(token: token) else { return invalidInvitation(visitor) }
         visitor.language = ConsoleLanguage(tag: invitation.language) ?? visitor.language
         let t = visitor.text
-        let totp = openEnrolment(form["enrolment"], token: token) ?? TOTP.generate()
-        var errors: [String: String] = [:]
+        let totp = enrolment.open(form["enrolment"], binding: TOTPEnrolment.binding(invitationToken: token)) ?? TOTP.generate()
+        var errors = Self.passwordProblems(form, email: invitation.email, t)
         let password = form["password"] ?? ""
-        if password.count < Self.minPasswordLength {
-            errors["password"] = t["invite.error.short"].replacingOccurrences(of: "{n}", with: String(Self.minPasswordLength))
-        } else if password.utf8.count > Self.maxPasswordLength {
-            errors["password"] = t["invite.error.long"].replacingOccurrences(of: "{n}", with: String(Self.maxPasswordLength))
-        } else if password.lowercased() == invitation.email {
-            errors["password"] = t["invite.error.email"]
-        }
-        if form["password_confirm"] != password { errors["password_confirm"] = t["invite.error.confirm"] }
         var enrolled: [UInt8]?
         if let code = form.text("totp") {
             if let step = totp.matchingStep(code, at: Timestamp.now().milliseconds / 1000) {

@@ -138,27 +138,39 @@ public struct ReplayRequest: Sendable, Equatable {
 extension Router {
     /// The deliveries a replay of `stored` makes: the subscribers that match it today (and,
     /// for updates, those who received the case), narrowed to `target`, each with reason
-    /// `replay`. Test alerts are never replayed.
-    public static func replay(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget) -> [RoutedDelivery] {
-        replayRecipients(stored, index: index, caseRecipients: caseRecipients, target: target).flatMap { subscriber, channels in
+    /// `replay`. Test alerts are replayed only when `sendingTest` (a replay that names the
+    /// test alert by id for one subscriber: how the console sends a desk a test alert).
+    public static func replay(
+        _ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget, sendingTest: Bool = false
+    ) -> [RoutedDelivery] {
+        replayRecipients(stored, index: index, caseRecipients: caseRecipients, target: target, sendingTest: sendingTest).flatMap { subscriber, channels in
             deliveries(of: stored, to: subscriber, channels: channels, reason: .replay, state: .pending)
         }
     }
 
     /// How many deliveries `replay` would make, without making them (dry runs count far more
     /// than they list).
-    public static func replayCount(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget) -> Int {
+    public static func replayCount(
+        _ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], target: ReplayTarget, sendingTest: Bool = false
+    ) -> Int {
         if stored.alert.kind == .alert && target == ReplayTarget() && stored.alert.handling == nil {
             // The common case of a large dry run: everyone who matches, no case followers.
             return stored.alert.status == .test ? 0 : index.matchingChannelCount(stored.alert)
         }
-        return replayRecipients(stored, index: index, caseRecipients: caseRecipients, target: target).reduce(0) { $0 + $1.channels.count }
+        return replayRecipients(stored, index: index, caseRecipients: caseRecipients, target: target, sendingTest: sendingTest)
+            .reduce(0) { $0 + $1.channels.count }
+    }
+
+    /// Whether a replay of `selection` to `target` sends the test alert `stored`: only when it
+    /// names the alert by id and goes to one subscriber, never as part of a wider sweep.
+    public static func replaySendsTest(_ stored: StoredAlert, selection: ReplaySelection, target: ReplayTarget) -> Bool {
+        stored.alert.status == .test && target.subscriberID != nil && selection.alertIDs.contains(stored.alert.id)
     }
 
     private static func replayRecipients(
-        _ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String>, target: ReplayTarget
+        _ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String>, target: ReplayTarget, sendingTest: Bool
     ) -> [(subscriber: Subscriber, channels: [Channel])] {
-        guard stored.alert.status != .test else { return [] }
+        guard stored.alert.status != .test || (sendingTest && target.subscriberID != nil) else { return [] }
         return recipients(of: stored.alert, index: index, caseRecipients: caseRecipients).compactMap { subscriber, _ in
             // Replays obey the filer's exclusions as live routing does.
             if stored.alert.handling?.excludes(subscriber) == true { return nil }

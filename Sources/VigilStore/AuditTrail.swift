@@ -126,7 +126,25 @@ public final class AuditTrail: Sendable {
         }
         sql += " ORDER BY seq LIMIT ?"
         parameters.append(.integer(Int64(max(0, limit))))
-        return try database.read { transaction in
+        return try read(sql, parameters)
+    }
+
+    /// Entries before `seq` (exclusive; `nil` for the newest), newest first, optionally of
+    /// one `action`: the console's audit page reads the trail backwards.
+    public func entries(before seq: Int64?, action: AuditAction? = nil, limit: Int = 100) throws -> [AuditEntry] {
+        var sql = "SELECT seq, at, token_id, organisation, action, target, detail FROM audit WHERE seq < ?"
+        var parameters: [SQLiteValue] = [.integer(seq ?? .max)]
+        if let action {
+            sql += " AND action = ?"
+            parameters.append(.text(action.rawValue))
+        }
+        sql += " ORDER BY seq DESC LIMIT ?"
+        parameters.append(.integer(Int64(max(0, limit))))
+        return try read(sql, parameters)
+    }
+
+    private func read(_ sql: String, _ parameters: [SQLiteValue]) throws -> [AuditEntry] {
+        try database.read { transaction in
             try transaction.connection.query(sql, parameters).map { row in
                 guard let seq = row.int(0), let at = row.int(1), let actionText = row.text(4), let action = AuditAction(rawValue: actionText)
                 else { throw StoreError.corrupt("an audit row this version cannot read") }

@@ -131,7 +131,7 @@ final class PokeCounter: DeliveryWorkers {
         let link = "/ack/" + AckLink(alertID: alert.alert.id, subscriberID: "sub_desk", now: .now()).token(key: key)
         let page = send("POST", link, body: "action=demarche", headers: ["content-type": "application/x-www-form-urlencoded"])
         #expect(page.status == 409 && page.headers["content-type"]?.hasPrefix("text/html") == true)
-        #expect(String(decoding: page.body, as: UTF8.self).contains(AckPage.escape(AckPage.english.refusedBy)))
+        #expect(String(decoding: page.body, as: UTF8.self).contains(HTML.escape(AckPage.english.refusedBy)))
         let bad = send("POST", link, body: "action=<script>", headers: ["content-type": "application/x-www-form-urlencoded"])
         #expect(bad.status == 422 && !String(decoding: bad.body, as: UTF8.self).contains("<script>"))
         #expect(try ledger.acknowledgements(ofAlert: alert.alert.id).isEmpty)

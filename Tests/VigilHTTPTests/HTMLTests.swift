@@ -1,5 +1,5 @@
 import Testing
-@testable import VigilConsole
+@testable import VigilHTTP
 
 @Suite struct HTMLTests {
     @Test func interpolatedTextIsEscapedAndLiteralsAreNot() {
