@@ -276,9 +276,6 @@ class ConsoleRun:
         self.browsers.append((driver, traffic))
         return driver
 
-    def traffic(self, driver):
-        return next(t for d, t in self.browsers if d is driver)
-
     def drain(self, driver=None):
         for d, t in self.browsers:
             if driver is None or d is driver:
