@@ -30,6 +30,9 @@ struct PrintedInvitation: Decodable {
     /// Outside CI a machine without Chromium skips the test; in CI (where setup installs it) it runs and fails.
     static var runnable: Bool { missingBrowser.isEmpty || ProcessInfo.processInfo.environment["CI"] != nil }
 
+    /// Every role's pages in headless Chromium, as the script walks them; then the service is
+    /// alive, and neither its log nor (on the embedded backend) its files hold the walk's
+    /// defender names or password in clear: the console files through the API's own sealing.
     @Test(
         .enabled(if: runnable, "Chromium or its driver is missing (/usr/bin/chromium, /usr/bin/chromedriver): deploy/setup.sh installs them"),
         .timeLimit(.minutes(5)))
@@ -75,8 +78,11 @@ struct PrintedInvitation: Decodable {
         // The page-weight figure the README reports: the largest console page with its assets.
         if let weight = run.stdout.split(separator: "\n").first(where: { $0.hasPrefix("ok page-weight") }) { print(weight) }
         #expect(service.terminationStatus == nil, "the service died during the walk:\n\(AttackSuiteEndToEndTests.crashReport(service))")
+        service.kill(signal: SIGTERM)  // the files are read once the service has let go of them
+        let stored = EndToEndBackend.isEmbedded ? rawDataDirectory(service.dataDir) : ""
         for secret in Self.secrets {
             #expect(!service.logs.contains(secret), "a log line of vigil serve carries '\(secret)'")
+            #expect(!stored.contains(secret), "the data directory holds '\(secret)' in clear")
         }
     }
 
