@@ -490,6 +490,20 @@ class ConsoleRun:
             after = page["next_after"]
         return [a for a in alerts if text in json.dumps(a, ensure_ascii=False)]
 
+    def api_refusal(self):
+        """The API's 422 messages by field for the refused filing (nothing is filed); a blank
+        field of a form is an absent one, so the defender has no name here."""
+        body = json.dumps({"country": "BY", "threat": "arrest", "severity": "high", "certainty": "observed", "confidentiality": "confidential",
+                           "summary": SUMMARY, "occurred_at": "not a time", "defender": {"organisation": "Free Trade Union of Belarus"}}).encode()
+        request = urllib.request.Request(self.base + "/v1/alerts", data=body, method="POST", headers={
+            "Authorization": f"Bearer {self.args.api_token}", "Content-Type": "application/json"})
+        try:
+            urllib.request.urlopen(request, timeout=WAIT).close()
+        except urllib.error.HTTPError as error:
+            expect(error.code == 422, f"the API answered the refused filing with {error.code}, expected 422")
+            return {f["field"]: f["message"] for f in json.loads(error.read()).get("fields", [])}
+        raise StepFailure("the API accepted the filing the console must refuse")
+
     def raw(self, method, path, body=None, headers=None):
         """One request with urllib, redirects not followed: (status, headers, text)."""
         opener = urllib.request.build_opener(NoRedirect)
@@ -594,9 +608,11 @@ class ConsoleRun:
         self.submit(d, "button#file", f"{shot}-refused")
         expect(self.path(d) == "/console/alerts/new", f"a refused filing went to {self.path(d)}")
         self.find(d, By.ID, "problems", "#problems after a refused filing")
+        api = self.api_refusal()
         for field in ("defender.name", "occurred_at"):
             error = self.find(d, By.ID, f"error-{field}", f"#error-{field}")
             expect(error.text.strip(), f"#error-{field} is empty")
+            expect(api.get(field, "") in error.text, f"#error-{field} says {error.text.strip()!r}, the API's 422 says {api.get(field)!r}")
             described = (self.field(d, field).get_attribute("aria-describedby") or "").split()
             expect(f"error-{field}" in described, f"{field}'s aria-describedby is {described}, without error-{field}")
         kept = {"summary": summary, "region": "Minsk", "defender.organisation": "Free Trade Union of Belarus",
