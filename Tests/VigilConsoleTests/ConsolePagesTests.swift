@@ -166,6 +166,11 @@ import VigilStore
         #expect(try fixture.shared.accounts.totpSecret(accountID: account.id) == totp.secret)
         // Used once.
         #expect(try browser.get("/console/invite/\(token)").status == 404)
+        // The code that proved the enrolment does not also sign in.
+        let signIn = try browser.post("/console/login", [("email", "admin@example.org"), ("password", "a long enough passphrase")])
+        #expect(signIn.status == 303 && signIn.headers["location"] == "/console/login")
+        browser.cookie = signIn.headers["set-cookie"]?.split(separator: ";").first.map(String.init)
+        #expect(try browser.post("/console/login", [("totp", code)]).status == 401)
     }
 
     @Test func formsWithoutTheTokenOrFromAnotherSiteAreRefused() throws {
