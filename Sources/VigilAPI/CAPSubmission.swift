@@ -45,6 +45,8 @@ public struct CAPSubmission: Sendable {
     /// (`polygon` and `circle` only beside an `ISO3166-1` geocode).
     static let areaRead: Set<String> = ["areaDesc", "geocode"]
     static let areaIgnored: Set<String> = ["polygon", "circle", "altitude", "ceiling"]
+    /// The elements of a `parameter` or `geocode`.
+    static let pairRead: Set<String> = ["valueName", "value"]
     /// Elements refused wherever they appear, and why.
     static let refused: [String: String] = [
         "addresses": "is refused: Vigil routes by country to its subscribers, not to addresses; leave addresses out",
@@ -321,6 +323,7 @@ extension CAPSubmission {
         }
 
         mutating func readParameter(_ parameter: CAPElement, at path: String) {
+            checkChildren(of: parameter, at: path, read: CAPSubmission.pairRead, ignored: [])
             guard let name = single("valueName", of: parameter, at: path, required: true) else { return }
             let value = single("value", of: parameter, at: path, required: true)
             guard let field = CAPSubmission.parameters[name.value] else {
@@ -337,6 +340,7 @@ extension CAPSubmission {
             var codes: [(String, String)] = []
             for (index, geocode) in area.children(named: "geocode").enumerated() {
                 let at = "\(path).geocode[\(index)]"
+                checkChildren(of: geocode, at: at, read: CAPSubmission.pairRead, ignored: [])
                 guard let name = single("valueName", of: geocode, at: at, required: true),
                     let value = single("value", of: geocode, at: at, required: true)
                 else { continue }
