@@ -15,6 +15,7 @@ public enum CAPRefusal: Error, Sendable, Equatable, CustomStringConvertible {
     /// The XML parser refused the document.
     case notWellFormed(line: Int, reason: String)
 
+    /// What was refused and what to send instead.
     public var description: String {
         switch self {
         case .notUTF8: "a CAP document must be UTF-8 text without NUL bytes"
