@@ -116,6 +116,21 @@ func capDocument(
         #expect(try await waitUntil { try audit.entries(limit: 100).contains { $0.action == .alertFiled && $0.target == alert.id } })
     }
 
+    /// Producers that write `cap:`-prefixed elements, sign their documents or use CDATA are read the same.
+    @Test func prefixesSignaturesAndCDATAAreReadAlike() throws {
+        let prefixed = capDocument(description: "<![CDATA[Detained <2 days & held.]]>")
+            .replacingOccurrences(of: "<(/?)([a-zA-Z])", with: "<$1cap:$2", options: .regularExpression)
+            .replacingOccurrences(of: "<cap:alert xmlns=", with: "<cap:alert xmlns:cap=")
+            .replacingOccurrences(
+                of: "</cap:alert>",
+                with: #"<Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo/></Signature></cap:alert>"#)
+        #expect(prefixed.contains("<cap:info>") && prefixed.contains("xmlns:cap="))
+        let response = fileCAP(prefixed)
+        #expect(response.status == 202, "\(String(decoding: response.body, as: UTF8.self))")
+        let alert = try filedAlert(response)
+        #expect(alert.summary == "Detained <2 days & held." && alert.country.code == "BY" && alert.severity == .high)
+    }
+
     @Test func aRetryWithTheSameKeyIsTheSameFiling() throws {
         let first = fileCAP(capDocument(), key: "cap-0042")
         let again = fileCAP(capDocument(), key: "cap-0042")
