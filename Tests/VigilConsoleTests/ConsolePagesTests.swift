@@ -62,6 +62,9 @@ import VigilStore
         let redirect = try anonymous.get("/console/alerts")
         #expect(redirect.status == 303 && redirect.headers["location"] == "/console/login")
         expectSecurityHeaders(redirect, "redirect")
+        let missing = try anonymous.get("/console/no-such-page")
+        #expect(missing.status == 404 && PageStructure.problems(missing.text).isEmpty)
+        expectSecurityHeaders(missing, "the console's not-found page")
         let partner = try fixture.browser(role: .partner)
         for path in ["/console/alerts", "/console/alerts/new"] {
             let page = try partner.get(path)
