@@ -19,14 +19,20 @@ public struct APIRoutes: Sendable {
         public var metricsToken: String?
         /// The key acknowledgement links are signed with (`masterKey.derivedKey("vigil/ack-links")`).
         public var ackLinkKey: [UInt8]
+        /// The service's `public_url` as it stands: the base of the console pages CAP documents link to.
+        public var publicURL: @Sendable () -> String
 
         /// The settings, as the configuration gives them.
-        public init(rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?, ackLinkKey: [UInt8]) {
+        public init(
+            rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?, ackLinkKey: [UInt8],
+            publicURL: @escaping @Sendable () -> String = { "http://vigil.invalid" }
+        ) {
             self.rateLimitPerSecond = rateLimitPerSecond
             self.rateLimitBurst = rateLimitBurst
             self.allowPrivateWebhooks = allowPrivateWebhooks
             self.metricsToken = metricsToken
             self.ackLinkKey = ackLinkKey
+            self.publicURL = publicURL
         }
     }
 
@@ -72,7 +78,7 @@ public struct APIRoutes: Sendable {
         if servingAPI {
             AlertsAPI(
                 log: backend.log, deliveries: backend.deliveries, authenticator: authenticator, audit: shared.audit, filing: filing,
-                metrics: metrics, logger: logger
+                metrics: metrics, logger: logger, publicURL: settings.publicURL
             ).register(on: &router)
             DeliveriesAPI(queue: backend.deliveries, authenticator: authenticator, workers: workers, audit: shared.audit, logger: logger)
                 .register(on: &router)
