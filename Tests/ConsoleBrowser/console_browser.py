@@ -126,6 +126,7 @@ class PageShape(html.parser.HTMLParser):
         self.lang = None
         self.h1 = 0
         self.main_ids = []
+        self.assets = set()  # what the page loads: stylesheets, icons, scripts, images
         self.fields = []  # (tag, type, name, id)
         self.label_fors = set()
         self.forms = []  # {"method", "action", "hidden": set(names), "fields": int}
@@ -137,6 +138,10 @@ class PageShape(html.parser.HTMLParser):
             self.lang = a.get("lang")
         elif tag == "h1":
             self.h1 += 1
+        elif tag == "link" and a.get("href") and {"stylesheet", "icon"} & set((a.get("rel") or "").lower().split()):
+            self.assets.add(a["href"])
+        elif tag in ("script", "img") and a.get("src"):
+            self.assets.add(a["src"])
         elif tag == "main":
             self.main_ids.append(a.get("id"))
         elif tag == "label" and a.get("for"):
@@ -164,6 +169,7 @@ class Traffic:
         self.requests = {}  # requestId -> dict(url, type, loader, size, status, headers)
         self.header_problems = {}  # problem -> first url
         self.known_size = {}  # url -> largest size seen
+        self.all = [self]  # every browser's traffic, for asset sizes one of them fetched
 
     def drain(self, driver):
         try:
@@ -219,8 +225,10 @@ class Traffic:
             if "no-store" not in headers.get("cache-control", ""):
                 self.header_problems.setdefault(f"Cache-Control without no-store on a page with alert content (seen {headers.get('cache-control')!r})", path)
 
-    def pages(self):
-        """(url, bytes with assets, assets) for every console page the browser loaded."""
+    def pages(self, referenced):
+        """(url, bytes with assets, assets) for every console page the browser loaded: the assets
+        it fetched, and those its markup names (`referenced`: url -> urls), which a cached load
+        may not show in the log; each asset at the largest size it was ever fetched at."""
         by_loader = {}
         for r in self.requests.values():
             by_loader.setdefault(r.get("loader"), []).append(r)
@@ -229,9 +237,9 @@ class Traffic:
             for doc in rs:
                 if doc.get("type") != "Document" or not self.console(doc.get("url", "")) or doc.get("status") != 200:
                     continue
-                assets = {r["url"] for r in rs if r.get("type") != "Document" and r.get("url")}
-                size = max(doc["size"], 0) + sum(self.known_size.get(u, 0) for u in assets)
-                out.append((doc["url"], size, len(assets)))
+                assets = {r["url"] for r in rs if r.get("type") != "Document" and r.get("url")} | referenced.get(doc["url"], set())
+                size = max(doc["size"], 0) + sum(max(t.known_size.get(u, 0) for t in self.all) for u in assets)
+                out.append((doc["url"], size, assets))
         return out
 
 
@@ -246,6 +254,7 @@ class ConsoleRun:
         self.failed = 0
         self.shots = 0
         self.structure_problems = {}  # problem -> page
+        self.referenced = {}  # page url -> the asset urls its markup names
         self.browsers = []  # (driver, traffic)
         self.profiles = []  # the browsers' fresh profile directories, removed at the end
         self.secrets = {}
@@ -274,6 +283,8 @@ class ConsoleRun:
         driver.set_page_load_timeout(WAIT)
         traffic = Traffic(self.base)
         self.browsers.append((driver, traffic))
+        for _, other in self.browsers:
+            other.all = [t for _, t in self.browsers]
         return driver
 
     def drain(self, driver=None):
@@ -329,6 +340,7 @@ class ConsoleRun:
             return  # not a console page, or Chrome's own error page (a POST's answer not cached)
         shape = PageShape()
         shape.feed(source)
+        self.referenced.setdefault(driver.current_url, set()).update(urllib.parse.urljoin(driver.current_url, u) for u in shape.assets)
         where = f"{path} ({self.shots:02d}-{name})"
         if not shape.lang:
             self.structure_problems.setdefault("<html> without lang", where)
@@ -871,6 +883,16 @@ class ConsoleRun:
         alert = self.fixed_filing(d, NO_SCRIPT_SUMMARY, NO_SCRIPT_NAME, "nojs-filing")
         return f"alert {alert}"
 
+    def not_found(self):
+        """An unknown console path is the console's own 404 page: its headers and page rules hold too."""
+        self.become("partner")
+        d = self.driver
+        self.open(d, "/console/no-such-page", "not-found")
+        traffic = next(t for driver, t in self.browsers if driver is d)
+        statuses = [r.get("status") for r in traffic.requests.values() if r.get("url") == self.base + "/console/no-such-page"]
+        expect(404 in statuses, f"/console/no-such-page answered {statuses}, expected 404")
+        expect(self.present(d, By.CSS_SELECTOR, "main#main h1, h1"), "the not-found page has no <h1>")
+
     def logout(self):
         self.become("partner")
         d = self.driver
@@ -895,12 +917,13 @@ class ConsoleRun:
         return f"{seen} console responses checked"
 
     def weight(self):
-        pages = [p for _, t in self.browsers for p in t.pages()]
+        pages = [p for _, t in self.browsers for p in t.pages(self.referenced)]
         expect(pages, "no console page in the performance log")
         url, size, assets = max(pages, key=lambda p: p[1])
         heavy = [p for p in pages if p[1] > PAGE_BUDGET]
         expect(not heavy, f"over 100 KB with assets: {[(urllib.parse.urlsplit(u).path, s) for u, s, _ in heavy[:4]]}")
-        return f"largest page {urllib.parse.urlsplit(url).path}: {size} bytes with its {assets} assets ({len(pages)} pages)"
+        names = ", ".join(sorted(urllib.parse.urlsplit(u).path for u in assets))
+        return f"largest page {urllib.parse.urlsplit(url).path}: {size} bytes with its {len(assets)} assets ({names}); {len(pages)} pages"
 
     def structure(self):
         expect(not self.structure_problems,
@@ -937,6 +960,7 @@ class ConsoleRun:
             self.step("audit", self.audit, needs=[have("operator"), filed()])
             self.step("subscribers", self.subscribers, needs=[have("operator")])
             self.step("no-javascript", self.no_javascript, needs=[("the partner's invitation", "partner" in self.emails)])
+            self.step("not-found", self.not_found, needs=[have("partner")])
             self.step("logout", self.logout, needs=[have("partner")])
             self.step("headers", self.headers)
             self.step("page-weight", self.weight)
