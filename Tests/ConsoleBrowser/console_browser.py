@@ -8,10 +8,10 @@ Usage (Tests/EndToEndTests/ConsoleEndToEndTests.swift runs it against `vigil ser
         --api-token BOOTSTRAP_TOKEN --subscriber-id SUB_ID_OF_THE_DESK --screenshots DIR
 
 The four invitations come from `vigil users invite … --json`; only their path is used, on
-`--url` (the command line may print another host). `--admin-email` (and partner, desk,
-operator) name the accounts; without them the email is read from the otpauth URI's label. The desk's invitation must bind it to
-`--subscriber-id`, a subscriber of its organisation following BY at clearance `restricted`,
-whose acknowledgements the filer may see. The bootstrap token (`--api-token`) is used for
+`--url` (the command line may print another host). `--admin-email` (and `--partner-email`,
+`--desk-email`, `--operator-email`) name the accounts; without them the email is read from the
+otpauth URI's label. The desk's invitation must bind it to `--subscriber-id`, a subscriber of
+its organisation following BY at clearance `restricted`, whose acknowledgements the filer may see. The bootstrap token (`--api-token`) is used for
 checks through the API only, never to drive the console.
 
 What it does, one line per step (`ok <step>` or `FAIL <step>: <why>`, then `N passed, M failed`;
@@ -21,8 +21,8 @@ exit status 0 only when every step passed):
   operator's invitation is refused without a code), landing on the login page;
 - login: a wrong password and a wrong email give the same message; each account logs in with a
   fresh TOTP code (a 30 s step is accepted once per account, so the script waits when needed);
-- filing (partner): a refused filing shows each problem next to its field and keeps the text;
-  the fixed one lands on the alert's page; back and submit again files once (checked through
+- filing (partner): a refused filing shows each problem next to its field (the API's own 422
+  messages, linked by aria-describedby) and keeps the text; the fixed one lands on the alert's page; back and submit again files once (checked through
   `GET /v1/alerts?country=BY`);
 - desk: the alert is in its feed without the defender's name (clearance restricted, alert
   confidential); it acknowledges (`acting`) on the alert page and sees its row on the board;
@@ -32,14 +32,16 @@ exit status 0 only when every step passed):
 - CSRF: forged POSTs (no token; `Sec-Fetch-Site: cross-site`; a foreign `Origin`) are 403 and file
   nothing; the session cookie is HttpOnly, SameSite=Strict, Path=/console;
 - the filing flow again in a second browser with JavaScript disabled; the filing form with
-  the keyboard alone; logout ends the session; `Accept-Language: fr` gives `<html lang="fr">`;
+  the keyboard alone; an unknown console path is the console's 404 page; logout ends the
+  session; `Accept-Language: fr` gives `<html lang="fr">`;
 - on every response the browser got (Chrome's performance log): the security headers,
   `Cache-Control: no-store` on pages with alert content, and every page with its assets under
   100 KB (the largest is reported); on every page: `lang`, one `h1`, `main#main`, a label for
   every field, a hidden `csrf_token` in every state-changing form.
 
-Screenshots of every page go to `--screenshots` as `NN-name.png`. Every wait is bounded
-(10 s), the whole run stays under 3 minutes, and the browsers are always quit.
+Screenshots of every page go to `--screenshots` as `NN-name.png` (`NN-FAIL-step.png` where a
+step failed). Every wait is bounded (10 s), no step starts after 170 s and the run is stopped at
+185 s; the browsers are always quit and their fresh profiles removed.
 """
 
 import argparse
