@@ -353,9 +353,8 @@ class ConsoleRun:
         for tag, kind, field, ident in shape.fields:
             if not ident or ident not in shape.label_fors:
                 self.structure_problems.setdefault(f"<{tag} name={field!r} type={kind}> without a <label for=…>", where)
-        for form in shape.forms:
-            exempt = path.startswith("/console/login") or path.startswith("/console/invite/")
-            if form["method"] == "post" and not exempt and "csrf_token" not in form["hidden"]:
+        for form in shape.forms:  # sign-in and invitation forms too: they are bound to the pre-session
+            if form["method"] == "post" and "csrf_token" not in form["hidden"]:
                 self.structure_problems.setdefault(f"POST form {form['id'] or form['action']!r} without a hidden csrf_token", where)
 
     def path(self, driver):
