@@ -19,13 +19,13 @@ public struct APIRoutes: Sendable {
         public var metricsToken: String?
         /// The key acknowledgement links are signed with (`masterKey.derivedKey("vigil/ack-links")`).
         public var ackLinkKey: [UInt8]
-        /// The base of the URLs the API hands out (feed URLs): `public_url`, or the bound address.
-        public var publicURL: @Sendable () -> String = { "" }
+        /// The service's `public_url` as it stands: the base of the console pages CAP documents link to.
+        public var publicURL: @Sendable () -> String
 
         /// The settings, as the configuration gives them.
         public init(
             rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?, ackLinkKey: [UInt8],
-            publicURL: @escaping @Sendable () -> String = { "" }
+            publicURL: @escaping @Sendable () -> String = { "http://vigil.invalid" }
         ) {
             self.rateLimitPerSecond = rateLimitPerSecond
             self.rateLimitBurst = rateLimitBurst
@@ -100,7 +100,10 @@ public struct APIRoutes: Sendable {
                 authenticator: authenticator, audit: shared.audit
             ).register(on: &router)
             ReplaysAPI(runner: replays, store: shared.replays, authenticator: authenticator, audit: shared.audit).register(on: &router)
-            FeedsAPI(log: backend.log, deliveries: backend.deliveries, subscribers: shared.subscribers, feedTokens: shared.feedTokens, authenticator: authenticator, audit: shared.audit, publicURL: settings.publicURL, logger: logger).register(on: &router)
+            FeedsAPI(
+                log: backend.log, deliveries: backend.deliveries, subscribers: shared.subscribers, feedTokens: shared.feedTokens,
+                authenticator: authenticator, audit: shared.audit, publicURL: settings.publicURL, logger: logger
+            ).register(on: &router)
         }
         HealthAPI(log: backend.log, metrics: metrics, metricsToken: settings.metricsToken, isStopping: isStopping).register(on: &router)
     }
