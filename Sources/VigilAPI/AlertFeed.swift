@@ -99,7 +99,9 @@ enum AlertFeed {
     /// first. Offsets on Kafka sort partition by partition, so this looks back through
     /// reception time: windows from an hour to twice as long each step, a window that holds
     /// more than `windowCap` alerts split in halves, newer half first.
-    static func newestIDs(limit: Int, country: CountryCode?, in log: any AlertLog, now: Timestamp = .now()) throws -> [String] {
+    static func newestIDs(
+        limit: Int, country: CountryCode?, in log: any AlertLog, now: Timestamp = .now(), windowCap: Int = AlertFeed.windowCap
+    ) throws -> [String] {
         var found: [String] = []
         func collect(since: Int64, until: Int64, depth: Int) throws {
             guard found.count < limit else { return }
