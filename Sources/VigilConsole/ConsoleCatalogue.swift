@@ -14,6 +14,8 @@ enum ConsoleCatalogue {
         "common.organisation": ["Organisation", "Organisation", "Organisatie", "Organización", "Организация"],
         "common.subscriber": ["Subscriber", "Abonné", "Abonnee", "Suscriptor", "Подписчик"],
         "common.unavailable": ["This cannot be done right now; please try again in a moment.", "Impossible pour le moment ; réessayez dans un instant.", "Dit lukt nu niet; probeer het zo dadelijk opnieuw.", "No es posible en este momento; inténtelo de nuevo en un instante.", "Сейчас это невозможно; попробуйте ещё раз чуть позже."],
+        "missing.title": ["Page not found", "Page introuvable", "Pagina niet gevonden", "Página no encontrada", "Страница не найдена"],
+        "missing.body": ["There is no such page in the console.", "Cette page n'existe pas dans la console.", "Deze pagina bestaat niet in de console.", "Esa página no existe en la consola.", "Такой страницы в консоли нет."],
         "common.yes": ["yes", "oui", "ja", "sí", "да"],
         "common.no": ["no", "non", "nee", "no", "нет"],
         "nav.label": ["Console", "Console", "Console", "Consola", "Консоль"],

@@ -72,6 +72,15 @@ public struct ConsoleRoutes: Sendable {
         router.add("GET", "/console/assets/icon.svg") { _, responder in
             responder.send(ConsoleResponse.asset(ConsoleStylesheet.icon, contentType: "image/svg+xml"))
         }
+        router.fallback(under: "/console/") { request, responder in
+            let visitor = visitor(request, partnerPage: true)
+            let t = visitor.text
+            var response = render(
+                visitor, ConsoleLayout.Content(title: t["missing.title"], body: "<p>\(t["missing.body"])</p><p><a href=\"/console/alerts\">\(t["common.back"])</a></p>"),
+                status: 404)
+            for cookie in visitor.cookies { response.headers.add("set-cookie", cookie) }
+            responder.send(response)
+        }
         SignInPages(console: self).register(on: &router)
         FilingPage(console: self).register(on: &router)
         AlertListPage(console: self).register(on: &router)

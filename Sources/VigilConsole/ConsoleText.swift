@@ -27,7 +27,7 @@ public struct ConsoleText: Sendable {
     /// The key prefixes of the partner pages' texts (signing in, filing, alerts, cases, and
     /// every vocabulary), which need all five languages; the rest need English, French and Dutch.
     static let partnerPrefixes: Set<String> = [
-        "common", "nav", "refused", "login", "invite", "file", "handling", "alerts", "alert", "timeline", "board", "case", "threat", "severity",
+        "common", "nav", "refused", "missing", "login", "invite", "file", "handling", "alerts", "alert", "timeline", "board", "case", "threat", "severity",
         "urgency", "certainty", "confidentiality", "group", "kind", "alertkind", "status", "casestatus", "action", "role", "channel", "state",
         "followup", "event",
     ]

@@ -42,11 +42,8 @@ struct DeadLettersPage {
             return console.render(visitor, ConsoleLayout.Content(title: t["deadletters.title"], body: "<p>\(t["common.unavailable"])</p>"), status: 503)
         }
         var body: HTML = "\(countsList(counts, t))<h2>\(t["deadletters.heading"])</h2>"
-        if letters.isEmpty {
-            body.append("<p id=\"no-dead-letters\">\(t["deadletters.none"])</p>")
-        } else {
-            body.append(table(letters, visitor))
-        }
+        body.append(table(letters, visitor))
+        if letters.isEmpty { body.append("<p id=\"no-dead-letters\">\(t["deadletters.none"])</p>") }
         return console.render(
             visitor, ConsoleLayout.Content(title: t["deadletters.title"], body: body, notice: notice, problems: problem.map { [$0] } ?? []), status: status)
     }

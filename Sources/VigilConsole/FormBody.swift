@@ -18,7 +18,8 @@ public struct FormBody: Sendable, Equatable {
             guard let name = Self.decode(parts[0]), !name.isEmpty else { continue }
             let value = parts.count > 1 ? Self.decode(parts[1]) : ""
             guard let value else { continue }
-            values[name, default: []].append(value)
+            // Browsers send a textarea's line breaks as CRLF; every page and the JSON see `\n`.
+            values[name, default: []].append(value.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n"))
             count += 1
         }
     }

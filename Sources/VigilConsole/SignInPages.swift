@@ -228,11 +228,10 @@ struct SignInPages {
         let totp = enrolment.open(form["enrolment"], binding: TOTPEnrolment.binding(invitationToken: token)) ?? TOTP.generate()
         var errors = Self.passwordProblems(form, email: invitation.email, t)
         let password = form["password"] ?? ""
-        var enrolled: [UInt8]?
+        var enrolled: (secret: [UInt8], step: Int64)?
         if let code = form.text("totp") {
             if let step = totp.matchingStep(code, at: Timestamp.now().milliseconds / 1000) {
-                enrolled = totp.secret
-                _ = step
+                enrolled = (totp.secret, step)
             } else {
                 errors["totp"] = t["invite.error.totp"]
             }
@@ -242,7 +241,9 @@ struct SignInPages {
         guard errors.isEmpty else { return invitationPage(visitor, invitation, token: token, totp: totp, errors: errors) }
         do {
             let hash = try PasswordHash.make(password: password)
-            let account = try accounts.acceptInvitation(token: token, passwordHash: hash.encoded, totpSecret: enrolled)
+            let account = try accounts.acceptInvitation(token: token, passwordHash: hash.encoded, totpSecret: enrolled?.secret)
+            // The code that proved the enrolment cannot sign in as well.
+            if let step = enrolled?.step { _ = try accounts.useTOTPStep(accountID: account.id, step: step) }
             console.backend.shared.audit.record([AuditEntry(
                 ConsoleVisitor.principal(account), .accountCreated, target: account.id,
                 detail: "account \(account.email) (\(account.role.rawValue), \(account.organisation)) made from invitation \(invitation.id)")])

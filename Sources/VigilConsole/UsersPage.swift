@@ -47,7 +47,8 @@ struct UsersPage {
         do {
             let (invitation, token) = try roster.invite(
                 email: form.text("email") ?? "", organisation: form.text("organisation") ?? "", role: role, clearance: clearance,
-                language: form.text("language") ?? "en", subscriberIDs: form.lines("subscriber_ids"), invitedBy: account.id)
+                language: form.text("language") ?? "en", subscriberIDs: form.lines("subscriber_ids"), invitedBy: account.id,
+                inviterOrganisation: account.organisation)
             var base = console.settings.publicURL()
             while base.hasSuffix("/") { base.removeLast() }
             let link = base + "/console/invite/" + token
@@ -91,7 +92,7 @@ struct UsersPage {
             return page(visitor, values: FormBody(values: [:]), errors: ["": visitor.text["users.missing"]], status: 404)
         }
         do {
-            _ = try roster.disable(id, by: account.id)
+            _ = try roster.disable(id, by: account.id, of: account.organisation)
             return ConsoleResponse.redirect(to: "/console/users?done=disabled")
         } catch AccountError.unknownAccount {
             return page(visitor, values: FormBody(values: [:]), errors: ["": visitor.text["users.missing"]], status: 404)

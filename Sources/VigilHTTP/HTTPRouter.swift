@@ -9,6 +9,7 @@ public struct HTTPRouter: Sendable {
     }
 
     private var routes: [Route] = []
+    private var fallbacks: [(prefix: String, handler: HTTPHandler)] = []
 
     /// An empty router.
     public init() {}
@@ -24,6 +25,12 @@ public struct HTTPRouter: Sendable {
         routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler, inline: inline))
     }
 
+    /// Answers a request under `prefix` that no route matches with `handler` instead of the
+    /// JSON `404` (the console's own not-found page, with its headers and frame).
+    public mutating func fallback(under prefix: String, _ handler: @escaping HTTPHandler) {
+        fallbacks.append((prefix, handler))
+    }
+
     /// Whether `request` goes to an `inline` route, for `HTTPServer`'s `runsInline`.
     public var runsInline: @Sendable (HTTPRequest) -> Bool {
         let routes = self.routes.filter(\.inline)
@@ -36,7 +43,7 @@ public struct HTTPRouter: Sendable {
 
     /// The router as a handler for `HTTPServer`.
     public var handler: HTTPHandler {
-        let routes = self.routes
+        let routes = self.routes, fallbacks = self.fallbacks
         return { request, responder in
             let segments = request.path.split(separator: "/")
             var allowed: [String] = []
@@ -50,7 +57,9 @@ public struct HTTPRouter: Sendable {
                 }
                 allowed.append(route.method)
             }
-            if allowed.isEmpty {
+            if allowed.isEmpty, let fallback = fallbacks.first(where: { request.path.hasPrefix($0.prefix) }) {
+                fallback.handler(request, responder)
+            } else if allowed.isEmpty {
                 responder.send(HTTPResponse(status: 404, contentType: "application/json", text: "{\"error\":\"not_found\",\"message\":\"no such resource\"}"))
             } else {
                 responder.send(HTTPResponse(

@@ -60,13 +60,13 @@ public final class UserAdministration: Sendable {
     ) throws -> (invitation: Invitation, url: String) {
         let (invitation, token) = try roster.invite(
             email: email, organisation: organisation, role: role, clearance: clearance, language: language, subscriberIDs: subscriberIDs,
-            invitedBy: invitedBy)
+            invitedBy: invitedBy, inviterOrganisation: "local")
         return (invitation, publicBase + "/console/invite/" + token)
     }
 
     /// Disables the account whose id or email is `idOrEmail`, audited; `false` when it was already disabled.
     public func disable(_ idOrEmail: String, by actor: String) throws -> (account: Account, changed: Bool) {
-        try roster.disable(idOrEmail, by: actor)
+        try roster.disable(idOrEmail, by: actor, of: "local")
     }
 
     /// Flushes the audit, stops following the topics and closes the files.

@@ -46,32 +46,33 @@ public struct AccountRoster: Sendable {
     }
 
     /// Invites `email` to `organisation` as `role` (clearance the role's default unless
-    /// given), audited as done by `invitedBy` (an account id, or `local:<user>`); returns the
+    /// given), audited as done by `invitedBy` (an account id, or `local:<user>`) of
+    /// `inviterOrganisation` (the actor's, as every audit entry names); returns the
     /// invitation and its token, which goes into the link shown once. Throws
     /// `InvitationError` or `AccountError`, whose descriptions say what to change.
     public func invite(
         email: String, organisation: String, role: AccountRole, clearance: Confidentiality?, language: String, subscriberIDs: [String],
-        invitedBy: String
+        invitedBy: String, inviterOrganisation: String
     ) throws -> (invitation: Invitation, token: String) {
         try checkSubscribers(subscriberIDs, role: role, organisation: organisation)
         let (invitation, token) = try accounts.invite(
             email: email, organisation: organisation, role: role, clearance: clearance ?? Self.defaultClearance(for: role), language: language,
             subscriberIDs: subscriberIDs, invitedBy: invitedBy)
         audit.record([AuditEntry(
-            tokenID: invitedBy, organisation: invitation.organisation, action: .accountInvited, target: invitation.id,
-            detail: "\(invitation.email) as \(role.rawValue), clearance \(invitation.clearance.rawValue)"
+            tokenID: invitedBy, organisation: inviterOrganisation, action: .accountInvited, target: invitation.id,
+            detail: "\(invitation.email) of \(invitation.organisation) as \(role.rawValue), clearance \(invitation.clearance.rawValue)"
                 + (subscriberIDs.isEmpty ? "" : ", subscribers \(subscriberIDs.joined(separator: ","))"))])
         return (invitation, token)
     }
 
-    /// Disables the account whose id or email is `idOrEmail`, audited as done by `actor`;
+    /// Disables the account whose id or email is `idOrEmail`, audited as done by `actor` of `actorOrganisation`;
     /// `changed` is `false` when it was already disabled.
-    public func disable(_ idOrEmail: String, by actor: String) throws -> (account: Account, changed: Bool) {
+    public func disable(_ idOrEmail: String, by actor: String, of actorOrganisation: String) throws -> (account: Account, changed: Bool) {
         let found = try idOrEmail.hasPrefix("acct_") ? accounts.account(id: idOrEmail) : accounts.account(email: idOrEmail)
         guard let account = found else { throw AccountError.unknownAccount(idOrEmail) }
         let changed = try accounts.disable(accountID: account.id)
         if changed {
-            audit.record([AuditEntry(tokenID: actor, organisation: account.organisation, action: .accountDisabled, target: account.id, detail: account.email)])
+            audit.record([AuditEntry(tokenID: actor, organisation: actorOrganisation, action: .accountDisabled, target: account.id, detail: "\(account.email) of \(account.organisation)")])
         }
         return (try accounts.account(id: account.id) ?? account, changed)
     }

@@ -3,7 +3,6 @@ import Foundation
 import Synchronization
 import VigilCore
 import VigilObservability
-import VigilStore
 
 /// The router of DESIGN §1: a consumer on a serial dispatch queue that reads the alert log
 /// from its committed position, routes each alert through the subscription index, and

@@ -64,7 +64,7 @@ import Glibc
 
         #expect(try eventually { try auditEntries(service.port, action: "account.invited").count == 2 }, "both invitations audited, the refusals not")
         let entries = try auditEntries(service.port, action: "account.invited")
-        #expect(entries.contains { $0.target == object["invitation_id"] && $0.organisation == "be-fps" && $0.token_id.hasPrefix("local:") })
+        #expect(entries.contains { $0.target == object["invitation_id"] && $0.organisation == "local" && $0.detail.contains("of be-fps") && $0.token_id.hasPrefix("local:") })
         #expect(!entries.contains { entry in entry.detail.contains(link.split(separator: "/").last.map(String.init) ?? "-") }, "the token is never audited")
     }
 }

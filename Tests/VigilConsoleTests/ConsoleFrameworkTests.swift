@@ -38,6 +38,9 @@ import VigilHTTP
         #expect(form["c"] == "€")
         #expect(form["bad"] == nil)
         #expect(form.lines("links") == ["one", "two"])
+        // A textarea's CRLF line breaks come back as `\n`, never as a stray `\r` (shown as U+FFFD).
+        #expect(form["links"] == "one\ntwo\n\n")
+        #expect(FormBody(Array("t=a%0Db".utf8))["t"] == "a\nb")
         #expect(!form.isChecked("missing") && form.isChecked("a"))
         let many = (0..<1000).map { "f\($0)=v" }.joined(separator: "&")
         #expect(FormBody(Array(many.utf8)).values.count == FormBody.maxFields)

@@ -62,6 +62,9 @@ import VigilStore
         let redirect = try anonymous.get("/console/alerts")
         #expect(redirect.status == 303 && redirect.headers["location"] == "/console/login")
         expectSecurityHeaders(redirect, "redirect")
+        let missing = try anonymous.get("/console/no-such-page")
+        #expect(missing.status == 404 && PageStructure.problems(missing.text).isEmpty)
+        expectSecurityHeaders(missing, "the console's not-found page")
         let partner = try fixture.browser(role: .partner)
         for path in ["/console/alerts", "/console/alerts/new"] {
             let page = try partner.get(path)
@@ -166,6 +169,11 @@ import VigilStore
         #expect(try fixture.shared.accounts.totpSecret(accountID: account.id) == totp.secret)
         // Used once.
         #expect(try browser.get("/console/invite/\(token)").status == 404)
+        // The code that proved the enrolment does not also sign in.
+        let signIn = try browser.post("/console/login", [("email", "admin@example.org"), ("password", "a long enough passphrase")])
+        #expect(signIn.status == 303 && signIn.headers["location"] == "/console/login")
+        browser.cookie = signIn.headers["set-cookie"]?.split(separator: ";").first.map(String.init)
+        #expect(try browser.post("/console/login", [("totp", code)]).status == 401)
     }
 
     @Test func formsWithoutTheTokenOrFromAnotherSiteAreRefused() throws {
