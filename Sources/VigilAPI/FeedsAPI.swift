@@ -8,7 +8,8 @@ import VigilStore
 /// alerts routed to that subscriber at its clearance, with no `Authorization` header (feed
 /// readers cannot send one; refused tokens count against the address's failure throttle);
 /// `GET /v1/feeds/alerts.atom` lists the log's newest 100 for a bearer token at its
-/// clearance. Every fetch is audited, naming the alerts it returned.
+/// clearance; each entry links to the alert's CAP 1.2 form through the same secret
+/// (`/feeds/{feed_token}/alerts/{id}.cap`). Every fetch is audited, naming the alerts it returned.
 public struct FeedsAPI: Sendable {
     let log: any AlertLog
     let deliveries: any DeliveryLedger
@@ -24,6 +25,7 @@ public struct FeedsAPI: Sendable {
     public func register(on router: inout HTTPRouter) {
         router.add("POST", "/v1/subscribers/{id}/feed-token") { request, responder in makeToken(request, responder) }
         router.add("GET", "/feeds/{token}/alerts.atom") { request, responder in subscriberFeed(request, responder) }
+        router.add("GET", "/feeds/{token}/alerts/{file}") { request, responder in subscriberCAP(request, responder) }
         router.add("GET", "/v1/feeds/alerts.atom") { request, responder in tokenFeed(request, responder) }
     }
 
@@ -57,19 +59,31 @@ public struct FeedsAPI: Sendable {
         }
     }
 
+    /// The subscriber whose feed secret the request's path carries, or the response that
+    /// refuses it: `429` over the address's failure limit, `404` (counted against the address)
+    /// for an unknown or replaced secret.
+    private func feedSubscriber(_ request: HTTPRequest) -> Result<Subscriber, APIError> {
+        if let error = authenticator.throttle(request) { return .failure(error) }
+        do {
+            guard let id = try feedTokens.subscriberID(forSecret: request.pathParameters["token"] ?? ""),
+                let found = try subscribers.subscriber(id: id)
+            else {
+                authenticator.recordFailure(of: request)
+                return .failure(.notFound("no feed at this address; it may have been replaced by a new feed token"))
+            }
+            return .success(found)
+        } catch {
+            return .failure(.unavailable("the feed cannot be read right now; try again"))
+        }
+    }
+
     /// The subscriber's feed, through the secret in its URL.
     func subscriberFeed(_ request: HTTPRequest, _ responder: HTTPResponder) {
-        if let error = authenticator.throttle(request) { return responder.send(error.response) }
         let secret = request.pathParameters["token"] ?? ""
         let subscriber: Subscriber
-        do {
-            guard let id = try feedTokens.subscriberID(forSecret: secret), let found = try subscribers.subscriber(id: id) else {
-                authenticator.recordFailure(of: request)
-                return responder.send(APIError.notFound("no feed at this address; it may have been replaced by a new feed token").response)
-            }
-            subscriber = found
-        } catch {
-            return responder.send(APIError.unavailable("the feed cannot be read right now; try again").response)
+        switch feedSubscriber(request) {
+        case .failure(let error): return responder.send(error.response)
+        case .success(let found): subscriber = found
         }
         let country: CountryCode?
         switch Self.country(request) {
@@ -94,6 +108,43 @@ public struct FeedsAPI: Sendable {
             alerts, reader: reader, request: request,
             actor: AuditEntry(tokenID: "feed:\(subscriber.id)", organisation: subscriber.organisation, action: .alertRead, target: ""),
             country: country))
+    }
+
+    /// `GET /feeds/{feed_token}/alerts/{id}.cap`: the CAP 1.2 form of an alert routed to the
+    /// feed's subscriber, at its clearance, the document `GET /v1/alerts/{id}` answers to
+    /// `Accept: application/cap+xml`; audited like a feed fetch. Any other alert is a `404`.
+    func subscriberCAP(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        let subscriber: Subscriber
+        switch feedSubscriber(request) {
+        case .failure(let error): return responder.send(error.response)
+        case .success(let found): subscriber = found
+        }
+        let file = request.pathParameters["file"] ?? ""
+        guard file.hasSuffix(".cap") else { return responder.send(APIError.notFound("an alert's CAP form is at alerts/{id}.cap").response) }
+        let id = String(file.dropLast(4))
+        do {
+            // Only what the feed could list: an alert routed to this subscriber, not skipped.
+            guard try deliveries.deliveries(ofAlert: id).contains(where: { $0.subscriberID == subscriber.id && $0.state != .skipped }),
+                let stored = try log.alert(id: id)
+            else { return responder.send(APIError.notFound("no alert '\(id)' in this feed").response) }
+            var earlier: [String] = []
+            if stored.alert.kind != .alert, stored.offset > 0 {
+                earlier = try log.alerts(matching: AlertQuery(toOffset: stored.offset - 1, caseID: stored.alert.caseID, limit: AlertsAPI.maxLimit))
+                    .map(\.alert.id)
+            }
+            let document = CAPDocument(alert: stored.alert, earlierAlertIDs: earlier, clearance: subscriber.clearance, publicURL: publicURL())
+            let shown = subscriber.clearance.clears(stored.alert.confidentiality)
+            audit.record([AuditEntry(
+                tokenID: "feed:\(subscriber.id)", organisation: subscriber.organisation, action: .alertRead, target: id,
+                detail: "CAP form through the feed: \(stored.alert.confidentiality.rawValue) alert at \(subscriber.clearance.rawValue) clearance; identity \(shown ? "shown" : "redacted")")],
+                withNextWrite: true)
+            var headers = HTTPHeaders()
+            headers.set("content-type", CAPDocument.mediaType)
+            headers.set("cache-control", "private, no-cache")
+            responder.send(HTTPResponse(status: 200, headers: headers, body: document.bytes))
+        } catch {
+            responder.send(APIError.unavailable("the alert cannot be read right now; try again").response)
+        }
     }
 
     /// The log's newest alerts (of `?country=`) for a bearer token with `alerts:read`, at its clearance.
