@@ -18,7 +18,8 @@ struct ParsedFeed: Decodable {
 
 /// Issue 21's feeds against the running service, on either backend (`VIGIL_E2E_LOG=kafka`):
 /// a desk's secret feed URL read with PyPI's `feedparser` lists exactly the alerts routed to
-/// the desk at its clearance, answers `304` to a repeat with its `ETag`, stops working at
+/// the desk at its clearance, links each to its CAP 1.2 form (valid against the OASIS schema),
+/// answers `304` to a repeat with its `ETag`, stops working at
 /// once when rotated, counts refused tokens against the address's failure throttle, and
 /// every fetch is in the audit trail; a bearer token reads the log's feed of a country.
 @Suite(.serialized) struct FeedEndToEndTests {
@@ -96,6 +97,20 @@ struct ParsedFeed: Decodable {
         let confidential = try #require(feed.entries.first { $0.id.hasSuffix(hidden) })
         #expect(WithheldSummary.isWithheld(confidential.summary), "no summary above the desk's clearance: \(confidential.summary)")
 
+        // Each entry's CAP form, through the same secret: valid CAP 1.2 at the desk's clearance;
+        // an alert not routed to the desk is not there.
+        var documents: [(String, [UInt8])] = []
+        for alert in [update, hidden, shown] {
+            let cap = try client.request("GET", "/feeds/\(token.feed_token)/alerts/\(alert).cap")
+            #expect(cap.status == 200 && cap.headers["content-type"] == "application/cap+xml", "\(cap.status) \(cap.text)")
+            #expect(cap.text.contains("<identifier>\(alert)</identifier>"))
+            #expect(!cap.text.contains("Hidden Defender"))
+            documents.append((alert, cap.body))
+        }
+        let validation = try CAPSchema.validate(CAPSchema.write(documents))
+        #expect(validation.status == 0, "\(validation.output)")
+        #expect(try client.request("GET", "/feeds/\(token.feed_token)/alerts/\(elsewhere).cap").status == 404)
+
         // A repeat with the ETag: 304, nothing sent; `?country=` narrows, a bad one is refused.
         let repeated = try client.request("GET", path, headers: ["If-None-Match": etag])
         #expect(repeated.status == 304 && repeated.body.isEmpty && repeated.headers["etag"] == etag)
@@ -107,6 +122,9 @@ struct ParsedFeed: Decodable {
         #expect(try eventually(20) {
             try auditEntries(service.port, action: "alert.read").contains { $0.token_id == "feed:\(desk.id)" && $0.target == "\(update),\(hidden),\(shown)" && $0.detail.contains("(304)") }
         }, "the fetches are in the audit trail")
+        #expect(try eventually(20) {
+            try auditEntries(service.port, action: "alert.read").contains { $0.token_id == "feed:\(desk.id)" && $0.target == hidden && $0.detail.contains("CAP") }
+        }, "and so are the CAP reads")
 
         // A bearer token reads the log's feed of a country at its clearance.
         let reader = try issueToken(service, org: "partner-ngo", scopes: "alerts:read", clearance: "public")
