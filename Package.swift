@@ -26,7 +26,7 @@ let package = Package(
         // librdkafka wrapped once, and the Kafka backend (its local caches live in VigilStore's tables).
         .target(name: "VigilKafka", dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "VigilStore", "CRdKafka"]),
         .target(name: "VigilDelivery", dependencies: ["VigilConcurrency", "VigilCore", "VigilCrypto", "VigilObservability", "CCurl"]),
-        .target(name: "VigilHTTP", dependencies: ["VigilConcurrency"]),
+        .target(name: "VigilHTTP", dependencies: ["VigilConcurrency", "VigilCore"]),
         // A blocking HTTP/1.1 client for tests and the benchmarks' load generators; the service never links it.
         .target(name: "VigilHTTPClient"),
         // The HTTP API over any backend: handlers, authentication, rate limits, replays.

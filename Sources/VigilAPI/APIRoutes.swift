@@ -100,6 +100,10 @@ public struct APIRoutes: Sendable {
                 authenticator: authenticator, audit: shared.audit
             ).register(on: &router)
             ReplaysAPI(runner: replays, store: shared.replays, authenticator: authenticator, audit: shared.audit).register(on: &router)
+            FeedsAPI(
+                log: backend.log, deliveries: backend.deliveries, subscribers: shared.subscribers, feedTokens: shared.feedTokens,
+                authenticator: authenticator, audit: shared.audit, publicURL: settings.publicURL, logger: logger
+            ).register(on: &router)
         }
         HealthAPI(log: backend.log, metrics: metrics, metricsToken: settings.metricsToken, isStopping: isStopping).register(on: &router)
     }

@@ -93,6 +93,8 @@ public final class Authenticator: Sendable {
         if request.path.hasPrefix("/ack/") { return throttle(request)?.response }
         // The console signs people in with its own sessions; only the address's failure throttle applies here.
         if request.path == "/console" || request.path.hasPrefix("/console/") { return throttle(request)?.response }
+        // Feed URLs carry their own secret (feed readers cannot send a header); only the address's failure throttle applies.
+        if request.path.hasPrefix("/feeds/") { return throttle(request)?.response }
         if case .failure(let error) = authenticate(request) { return error.response }
         return nil
     }

@@ -47,34 +47,9 @@ public struct FormBody: Sendable, Equatable {
     /// Whether checkbox `name` was ticked.
     public func isChecked(_ name: String) -> Bool { self[name] != nil }
 
+    /// A name or value as sent: percent escapes and `+` decoded the way a query is (`HTTPRequest.percentDecode`).
     private static func decode(_ bytes: ArraySlice<UInt8>) -> String? {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index < bytes.endIndex {
-            let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%") {
-                guard bytes.distance(from: index, to: bytes.endIndex) >= 3,
-                    let high = hex(bytes[index + 1]), let low = hex(bytes[index + 2])
-                else { return nil }
-                out.append(high << 4 | low)
-                index += 2
-            } else {
-                out.append(byte)
-            }
-            index += 1
-        }
-        return String(validating: out, as: UTF8.self)
-    }
-
-    private static func hex(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 48...57: c - 48
-        case 65...70: c - 55
-        case 97...102: c - 87
-        default: nil
-        }
+        guard let text = String(validating: bytes, as: UTF8.self) else { return nil }
+        return HTTPRequest.percentDecode(text)
     }
 }

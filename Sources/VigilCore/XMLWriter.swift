@@ -45,29 +45,6 @@ public struct XMLWriter: Sendable {
 
     private mutating func indent() { bytes += Array(repeating: UInt8(ascii: " "), count: open.count * 2) }
 
-    /// `text` as XML 1.0 character data: `&`, `<`, `>` and `"` as entities, a carriage return
-    /// as `&#13;` (a parser would otherwise turn it into a line feed), and every character
-    /// XML 1.0 cannot carry (C0 controls other than tab and line feed, U+FFFE, U+FFFF) as
-    /// U+FFFD, so no text, however it came in, can break the document or smuggle markup.
-    public static func escaped(_ text: String) -> String {
-        var out = ""
-        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\r": out += "&#13;"
-            case "\t", "\n": out.unicodeScalars.append(scalar)
-            default:
-                if scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF {
-                    out.unicodeScalars.append("\u{FFFD}")
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out
-    }
+    /// `text` as XML 1.0 character data, escaped by the one markup escaping (`MarkupText`).
+    public static func escaped(_ text: String) -> String { MarkupText.escaped(text) }
 }

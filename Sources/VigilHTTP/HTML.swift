@@ -1,3 +1,5 @@
+import VigilCore
+
 /// A piece of markup that is safe to send: the only ways to make one are a string literal
 /// written in the source (`"<p>"`), which is trusted, and interpolation, which escapes every
 /// `String` it is given. There is no initialiser from a runtime `String`, so the unescaped
@@ -28,25 +30,9 @@ public struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation, Custo
         return result
     }
 
-    /// `text` escaped for an element's content or a quoted attribute value: `&`, `<`, `>`,
-    /// `"` and `'` become character references. The one escaping function of the console.
-    public static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            // Controls other than tab and newline have no business in a page.
-            case _ where scalar.value < 0x20 && scalar != "\n" && scalar != "\t": out += "\u{FFFD}"
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// `text` escaped for an element's content or a quoted attribute value, by the one markup
+    /// escaping of Vigil (`MarkupText`, shared with the CAP documents and the feeds).
+    public static func escape(_ text: String) -> String { MarkupText.escaped(text) }
 
     /// How `HTML` literals with interpolations are built.
     public struct Interpolation: StringInterpolationProtocol, Sendable {

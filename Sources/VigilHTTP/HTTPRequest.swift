@@ -55,7 +55,7 @@ public struct HTTPRequest: Sendable {
     }
 
     /// Decodes `%XX` escapes and `+` as space; `nil` for a broken escape or invalid UTF-8.
-    static func percentDecode(_ text: String) -> String? {
+    public static func percentDecode(_ text: String) -> String? {
         var bytes: [UInt8] = []
         var iterator = Array(text.utf8).makeIterator()
         while let byte = iterator.next() {

@@ -6,7 +6,7 @@ import VigilStore
 
 /// The scale-out backend (DESIGN §2): the alert log on `vigil.alerts`, deliveries on their
 /// topics, routers in the consumer group `vigil-router`, and subscribers, tokens, audit and
-/// replays and acknowledgements in compacted topics that every process reads into its local tables (caches; the
+/// replays, acknowledgements and feed tokens in compacted topics that every process reads into its local tables (caches; the
 /// topics are the truth). One `KafkaConnection` per process carries all of it.
 public final class KafkaBackend: VigilBackend, Sendable {
     public let log: any AlertLog
@@ -49,10 +49,11 @@ public final class KafkaBackend: VigilBackend, Sendable {
                 audit: AuditTrail(database: database, feed: feed(KafkaStateReplica.auditTopic)),
                 replays: ReplayStore(database: database, feed: feed(KafkaStateReplica.replaysTopic), owner: processID),
                 acknowledgements: AcknowledgementStore(database: database, log: kafkaLog, feed: feed(KafkaStateReplica.acksTopic)),
-                accounts: accounts, sessions: SessionStore(database: database, accounts: accounts))
+                accounts: accounts, sessions: SessionStore(database: database, accounts: accounts),
+                feedTokens: FeedTokenStore(database: database, feed: feed(KafkaStateReplica.feedsTopic)))
             replica = try KafkaStateReplica(
                 connection: connection, subscribers: shared.subscribers, tokens: shared.tokens, audit: shared.audit, replays: shared.replays,
-                acknowledgements: shared.acknowledgements, accounts: shared.accounts, logger: logger.labelled("replica"))
+                acknowledgements: shared.acknowledgements, accounts: shared.accounts, feedTokens: shared.feedTokens, logger: logger.labelled("replica"))
             queue = try KafkaDeliveryQueue(connection: connection)
         } catch {
             connection.shutdown()

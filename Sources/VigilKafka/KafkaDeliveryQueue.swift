@@ -43,6 +43,8 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
         var outcomes: KafkaTopicFollower?
         var view: [String: DeliveryRecord] = [:]
         var byAlert: [String: [String]] = [:]
+        /// The alerts routed to each subscriber (skipped ones included), for its feed.
+        var bySubscriber: [String: Set<String>] = [:]
         var stopped = false
 
         // The worker side, when this process runs workers.
@@ -63,6 +65,7 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
                 if known.updatedAt > record.updatedAt { return }
             } else {
                 byAlert[record.alertID, default: []].append(record.id)
+                bySubscriber[record.subscriberID, default: []].insert(record.alertID)
             }
             view[record.id] = record
         }
@@ -184,6 +187,18 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
 
     public func deliveries(ofAlert id: String) throws -> [DeliveryRecord] {
         state.withLock { state in (state.byAlert[id] ?? []).compactMap { state.view[$0] }.sorted { $0.id < $1.id } }
+    }
+
+    public func alertIDs(routedTo subscriberID: String, limit: Int) throws -> [String] {
+        guard limit > 0 else { return [] }
+        // Log offsets sort partition by partition on Kafka, so "newest" is by alert id: a
+        // ULID of the time the alert was received.
+        return state.withLock { state in
+            let routed = (state.bySubscriber[subscriberID] ?? []).filter { alertID in
+                (state.byAlert[alertID] ?? []).contains { state.view[$0].map { $0.subscriberID == subscriberID && $0.state != .skipped } ?? false }
+            }
+            return Array(routed.sorted(by: >).prefix(limit))
+        }
     }
 
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {

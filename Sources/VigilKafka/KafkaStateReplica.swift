@@ -4,7 +4,7 @@ import VigilObservability
 import VigilStore
 
 /// What every process of the Kafka backend keeps of `vigil.subscribers`, `vigil.tokens`,
-/// `vigil.audit`, `vigil.replays`, `vigil.acks` and `vigil.accounts`:
+/// `vigil.audit`, `vigil.replays`, `vigil.acks`, `vigil.accounts` and `vigil.feeds`:
 /// it empties its local tables, reads both compacted topics from the start into them, and
 /// keeps following, so a subscriber or token created through any process is known to all
 /// within moments. The tables are a cache; the topics are the truth.
@@ -15,6 +15,7 @@ final class KafkaStateReplica: Sendable {
     static let replaysTopic = "vigil.replays"
     static let acksTopic = AcknowledgementStore.topic
     static let accountsTopic = "vigil.accounts"
+    static let feedsTopic = "vigil.feeds"
 
     private let follower: KafkaTopicFollower
 
@@ -23,7 +24,8 @@ final class KafkaStateReplica: Sendable {
     /// users` the tokens, subscribers and accounts).
     init(
         connection: KafkaConnection, subscribers: SubscriberRegistry?, tokens: TokenStore, audit: AuditTrail? = nil, replays: ReplayStore? = nil,
-        acknowledgements: AcknowledgementStore? = nil, accounts: AccountStore? = nil, logger: Logger, timeout: Double = 30
+        acknowledgements: AcknowledgementStore? = nil, accounts: AccountStore? = nil, feedTokens: FeedTokenStore? = nil, logger: Logger,
+        timeout: Double = 30
     ) throws {
         var topics = [Self.tokensTopic]
         if subscribers != nil { topics.append(Self.subscribersTopic) }
@@ -31,15 +33,17 @@ final class KafkaStateReplica: Sendable {
         if replays != nil { topics.append(Self.replaysTopic) }
         if acknowledgements != nil { topics.append(Self.acksTopic) }
         if accounts != nil { topics.append(Self.accountsTopic) }
+        if feedTokens != nil { topics.append(Self.feedsTopic) }
         try subscribers?.clearReplica()
         try acknowledgements?.clearReplica()
         try audit?.clearReplica()
         try replays?.clearReplica()
         try tokens.clearReplica()
         try accounts?.clearReplica()
+        try feedTokens?.clearReplica()
         let tables = Tables(
             subscribers: subscribers, tokens: tokens, audit: audit, replays: replays, acknowledgements: acknowledgements, accounts: accounts,
-            logger: logger)
+            feedTokens: feedTokens, logger: logger)
         follower = try connection.follow(
             topics, name: "state", timeout: timeout, onRecord: { tables.apply($0) },
             onError: { error in
@@ -61,6 +65,7 @@ private struct Tables: Sendable {
     let replays: ReplayStore?
     let acknowledgements: AcknowledgementStore?
     let accounts: AccountStore?
+    let feedTokens: FeedTokenStore?
     let logger: Logger
 
     func apply(_ record: KafkaRecord) {
@@ -69,8 +74,10 @@ private struct Tables: Sendable {
         // Subscriber, token, acknowledgement and account records hold only whole numbers, which their
         // stores convert to Int64: one out of range (`created_at: 1e19`) would trap there, so
         // it is refused here.
-        if [KafkaStateReplica.subscribersTopic, KafkaStateReplica.tokensTopic, KafkaStateReplica.acksTopic, KafkaStateReplica.accountsTopic]
-            .contains(record.topic),
+        if [
+            KafkaStateReplica.subscribersTopic, KafkaStateReplica.tokensTopic, KafkaStateReplica.acksTopic, KafkaStateReplica.accountsTopic,
+            KafkaStateReplica.feedsTopic,
+        ].contains(record.topic),
             let value = record.value,
             let problem = KafkaRecordRejections.numberOutOfRange(in: value) {
             return refuse(record, problem)
@@ -82,6 +89,8 @@ private struct Tables: Sendable {
                 try acknowledgements?.applyReplica(key: id, value: record.value)
             } else if record.topic == KafkaStateReplica.accountsTopic {
                 try accounts?.applyReplica(key: id, value: record.value)
+            } else if record.topic == KafkaStateReplica.feedsTopic {
+                try feedTokens?.applyReplica(subscriberID: id, value: record.value)
             } else if record.topic == KafkaStateReplica.replaysTopic {
                 try replays?.applyReplica(id: id, value: record.value)
             } else if record.topic == KafkaStateReplica.auditTopic {

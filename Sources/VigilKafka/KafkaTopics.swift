@@ -49,6 +49,8 @@ public enum KafkaTopics {
             topic("vigil.tokens", compacted),
             // Console accounts and invitations (`account/<id>`, `invitation/<id>`), secrets sealed or hashed.
             topic("vigil.accounts", compacted),
+            // Subscribers' feed tokens by subscriber id, each only as its SHA-256 (issue 21).
+            topic("vigil.feeds", compacted),
             // Who did what: append-only, kept as long as the alert log.
             topic("vigil.audit", durable.merging(["retention.ms": "-1"]) { $1 }),
             // Each replay's request, progress and the process that runs it, by replay id.

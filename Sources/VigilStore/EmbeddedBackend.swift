@@ -31,7 +31,7 @@ public final class EmbeddedBackend: VigilBackend, Sendable {
             tokens: TokenStore(database: database), subscribers: SubscriberRegistry(database: database, seal: SecretSeal(masterKey: masterKey)),
             audit: AuditTrail(database: database), replays: ReplayStore(database: database),
             acknowledgements: AcknowledgementStore(database: database, log: log), accounts: accounts,
-            sessions: SessionStore(database: database, accounts: accounts))
+            sessions: SessionStore(database: database, accounts: accounts), feedTokens: FeedTokenStore(database: database))
         embeddedRouter = AlertRouter(
             log: log, ledger: queue, subscribers: shared.subscribers, metrics: metrics, logger: logger.labelled("router"),
             eventReminderSeconds: eventReminderSeconds)

@@ -172,6 +172,41 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         }
     }
 
+    public func alertIDs(routedTo subscriberID: String, limit: Int) throws -> [String] {
+        guard limit > 0 else { return [] }
+        // Pages down `deliveries_subscriber` newest first: an alert has a delivery per
+        // channel and follow-up, so a page of rows may name fewer alerts than asked for.
+        return try database.read { transaction in
+            var ids: [String] = []
+            var seen: Set<String> = []
+            var below = Int64.max
+            let page = min(max(limit * 4, 64), 4096)
+            while ids.count < limit {
+                let rows = try transaction.connection.query(
+                    """
+                    SELECT alert_id, alert_offset, state FROM deliveries INDEXED BY deliveries_subscriber
+                    WHERE subscriber_id = ? AND alert_offset < ? ORDER BY alert_offset DESC LIMIT ?
+                    """,
+                    [.text(subscriberID), .integer(below), .integer(Int64(page))])
+                for row in rows {
+                    guard let id = row.text(0), let offset = row.int(1) else { continue }
+                    below = offset
+                    if row.text(2) != DeliveryState.skipped.rawValue, seen.insert(id).inserted { ids.append(id) }
+                }
+                // The last alert's rows may straddle pages: finish it before moving below it.
+                if rows.count < page { break }
+                if let last = rows.last?.int(1) {
+                    for row in try transaction.connection.query(
+                        "SELECT alert_id, state FROM deliveries WHERE subscriber_id = ? AND alert_offset = ?", [.text(subscriberID), .integer(last)])
+                    where row.text(1) != DeliveryState.skipped.rawValue {
+                        if let id = row.text(0), seen.insert(id).inserted { ids.append(id) }
+                    }
+                }
+            }
+            return Array(ids.prefix(limit))
+        }
+    }
+
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
         try database.read { transaction in
             var found: Set<String> = []

@@ -195,6 +195,16 @@ enum Migrations {
         ) WITHOUT ROWID;
         CREATE INDEX console_sessions_account ON console_sessions(account_id);
         """,
+        // 11: feed tokens (issue 21), one per subscriber, only as SHA-256; and the deliveries
+        // of a subscriber by alert, newest first, for its feed.
+        """
+        CREATE TABLE feed_tokens (
+            subscriber_id TEXT PRIMARY KEY,
+            hash TEXT NOT NULL UNIQUE,
+            created_at INTEGER NOT NULL
+        );
+        CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id, alert_offset);
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

@@ -15,11 +15,13 @@ public struct SharedState: Sendable {
     public let accounts: AccountStore
     /// Console sessions: local to the process even on Kafka (see `SessionStore`).
     public let sessions: SessionStore
+    /// Subscribers' secret feed tokens (issue 21), shared like the bearer tokens.
+    public let feedTokens: FeedTokenStore
 
     /// The stores.
     public init(
         tokens: TokenStore, subscribers: SubscriberRegistry, audit: AuditTrail, replays: ReplayStore, acknowledgements: AcknowledgementStore,
-        accounts: AccountStore, sessions: SessionStore
+        accounts: AccountStore, sessions: SessionStore, feedTokens: FeedTokenStore
     ) {
         self.tokens = tokens
         self.subscribers = subscribers
@@ -28,5 +30,6 @@ public struct SharedState: Sendable {
         self.acknowledgements = acknowledgements
         self.accounts = accounts
         self.sessions = sessions
+        self.feedTokens = feedTokens
     }
 }

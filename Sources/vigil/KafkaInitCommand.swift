@@ -11,8 +11,8 @@ enum KafkaInitCommand: Command {
 
         Creates Vigil's topics through Kafka's admin API, each with its settings: vigil.alerts kept
         forever, the delivery topics for a week (dead letters and outcomes 90 days), and
-        vigil.subscribers, vigil.tokens, vigil.accounts, vigil.replays, vigil.acks and vigil.keys
-        compacted. vigil.keys rolls segments hourly and compacts within a day, so an erased data key
+        vigil.subscribers, vigil.tokens, vigil.accounts, vigil.feeds, vigil.replays, vigil.acks and
+        vigil.keys compacted. vigil.keys rolls segments hourly and compacts within a day, so an erased data key
         is gone from the topic within 25 hours.
         min.insync.replicas is 2 when the replication factor allows. Existing topics are left as they
         are. Defaults: 12 partitions, replication 3.

@@ -28,13 +28,13 @@ func consume(_ consumer: KafkaConsumer, count: Int, seconds: Double = 30, commit
         let specs = KafkaTopics.all(partitions: 6, replicationFactor: 3)
         #expect(specs.map(\.name) == [
             "vigil.alerts", "vigil.alerts.invalid", "vigil.deliveries.webhook", "vigil.deliveries.email", "vigil.deliveries.retry",
-            "vigil.deliveries.dead", "vigil.deliveries.outcomes", "vigil.subscribers", "vigil.tokens", "vigil.accounts", "vigil.audit", "vigil.replays", "vigil.acks",
+            "vigil.deliveries.dead", "vigil.deliveries.outcomes", "vigil.subscribers", "vigil.tokens", "vigil.accounts", "vigil.feeds", "vigil.audit", "vigil.replays", "vigil.acks",
             "vigil.keys",
         ])
         #expect(specs.allSatisfy { $0.partitions == 6 && $0.replicationFactor == 3 && $0.settings["min.insync.replicas"] == "2" })
         let keys = try #require(specs.first { $0.name == "vigil.keys" })
         #expect(keys.settings["cleanup.policy"] == "compact" && keys.settings["max.compaction.lag.ms"] == "86400000" && keys.settings["segment.ms"] == "3600000")
-        #expect(specs.filter { $0.settings["cleanup.policy"] == "compact" }.map(\.name) == ["vigil.subscribers", "vigil.tokens", "vigil.accounts", "vigil.replays", "vigil.acks", "vigil.keys"])
+        #expect(specs.filter { $0.settings["cleanup.policy"] == "compact" }.map(\.name) == ["vigil.subscribers", "vigil.tokens", "vigil.accounts", "vigil.feeds", "vigil.replays", "vigil.acks", "vigil.keys"])
         #expect(KafkaTopics.all(partitions: 1, replicationFactor: 1).allSatisfy { $0.settings["min.insync.replicas"] == "1" })
         let cluster = try KafkaMockCluster()
         #expect { _ = try KafkaTopics.create(specs, bootstrapServers: cluster.bootstrapServers, timeout: 2) } throws: {

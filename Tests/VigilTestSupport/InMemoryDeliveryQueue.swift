@@ -84,6 +84,13 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         }
     }
 
+    public func alertIDs(routedTo subscriberID: String, limit: Int) throws -> [String] {
+        let records = state.withLock { state in state.entries.values.map(\.record).filter { $0.subscriberID == subscriberID && $0.state != .skipped } }
+        var newest: [String: LogOffset] = [:]
+        for record in records { newest[record.alertID] = max(newest[record.alertID] ?? record.alertOffset, record.alertOffset) }
+        return Array(newest.sorted { ($0.value, $0.key) > ($1.value, $1.key) }.map(\.key).prefix(max(0, limit)))
+    }
+
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
         let wanted = Set(ids)
         return state.withLock { state in
