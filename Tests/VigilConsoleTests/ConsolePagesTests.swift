@@ -259,6 +259,38 @@ import VigilStore
         #expect(casePage.components(separatedBy: "<tr data-alert-id=").count == 3 && casePage.contains("id=\"case-status\">Charged"))
     }
 
+    @Test func hostileCookiesQueriesAndPathsAreAnsweredNotTrusted() throws {
+        let partner = try fixture.browser(role: .partner)
+        // Cookies: huge, malformed, many, or a made-up session id are an anonymous visitor.
+        for cookie in [
+            "vigil_session=" + String(repeating: "A", count: 6000), "vigil_session", "=;=;=;;", "vigil_session=../../etc/passwd%00",
+            (0..<500).map { "c\($0)=\($0)" }.joined(separator: "; "), "vigil_session=\u{1F600}; vigil_pre=\u{0}",
+        ] {
+            let page = try ConsoleBrowser(port: fixture.port, account: nil, cookie: cookie).get("/console/alerts")
+            // A header with a control character is refused by the HTTP server itself (400).
+            #expect((page.status == 303 && page.headers["location"] == "/console/login") || page.status == 400, "cookie \(cookie.prefix(40)): \(page.status)")
+        }
+        // Queries: numbers at and past the ends, and markup, never trap and are never echoed raw.
+        for query in [
+            "before=-9223372036854775808", "before=9223372036854775807", "before=99999999999999999999999", "before=abc&country=ZZZ",
+            "severity=%3Cscript%3E&status=%22%3E%3Cb%3E", "country=" + String(repeating: "B", count: 5000),
+        ] {
+            let page = try partner.get("/console/alerts?" + query)
+            #expect(page.status == 200, "?\(query.prefix(40)) → \(page.status)")
+            #expect(!page.text.contains("<script>") && !page.text.contains("\"><b>"))
+        }
+        // Paths: an overlong or odd invitation token and alert id are not found, never a crash.
+        #expect(try fixture.anonymous().get("/console/invite/" + String(repeating: "x", count: 3000)).status == 404)
+        #expect(try partner.get("/console/alerts/%3Cscript%3E").status == 404)
+        #expect(try partner.get("/console/cases/" + String(repeating: "9", count: 400)).status == 404)
+        // An overlong email and password are refused before any hashing.
+        var anonymous = fixture.anonymous()
+        anonymous.cookie = try anonymous.get("/console/login").headers["set-cookie"]?.split(separator: ";").first.map(String.init)
+        let huge = try anonymous.post("/console/login", [("email", String(repeating: "a", count: 10_000) + "@x.org"), ("password", String(repeating: "p", count: 100_000))])
+        #expect(huge.status == 401)
+        #expect(try fixture.api("GET", "/healthz").status == 200)
+    }
+
     @Test func pagesFollowTheAccountsLanguage() throws {
         let partner = try fixture.browser(role: .partner, language: "es")
         let page = try partner.get("/console/alerts/new").text
