@@ -36,7 +36,7 @@ struct PrintedInvitation: Decodable {
     @Test(
         .enabled(if: runnable, "Chromium or its driver is missing (/usr/bin/chromium, /usr/bin/chromedriver): deploy/setup.sh installs them"),
         .timeLimit(.minutes(5)))
-    func everyRoleWalksTheConsoleInHeadlessChromium() throws {
+    func everyRoleWalksTheConsoleInHeadlessChromium() async throws {
         try #require(Self.missingBrowser.isEmpty, "CI must have \(Self.missingBrowser.joined(separator: " and ")): deploy/setup.sh installs chromium and chromium-driver")
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
@@ -72,7 +72,7 @@ struct PrintedInvitation: Decodable {
         }
 
         let python = PythonHelper.executable
-        let run = try VigilCommand.run(executable: python, (python == "/usr/bin/env" ? ["python3"] : []) + arguments, timeout: 200)
+        let run = try await VigilCommand.runDetached(executable: python, (python == "/usr/bin/env" ? ["python3"] : []) + arguments, timeout: 200)
         let kept = ProcessInfo.processInfo.environment["VIGIL_CONSOLE_SCREENSHOTS"] == nil ? "set VIGIL_CONSOLE_SCREENSHOTS=DIR to keep the screenshots" : "screenshots in \(screenshots)"
         #expect(run.status == 0 && run.stdout.hasSuffix(" 0 failed\n"), "the console's browser walk failed (\(kept)):\n\(run.stdout)\(run.stderr.suffix(3000))")
         // The page-weight figure the README reports: the largest console page with its assets.

@@ -138,6 +138,20 @@ public enum VigilCommand {
         try run(executable: ServiceProcess.binary, arguments, environment: extra, stdin: stdin, timeout: timeout)
     }
 
+    /// `run(executable:…)` awaited from a thread of its own, for a long run (the browser walk,
+    /// the attack suite): a synchronous wait would hold one of Swift Testing's cooperative threads
+    /// (as many as cores, two on CI) for minutes, and other tests' awaits, and their time limits,
+    /// would starve behind it.
+    public static func runDetached(
+        executable: String, _ arguments: [String], environment extra: [String: String] = [:], timeout: Double = 60
+    ) async throws -> Output {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try run(executable: executable, arguments, environment: extra, timeout: timeout) })
+            }
+        }
+    }
+
     /// Runs `executable arguments…` with `environment` added and `stdin` fed, for at most
     /// `timeout` seconds (then SIGKILL), and captures what it printed.
     public static func run(
