@@ -90,6 +90,7 @@ if Context.environment["VIGIL_FUZZ"] != nil {
         ("FuzzSubmissionValidation", ["VigilCore"]),
         ("FuzzRetryAfter", ["VigilCore", "VigilHTTP", "VigilDelivery"]),
         ("FuzzKafkaRecords", ["VigilKafka", "VigilCrypto"]),
+        ("FuzzCAPSubmission", ["VigilAPI", "VigilCore"]),
     ]
     package.targets.append(.target(name: "FuzzDriver", path: "Sources/FuzzDriver"))
     for target in fuzzTargets {

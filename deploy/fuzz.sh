@@ -20,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-targets=(FuzzHTTPRequestParser FuzzJSONParser FuzzSubmissionValidation FuzzRetryAfter FuzzKafkaRecords)
+targets=(FuzzHTTPRequestParser FuzzJSONParser FuzzSubmissionValidation FuzzRetryAfter FuzzKafkaRecords FuzzCAPSubmission)
 # One -sanitize flag with both sanitizers: SwiftPM's `--sanitize fuzzer --sanitize address`
 # passes two, swiftc keeps the last, and the code is left without coverage instrumentation.
 # lld links: gold stops with an internal error in format_file_lineno on these executables.
@@ -70,6 +70,9 @@ figures() {
   printf '%-26s runs %-10s exec/s %-7s time %5ss  cov %-5s ft %-6s crash/timeout/oom files %s (exit %s)\n' \
     "$(basename "$(dirname "$log")")" "${runs:-?}" "$(( ${runs:-0} / (seconds > 0 ? seconds : 1) ))" "$seconds" "${cov:-?}" "${ft:-?}" "$crashes" "$status"
 }
+
+# Leaks LeakSanitizer reports inside the toolchain's own libraries (see the file) are not Vigil's.
+export LSAN_OPTIONS="suppressions=$root/deploy/fuzz-seeds/lsan-suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 
 # Runs `target` with libFuzzer arguments `$@` on its corpus; prints its figures.
 fuzz() {

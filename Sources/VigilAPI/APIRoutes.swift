@@ -83,7 +83,7 @@ public struct APIRoutes: Sendable {
             DeliveriesAPI(queue: backend.deliveries, authenticator: authenticator, workers: workers, audit: shared.audit, logger: logger)
                 .register(on: &router)
             SubscribersAPI(
-                registry: shared.subscribers, authenticator: authenticator, audit: shared.audit,
+                registry: shared.subscribers, feedTokens: shared.feedTokens, authenticator: authenticator, audit: shared.audit,
                 policy: AddressPolicy(allowPrivate: settings.allowPrivateWebhooks), logger: logger
             ).register(on: &router)
             ErasuresAPI(log: backend.log, authenticator: authenticator, audit: shared.audit, logger: logger).register(on: &router)

@@ -10,13 +10,16 @@ import VigilStore
 /// caller turns the outcome into its own answer (JSON or a page).
 public struct SubscriberEditing: Sendable {
     let registry: SubscriberRegistry
+    let feedTokens: FeedTokenStore
     let audit: AuditTrail
     let policy: AddressPolicy
     let logger: Logger
 
-    /// Changes to the subscribers of `registry`, recorded in `audit`; webhook URLs checked by `policy`.
-    public init(registry: SubscriberRegistry, audit: AuditTrail, policy: AddressPolicy, logger: Logger) {
+    /// Changes to the subscribers of `registry`, recorded in `audit`; webhook URLs checked by
+    /// `policy`; a deleted subscriber's feed token revoked in `feedTokens`.
+    public init(registry: SubscriberRegistry, feedTokens: FeedTokenStore, audit: AuditTrail, policy: AddressPolicy, logger: Logger) {
         self.registry = registry
+        self.feedTokens = feedTokens
         self.audit = audit
         self.policy = policy
         self.logger = logger
@@ -107,6 +110,10 @@ public struct SubscriberEditing: Sendable {
             }
             guard try registry.delete(id: id) else { return .failure(.notFound("no subscriber with id '\(id)'")) }
             logger.info("subscriber deleted", ["subscriber": id])
+            // Its feed URL already answers 404 (no subscriber); the token goes too, so nothing of it stays.
+            do { _ = try feedTokens.revoke(subscriberID: id) } catch {
+                logger.error("a deleted subscriber's feed token could not be revoked", ["subscriber": id, "reason": "\(error)"])
+            }
             audit.record([AuditEntry(caller, .subscriberDeleted, target: id)])
             return .success(())
         } catch {

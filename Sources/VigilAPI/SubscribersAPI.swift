@@ -9,6 +9,7 @@ import VigilStore
 /// get a `whsec_` signing secret, shown once in the answer that created them.
 public struct SubscribersAPI: Sendable {
     let registry: SubscriberRegistry
+    let feedTokens: FeedTokenStore
     let authenticator: Authenticator
     let audit: AuditTrail
     let policy: AddressPolicy
@@ -56,7 +57,7 @@ public struct SubscribersAPI: Sendable {
     }
 
     /// The path every change goes through, shared with the console.
-    private var editing: SubscriberEditing { SubscriberEditing(registry: registry, audit: audit, policy: policy, logger: logger) }
+    private var editing: SubscriberEditing { SubscriberEditing(registry: registry, feedTokens: feedTokens, audit: audit, policy: policy, logger: logger) }
 
     private func save(_ request: HTTPRequest, _ responder: HTTPResponder, replacing id: String?) {
         guard let token = authorize(request, responder) else { return }

@@ -49,7 +49,7 @@ struct SubscriptionsPage {
 
     /// The API's path for subscriber changes.
     private var editing: SubscriberEditing {
-        SubscriberEditing(registry: registry, audit: console.backend.shared.audit, policy: console.addressPolicy, logger: console.logger)
+        SubscriberEditing(registry: registry, feedTokens: console.backend.shared.feedTokens, audit: console.backend.shared.audit, policy: console.addressPolicy, logger: console.logger)
     }
 
     /// A refused edit, shown again in its subscriber's section.

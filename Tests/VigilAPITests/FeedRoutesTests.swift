@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import VigilCore
+import VigilDelivery
 @testable import VigilHTTP
 import VigilObservability
 import VigilStore
@@ -71,6 +72,22 @@ import VigilTestSupport
         let operated = send("POST", path, headers: try token("operators", clearance: .confidential))
         #expect(operated.status == 201)
         #expect(try feedTokens.subscriberID(forSecret: secret) == nil, "the operator's new token replaced the desk's")
+    }
+
+    @Test func deletingASubscriberRevokesItsFeedToken() throws {
+        let secret = try feedTokens.rotate(subscriberID: desk.id)
+        #expect(try feedTokens.subscriberID(forSecret: secret) == desk.id)
+        let editing = SubscriberEditing(
+            registry: fixture.subscribers, feedTokens: feedTokens, audit: audit, policy: AddressPolicy(allowPrivate: false), logger: fixture.logger)
+        let operatorToken = TokenRecord(
+            id: "tok_op", organisation: "ops", scopes: [.subscribersAdmin], clearance: .confidential, createdAt: .now())
+        guard case .success = editing.delete(id: desk.id, by: operatorToken) else {
+            Issue.record("the subscriber was not deleted")
+            return
+        }
+        #expect(try feedTokens.subscriberID(forSecret: secret) == nil)
+        #expect(try feedTokens.createdAt(subscriberID: desk.id) == nil)
+        #expect(send("GET", "/feeds/\(secret)/alerts.atom").status == 404)
     }
 
     @Test func feedsNeedNoBearerTokenButRefusedSecretsAreThrottledPerAddress() throws {
