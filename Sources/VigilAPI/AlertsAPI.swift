@@ -125,13 +125,8 @@ public struct AlertsAPI: Sendable {
                 response.headers.set("vary", "accept")
                 responder.send(response)
             case .cap:
-                var earlier: [String] = []
-                if stored.alert.kind != .alert, stored.offset > 0 {
-                    let query = AlertQuery(toOffset: stored.offset - 1, caseID: stored.alert.caseID, limit: AlertsAPI.maxLimit)
-                    earlier = try log.alerts(matching: query).map(\.alert.id)
-                }
+                let document = try CAPDocument.of(stored, in: log, clearance: token.clearance, publicURL: publicURL())
                 audit.recordReads([stored], by: token)
-                let document = CAPDocument(alert: stored.alert, earlierAlertIDs: earlier, clearance: token.clearance, publicURL: publicURL())
                 var headers = HTTPHeaders()
                 headers.set("content-type", CAPDocument.mediaType)
                 headers.set("vary", "accept")

@@ -127,12 +127,7 @@ public struct FeedsAPI: Sendable {
             guard try deliveries.deliveries(ofAlert: id).contains(where: { $0.subscriberID == subscriber.id && $0.state != .skipped }),
                 let stored = try log.alert(id: id)
             else { return responder.send(APIError.notFound("no alert '\(id)' in this feed").response) }
-            var earlier: [String] = []
-            if stored.alert.kind != .alert, stored.offset > 0 {
-                earlier = try log.alerts(matching: AlertQuery(toOffset: stored.offset - 1, caseID: stored.alert.caseID, limit: AlertsAPI.maxLimit))
-                    .map(\.alert.id)
-            }
-            let document = CAPDocument(alert: stored.alert, earlierAlertIDs: earlier, clearance: subscriber.clearance, publicURL: publicURL())
+            let document = try CAPDocument.of(stored, in: log, clearance: subscriber.clearance, publicURL: publicURL())
             let shown = subscriber.clearance.clears(stored.alert.confidentiality)
             audit.record([AuditEntry(
                 tokenID: "feed:\(subscriber.id)", organisation: subscriber.organisation, action: .alertRead, target: id,
