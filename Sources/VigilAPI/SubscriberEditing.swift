@@ -142,6 +142,12 @@ public struct SubscriberEditing: Sendable {
                 "min_severity": .string(subscription.minSeverity.rawValue),
             ]
             if let threats = subscription.threats { object["threats"] = .array(threats.map(\.rawValue).sorted().map { .string($0) }) }
+            if let digest = subscription.digest {
+                object["digest"] = .object([
+                    "below": .string(digest.below.rawValue), "every": .string(digest.every.iso8601), "at": .string(digest.at.description),
+                    "timezone": .string(digest.timezone),
+                ])
+            }
             return .object(object)
         })
         if let escalation = subscriber.escalation {

@@ -33,6 +33,8 @@ struct AlertPage {
         case .caseReminder: "case_reminder"
         case .acknowledged: "acknowledged"
         case .escalated: "escalated"
+        case .gathered: "gathered"
+        case .digest: "digest"
         }
     }
 

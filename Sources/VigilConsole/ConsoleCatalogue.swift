@@ -257,6 +257,8 @@ enum ConsoleCatalogue {
         "followup.case_reminder": ["Case reminder", "Rappel de dossier", "Dossierherinnering", "Recordatorio del caso", "Напоминание по делу"],
         "followup.acknowledged": ["Acknowledgement report", "Avis d'accusé de réception", "Bevestigingsbericht", "Aviso de acuse", "Отчёт о подтверждении"],
         "followup.escalated": ["Escalation report", "Avis d'escalade", "Escalatiebericht", "Aviso de escalada", "Отчёт об эскалации"],
+        "followup.gathered": ["In a digest", "Dans un condensé", "In een overzicht", "En un resumen", "В сводке"],
+        "followup.digest": ["Digest", "Condensé", "Overzicht", "Resumen", "Сводка"],
         "event.hearing": ["Hearing", "Audience", "Zitting", "Audiencia", "Слушание"],
         "event.appeal": ["Appeal", "Appel", "Beroep", "Apelación", "Апелляция"],
         "event.transfer": ["Transfer", "Transfert", "Overplaatsing", "Traslado", "Перевод"],

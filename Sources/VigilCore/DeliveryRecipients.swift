@@ -1,7 +1,9 @@
 /// Who was sent what, as routing needs to know it: an update or cancel reaches everyone an
 /// earlier alert of its case reached. Routers and replays read it.
 public protocol DeliveryRecipients: AnyObject, Sendable {
-    /// The subscribers that were sent (not merely recorded) any of the alerts `ids`.
+    /// The subscribers that were sent (not merely recorded) any of the alerts `ids` at once:
+    /// an alert gathered into a digest does not count (issue 21), so an update of a case a
+    /// subscriber knows only from its digests is gathered again.
     func recipients(ofAlerts ids: [String]) throws -> Set<String>
 }
 

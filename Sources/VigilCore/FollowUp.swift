@@ -13,9 +13,18 @@ public enum FollowUp: Sendable, Hashable {
     case acknowledged(by: String)
     /// To the filing organisation's reports subscriber: the alert escalated from `from`.
     case escalated(from: String)
+    /// The alert, gathered into the subscriber's digest of the window opening at `window`
+    /// (issue 21): sent with that digest, which settles it. It is due on its own only long
+    /// after the window closed (`DigestSchedule.fallbackMilliseconds`), should its digest
+    /// have missed it or still be failing then: at least once, never lost.
+    case gathered(window: Timestamp)
+    /// The digest of a subscriber's channel for one window: one email or `alerts.digest`
+    /// webhook listing every alert gathered in it, due when the window closes. Its delivery
+    /// id comes from (subscriber, channel, window), not from an alert.
+    case digest(DigestWindow)
 
     /// The stored form: `escalation:<id>`, `reminder:<n>`, `case_reminder:<ms>`,
-    /// `acknowledged:<id>`, `escalated:<id>`.
+    /// `acknowledged:<id>`, `escalated:<id>`, `gathered:<ms>`, `digest:<start ms>/<end ms>`.
     public var rawValue: String {
         switch self {
         case .escalation(let from): "escalation:\(from)"
@@ -23,6 +32,8 @@ public enum FollowUp: Sendable, Hashable {
         case .caseReminder(let at): "case_reminder:\(at.milliseconds)"
         case .acknowledged(let by): "acknowledged:\(by)"
         case .escalated(let from): "escalated:\(from)"
+        case .gathered(let window): "gathered:\(window.milliseconds)"
+        case .digest(let window): "digest:\(window.start.milliseconds)/\(window.end.milliseconds)"
         }
     }
 
@@ -42,18 +53,37 @@ public enum FollowUp: Sendable, Hashable {
             self = .caseReminder(eventAt: Timestamp(milliseconds: ms))
         case "acknowledged": self = .acknowledged(by: value)
         case "escalated": self = .escalated(from: value)
+        case "gathered":
+            guard let ms = Int64(value) else { return nil }
+            self = .gathered(window: Timestamp(milliseconds: ms))
+        case "digest":
+            let bounds = value.split(separator: "/", omittingEmptySubsequences: false)
+            guard bounds.count == 2, let start = Int64(bounds[0]), let end = Int64(bounds[1]), start < end else { return nil }
+            self = .digest(DigestWindow(start: Timestamp(milliseconds: start), end: Timestamp(milliseconds: end)))
         default: return nil
         }
     }
 
-    /// The webhook event type a delivery of this kind is sent as.
-    public var eventType: String {
+    /// Whether it is part of a digest (the digest, or an alert gathered into one): such a
+    /// delivery does not count as the alert sent at once (see `DeliveryRecipients`).
+    public var isDigest: Bool {
+        switch self {
+        case .gathered, .digest: true
+        default: false
+        }
+    }
+
+    /// The webhook event type a delivery of this kind is sent as; `nil` for the alert's own
+    /// (a gathered alert sent on its own).
+    public var eventType: String? {
         switch self {
         case .escalation: "alert.escalated"
         case .reminder: "alert.reminder"
         case .caseReminder: "case.reminder"
         case .acknowledged: "alert.acknowledged"
         case .escalated: "alert.escalated"
+        case .gathered: nil
+        case .digest: "alerts.digest"
         }
     }
 }

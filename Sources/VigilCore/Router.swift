@@ -11,6 +11,8 @@ public enum RoutingReason: String, Sendable, Codable, Equatable {
     /// It would have received the alert, but the filer's handling instructions exclude it
     /// (or its kind): recorded as `skipped`, never sent, never replayed.
     case excludedByFiler = "excluded_by_filer"
+    /// The digest of a window (see `FollowUp.digest`).
+    case digest
 }
 
 /// One delivery the router decided on: an alert to one channel of one subscriber.
@@ -83,14 +85,45 @@ public enum DeliveryState: String, Vocabulary {
 public enum Router {
     /// One delivery per (subscriber, channel) for every subscriber that matches `alert` now,
     /// plus — for updates and cancels — every subscriber in `caseRecipients` (those who
-    /// received an earlier alert of the case), even if their subscriptions changed since.
-    public static func route(_ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = []) -> [RoutedDelivery] {
+    /// received an earlier alert of the case at once), even if their subscriptions changed since.
+    ///
+    /// An alert a subscriber's subscriptions gather into a digest (`Subscriber.digest(for:)`)
+    /// is recorded as gathered into the window open at `now` (the routing time; `nil` for
+    /// the alert's reception), with that window's digest, due when it closes. An update or
+    /// cancel of a case the subscriber received at once goes at once.
+    public static func route(
+        _ stored: StoredAlert, index: SubscriptionIndex, caseRecipients: Set<String> = [], now: Timestamp? = nil
+    ) -> [RoutedDelivery] {
         let state: DeliveryState = stored.alert.status == .test ? .skipped : .pending
         return recipients(of: stored.alert, index: index, caseRecipients: caseRecipients).flatMap { subscriber, reason in
             if stored.alert.handling?.excludes(subscriber) == true {
                 return deliveries(of: stored, to: subscriber, channels: subscriber.channels, reason: .excludedByFiler, state: .skipped)
             }
+            if state == .pending, reason == .matched, let digest = subscriber.digest(for: stored.alert),
+                stored.alert.kind == .alert || !caseRecipients.contains(subscriber.id)
+            {
+                let window = digest.window(containing: max(now ?? stored.alert.receivedAt, stored.alert.receivedAt))
+                return gathered(stored, to: subscriber, into: window)
+            }
             return deliveries(of: stored, to: subscriber, channels: subscriber.channels, reason: reason, state: state)
+        }
+    }
+
+    /// For each channel of `subscriber`: `stored` gathered into `window`, and the window's
+    /// digest (recorded once, whichever alert names it first).
+    static func gathered(_ stored: StoredAlert, to subscriber: Subscriber, into window: DigestWindow) -> [RoutedDelivery] {
+        subscriber.channels.flatMap { channel in
+            [
+                RoutedDelivery(
+                    alertID: stored.alert.id, alertOffset: stored.offset, subscriberID: subscriber.id, channelID: channel.id, channelType: channel.type,
+                    clearance: subscriber.clearance, severity: stored.alert.severity, reason: .matched, initialState: .pending,
+                    followUp: .gathered(window: window.start),
+                    dueAt: window.end.adding(milliseconds: DigestSchedule.settlingMilliseconds + DigestSchedule.fallbackMilliseconds)),
+                RoutedDelivery(
+                    alertID: stored.alert.id, alertOffset: stored.offset, subscriberID: subscriber.id, channelID: channel.id, channelType: channel.type,
+                    clearance: subscriber.clearance, severity: stored.alert.severity, reason: .digest, initialState: .pending,
+                    followUp: .digest(window), dueAt: window.end.adding(milliseconds: DigestSchedule.settlingMilliseconds)),
+            ]
         }
     }
 

@@ -70,4 +70,17 @@ public struct Subscriber: Sendable, Equatable, Codable {
 
     /// Whether any of its subscriptions matches `alert`.
     public func follows(_ alert: Alert) -> Bool { subscriptions.contains { $0.matches(alert) } }
+
+    /// The digest `alert` is gathered into, or `nil` when it goes at once: it is gathered
+    /// only when every subscription matching it gathers its severity (a subscription without
+    /// a digest, or one whose digest takes only lower severities, sends it at once), into the
+    /// digest of the first of them.
+    public func digest(for alert: Alert) -> DigestSchedule? {
+        var chosen: DigestSchedule?
+        for subscription in subscriptions where subscription.matches(alert) {
+            guard let digest = subscription.digest, digest.gathers(alert.severity) else { return nil }
+            if chosen == nil { chosen = digest }
+        }
+        return chosen
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A subscriber as `POST /v1/subscribers` (or `PUT`) takes it, checked field by field.
 public struct SubscriberSubmission: Sendable {
     /// The decoded body.
@@ -17,7 +19,8 @@ public struct SubscriberSubmission: Sendable {
     ]
     static let escalationFields: Set<String> = ["min_severity", "after_seconds", "to", "remind_every_seconds", "max_reminders"]
     static let channelFields: Set<String> = ["id", "type", "url", "address", "secret"]
-    static let subscriptionFields: Set<String> = ["countries", "min_severity", "threats"]
+    static let subscriptionFields: Set<String> = ["countries", "min_severity", "threats", "digest"]
+    static let digestFields: Set<String> = ["below", "every", "at", "timezone"]
 
     /// A submission of `body`.
     public init(body: JSONValue) { self.body = body }
@@ -25,6 +28,38 @@ public struct SubscriberSubmission: Sendable {
     /// Parses `bytes` as JSON; malformed JSON is one field error at `$`.
     public init(json bytes: [UInt8]) throws(ValidationFailure) {
         body = try ValidationFailure.parseBody(bytes)
+    }
+
+    /// A subscription's `digest` (issue 21): `below` (`medium` or `high`), `every` (an ISO 8601
+    /// period, `DigestPeriod`), `at` (`HH:MM`, default `00:00`) and `timezone` (an IANA name,
+    /// default `UTC`).
+    static func digest(_ d: inout FieldReader) -> DigestSchedule? {
+        d.refuseUnknown(Self.digestFields, of: "a digest")
+        let below: Severity? = d.word("below")
+        if let below, !DigestSchedule.allowedBelow.contains(below) {
+            d.fail("below", "must be medium or high: critical alerts always go at once, and nothing is below low")
+        }
+        var every: DigestPeriod?
+        if let text = d.string("every", required: true) {
+            every = DigestPeriod(iso8601: text)
+            if every == nil {
+                d.fail("every", "must be an ISO 8601 period of whole days (P1D to P\(DigestPeriod.maxDays)D, or weeks: P1W) or of PT\(DigestPeriod.minSeconds)S to PT24H; days and hours together are refused")
+            }
+        }
+        var at = TimeOfDay(hour: 0, minute: 0)
+        if let text = d.string("at", required: false) {
+            if let time = TimeOfDay(text) { at = time } else { d.fail("at", "must be a time of day as HH:MM on a 24-hour clock, for example 08:00") }
+        }
+        var timezone = "UTC"
+        if let text = d.string("timezone", required: false) {
+            if FieldReader.fits(text, max: 64), TimeZone(identifier: text) != nil {
+                timezone = text
+            } else {
+                d.fail("timezone", "must be an IANA time zone name such as Europe/Brussels or UTC")
+            }
+        }
+        guard d.errors.isEmpty, let below, let every else { return nil }
+        return DigestSchedule(below: below, every: every, at: at, timezone: timezone)
     }
 
     /// Checks every field and returns the subscriber.
@@ -124,8 +159,15 @@ public struct SubscriberSubmission: Sendable {
                     if names.isEmpty && s.errors.isEmpty { s.fail("threats", "leave it out to receive every threat; an empty list would receive none") }
                     threats = Set(names.compactMap { Threat(rawValue: $0) })
                 }
+                var digest: DigestSchedule?
+                if let object = s.object("digest", required: false) {
+                    digest = s.nested(object, path: "digest") { d in Self.digest(&d) }
+                    if let digest, let minSeverity, digest.below <= minSeverity {
+                        s.fail("digest.below", "is not above min_severity (\(minSeverity.rawValue)): the digest would gather nothing")
+                    }
+                }
                 guard let minSeverity else { return nil }
-                return Subscription(countries: countries, allCountries: everywhere, minSeverity: minSeverity, threats: threats)
+                return Subscription(countries: countries, allCountries: everywhere, minSeverity: minSeverity, threats: threats, digest: digest)
             }
             if let subscription { subscriptions.append(subscription) }
         }

@@ -9,19 +9,26 @@ public struct Subscription: Sendable, Equatable, Codable, Hashable {
     public var minSeverity: Severity
     /// When set, only these threats are sent.
     public var threats: Set<Threat>?
+    /// When set, the alerts it matches below the schedule's severity are gathered into
+    /// digests instead of sent one by one (issue 21).
+    public var digest: DigestSchedule?
 
     enum CodingKeys: String, CodingKey {
         case countries
         case minSeverity = "min_severity"
         case threats
+        case digest
     }
 
     /// A subscription to `countries` (or all of them) from `minSeverity` up.
-    public init(countries: Set<CountryCode>, allCountries: Bool = false, minSeverity: Severity, threats: Set<Threat>? = nil) {
+    public init(
+        countries: Set<CountryCode>, allCountries: Bool = false, minSeverity: Severity, threats: Set<Threat>? = nil, digest: DigestSchedule? = nil
+    ) {
         self.countries = allCountries ? [] : countries
         self.allCountries = allCountries
         self.minSeverity = minSeverity
         self.threats = threats
+        self.digest = digest
     }
 
     /// Whether `alert` falls under this subscription.
@@ -42,6 +49,7 @@ public struct Subscription: Sendable, Equatable, Codable, Hashable {
         })
         minSeverity = try c.decode(Severity.self, forKey: .minSeverity)
         threats = try c.decodeIfPresent([Threat].self, forKey: .threats).map(Set.init)
+        digest = try c.decodeIfPresent(DigestSchedule.self, forKey: .digest)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -49,5 +57,6 @@ public struct Subscription: Sendable, Equatable, Codable, Hashable {
         try c.encode(allCountries ? ["*"] : countries.map(\.code).sorted(), forKey: .countries)
         try c.encode(minSeverity, forKey: .minSeverity)
         try c.encodeIfPresent(threats.map { $0.map(\.rawValue).sorted() }, forKey: .threats)
+        try c.encodeIfPresent(digest, forKey: .digest)
     }
 }

@@ -290,7 +290,9 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         }
         let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
             do {
-                done(record(delivery, try outcome(of: verdict, delivery, target, now: now), receivedAt: target.alert.receivedAt))
+                let outcome = try outcome(of: verdict, delivery, target, now: now)
+                let settling = if case .delivered = outcome { target.digest?.entries.map(\.deliveryID) ?? [] } else { [String]() }
+                done(record(delivery, outcome, settling: settling, receivedAt: target.alert.receivedAt))
             } catch {
                 logger.info("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 done(nil)
@@ -315,9 +317,10 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
 
     /// Hands `outcome` to the queue, without waiting for the commit; returns when the
     /// delivery is due again, if it will be. `receivedAt` is when the alert was received,
-    /// for the delivery's latency (`nil`, now, when it was not read).
+    /// for the delivery's latency (`nil`, now, when it was not read); `settling`, the
+    /// gathered deliveries a delivered digest listed.
     @discardableResult
-    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome, receivedAt: Timestamp?) -> Timestamp? {
+    private func record(_ delivery: DeliveryRecord, _ outcome: DeliveryOutcome, settling: [String] = [], receivedAt: Timestamp?) -> Timestamp? {
         let word = switch outcome {
         case .delivered: "delivered"
         case .retry: "retry"
@@ -326,7 +329,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         }
         let received = receivedAt ?? Timestamp.now()
         let events = self.events, logger = self.logger
-        queue.complete(delivery.id, outcome: outcome, at: Timestamp.now()) { error in
+        queue.complete(delivery.id, outcome: outcome, settling: settling, at: Timestamp.now()) { error in
             if let error {
                 logger.info("cannot record a delivery outcome; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
                 return
@@ -352,6 +355,13 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         /// For an `alert.acknowledged` report, the acknowledgement, its note left out below
         /// the alert's confidentiality.
         var acknowledgement: Acknowledgement? = nil
+        /// For a digest, what it lists (`alert` is then its first alert).
+        var digest: Digest? = nil
+    }
+
+    /// Why a claimed delivery cannot go to its receiver, as the outcome that settles it.
+    struct Unsendable: Error {
+        let outcome: DeliveryOutcome
     }
 
     /// What to do with a claimed delivery before anything is sent.
@@ -366,11 +376,53 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     /// (the embedded log keeps its newest appends opened, the Kafka log all it has read), and
     /// it drops what an erasure reaches, so a send after an erasure carries `[erased]`.
     private func prepare(_ delivery: DeliveryRecord) throws -> Preparation {
-        guard let stored = try log.alert(id: delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
-        guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { return .settled(.dead(error: "the subscriber was deleted")) }
-        guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
-            return .settled(.dead(error: "the subscriber no longer has this channel"))
+        do {
+            if case .digest(let window) = delivery.followUp { return try prepareDigest(delivery, window: window) }
+            return try prepareAlert(delivery)
+        } catch let unsendable as Unsendable {
+            return .settled(unsendable.outcome)
         }
+    }
+
+    /// The subscriber and channel `delivery` goes to; throws `Unsendable` when either is gone.
+    private func addressee(of delivery: DeliveryRecord) throws -> (Subscriber, Channel) {
+        guard let subscriber = try directory.subscriber(id: delivery.subscriberID) else { throw Unsendable(outcome: .dead(error: "the subscriber was deleted")) }
+        guard let channel = subscriber.channels.first(where: { $0.id == delivery.channelID }) else {
+            throw Unsendable(outcome: .dead(error: "the subscriber no longer has this channel"))
+        }
+        return (subscriber, channel)
+    }
+
+    /// The signing secrets of `channel` (none for email); throws `Unsendable` when the
+    /// channel was disabled.
+    private func secrets(of channel: Channel) throws -> [WebhookSecret] {
+        if let reason = try directory.disabledReason(channelID: channel.id) { throw Unsendable(outcome: .dead(error: "the endpoint is disabled: \(reason)")) }
+        return channel.type == .webhook ? try directory.secrets(channelID: channel.id).compactMap(WebhookSecret.init) : []
+    }
+
+    /// A digest: the alerts still gathered into its window, as the subscriber may read them.
+    /// One whose alert left the log or whose filer excluded the subscriber is not listed
+    /// (its own delivery settles it when it falls due); with none left, nothing is sent.
+    private func prepareDigest(_ delivery: DeliveryRecord, window: DigestWindow) throws -> Preparation {
+        let (subscriber, channel) = try addressee(of: delivery)
+        var entries: [Digest.Entry] = []
+        for member in try queue.gathered(into: delivery) {
+            guard let stored = try log.alert(id: member.alertID), stored.alert.handling?.excludes(subscriber) != true else { continue }
+            entries.append(Digest.Entry(
+                deliveryID: member.id, alert: stored.alert.redacted(for: subscriber.clearance, language: subscriber.language),
+                ackURL: configuration.ackURL(stored.alert.id, subscriber.id)))
+        }
+        guard let first = entries.first else { return .settled(.cancelled(reason: "no alert is left to send in this window")) }
+        let timezone = subscriber.subscriptions.lazy.compactMap(\.digest).first?.timezone ?? "UTC"
+        var target = SendTarget(alert: first.alert, subscriber: subscriber, channel: channel, secrets: try secrets(of: channel))
+        target.digest = Digest(window: window, timezone: timezone, entries: entries)
+        return .send(target)
+    }
+
+    /// An alert's sending, first or follow-up.
+    private func prepareAlert(_ delivery: DeliveryRecord) throws -> Preparation {
+        guard let stored = try log.alert(id: delivery.alertID) else { return .settled(.dead(error: "the alert is no longer in the log")) }
+        let (subscriber, channel) = try addressee(of: delivery)
         // Whether it is still wanted: a follow-up may have been answered, a case closed or cancelled.
         if stored.alert.handling?.excludes(subscriber) == true { return .settled(.cancelled(reason: "excluded by the filer")) }
         // Only a report of an acknowledgement, and a replay (asked for by an operator, the
@@ -389,11 +441,9 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
                 return .settled(.cancelled(reason: reason))
             }
         }
-        if let reason = try directory.disabledReason(channelID: channel.id) { return .settled(.dead(error: "the endpoint is disabled: \(reason)")) }
-        let secrets = channel.type == .webhook ? try directory.secrets(channelID: channel.id).compactMap(WebhookSecret.init) : []
         var target = SendTarget(
             alert: stored.alert.redacted(for: subscriber.clearance, language: subscriber.language), subscriber: subscriber, channel: channel,
-            secrets: secrets)
+            secrets: try secrets(of: channel))
         switch delivery.followUp {
         case .acknowledged(let by):
             // The report is recorded as the acknowledgement is; on Kafka the ledger is a
@@ -461,13 +511,15 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         guard !secrets.isEmpty else { return verdict(.permanent(reason: "the channel has no signing secret")) }
         let request = WebhookRequest.signed(
             delivery, alert: target.alert, url: url, secrets: secrets, now: now, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
-            pinnedAddress: pinned, ackURL: target.ackURL, acknowledgement: target.acknowledgement)
+            pinnedAddress: pinned, ackURL: target.ackURL, acknowledgement: target.acknowledgement, digest: target.digest)
         transport.post(request) { result in verdict(DeliveryVerdict.of(result)) }
     }
 
     private func sendEmail(_ delivery: DeliveryRecord, _ target: SendTarget) -> DeliveryVerdict {
         guard let smtp = configuration.smtp else { return .retry(reason: "no SMTP relay is configured (smtp_url)", notBeforeMilliseconds: nil) }
-        let message = AlertEmail.message(
+        let message = target.digest.map {
+            DigestEmail.message($0, to: target.channel.address ?? "", language: target.subscriber.language, deliveryID: delivery.id, from: smtp.from)
+        } ?? AlertEmail.message(
             alert: target.alert, to: target.channel.address ?? "", language: target.subscriber.language, deliveryID: delivery.id, from: smtp.from,
             replay: delivery.replayID != nil, followUp: delivery.followUp, ackURL: target.ackURL, acknowledgement: target.acknowledgement)
         switch smtp.send(message) {

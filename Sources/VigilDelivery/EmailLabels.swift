@@ -43,6 +43,7 @@ public struct EmailLabels: Sendable {
             "escalated_from": "Escalated: not acknowledged in time by", "reminder_body": "Reminder: this alert has not been acknowledged yet.",
             "case_reminder_body": "Reminder: the next event of this case is near.", "acknowledged_by": "Acknowledged by",
             "action": "Action", "note": "Note", "case_status": "Case status", "next_event": "Next event",
+            "digest_prefix": "DIGEST", "digest_alerts": "alerts", "digest_intro": "Alerts gathered for you from",
         ])
     static let french = EmailLabels(
         severity: [.critical: "CRITIQUE", .high: "ÉLEVÉE", .medium: "MOYENNE", .low: "FAIBLE"],

@@ -201,7 +201,7 @@ public enum AlertEmail {
         case .reminder: "reminder_prefix"
         case .caseReminder: "case_reminder_prefix"
         case .acknowledged: "acknowledged_prefix"
-        case nil: nil
+        case .gathered, .digest, nil: nil
         }
     }
 
@@ -233,7 +233,7 @@ public enum AlertEmail {
             ]
             if let note = ack.note { lines.append("\(l.label("note")): \(note)") }
             return lines
-        case nil: return []
+        case .gathered, .digest, nil: return []
         }
     }
 

@@ -35,7 +35,10 @@ enum StillWanted {
             if closed { return "the case was closed" }
             let latest = caseAlerts.filter { $0.alert.nextEvent != nil }.max { isLater($1, than: $0) }?.alert.nextEvent
             if let latest, latest.at != eventAt { return "the case's next event moved" }
-        case .acknowledged:
+        case .gathered:
+            // Sent on its own only when its digest missed it: as the alert itself would be.
+            if cancelled { return "the case was cancelled after this alert" }
+        case .acknowledged, .digest:
             break
         }
         return nil

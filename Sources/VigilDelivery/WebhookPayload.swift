@@ -66,3 +66,43 @@ public enum WebhookPayload {
     }
 
 }
+
+extension WebhookPayload {
+    /// The exact bytes of an `alerts.digest` webhook: `data` holds the window and the alerts
+    /// listed, each with its own `delivery_id` and `ack_url` and the filer's `handling`.
+    public static func digestBody(_ digest: Digest, deliveryID: String, sentAt: Timestamp) -> [UInt8] {
+        var w = JSONWriter(capacity: 600 + 1400 * digest.entries.count)
+        w.beginObject()
+        w.key("data")
+        w.beginObject()
+        w.key("alerts")
+        w.beginArray()
+        for entry in digest.entries {
+            w.beginObject()
+            w.field("ack_url", entry.ackURL)
+            w.key("alert")
+            entry.alert.write(to: &w)
+            w.field("delivery_id", entry.deliveryID)
+            if let handling = entry.alert.handling {
+                w.key("handling")
+                handling.write(to: &w)
+            }
+            w.endObject()
+        }
+        w.endArray()
+        w.key("count")
+        w.integer(Int64(digest.entries.count))
+        w.key("window")
+        w.beginObject()
+        w.field("end", digest.window.end.description)
+        w.field("start", digest.window.start.description)
+        w.field("timezone", digest.timezone)
+        w.endObject()
+        w.endObject()
+        w.field("delivery_id", deliveryID)
+        w.field("timestamp", sentAt.description)
+        w.field("type", "alerts.digest")
+        w.endObject()
+        return w.bytes
+    }
+}

@@ -19,9 +19,10 @@ public enum WebhookRequest {
     /// a report to the filing organisation.
     public static func signed(
         _ delivery: DeliveryRecord, alert: Alert, url: String, secrets: [WebhookSecret], now: Timestamp, timeoutMilliseconds: Int,
-        pinnedAddress pinned: (host: String, port: Int, address: String), ackURL: String? = nil, acknowledgement: Acknowledgement? = nil
+        pinnedAddress pinned: (host: String, port: Int, address: String), ackURL: String? = nil, acknowledgement: Acknowledgement? = nil,
+        digest: Digest? = nil
     ) -> CurlRequest {
-        let body = WebhookPayload.body(
+        let body = digest.map { WebhookPayload.digestBody($0, deliveryID: delivery.id, sentAt: now) } ?? WebhookPayload.body(
             alert: alert, deliveryID: delivery.id, sentAt: now, replayID: delivery.replayID, followUp: delivery.followUp, ackURL: ackURL,
             acknowledgement: acknowledgement)
         var headers: [(String, String)] = [
@@ -29,13 +30,14 @@ public enum WebhookRequest {
             ("webhook-id", delivery.id), ("webhook-timestamp", String(now.unixSeconds)),
             ("webhook-signature", WebhookSignature.header(id: delivery.id, timestamp: now.unixSeconds, body: body, secrets: secrets)),
         ]
-        if alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
+        if digest == nil, alert.status == .exercise { headers.append(("vigil-exercise", "true")) }
         if let replayID = delivery.replayID { headers += [("vigil-replay", "true"), ("vigil-replay-id", replayID)] }
         switch delivery.followUp {
         case .escalation: headers.append(("vigil-escalation", "true"))
         case .reminder(let n): headers.append(("vigil-reminder", String(n)))
         case .acknowledged, .escalated: headers.append(("vigil-report", "true"))
-        case .caseReminder, nil: break
+        case .digest: headers.append(("vigil-digest", "true"))
+        case .caseReminder, .gathered, nil: break
         }
         return CurlRequest(url: url, headers: headers, body: body, timeoutMilliseconds: timeoutMilliseconds, pinnedAddress: pinned)
     }

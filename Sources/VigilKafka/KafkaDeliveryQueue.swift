@@ -171,9 +171,14 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
         let now = Timestamp.now()
         // A delivery already under way is left alone; one only recorded as pending is written
         // again, as its work record may be what a failed earlier attempt did not write (a
-        // second copy is harmless: workers send once and skip what is settled).
+        // second copy is harmless: workers send once and skip what is settled). A digest
+        // written again keeps the alert that opened it.
         let fresh = state.withLock { state in
-            deliveries.map { KafkaDeliveryMessage(routed: $0, now: now) }.filter { (state.view[$0.record.id]?.state ?? .pending) == .pending }
+            deliveries.map { routed -> KafkaDeliveryMessage in
+                let message = KafkaDeliveryMessage(routed: routed, now: now)
+                guard case .digest = routed.followUp, let known = state.view[message.record.id] else { return message }
+                return KafkaDeliveryMessage(record: known, firstAttemptAt: nil)
+            }.filter { (state.view[$0.record.id]?.state ?? .pending) == .pending }
         }
         var messages: [(topic: String, key: String, value: [UInt8])] = []
         for message in fresh {
@@ -203,7 +208,8 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
 
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
         state.withLock { state in
-            Set(ids.flatMap { state.byAlert[$0] ?? [] }.compactMap { state.view[$0] }.filter { $0.state != .skipped }.map(\.subscriberID))
+            Set(ids.flatMap { state.byAlert[$0] ?? [] }.compactMap { state.view[$0] }.filter { $0.state != .skipped && $0.followUp?.isDigest != true }
+                .map(\.subscriberID))
         }
     }
 
@@ -321,16 +327,33 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
         }
     }
 
-    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
+    public func complete(
+        _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
+    ) {
         guard let pending = state.withLock({ $0.claimed[id] }) else { return completion(KafkaError("delivery \(id) is not claimed by this worker")) }
         var next = pending.message
         next.record.updatedAt = now
         var messages: [(topic: String, key: String, value: [UInt8])] = []
+        var settled: [DeliveryRecord] = []
         switch outcome {
         case .delivered:
             next.record.state = .delivered
             next.record.nextAttemptAt = nil
             next.record.lastError = nil
+            // The alerts the digest listed are delivered with it; their own copies, waiting in
+            // this worker for their fallback time (same subscriber key, same partition), are
+            // dropped as settled at the next claim.
+            settled = state.withLock { state in
+                gathered.compactMap { state.view[$0] }.filter { $0.state == .pending || $0.state == .failed }.map { member in
+                    var member = member
+                    member.state = .delivered
+                    member.nextAttemptAt = nil
+                    member.lastError = nil
+                    member.updatedAt = now
+                    return member
+                }
+            }
+            messages += settled.map { (Self.outcomesTopic, $0.id, KafkaDeliveryMessage(record: $0, firstAttemptAt: nil).encoded()) }
         case .retry(let at, let error):
             next.record.state = .failed
             next.record.nextAttemptAt = at
@@ -347,7 +370,7 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
             next.record.lastError = reason
         }
         messages.append((Self.outcomesTopic, next.record.id, next.encoded()))
-        let finished = next, writes = messages
+        let finished = next, writes = messages, settledMembers = settled
         completing.enter()
         DispatchQueue.global().async { [self] in
             defer { completing.leave() }
@@ -359,10 +382,18 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
             }
             state.withLock { state in
                 state.claimed.removeValue(forKey: id)
+                for member in settledMembers { state.apply(member) }
                 state.apply(finished.record)
                 state.finish(pending.source.topicPartition, pending.source.offset)
             }
             completion(nil)
+        }
+    }
+
+    public func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] {
+        state.withLock { state in
+            (state.bySubscriber[digest.subscriberID] ?? []).flatMap { state.byAlert[$0] ?? [] }.compactMap { state.view[$0] }
+                .filter { $0.isGathered(into: digest) }
         }
     }
 

@@ -41,8 +41,9 @@ public struct BatchRouting: Sendable {
         for stored in batch {
             var caseRecipients = try recipients.caseRecipients(of: stored.alert, in: log)
             if stored.alert.kind != .alert { caseRecipients.formUnion(batchRecipients[stored.alert.caseID] ?? []) }
-            let routed = Router.route(stored, index: index, caseRecipients: caseRecipients)
-            batchRecipients[stored.alert.caseID, default: []].formUnion(routed.filter { $0.initialState != .skipped }.map(\.subscriberID))
+            let routed = Router.route(stored, index: index, caseRecipients: caseRecipients, now: now)
+            batchRecipients[stored.alert.caseID, default: []].formUnion(
+                routed.filter { $0.initialState != .skipped && $0.followUp?.isDigest != true }.map(\.subscriberID))
             deliveries += routed
             deliveries += FollowUpSchedule.followUps(
                 of: stored, routed: routed, index: index, eventReminderSeconds: eventReminderSeconds, now: now)

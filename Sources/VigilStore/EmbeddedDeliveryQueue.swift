@@ -214,7 +214,7 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
                 let chunk = ids[start..<min(ids.count, start + 500)]
                 let placeholders = chunk.map { _ in "?" }.joined(separator: ",")
                 for row in try transaction.connection.query(
-                    "SELECT DISTINCT subscriber_id FROM deliveries WHERE alert_id IN (\(placeholders)) AND state != 'skipped'",
+                    "SELECT DISTINCT subscriber_id FROM deliveries WHERE alert_id IN (\(placeholders)) AND state != 'skipped' AND \(Self.notDigest)",
                     chunk.map { .text($0) })
                 {
                     if let id = row.text(0) { found.insert(id) }
@@ -330,7 +330,9 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         return records
     }
 
-    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
+    public func complete(
+        _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
+    ) {
         let t = now.milliseconds
         // Lost in a power cut, an outcome leaves the delivery in flight: it is sent again.
         database.write(durable: false, { transaction in
@@ -338,6 +340,11 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
             switch outcome {
             case .delivered:
                 try db.run("UPDATE deliveries SET state = 'delivered', lease_until = NULL, next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE id = ?", [.integer(t), .text(id)])
+                for member in gathered {
+                    try db.run(
+                        "UPDATE deliveries SET state = 'delivered', next_attempt_at = NULL, last_error = NULL, updated_at = ? WHERE id = ? AND state IN ('pending', 'failed')",
+                        [.integer(t), .text(member)])
+                }
             case .retry(let at, let error):
                 try db.run("UPDATE deliveries SET state = 'failed', lease_until = NULL, next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?", [.integer(at.milliseconds), .text(error), .integer(t), .text(id)])
             case .dead(let error):
@@ -359,6 +366,16 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
             try transaction.connection.run(
                 "UPDATE deliveries SET state = 'pending', lease_until = NULL, next_attempt_at = ?, updated_at = ? WHERE state = 'in_flight'",
                 [.integer(now.milliseconds), .integer(now.milliseconds)])
+        }
+    }
+
+    public func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] {
+        guard case .digest(let window) = digest.followUp else { return [] }
+        return try database.read { transaction in
+            try transaction.connection.query(
+                "SELECT \(Self.columns) FROM deliveries INDEXED BY deliveries_gathered WHERE subscriber_id = ? AND channel_id = ? AND follow_up = ? AND state IN ('pending', 'failed')",
+                [.text(digest.subscriberID), .text(digest.channelID), .text(FollowUp.gathered(window: window.start).rawValue)]
+            ).map(Self.record).filter { $0.isGathered(into: digest) }
         }
     }
 
@@ -408,6 +425,9 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
             return counts
         }
     }
+
+    /// The SQL condition of a delivery that is not part of a digest (`FollowUp.isDigest`).
+    static let notDigest = "(follow_up IS NULL OR (follow_up NOT LIKE 'gathered:%' AND follow_up NOT LIKE 'digest:%'))"
 
     static let columns = "id, alert_id, alert_offset, subscriber_id, channel_id, channel_type, reason, clearance, severity_rank, state, attempts, next_attempt_at, last_error, created_at, updated_at, replay_id, follow_up"
 

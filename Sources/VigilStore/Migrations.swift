@@ -205,6 +205,11 @@ enum Migrations {
         );
         CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id, alert_offset);
         """,
+        // 12: the alerts gathered into a digest (issue 21), found by subscriber, channel and
+        // window; only deliveries with a follow-up are in it.
+        """
+        CREATE INDEX deliveries_gathered ON deliveries(subscriber_id, channel_id, follow_up) WHERE follow_up IS NOT NULL;
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

@@ -155,7 +155,7 @@ import Testing
         let stored = StoredAlert(offset: 3, alert: update)
         let routed = Router.route(stored, index: index)
         let followUps = FollowUpSchedule.followUps(of: stored, routed: routed, index: index, eventReminderSeconds: 24 * 3600, now: now)
-        #expect(followUps.map { "\($0.subscriberID) \($0.followUp!.eventType) \($0.dueAt!.milliseconds - now.milliseconds)" } == ["sub_desk case.reminder 86400000"])
+        #expect(followUps.map { "\($0.subscriberID) \($0.followUp!.eventType ?? "") \($0.dueAt!.milliseconds - now.milliseconds)" } == ["sub_desk case.reminder 86400000"])
         // An event already past is not reminded; one closer than the lead is reminded at once.
         update.nextEvent = CaseEvent(type: .hearing, at: Timestamp(milliseconds: now.milliseconds + 3_600_000))
         let soon = FollowUpSchedule.followUps(of: StoredAlert(offset: 4, alert: update), routed: routed, index: index, eventReminderSeconds: 24 * 3600, now: now)

@@ -38,10 +38,13 @@ import VigilCore
                 return taken
             }
         }
-        func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
+        func complete(
+            _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
+        ) {
             state.withLock { $0.outcomes[id] = outcome }
             completion(nil)
         }
+        func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] { [] }
         func firstAttempt(of id: String) throws -> Timestamp? { nil }
         func nextDueTime() throws -> Timestamp? { nil }
         func deadLetters(limit: Int) throws -> [DeliveryRecord] { [] }

@@ -165,10 +165,19 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         }
     }
 
-    public func complete(_ id: String, outcome: DeliveryOutcome, at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void) {
+    public func complete(
+        _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
+    ) {
         let failure: (any Error)? = state.withLock { state in
             if let failure = state.writeFailure { return failure }
             guard var entry = state.entries[id] else { return nil }  // as an UPDATE of no row
+            if case .delivered = outcome {
+                for member in gathered {
+                    guard var settled = state.entries[member], [.pending, .failed].contains(settled.record.state) else { continue }
+                    (settled.record.state, settled.record.nextAttemptAt, settled.record.lastError, settled.record.updatedAt) = (.delivered, nil, nil, now)
+                    state.entries[member] = settled
+                }
+            }
             (entry.record.state, entry.record.nextAttemptAt, entry.record.lastError) = switch outcome {
             case .delivered: (.delivered, nil, nil)
             case .retry(let at, let error): (.failed, at, error)
@@ -184,6 +193,10 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
     }
 
     public func firstAttempt(of id: String) throws -> Timestamp? { state.withLock { $0.entries[id]?.firstAttempt } }
+
+    public func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] {
+        state.withLock { state in state.entries.values.map(\.record).filter { $0.isGathered(into: digest) }.sorted { $0.id < $1.id } }
+    }
 
     public func nextDueTime() throws -> Timestamp? {
         state.withLock { state in
