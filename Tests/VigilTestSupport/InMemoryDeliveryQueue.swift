@@ -94,7 +94,7 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
         let wanted = Set(ids)
         return state.withLock { state in
-            Set(state.entries.values.map(\.record).filter { wanted.contains($0.alertID) && $0.state != .skipped }.map(\.subscriberID))
+            Set(state.entries.values.map(\.record).filter { wanted.contains($0.alertID) && $0.state != .skipped && $0.followUp?.isDigest != true }.map(\.subscriberID))
         }
     }
 
