@@ -13,17 +13,22 @@ public enum DigestEmail {
         let l = EmailLabels.forLanguage(language)
         let period = "\(localTime(digest.window.start, digest.timezone)) – \(localTime(digest.window.end, digest.timezone)) (\(digest.timezone))"
         let subject = "[\(l.label("digest_prefix"))] \(digest.entries.count) \(l.label("digest_alerts")), \(period)"
-        let columns = [l.label("received"), l.label("severity"), l.label("country"), l.label("threat"), l.label("case_status"), l.label("summary")]
+        let columns = [
+            l.label("received"), l.label("severity"), l.label("country"), l.label("threat"), l.label("defender"), l.label("case_status"),
+            l.label("summary"),
+        ]
+        // The digest is the only message its alerts get: each summary is shown whole (the
+        // withheld text, in the reader's language, in place of one above the clearance).
         let rows: [[String]] = digest.entries.map { entry in
             var alert = entry.alert
             if WithheldSummary.isWithheld(alert.summary) { alert.summary = WithheldSummary.text(for: language) }
-            var summary = AlertEmail.summaryStart(alert.summary)
-            if alert.status == .exercise { summary = "[EXERCISE] " + summary }
+            var summary = alert.summary
             if alert.kind == .update { summary = "\(l.label("update")): " + summary }
-            if alert.kind == .cancel { summary = "\(l.label("cancel").split(separator: " ").first ?? ""): " + summary }
+            if alert.kind == .cancel { summary = "\(firstWord(l.label("cancel"))): " + summary }
+            if alert.status == .exercise { summary = "[\(firstWord(l.label("exercise")))] " + summary }
             return [
                 localTime(alert.receivedAt, digest.timezone), l.word(for: alert.severity),
-                alert.country.name + (alert.region.map { " — \($0)" } ?? ""), l.word(for: alert.threat),
+                alert.country.name + (alert.region.map { " — \($0)" } ?? ""), l.word(for: alert.threat), alert.defender.name,
                 alert.caseStatus.map { $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? "", summary,
             ]
         }
@@ -55,6 +60,10 @@ public enum DigestEmail {
         message.extraHeaders = [("X-Vigil-Delivery", deliveryID), ("X-Vigil-Digest", String(digest.entries.count))]
         return message
     }
+
+    /// The first word of a label (`CANCELLED` of "CANCELLED — this case was filed in error."),
+    /// for a marker in front of a summary.
+    static func firstWord(_ label: String) -> String { label.split(separator: " ").first.map(String.init) ?? label }
 
     /// `2026-12-07 08:00` in `timezone` (UTC when it is not one Foundation knows).
     static func localTime(_ time: Timestamp, _ timezone: String) -> String {
