@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import VigilCore
 @testable import VigilDelivery
@@ -200,6 +201,118 @@ import VigilCore
         #expect(redacted["region"] == .string(RedactionMark.redacted))
         // The cleared ones keep theirs.
         #expect(Self.object(Self.object(Self.object(alerts.last)["alert"])["defender"])["name"] == .string("Ales B."))
+    }
+
+    // MARK: - Through the workers
+
+    /// A queue holding one digest due and the deliveries gathered into it; records each
+    /// outcome and what a delivered digest settled.
+    final class DigestQueue: DeliveryWorkQueue {
+        private let state: Mutex<(due: [DeliveryRecord], gathered: [DeliveryRecord], outcomes: [String: DeliveryOutcome], settled: [String])>
+
+        init(due: [DeliveryRecord], gathered: [DeliveryRecord]) { state = Mutex((due, gathered, [:], [])) }
+
+        var outcomes: [String: DeliveryOutcome] { state.withLock { $0.outcomes } }
+        var settled: [String] { state.withLock { $0.settled } }
+
+        func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
+            state.withLock { state in
+                let taken = Array(state.due.prefix(claim.limit))
+                state.due.removeFirst(taken.count)
+                return taken
+            }
+        }
+        func complete(
+            _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
+        ) {
+            state.withLock {
+                $0.outcomes[id] = outcome
+                $0.settled += gathered
+            }
+            completion(nil)
+        }
+        func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] { state.withLock { $0.gathered.filter { $0.isGathered(into: digest) } } }
+        func firstAttempt(of id: String) throws -> Timestamp? { nil }
+        func nextDueTime() throws -> Timestamp? { nil }
+    }
+
+    /// A desk with digests in two zones: Colombia daily at 08:00 UTC, Belarus daily at 08:00 in Kolkata.
+    static let twoZoneDesk = Subscriber(
+        id: "sub_desk", name: "Desk", kind: .embassy, organisation: "Org", contact: "desk@example.org", clearance: .restricted, language: "fr",
+        channels: [Channel(id: "ch_hook", type: .webhook, url: "http://127.0.0.1:9/hook")],
+        subscriptions: [
+            Subscription(countries: [CountryCode("CO")!], minSeverity: .low, digest: DigestSchedule(below: .high, every: .days(1), at: TimeOfDay(hour: 8, minute: 0))),
+            Subscription(
+                countries: [CountryCode("BY")!], minSeverity: .low,
+                digest: DigestSchedule(below: .high, every: .days(1), at: TimeOfDay(hour: 8, minute: 0), timezone: "Asia/Kolkata")),
+        ])
+
+    static func record(_ id: String, alert: Alert, followUp: FollowUp, state: DeliveryState) -> DeliveryRecord {
+        let reason: RoutingReason = if case .digest = followUp { .digest } else { .matched }
+        return DeliveryRecord(
+            id: id, alertID: alert.id, alertOffset: 1, subscriberID: "sub_desk", channelID: "ch_hook", channelType: .webhook,
+            reason: reason, clearance: .restricted, severity: alert.severity,
+            state: state, attempts: 1, nextAttemptAt: nil, lastError: nil, createdAt: alert.receivedAt, updatedAt: alert.receivedAt, followUp: followUp)
+    }
+
+    /// Runs a pool over one due digest (at most 5 s) and returns the queue and what was posted.
+    static func send(digest: DeliveryRecord, gathered: [DeliveryRecord], log: DeliveryWorkerPoolTests.OneAlertLog) -> (DigestQueue, [CurlRequest]) {
+        let queue = DigestQueue(due: [digest], gathered: gathered)
+        let transport = DeliveryWorkerPoolTests.FakeTransport([.success(HTTPOutcome(status: 204, retryAfterMilliseconds: nil, latencyMilliseconds: 1))])
+        var configuration = WorkerConfiguration()
+        configuration.allowPrivateWebhooks = true
+        configuration.ackURL = { alertID, subscriberID in "https://vigil.example.org/ack/\(alertID)/\(subscriberID)" }
+        let pool = DeliveryWorkerPool(
+            queue: queue, log: log, directory: DeliveryWorkerPoolTests.OneSubscriber(subscriber: twoZoneDesk), configuration: configuration,
+            transport: transport)
+        pool.start()
+        let deadline = Date().addingTimeInterval(5)
+        while queue.outcomes.isEmpty && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        pool.stop(timeout: 5)
+        return (queue, transport.requests)
+    }
+
+    @Test func theWorkersSendTheDigestInTheZoneOfTheScheduleThatMadeItsWindow() throws {
+        // Kolkata's 08:00 is 02:30Z.
+        let kolkata = Self.twoZoneDesk.subscriptions[1].digest!
+        let window = kolkata.window(containing: Self.instant("2026-12-07T12:00:00Z"))
+        #expect(window == DigestWindow(start: Self.instant("2026-12-07T02:30:00Z"), end: Self.instant("2026-12-08T02:30:00Z")))
+        let alert = Self.alert(received: "2026-12-07T12:00:00Z", severity: .low, summary: "Summoned")
+        let gathered = Self.record("dlv_gathered", alert: alert, followUp: .gathered(window: window.start), state: .pending)
+        // Gathered into another window: not listed, not settled.
+        let other = Self.record("dlv_other", alert: alert, followUp: .gathered(window: window.end), state: .pending)
+        let digest = Self.record("dlv_digest_1", alert: alert, followUp: .digest(window), state: .inFlight)
+        let (queue, requests) = Self.send(digest: digest, gathered: [gathered, other], log: DeliveryWorkerPoolTests.OneAlertLog(alert))
+
+        #expect(queue.outcomes["dlv_digest_1"] == .delivered)
+        #expect(queue.settled == ["dlv_gathered"])
+        let request = try #require(requests.first)
+        #expect(requests.count == 1)
+        #expect(request.headers.contains { $0.0 == "vigil-digest" && $0.1 == "true" })
+        let data = Self.object(Self.object(try JSONParser.parse(request.body))["data"])
+        #expect(Self.object(data["window"])["timezone"] == .string("Asia/Kolkata"))
+        #expect(data["count"] == .number(1))
+        guard case .array(let alerts)? = data["alerts"] else {
+            Issue.record("no alerts array")
+            return
+        }
+        #expect(alerts.map { Self.object($0)["delivery_id"] } == [.string("dlv_gathered")])
+        #expect(Self.object(alerts.first)["ack_url"] == .string("https://vigil.example.org/ack/\(alert.id)/sub_desk"))
+    }
+
+    @Test func aDigestWithNothingGatheredIsCancelledAndNothingIsSent() {
+        let alert = Self.alert(received: "2026-12-07T12:00:00Z", severity: .low, summary: "Summoned")
+        let window = DigestWindow(start: Self.instant("2026-12-07T02:30:00Z"), end: Self.instant("2026-12-08T02:30:00Z"))
+        // Its only alert was already sent on its own (delivered): nothing waits for the digest.
+        let sent = Self.record("dlv_gathered", alert: alert, followUp: .gathered(window: window.start), state: .delivered)
+        let digest = Self.record("dlv_digest_1", alert: alert, followUp: .digest(window), state: .inFlight)
+        let (queue, requests) = Self.send(digest: digest, gathered: [sent], log: DeliveryWorkerPoolTests.OneAlertLog(alert))
+        guard case .cancelled? = queue.outcomes["dlv_digest_1"] else {
+            Issue.record("an empty digest is cancelled: \(queue.outcomes)")
+            return
+        }
+        #expect(requests.isEmpty)
+        #expect(queue.settled.isEmpty)
     }
 
     @Test func anEmptyDigestStillParses() throws {
