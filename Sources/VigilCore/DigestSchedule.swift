@@ -31,6 +31,10 @@ public struct DigestSchedule: Sendable, Equatable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         below = try c.decode(Severity.self, forKey: .below)
+        // A stored schedule gathering critical alerts (from a record made elsewhere) would hold them back.
+        guard Self.allowedBelow.contains(below) else {
+            throw DecodingError.dataCorruptedError(forKey: .below, in: c, debugDescription: "a digest gathers below medium or high only")
+        }
         let everyText = try c.decode(String.self, forKey: .every)
         guard let every = DigestPeriod(iso8601: everyText) else {
             throw DecodingError.dataCorruptedError(forKey: .every, in: c, debugDescription: "'\(everyText)' is not a digest period")

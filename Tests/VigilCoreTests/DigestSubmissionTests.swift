@@ -105,6 +105,7 @@ import Testing
 
     @Test(arguments: [
         #"{"below": "high", "every": "P32D"}"#, #"{"below": "high", "every": "P1D", "at": "8h"}"#, #"{"below": "noise", "every": "P1D"}"#,
+        #"{"below": "critical", "every": "P1D"}"#, #"{"below": "low", "every": "P1D"}"#, #"{"every": "P1D"}"#,
     ])
     func aStoredDigestThatNoLongerReadsIsRefused(digest: String) {
         // A record from elsewhere is checked as it is decoded, not trusted.
