@@ -71,6 +71,15 @@ import VigilCore
         #expect(message.text.hasPrefix("\(intro) 2026-12-07 08:00 – 2026-12-08 08:00 (Europe/Brussels)."))
     }
 
+    @Test func windowsShorterThanAMinuteShowSeconds() {
+        let alert = Self.alert(received: "2026-12-07T12:00:13.250Z", severity: .low, summary: "Summoned")
+        let window = DigestWindow(start: Self.instant("2026-12-07T12:00:10Z"), end: Self.instant("2026-12-07T12:00:20Z"))
+        let digest = Digest(window: window, timezone: "Asia/Kolkata", entries: [Digest.Entry(deliveryID: "dlv_g", alert: alert, ackURL: nil)])
+        let message = Self.email(digest, language: "en")
+        #expect(message.subject == "[DIGEST] 1 alerts, 2026-12-07 17:30:10 – 2026-12-07 17:30:20 (Asia/Kolkata)")
+        #expect(message.text.contains("Received: 2026-12-07 17:30:13\n"))
+    }
+
     @Test func everyLanguageHasTheDigestsWords() {
         for language in ["en", "fr", "nl", "es", "de"] {
             let labels = EmailLabels.forLanguage(language)
