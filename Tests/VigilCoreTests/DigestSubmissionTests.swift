@@ -45,7 +45,7 @@ import Testing
         (#"{"below": "high", "every": "PT10S", "timezone": "Asia/Kolkata"}"#, DigestSchedule(below: .high, every: .seconds(10), timezone: "Asia/Kolkata")),
         (#"{"below": "medium", "every": "PT90M", "at": "06:30", "timezone": "UTC"}"#, DigestSchedule(below: .medium, every: .seconds(5400), at: TimeOfDay(hour: 6, minute: 30))),
     ] as [(String, DigestSchedule)])
-    func defaultsAreMidnightUTC(digest: String, expected: DigestSchedule) throws {
+    func goodDigestsDecodeWithMidnightUTCAsDefaults(digest: String, expected: DigestSchedule) throws {
         let subscriber = try validate(body(digest: digest))
         #expect(subscriber.subscriptions[0].digest == expected)
         #expect(subscriber.subscriptions[0].digest?.every.iso8601 == expected.every.iso8601)
