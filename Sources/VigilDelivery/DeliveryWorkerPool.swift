@@ -413,7 +413,9 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
                 ackURL: configuration.ackURL(stored.alert.id, subscriber.id)))
         }
         guard let first = entries.first else { return .settled(.cancelled(reason: "no alert is left to send in this window")) }
-        let timezone = subscriber.subscriptions.lazy.compactMap(\.digest).first?.timezone ?? "UTC"
+        // The zone of the schedule that made this window (a subscriber may have digests in two zones).
+        let schedules = subscriber.subscriptions.compactMap(\.digest)
+        let timezone = (schedules.first { $0.window(containing: window.start) == window } ?? schedules.first)?.timezone ?? "UTC"
         var target = SendTarget(alert: first.alert, subscriber: subscriber, channel: channel, secrets: try secrets(of: channel))
         target.digest = Digest(window: window, timezone: timezone, entries: entries)
         return .send(target)
