@@ -15,7 +15,8 @@ public enum DigestEmail {
         let seconds = digest.window.start.milliseconds % 60_000 != 0 || digest.window.end.milliseconds % 60_000 != 0
         func local(_ time: Timestamp) -> String { localTime(time, digest.timezone, seconds: seconds) }
         let period = "\(local(digest.window.start)) – \(local(digest.window.end)) (\(digest.timezone))"
-        let subject = "[\(l.label("digest_prefix"))] \(digest.entries.count) \(l.label("digest_alerts")), \(period)"
+        let noun = l.label(digest.entries.count == 1 ? "digest_alert" : "digest_alerts")
+        let subject = "[\(l.label("digest_prefix"))] \(digest.entries.count) \(noun), \(period)"
         let columns = [
             l.label("received"), l.label("severity"), l.label("country"), l.label("threat"), l.label("defender"), l.label("case_status"),
             l.label("summary"),

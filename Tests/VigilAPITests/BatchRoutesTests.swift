@@ -12,37 +12,16 @@ import VigilTestSupport
 /// order, with the status and body a single filing would have had; valid ones appended,
 /// invalid ones not; per-alert idempotency keys; audit lines and rate limits count alerts.
 @Suite(.timeLimit(.minutes(1))) struct BatchRoutesTests {
-    let fixture: RoutingFixture
-    let audit: AuditTrail
-    let handler: HTTPHandler
-    let authenticator: Authenticator
-    let secret = "batch-partner-secret-0123456789"
+    let routes: AlertRoutesHarness
+    var fixture: RoutingFixture { routes.fixture }
+    var audit: AuditTrail { routes.audit }
 
     init(burst: Double = 2000) throws {
-        fixture = try RoutingFixture()
-        let tokens = TokenStore(database: fixture.database)
-        audit = AuditTrail(database: fixture.database)
-        authenticator = Authenticator(tokens: tokens, limiter: RateLimiter(rate: 0.001, burst: burst))
-        _ = try tokens.register(secret: secret, organisation: "partner", scopes: [.alertsRead, .alertsWrite], clearance: .confidential)
-        let intake = AlertIntake(log: fixture.log, fingerprintKey: Array(repeating: 7, count: 32), metrics: fixture.metrics)
-        let filing = AlertFiling(intake: intake, audit: audit, metrics: fixture.metrics, logger: fixture.logger)
-        var router = HTTPRouter()
-        AlertsAPI(
-            log: fixture.log, deliveries: fixture.queue, authenticator: authenticator, audit: audit, filing: filing, metrics: fixture.metrics,
-            logger: fixture.logger
-        ).register(on: &router)
-        handler = router.handler
+        routes = try AlertRoutesHarness(secret: "batch-partner-secret-0123456789", limiter: RateLimiter(rate: 0.001, burst: burst))
     }
 
     func post(_ body: String, contentType: String = "application/json") -> (status: Int, json: [String: Any]) {
-        var fields = HTTPHeaders()
-        fields.set("authorization", "Bearer \(secret)")
-        fields.set("content-type", contentType)
-        var request = HTTPRequest(method: "POST", target: "/v1/alerts/batch", headers: fields, body: Array(body.utf8))
-        request.remoteAddress = "192.0.2.9"
-        let answer = Mutex<HTTPResponse?>(nil)
-        handler(request, HTTPResponder(capture: { response in answer.withLock { $0 = response } }))
-        let response = answer.withLock { $0 } ?? HTTPResponse(status: 0)
+        let response = routes.send("POST", "/v1/alerts/batch", body: Array(body.utf8), headers: ["content-type": contentType])
         return (response.status, (try? JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any]) ?? [:])
     }
 

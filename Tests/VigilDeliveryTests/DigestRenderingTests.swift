@@ -76,14 +76,14 @@ import VigilCore
         let window = DigestWindow(start: Self.instant("2026-12-07T12:00:10Z"), end: Self.instant("2026-12-07T12:00:20Z"))
         let digest = Digest(window: window, timezone: "Asia/Kolkata", entries: [Digest.Entry(deliveryID: "dlv_g", alert: alert, ackURL: nil)])
         let message = Self.email(digest, language: "en")
-        #expect(message.subject == "[DIGEST] 1 alerts, 2026-12-07 17:30:10 – 2026-12-07 17:30:20 (Asia/Kolkata)")
+        #expect(message.subject == "[DIGEST] 1 alert, 2026-12-07 17:30:10 – 2026-12-07 17:30:20 (Asia/Kolkata)")
         #expect(message.text.contains("Received: 2026-12-07 17:30:13\n"))
     }
 
     @Test func everyLanguageHasTheDigestsWords() {
         for language in ["en", "fr", "nl", "es", "de"] {
             let labels = EmailLabels.forLanguage(language)
-            for key in ["digest_prefix", "digest_alerts", "digest_intro"] {
+            for key in ["digest_prefix", "digest_alerts", "digest_alert", "digest_intro"] {
                 #expect(labels.fields[key] != nil, "\(language) lacks \(key)")
             }
         }
@@ -214,37 +214,6 @@ import VigilCore
 
     // MARK: - Through the workers
 
-    /// A queue holding one digest due and the deliveries gathered into it; records each
-    /// outcome and what a delivered digest settled.
-    final class DigestQueue: DeliveryWorkQueue {
-        private let state: Mutex<(due: [DeliveryRecord], gathered: [DeliveryRecord], outcomes: [String: DeliveryOutcome], settled: [String])>
-
-        init(due: [DeliveryRecord], gathered: [DeliveryRecord]) { state = Mutex((due, gathered, [:], [])) }
-
-        var outcomes: [String: DeliveryOutcome] { state.withLock { $0.outcomes } }
-        var settled: [String] { state.withLock { $0.settled } }
-
-        func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
-            state.withLock { state in
-                let taken = Array(state.due.prefix(claim.limit))
-                state.due.removeFirst(taken.count)
-                return taken
-            }
-        }
-        func complete(
-            _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
-        ) {
-            state.withLock {
-                $0.outcomes[id] = outcome
-                $0.settled += gathered
-            }
-            completion(nil)
-        }
-        func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] { state.withLock { $0.gathered.filter { $0.isGathered(into: digest) } } }
-        func firstAttempt(of id: String) throws -> Timestamp? { nil }
-        func nextDueTime() throws -> Timestamp? { nil }
-    }
-
     /// A desk with digests in two zones: Colombia daily at 08:00 UTC, Belarus daily at 08:00 in Kolkata.
     static let twoZoneDesk = Subscriber(
         id: "sub_desk", name: "Desk", kind: .embassy, organisation: "Org", contact: "desk@example.org", clearance: .restricted, language: "fr",
@@ -265,8 +234,8 @@ import VigilCore
     }
 
     /// Runs a pool over one due digest (at most 5 s) and returns the queue and what was posted.
-    static func send(digest: DeliveryRecord, gathered: [DeliveryRecord], log: DeliveryWorkerPoolTests.OneAlertLog) -> (DigestQueue, [CurlRequest]) {
-        let queue = DigestQueue(due: [digest], gathered: gathered)
+    static func send(digest: DeliveryRecord, gathered: [DeliveryRecord], log: DeliveryWorkerPoolTests.OneAlertLog) -> (DeliveryWorkerPoolTests.FakeQueue, [CurlRequest]) {
+        let queue = DeliveryWorkerPoolTests.FakeQueue([digest], gathered: gathered)
         let transport = DeliveryWorkerPoolTests.FakeTransport([.success(HTTPOutcome(status: 204, retryAfterMilliseconds: nil, latencyMilliseconds: 1))])
         var configuration = WorkerConfiguration()
         configuration.allowPrivateWebhooks = true
