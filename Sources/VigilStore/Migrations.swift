@@ -210,6 +210,11 @@ enum Migrations {
         """
         CREATE INDEX deliveries_gathered ON deliveries(subscriber_id, channel_id, follow_up) WHERE follow_up IS NOT NULL;
         """,
+        // 13: a version per token, raised by every change, so a replica never goes back to an
+        // older state of it (issue 23): a stale record read again cannot revive a revoked token.
+        """
+        ALTER TABLE tokens ADD COLUMN version INTEGER NOT NULL DEFAULT 1;
+        """,
     ]
 
     /// The key file's schema, applied at every open: a fresh or restored-without-keys file

@@ -62,23 +62,26 @@ public final class TokenStore: Sendable {
         self.feed = feed
     }
 
-    /// Stores a token whose secret is `secret` and returns its record.
+    /// Stores a token whose secret is `secret` and returns its record; a live token with that
+    /// secret is updated. A revoked one stays revoked: registering its secret again throws
+    /// `TokenRefusal.revoked` (revocation is final, issue 23).
     @discardableResult
     public func register(secret: String, organisation: String, scopes: Set<Scope>, clearance: Confidentiality) throws -> TokenRecord {
         let record = TokenRecord(
             id: "tok_" + String(SHA256.hex(secret).prefix(16)), organisation: organisation, scopes: scopes,
             clearance: clearance, createdAt: .now())
         let hash = SHA256.hex(secret)
-        _ = try database.writeAndWait { transaction in
+        let stored = try database.writeAndWait { transaction in
             try transaction.connection.run(
                 """
                 INSERT INTO tokens(id, hash, organisation, scopes, clearance, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(hash) DO UPDATE SET organisation = excluded.organisation, scopes = excluded.scopes,
-                    clearance = excluded.clearance, revoked_at = NULL
+                    clearance = excluded.clearance, version = tokens.version + 1 WHERE tokens.revoked_at IS NULL
                 """,
                 [.text(record.id), .text(hash), .text(organisation), .text(Self.encode(scopes)), .text(clearance.rawValue),
-                 .integer(record.createdAt.milliseconds)])
+                 .integer(record.createdAt.milliseconds)]) > 0
         }
+        guard stored else { throw TokenRefusal.revoked(id: record.id) }
         try replicate(record.id)
         return record
     }
@@ -125,7 +128,7 @@ public final class TokenStore: Sendable {
                 """
                 INSERT INTO tokens(id, hash, organisation, scopes, clearance, created_at) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(hash) DO UPDATE SET organisation = excluded.organisation, scopes = excluded.scopes,
-                    clearance = excluded.clearance WHERE tokens.revoked_at IS NULL
+                    clearance = excluded.clearance, version = tokens.version + 1 WHERE tokens.revoked_at IS NULL
                 """,
                 [.text(record.id), .text(hash), .text(organisation), .text(Self.encode(scopes)), .text(clearance.rawValue),
                  .integer(record.createdAt.milliseconds)]) > 0
@@ -148,14 +151,14 @@ public final class TokenStore: Sendable {
     public func revoke(id: String) throws -> Bool {
         let revoked = try database.writeAndWait { transaction in
             try transaction.connection.run(
-                "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                "UPDATE tokens SET revoked_at = ?, version = version + 1 WHERE id = ? AND revoked_at IS NULL",
                 [.integer(Timestamp.now().milliseconds), .text(id)]) > 0
         }
         if revoked { try replicate(id) }
         return revoked
     }
 
-    private static let columns = ["id", "hash", "organisation", "scopes", "clearance", "created_at", "revoked_at"]
+    private static let columns = ["id", "hash", "organisation", "scopes", "clearance", "created_at", "revoked_at", "version"]
 
     /// Publishes token `id`'s row to the feed, if there is one.
     private func replicate(_ id: String) throws {
@@ -168,14 +171,16 @@ public final class TokenStore: Sendable {
         w.beginObject()
         for (index, column) in Self.columns.enumerated() where !(row.text(index) == nil && row.int(index) == nil) {
             w.key(column)
-            if column.hasSuffix("_at") { w.integer(row.int(index) ?? 0) } else { w.string(row.text(index) ?? "") }
+            if column.hasSuffix("_at") || column == "version" { w.integer(row.int(index) ?? 0) } else { w.string(row.text(index) ?? "") }
         }
         w.endObject()
         try feed.publish(key: id, value: w.bytes)
     }
 
-    /// Makes token `id` what `row` says (as another process published it); the feed is not
-    /// written again.
+    /// Makes token `id` what `row` says (as another process published it), unless this process
+    /// holds a later version of it, or holds it revoked and `row` does not (revocation is
+    /// final: a stale record read again never revives a token); the feed is not written again.
+    /// A record from before versions counts as version 1.
     public func applyReplica(id: String, row: [UInt8]?) throws {
         guard let row else {
             _ = try database.writeAndWait { try $0.connection.run("DELETE FROM tokens WHERE id = ?", [.text(id)]) }
@@ -195,10 +200,17 @@ public final class TokenStore: Sendable {
             default: read.append(.null)
             }
         }
+        if case .null = read[7] { read[7] = .integer(1) }
         let values = read
         _ = try database.writeAndWait { transaction in
-            try transaction.connection.run("DELETE FROM tokens WHERE id = ? OR hash = ?", [values[0], values[1]])
-            try transaction.connection.run("INSERT INTO tokens(\(Self.columns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?)", values)
+            let db = transaction.connection
+            if let local = try db.query("SELECT version, revoked_at FROM tokens WHERE id = ? OR hash = ?", [values[0], values[1]]).first {
+                let incomingVersion: Int64 = if case .integer(let v) = values[7] { v } else { 1 }
+                let incomingRevoked: Bool = if case .null = values[6] { false } else { true }
+                if (local.int(0) ?? 1) > incomingVersion || (local.int(1) != nil && !incomingRevoked) { return }
+            }
+            try db.run("DELETE FROM tokens WHERE id = ? OR hash = ?", [values[0], values[1]])
+            try db.run("INSERT INTO tokens(\(Self.columns.joined(separator: ", "))) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", values)
         }
     }
 
