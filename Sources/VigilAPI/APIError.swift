@@ -32,7 +32,6 @@ public enum APIError: Error, Sendable {
     /// 503: the store or log cannot take writes now.
     case unavailable(String)
 
-    /// The response to send.
     /// The status this error answers with.
     public var status: Int { response.status }
 
@@ -49,33 +48,47 @@ public enum APIError: Error, Sendable {
         }
     }
 
+    /// The `error` code of its JSON body (`validation_failed`, `idempotency_conflict`, …).
+    public var code: String {
+        switch self {
+        case .badRequest: "bad_request"
+        case .unauthorized: "unauthorized"
+        case .forbidden: "forbidden"
+        case .notFound: "not_found"
+        case .conflict: "idempotency_conflict"
+        case .handlingConflict: "handling_instruction"
+        case .gone: "gone"
+        case .unsupportedMediaType: "unsupported_media_type"
+        case .validation: "validation_failed"
+        case .tooManyRequests: "rate_limited"
+        case .tooManyFailures: "too_many_failures"
+        case .tooManyLongPolls: "too_many_long_polls"
+        case .unavailable: "unavailable"
+        }
+    }
+
+    /// The response to send.
     public var response: HTTPResponse {
         switch self {
-        case .badRequest(let m): APIError.body(400, "bad_request", m)
-        case .unauthorized(let m):
-            APIError.body(401, "unauthorized", m, headers: ["www-authenticate": "Bearer realm=\"vigil\""])
-        case .forbidden(let m): APIError.body(403, "forbidden", m)
-        case .notFound(let m): APIError.body(404, "not_found", m)
-        case .conflict(let m): APIError.body(409, "idempotency_conflict", m)
-        case .handlingConflict(let instruction, let m):
-            APIResponse.json(409, HandlingBody(error: "handling_instruction", instruction: instruction, message: m))
-        case .gone(let m): APIError.body(410, "gone", m)
-        case .unsupportedMediaType(let m): APIError.body(415, "unsupported_media_type", m)
-        case .validation(let failure):
-            APIResponse.json(422, ValidationBody(error: "validation_failed", fields: failure.fields))
+        case .badRequest(let m): APIError.body(400, code, m)
+        case .unauthorized(let m): APIError.body(401, code, m, headers: ["www-authenticate": "Bearer realm=\"vigil\""])
+        case .forbidden(let m): APIError.body(403, code, m)
+        case .notFound(let m): APIError.body(404, code, m)
+        case .conflict(let m): APIError.body(409, code, m)
+        case .handlingConflict(let instruction, let m): APIResponse.json(409, HandlingBody(error: code, instruction: instruction, message: m))
+        case .gone(let m): APIError.body(410, code, m)
+        case .unsupportedMediaType(let m): APIError.body(415, code, m)
+        case .validation(let failure): APIResponse.json(422, ValidationBody(error: code, fields: failure.fields))
         case .tooManyRequests(let seconds):
-            APIError.body(
-                429, "rate_limited", "this token is over its rate limit; retry in \(seconds) s",
-                headers: ["retry-after": String(seconds)])
+            APIError.body(429, code, "this token is over its rate limit; retry in \(seconds) s", headers: ["retry-after": String(seconds)])
         case .tooManyFailures(let seconds):
             APIError.body(
-                429, "too_many_failures", "too many failed authentications from this address; retry in \(seconds) s",
-                headers: ["retry-after": String(seconds)])
+                429, code, "too many failed authentications from this address; retry in \(seconds) s", headers: ["retry-after": String(seconds)])
         case .tooManyLongPolls(let limit, let seconds):
             APIError.body(
-                429, "too_many_long_polls", "this token already holds \(limit) waiting requests (wait=…); retry in \(seconds) s or without wait",
+                429, code, "this token already holds \(limit) waiting requests (wait=…); retry in \(seconds) s or without wait",
                 headers: ["retry-after": String(seconds)])
-        case .unavailable(let m): APIError.body(503, "unavailable", m, headers: ["retry-after": "5"])
+        case .unavailable(let m): APIError.body(503, code, m, headers: ["retry-after": "5"])
         }
     }
 

@@ -37,6 +37,7 @@ public struct AlertsAPI: Sendable {
         // Filing answers from the append's completion and waits for no commit: it runs on
         // the connection's queue, without a hop to the blocking pool.
         router.add("POST", "/v1/alerts", inline: true) { request, responder in file(request, responder) }
+        router.add("POST", "/v1/alerts/batch", inline: true) { request, responder in fileBatch(request, responder) }
         router.add("GET", "/v1/alerts/{id}") { request, responder in read(request, responder) }
         router.add("GET", "/v1/alerts") { request, responder in list(request, responder) }
         router.add("GET", "/v1/alerts/{id}/deliveries") { request, responder in listDeliveries(request, responder) }
@@ -55,6 +56,25 @@ public struct AlertsAPI: Sendable {
         filing.file(request.body, by: token, idempotencyKey: request.headers["idempotency-key"]) { result in
             responder.send(AlertsAPI.filed(result))
         }
+    }
+
+    /// `POST /v1/alerts/batch` (issue 22): up to `AlertFiling.maxBatch` alerts, each validated
+    /// and audited on its own, the valid ones appended in one durable write; `200` with one
+    /// result per alert once that write is durable. Each alert counts against the token's
+    /// rate limit.
+    func fileBatch(_ request: HTTPRequest, _ responder: HTTPResponder) {
+        guard let token = authenticator.require(.alertsWrite, request, responder) else { return }
+        if let type = request.headers["content-type"]?.lowercased(), !type.hasPrefix("application/json") {
+            return responder.send(APIError.unsupportedMediaType("send a batch as application/json: {\"alerts\": [...]}").response)
+        }
+        let batch: AlertBatch
+        do {
+            batch = try AlertBatch(json: request.body)
+        } catch {
+            return responder.send(error.response)
+        }
+        if let refusal = authenticator.charge(token, cost: batch.items.count - 1) { return responder.send(refusal.response) }
+        filing.fileAll(batch.items, by: token) { results in responder.send(AlertBatch.response(results)) }
     }
 
     /// Files a CAP document: `400` when it cannot be read (a DTD, an entity, not UTF-8, not

@@ -209,6 +209,13 @@ public final class Authenticator: Sendable {
         }
     }
 
+    /// Charges `record`'s rate limit `cost` more requests (a batch counts its alerts, not the
+    /// one request `authorize` took); the `429` to answer when that is over the limit.
+    public func charge(_ record: TokenRecord, cost: Int) -> APIError? {
+        guard let limiter, cost > 0, let wait = limiter.admit(record.id, cost: Double(cost)) else { return nil }
+        return .tooManyRequests(retryAfter: wait)
+    }
+
     /// Forgets cached answers, for example after a revocation in this process.
     public func invalidate() {
         state.withLock {

@@ -365,6 +365,13 @@ enum ConsoleCatalogue {
         "subs.countries.hint": ["ISO codes separated by spaces or commas (BY CO PH), or * for every country.", "Codes ISO séparés par des espaces ou des virgules (BY CO PH), ou * pour tous les pays.", "ISO-codes gescheiden door spaties of komma's (BY CO PH), of * voor alle landen."],
         "subs.min_severity": ["Minimum severity", "Gravité minimale", "Minimale ernst"],
         "subs.threats": ["Threats", "Menaces", "Dreigingen"],
+        "subs.digest": [
+            "Digest: alerts below {below} are gathered and sent together every {every}, aligned on {at} ({timezone}).",
+            "Condensé : les alertes en dessous de {below} sont regroupées et envoyées ensemble toutes les {every}, à partir de {at} ({timezone}).",
+            "Overzicht: meldingen onder {below} worden verzameld en samen verstuurd elke {every}, vanaf {at} ({timezone}).",
+            "Resumen: las alertas por debajo de {below} se agrupan y se envían juntas cada {every}, a partir de las {at} ({timezone}).",
+            "Сводка: оповещения ниже уровня {below} собираются и отправляются вместе каждые {every}, начиная с {at} ({timezone}).",
+        ],
         "subs.threats.hint": ["Tick none to receive every threat.", "Ne cochez rien pour recevoir toutes les menaces.", "Vink niets aan om alle dreigingen te ontvangen."],
         "subs.language": ["Language of its messages", "Langue de ses messages", "Taal van de berichten"],
         "subs.escalation": ["Escalation", "Escalade", "Escalatie"],

@@ -296,12 +296,20 @@ struct SubscriptionsPage {
             let countries = subscription.allCountries ? "*" : subscription.countries.map(\.code).sorted().joined(separator: " ")
             let threats = ConsoleVocabulary.options(Threat.self, "threat", t)
             let legend = t["subs.subscription"].replacingOccurrences(of: "{n}", with: String(index + 1))
+            // The digest is shown, not edited here: the API sets it (issue 21), and saving the form keeps it.
+            let digest: HTML = subscription.digest.map { digest in
+                let text = t["subs.digest"].replacingOccurrences(of: "{below}", with: t.word("severity", digest.below.rawValue))
+                    .replacingOccurrences(of: "{every}", with: digest.every.iso8601).replacingOccurrences(of: "{at}", with: digest.at.description)
+                    .replacingOccurrences(of: "{timezone}", with: digest.timezone)
+                return "<p class=\"hint digest\" id=\"\(id).\(prefix)digest\">\(text)</p>"
+            } ?? ""
             subscriptions.append("""
                 <fieldset><legend>\(legend)</legend>
                 \(f.input(prefix + "countries", label: t["subs.countries"], value: shown ? nil : countries, hint: t["subs.countries.hint"]))
                 \(f.select(prefix + "min_severity", label: t["subs.min_severity"], options: ConsoleVocabulary.options(Severity.self, "severity", t), selected: shown ? nil : subscription.minSeverity.rawValue))
                 \(f.checkboxes(prefix + "threats", legend: t["subs.threats"], options: threats, checked: shown ? nil : Set(subscription.threats?.map(\.rawValue) ?? [])))
                 <p class="hint">\(t["subs.threats.hint"])</p>
+                \(digest)
                 </fieldset>
                 """)
         }

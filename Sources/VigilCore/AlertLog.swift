@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A position in the alert log. Offsets grow with every append and are never reused.
 public typealias LogOffset = Int64
 
@@ -116,6 +118,14 @@ public protocol AlertLog: AnyObject, Sendable {
         _ alert: Alert, idempotency: IdempotencyClaim?,
         completion: @escaping @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)
 
+    /// Appends `entries` in their order, in one durable write where the log can (one
+    /// transaction on the embedded log; on Kafka every record is produced before any report
+    /// is waited for), and calls `completion` once with one result per entry, in order. An
+    /// entry refused on its own (its idempotency key used for another body) fails alone.
+    func appendAll(
+        _ entries: [(alert: Alert, idempotency: IdempotencyClaim?)],
+        completion: @escaping @Sendable ([Result<AppendReceipt, AlertLogError>]) -> Void)
+
     /// The alert with `id`, or `nil`.
     func alert(id: String) throws -> StoredAlert?
 
@@ -164,6 +174,26 @@ public protocol AlertLog: AnyObject, Sendable {
 }
 
 extension AlertLog {
+    /// `appendAll` as concurrent `append`s, answered when the last is: a log whose appends
+    /// do not wait for one another (Kafka's produce, a test double) writes them together.
+    public func appendAll(
+        _ entries: [(alert: Alert, idempotency: IdempotencyClaim?)],
+        completion: @escaping @Sendable ([Result<AppendReceipt, AlertLogError>]) -> Void
+    ) {
+        guard !entries.isEmpty else { return completion([]) }
+        let gathered = Mutex<(results: [Result<AppendReceipt, AlertLogError>?], left: Int)>((Array(repeating: nil, count: entries.count), entries.count))
+        for (index, entry) in entries.enumerated() {
+            append(entry.alert, idempotency: entry.idempotency) { result in
+                let finished: [Result<AppendReceipt, AlertLogError>]? = gathered.withLock { state in
+                    state.results[index] = result
+                    state.left -= 1
+                    return state.left == 0 ? state.results.map { $0 ?? .failure(.unavailable("no answer from the log")) } : nil
+                }
+                if let finished { completion(finished) }
+            }
+        }
+    }
+
     /// A log that holds no opened alert and is never erased from elsewhere (a test double)
     /// has nothing to report: the handler is never called.
     public func observeErasures(_ handler: @escaping @Sendable (_ alertIDs: [String]) -> Void) -> AppendObservation {

@@ -5,10 +5,13 @@ public struct ClaimRequest: Sendable, Equatable {
     public let limit: Int
     /// How long a claimed delivery is the pool's.
     public let leaseMilliseconds: Int64
-    /// Sends one channel may have in flight at once: a claim takes no more of a channel's
-    /// deliveries than it has room for, so a desk back from an outage with thousands of
-    /// retries waiting cannot take every slot.
+    /// Sends one channel may have in flight at once, unless `windows` says otherwise for it:
+    /// a claim takes no more of a channel's deliveries than it has room for, so a desk back
+    /// from an outage with thousands of retries waiting cannot take every slot.
     public let perChannel: Int
+    /// Channels whose window the workers opened or closed from `perChannel` as they answered
+    /// (issue 22), with the sends each may have in flight.
+    public let windows: [String: Int]
     /// Sends in flight now, by channel.
     public let inFlight: [String: Int]
     /// Channels behind an open circuit breaker, each with when its deliveries are worth
@@ -23,22 +26,26 @@ public struct ClaimRequest: Sendable, Equatable {
 
     /// A request for up to `limit` deliveries.
     public init(
-        limit: Int, leaseMilliseconds: Int64, perChannel: Int = .max, inFlight: [String: Int] = [:],
+        limit: Int, leaseMilliseconds: Int64, perChannel: Int = .max, windows: [String: Int] = [:], inFlight: [String: Int] = [:],
         heldChannels: [String: Timestamp] = [:], onlyChannels: Set<String>? = nil
     ) {
         self.limit = limit
         self.leaseMilliseconds = leaseMilliseconds
         self.perChannel = perChannel
+        self.windows = windows
         self.inFlight = inFlight
         self.heldChannels = heldChannels
         self.onlyChannels = onlyChannels
     }
 
     /// Channels at their in-flight limit: none of their deliveries is claimed.
-    public var excludedChannels: Set<String> { Set(inFlight.filter { $0.value >= perChannel }.keys) }
+    public var excludedChannels: Set<String> { Set(inFlight.filter { $0.value >= window(of: $0.key) }.keys) }
+
+    /// The sends `channelID` may have in flight.
+    public func window(of channelID: String) -> Int { windows[channelID] ?? perChannel }
 
     /// How many more sends `channelID` may start.
-    public func room(for channelID: String) -> Int { max(0, perChannel - (inFlight[channelID] ?? 0)) }
+    public func room(for channelID: String) -> Int { max(0, window(of: channelID) - (inFlight[channelID] ?? 0)) }
 
     /// Whether a due delivery of `channelID` at `severity` may be claimed under this request,
     /// room aside.
@@ -53,7 +60,7 @@ public struct ClaimRequest: Sendable, Equatable {
         var inFlight = self.inFlight
         for channel in channels { inFlight[channel, default: 0] += 1 }
         return ClaimRequest(
-            limit: max(0, limit - channels.count), leaseMilliseconds: leaseMilliseconds, perChannel: perChannel, inFlight: inFlight,
+            limit: max(0, limit - channels.count), leaseMilliseconds: leaseMilliseconds, perChannel: perChannel, windows: windows, inFlight: inFlight,
             heldChannels: heldChannels, onlyChannels: onlyChannels)
     }
 

@@ -31,6 +31,10 @@ public struct DigestSchedule: Sendable, Equatable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         below = try c.decode(Severity.self, forKey: .below)
+        // A stored schedule gathering critical alerts (from a record made elsewhere) would hold them back.
+        guard Self.allowedBelow.contains(below) else {
+            throw DecodingError.dataCorruptedError(forKey: .below, in: c, debugDescription: "a digest gathers below medium or high only")
+        }
         let everyText = try c.decode(String.self, forKey: .every)
         guard let every = DigestPeriod(iso8601: everyText) else {
             throw DecodingError.dataCorruptedError(forKey: .every, in: c, debugDescription: "'\(everyText)' is not a digest period")
@@ -67,19 +71,33 @@ public struct DigestSchedule: Sendable, Equatable, Hashable, Codable {
     /// weekly digests start on Mondays); shorter periods (`PT1H`) step from each day's `at`
     /// in elapsed time, the day's last window ending at the next day's `at`.
     public func window(containing time: Timestamp) -> DigestWindow {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: timezone) ?? TimeZone(secondsFromGMT: 0)!
+        let zone = TimeZone(identifier: timezone) ?? TimeZone(secondsFromGMT: 0)!
+        /// The zone's offset from UTC at `ms`, in milliseconds.
+        func offset(_ ms: Int64) -> Int64 { Int64(zone.secondsFromGMT(for: Timestamp(milliseconds: ms).date)) * 1000 }
         /// When `at` falls on the local day `day` (days since 1970-01-01). A local time that
-        /// does not exist that day (skipped by a daylight-saving change) is the first one after it.
+        /// does not exist that day (skipped by a daylight-saving change) is the first one after
+        /// it, the instant of the change; one that happens twice is the first. Worked out from
+        /// the zone's offsets alone: Foundation's `Calendar.nextDate(after:matching:)` jumps to
+        /// the next day for a time inside a half-hour gap (Australia/Lord_Howe), which made an
+        /// empty window.
         func start(ofDay day: Int64) -> Timestamp {
-            let (y, m, d) = Timestamp.civil(fromDays: day)
-            let midnight = calendar.date(from: DateComponents(year: Int(y), month: Int(m), day: Int(d))) ?? Date(timeIntervalSince1970: Double(day) * 86_400)
-            let date = calendar.nextDate(
-                after: midnight.addingTimeInterval(-1), matching: DateComponents(hour: at.hour, minute: at.minute, second: 0), matchingPolicy: .nextTime)
-            return Timestamp(date ?? midnight)
+            // The local wall time, read as if it were UTC; the instants that show it are
+            // `wall - offset` for an offset in force then (one a day either side covers a
+            // change). Wrapping arithmetic: an absurd instant gives an absurd window, no trap.
+            let wall = day &* 86_400_000 &+ Int64(at.hour) * 3_600_000 &+ Int64(at.minute) * 60_000
+            let candidates = [offset(wall &- 86_400_000), offset(wall &+ 86_400_000)].map { wall &- $0 }
+            if let first = candidates.filter({ offset($0) == wall &- $0 }).min() { return Timestamp(milliseconds: first) }
+            // Skipped: the change happened between the two candidates; find its instant.
+            var (before, after) = (candidates.min()!, candidates.max()!)
+            let offsetBefore = offset(before)
+            while after &- before > 1 {
+                let middle = before &+ (after &- before) / 2
+                if offset(middle) == offsetBefore { before = middle } else { after = middle }
+            }
+            return Timestamp(milliseconds: after)
         }
-        let local = calendar.dateComponents([.year, .month, .day], from: time.date)
-        var day = Timestamp.days(fromCivil: Int64(local.year ?? 1970), Int64(local.month ?? 1), Int64(local.day ?? 1))
+        let localMilliseconds = time.milliseconds.addingReportingOverflow(offset(time.milliseconds)).partialValue
+        var day = localMilliseconds >= 0 ? localMilliseconds / 86_400_000 : (localMilliseconds + 1) / 86_400_000 - 1
         if time < start(ofDay: day) { day -= 1 }
         switch every {
         case .days(let n):
@@ -133,6 +151,8 @@ public enum DigestPeriod: Sendable, Hashable {
     public init?(iso8601 text: String) {
         guard text.count <= 32, text.hasPrefix("P") else { return nil }
         var days: Int64 = 0, seconds: Int64 = 0, number = "", inTime = false, sawAny = false
+        // Designators come once each, in ISO 8601's order (W, D, then after T: H, M, S).
+        var lastRank = 0
         for character in text.dropFirst() {
             if character.isASCII, character.isNumber {
                 number.append(character)
@@ -147,16 +167,19 @@ public enum DigestPeriod: Sendable, Hashable {
             guard let value = Int64(number) else { return nil }
             number = ""
             sawAny = true
+            let rank: Int
             switch (character, inTime) {
-            case ("W", false): days += value * 7
-            case ("D", false): days += value
-            case ("H", true): seconds += value * 3600
-            case ("M", true): seconds += value * 60
-            case ("S", true): seconds += value
+            case ("W", false): (days, rank) = (days + value * 7, 1)
+            case ("D", false): (days, rank) = (days + value, 2)
+            case ("H", true): (seconds, rank) = (seconds + value * 3600, 3)
+            case ("M", true): (seconds, rank) = (seconds + value * 60, 4)
+            case ("S", true): (seconds, rank) = (seconds + value, 5)
             default: return nil
             }
+            guard rank > lastRank else { return nil }
+            lastRank = rank
         }
-        guard number.isEmpty, sawAny, (days == 0) != (seconds == 0) else { return nil }
+        guard number.isEmpty, sawAny, !inTime || lastRank >= 3, (days == 0) != (seconds == 0) else { return nil }
         if days > 0 {
             guard days <= Int64(Self.maxDays) else { return nil }
             self = .days(Int(days))

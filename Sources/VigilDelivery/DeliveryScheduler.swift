@@ -8,7 +8,10 @@ import VigilCore
 ///
 /// The rules it keeps:
 /// - sends in flight are bounded overall (`maxConcurrent`, one slot each) and per channel
-///   (`perChannel`, enforced by the claims, which see the channels' counts);
+///   (a window per channel, enforced by the claims, which see the channels' counts and
+///   windows): `perChannel` at first, then opening up to `windowCeiling` while the endpoint
+///   answers quickly with its window in use and closing when it fails or slows
+///   (`EndpointWindow`);
 /// - slots for a claim are set aside before it runs, whether the pool claims on its own or
 ///   the router claims in its transaction, so two claims never take the same slot;
 /// - the pool's own claims run one at a time; a claim wanted while one runs is made after it;
@@ -30,6 +33,8 @@ struct DeliveryScheduler: Sendable {
         var inFlight: [String: Int]
         /// Only these channels' deliveries (a refill), or `nil` for any due delivery.
         var onlyChannels: Set<String>?
+        /// The windows of channels whose window is not `perChannel` any more.
+        var windows: [String: Int] = [:]
 
         /// Whether it is a full claim rather than a refill of some channels.
         var isFull: Bool { onlyChannels == nil }
@@ -54,8 +59,12 @@ struct DeliveryScheduler: Sendable {
 
     /// Sends in flight at once, over all channels.
     let maxConcurrent: Int
-    /// Sends in flight at once to one channel.
+    /// Sends in flight at once to one channel, at first.
     let perChannel: Int
+    /// The most a channel's window opens to.
+    let windowCeiling: Int
+    /// The windows of channels that answered since they were at `perChannel` (others are at it).
+    private(set) var windows: [String: EndpointWindow] = [:]
 
     /// Whether the pool claims and starts sends.
     private(set) var running = false
@@ -89,11 +98,22 @@ struct DeliveryScheduler: Sendable {
     /// Callers of `stop` waiting for the sends in flight.
     private var stopWaiters = 0
 
-    /// A scheduler with `maxConcurrent` send slots (at least one), stopped.
-    init(maxConcurrent: Int, perChannel: Int) {
+    /// A scheduler with `maxConcurrent` send slots (at least one), stopped; channels start at
+    /// `perChannel` sends in flight and open up to `windowCeiling` (by default they stay at it,
+    /// closing only on failures and slow answers).
+    init(maxConcurrent: Int, perChannel: Int, windowCeiling: Int? = nil) {
         self.maxConcurrent = maxConcurrent
         self.perChannel = perChannel
+        self.windowCeiling = max(perChannel, windowCeiling ?? perChannel)
         freeSlots = Array(0..<max(1, maxConcurrent))
+    }
+
+    /// The sends `channelID` may have in flight now.
+    func window(of channelID: String) -> Int { windows[channelID]?.limit ?? perChannel }
+
+    /// The windows a claim carries: those not at `perChannel`.
+    private var claimWindows: [String: Int] {
+        windows.isEmpty ? [:] : windows.compactMapValues { $0.limit == perChannel ? nil : $0.limit }
     }
 
     /// Send slots neither busy nor set aside.
@@ -128,7 +148,7 @@ struct DeliveryScheduler: Sendable {
         let free = freeSlotCount
         guard free > 0 else { return nil }
         reserved += free
-        return Claim(limit: free, inFlight: inFlightByChannel, onlyChannels: nil)
+        return Claim(limit: free, inFlight: inFlightByChannel, onlyChannels: nil, windows: claimWindows)
     }
 
     /// The router's claim under a reservation of `limit` slots took `deliveries`: start
@@ -192,11 +212,18 @@ struct DeliveryScheduler: Sendable {
     }
 
     /// A send in `slot` to `channelID` finished and its outcome was handed to the queue;
-    /// `retryAt` is when the delivery is due again, if it will be.
-    mutating func sendFinished(slot: Int, channelID: String, retryAt: Timestamp?) -> [Action] {
+    /// `retryAt` is when the delivery is due again, if it will be; `answer`, what it says
+    /// about the endpoint's capacity (`nil`: nothing, as for an email or a send held back).
+    mutating func sendFinished(slot: Int, channelID: String, retryAt: Timestamp?, answer: EndpointWindow.Answer? = nil) -> [Action] {
         freeSlots.append(slot)
         inFlight -= 1
-        let wasFull = inFlightByChannel[channelID, default: 1] >= perChannel
+        let wasFull = inFlightByChannel[channelID, default: 1] >= window(of: channelID)
+        if let answer {
+            var adjusted = windows[channelID] ?? EndpointWindow(initial: perChannel, ceiling: windowCeiling)
+            adjusted.record(answer, inFlight: inFlightByChannel[channelID, default: 1])
+            // Back where every channel starts: forget it, so the map holds only channels that differ.
+            windows[channelID] = adjusted == EndpointWindow(initial: perChannel, ceiling: windowCeiling) ? nil : adjusted
+        }
         inFlightByChannel[channelID, default: 1] -= 1
         if inFlightByChannel[channelID] == 0 { inFlightByChannel.removeValue(forKey: channelID) }
         guard running else { return concludeStopIfIdle() }
@@ -239,7 +266,7 @@ struct DeliveryScheduler: Sendable {
         guard free > 0 else { return [] }
         reserved += free
         claimRunning = true
-        return [.claim(Claim(limit: free, inFlight: inFlightByChannel, onlyChannels: channels))]
+        return [.claim(Claim(limit: free, inFlight: inFlightByChannel, onlyChannels: channels, windows: claimWindows))]
     }
 
     /// What the sends that finished while the claim ran ask for, now that it answered: the
@@ -250,7 +277,7 @@ struct DeliveryScheduler: Sendable {
         finishedDuringClaim = [:]
         guard !finished.isEmpty else { return }
         if drained {
-            for (channel, count) in finished where inFlightByChannel[channel, default: 0] + count >= perChannel { refillsWanted.insert(channel) }
+            for (channel, count) in finished where inFlightByChannel[channel, default: 0] + count >= window(of: channel) { refillsWanted.insert(channel) }
         } else if inFlight <= maxConcurrent / 2 {
             fullClaimWanted = true
         }

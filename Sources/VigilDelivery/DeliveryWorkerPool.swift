@@ -9,8 +9,14 @@ import VigilObservability
 public struct WorkerConfiguration: Sendable {
     /// Sends in flight at once, over all endpoints.
     public var maxConcurrent = 32
-    /// Sends in flight at once to one channel, so a slow endpoint cannot take every slot.
+    /// Sends in flight at once to one channel at first, and again once it fails or slows
+    /// down, so a slow endpoint or a desk back from an outage cannot take every slot.
     public var perChannel = 4
+    /// The most sends one webhook endpoint may have in flight once its window opened (it opens
+    /// while the endpoint answers quickly and successfully; see `EndpointWindow`).
+    public var endpointWindowCeiling = 16
+    /// Answers slower than this close an endpoint's window by one.
+    public var slowAnswerMilliseconds = 1_000
     /// How long a claimed delivery is ours; after that another worker (or this one after a
     /// restart) picks it up again.
     public var leaseMilliseconds: Int64 = 60_000
@@ -137,7 +143,8 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         self.logger = logger
         addresses = AddressPolicy(allowPrivate: configuration.allowPrivateWebhooks, resolutions: HostResolutions())
         policy = configuration.deliveryPolicy
-        schedule = Mutex(DeliveryScheduler(maxConcurrent: configuration.maxConcurrent, perChannel: configuration.perChannel))
+        schedule = Mutex(DeliveryScheduler(
+            maxConcurrent: configuration.maxConcurrent, perChannel: configuration.perChannel, windowCeiling: configuration.endpointWindowCeiling))
         wake = DispatchSource.makeUserDataOrSource(queue: control)
         timer = DispatchSource.makeTimerSource(queue: control)
     }
@@ -224,7 +231,7 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     /// until their next trial.
     private func claimRequest(_ claim: DeliveryScheduler.Claim, now: Timestamp) -> ClaimRequest {
         ClaimRequest(
-            limit: claim.limit, leaseMilliseconds: configuration.leaseMilliseconds, perChannel: configuration.perChannel,
+            limit: claim.limit, leaseMilliseconds: configuration.leaseMilliseconds, perChannel: configuration.perChannel, windows: claim.windows,
             inFlight: claim.inFlight,
             heldChannels: breaker.blocked(now: Double(now.milliseconds) / 1000).mapValues { Timestamp(milliseconds: DeliveryArithmetic.milliseconds(fromSeconds: $0)) },
             onlyChannels: claim.onlyChannels)
@@ -256,13 +263,13 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     /// Starts `delivery` in send slot `slot`: a webhook on `webhookWork` (its exchange holds
     /// no thread), an email on the blocking pool (its SMTP exchange does).
     private func startSend(_ delivery: DeliveryRecord, slot: Int) {
-        let finished: @Sendable (Timestamp?) -> Void = { [self] retryAt in
-            event { $0.sendFinished(slot: slot, channelID: delivery.channelID, retryAt: retryAt) }
+        let finished: @Sendable (Timestamp?, EndpointWindow.Answer?) -> Void = { [self] retryAt, answer in
+            event { $0.sendFinished(slot: slot, channelID: delivery.channelID, retryAt: retryAt, answer: answer) }
         }
         let webhookWork = self.webhookWork
         guard delivery.channelType == .webhook else {
             // Refused only once the pool is shut down: the lease expires and it is sent again.
-            return onBlocking({ [self] in attempt(delivery, on: webhookWork, done: finished) }, refused: { finished(nil) })
+            return onBlocking({ [self] in attempt(delivery, on: webhookWork, done: finished) }, refused: { finished(nil, nil) })
         }
         webhookWork.async { [self] in attempt(delivery, on: webhookWork, done: finished) }
     }
@@ -272,30 +279,31 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
     /// One attempt at `delivery`, started on `sender` (an email's on the blocking pool, which
     /// passes `sender` but never uses it); `done` is called once the outcome is handed to the
     /// queue, whose commit the slot does not wait for, with the time of the next attempt when
-    /// there will be one. A webhook's exchange runs on the transport without holding a
-    /// thread; what follows it comes back to `sender`.
-    func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable (Timestamp?) -> Void) {
+    /// there will be one and what the endpoint's answer says about its capacity (a webhook's
+    /// only). A webhook's exchange runs on the transport without holding a thread; what
+    /// follows it comes back to `sender`.
+    func attempt(_ delivery: DeliveryRecord, on sender: DispatchQueue, done: @escaping @Sendable (Timestamp?, EndpointWindow.Answer?) -> Void) {
         let now = Timestamp.now()
         let target: SendTarget
         do {
             switch try prepare(delivery) {
             case .settled(let outcome):
-                return done(record(delivery, outcome, receivedAt: nil))
+                return done(record(delivery, outcome, receivedAt: nil), nil)
             case .send(let prepared):
                 target = prepared
             }
         } catch {
             logger.info("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
-            return done(nil)
+            return done(nil, nil)
         }
-        let conclude: @Sendable (DeliveryVerdict) -> Void = { [self] verdict in
+        let conclude: @Sendable (DeliveryVerdict, EndpointWindow.Answer?) -> Void = { [self] verdict, answer in
             do {
                 let outcome = try outcome(of: verdict, delivery, target, now: now)
                 let settling = if case .delivered = outcome { target.digest?.entries.map(\.deliveryID) ?? [] } else { [String]() }
-                done(record(delivery, outcome, settling: settling, receivedAt: target.alert.receivedAt))
+                done(record(delivery, outcome, settling: settling, receivedAt: target.alert.receivedAt), answer)
             } catch {
                 logger.info("cannot decide a delivery; its lease will expire and it is sent again", ["delivery": delivery.id, "error": String(describing: error)])
-                done(nil)
+                done(nil, answer)
             }
         }
         // Behind an open breaker nothing is sent but its one trial: a delivery claimed anyway
@@ -305,13 +313,13 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
         guard breaker.allows(target.channel.id, now: seconds) else {
             let trial = breaker.blocked(now: seconds)[target.channel.id] ?? seconds + 1
             let wait = DeliveryArithmetic.difference(DeliveryArithmetic.milliseconds(fromSeconds: trial), now.milliseconds)
-            return conclude(.held(notBeforeMilliseconds: max(0, wait)))
+            return conclude(.held(notBeforeMilliseconds: max(0, wait)), nil)
         }
         switch target.channel.type {
         case .webhook:
-            sendWebhook(delivery, target, now: now) { verdict in sender.async { conclude(verdict) } }
+            sendWebhook(delivery, target, now: now) { verdict, answer in sender.async { conclude(verdict, answer) } }
         case .email:
-            conclude(sendEmail(delivery, target))
+            conclude(sendEmail(delivery, target), nil)
         }
     }
 
@@ -413,7 +421,9 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
                 ackURL: configuration.ackURL(stored.alert.id, subscriber.id)))
         }
         guard let first = entries.first else { return .settled(.cancelled(reason: "no alert is left to send in this window")) }
-        let timezone = subscriber.subscriptions.lazy.compactMap(\.digest).first?.timezone ?? "UTC"
+        // The zone of the schedule that made this window (a subscriber may have digests in two zones).
+        let schedules = subscriber.subscriptions.compactMap(\.digest)
+        let timezone = (schedules.first { $0.window(containing: window.start) == window } ?? schedules.first)?.timezone ?? "UTC"
         var target = SendTarget(alert: first.alert, subscriber: subscriber, channel: channel, secrets: try secrets(of: channel))
         target.digest = Digest(window: window, timezone: timezone, entries: entries)
         return .send(target)
@@ -499,20 +509,21 @@ public final class DeliveryWorkerPool: DeliveryWorkers, @unchecked Sendable {
 
     /// Signs and POSTs the alert to `url`, after checking where the address leads; `verdict`
     /// is called once, on the transport's thread when a request went out.
-    private func sendWebhook(_ delivery: DeliveryRecord, _ target: SendTarget, now: Timestamp, verdict: @escaping @Sendable (DeliveryVerdict) -> Void) {
+    private func sendWebhook(_ delivery: DeliveryRecord, _ target: SendTarget, now: Timestamp, verdict: @escaping @Sendable (DeliveryVerdict, EndpointWindow.Answer?) -> Void) {
         let url = target.channel.url ?? "", secrets = target.secrets
         let pinned: (host: String, port: Int, address: String)
         switch addresses.check(url) {
         case .failure(.unresolvable(let host)):  // DNS trouble may pass; an internal address will not
-            return verdict(.retry(reason: AddressRefusal.unresolvable(host).description, notBeforeMilliseconds: nil))
-        case .failure(let refusal): return verdict(.permanent(reason: refusal.description))
+            return verdict(.retry(reason: AddressRefusal.unresolvable(host).description, notBeforeMilliseconds: nil), nil)
+        case .failure(let refusal): return verdict(.permanent(reason: refusal.description), nil)
         case .success(let checked): pinned = checked
         }
-        guard !secrets.isEmpty else { return verdict(.permanent(reason: "the channel has no signing secret")) }
+        guard !secrets.isEmpty else { return verdict(.permanent(reason: "the channel has no signing secret"), nil) }
         let request = WebhookRequest.signed(
             delivery, alert: target.alert, url: url, secrets: secrets, now: now, timeoutMilliseconds: configuration.webhookTimeoutMilliseconds,
             pinnedAddress: pinned, ackURL: target.ackURL, acknowledgement: target.acknowledgement, digest: target.digest)
-        transport.post(request) { result in verdict(DeliveryVerdict.of(result)) }
+        let slow = configuration.slowAnswerMilliseconds
+        transport.post(request) { result in verdict(DeliveryVerdict.of(result), EndpointWindow.Answer.of(result, slowMilliseconds: slow)) }
     }
 
     private func sendEmail(_ delivery: DeliveryRecord, _ target: SendTarget) -> DeliveryVerdict {

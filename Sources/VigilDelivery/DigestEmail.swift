@@ -11,19 +11,28 @@ public enum DigestEmail {
         _ digest: Digest, to address: String, language: String, deliveryID: String, from: String, now: Timestamp = .now()
     ) -> EmailMessage {
         let l = EmailLabels.forLanguage(language)
-        let period = "\(localTime(digest.window.start, digest.timezone)) – \(localTime(digest.window.end, digest.timezone)) (\(digest.timezone))"
-        let subject = "[\(l.label("digest_prefix"))] \(digest.entries.count) \(l.label("digest_alerts")), \(period)"
-        let columns = [l.label("received"), l.label("severity"), l.label("country"), l.label("threat"), l.label("case_status"), l.label("summary")]
+        // Windows shorter than a minute (`PT10S`, for tests) would read "12:00 – 12:00": their times show seconds.
+        let seconds = digest.window.start.milliseconds % 60_000 != 0 || digest.window.end.milliseconds % 60_000 != 0
+        func local(_ time: Timestamp) -> String { localTime(time, digest.timezone, seconds: seconds) }
+        let period = "\(local(digest.window.start)) – \(local(digest.window.end)) (\(digest.timezone))"
+        let noun = l.label(digest.entries.count == 1 ? "digest_alert" : "digest_alerts")
+        let subject = "[\(l.label("digest_prefix"))] \(digest.entries.count) \(noun), \(period)"
+        let columns = [
+            l.label("received"), l.label("severity"), l.label("country"), l.label("threat"), l.label("defender"), l.label("case_status"),
+            l.label("summary"),
+        ]
+        // The digest is the only message its alerts get: each summary is shown whole (the
+        // withheld text, in the reader's language, in place of one above the clearance).
         let rows: [[String]] = digest.entries.map { entry in
             var alert = entry.alert
             if WithheldSummary.isWithheld(alert.summary) { alert.summary = WithheldSummary.text(for: language) }
-            var summary = AlertEmail.summaryStart(alert.summary)
-            if alert.status == .exercise { summary = "[EXERCISE] " + summary }
+            var summary = alert.summary
             if alert.kind == .update { summary = "\(l.label("update")): " + summary }
-            if alert.kind == .cancel { summary = "\(l.label("cancel").split(separator: " ").first ?? ""): " + summary }
+            if alert.kind == .cancel { summary = "\(firstWord(l.label("cancel"))): " + summary }
+            if alert.status == .exercise { summary = "[\(firstWord(l.label("exercise")))] " + summary }
             return [
-                localTime(alert.receivedAt, digest.timezone), l.word(for: alert.severity),
-                alert.country.name + (alert.region.map { " — \($0)" } ?? ""), l.word(for: alert.threat),
+                local(alert.receivedAt), l.word(for: alert.severity),
+                alert.country.name + (alert.region.map { " — \($0)" } ?? ""), l.word(for: alert.threat), alert.defender.name,
                 alert.caseStatus.map { $0.rawValue.replacingOccurrences(of: "_", with: " ") } ?? "", summary,
             ]
         }
@@ -56,12 +65,17 @@ public enum DigestEmail {
         return message
     }
 
-    /// `2026-12-07 08:00` in `timezone` (UTC when it is not one Foundation knows).
-    static func localTime(_ time: Timestamp, _ timezone: String) -> String {
+    /// The first word of a label (`CANCELLED` of "CANCELLED — this case was filed in error."),
+    /// for a marker in front of a summary.
+    static func firstWord(_ label: String) -> String { label.split(separator: " ").first.map(String.init) ?? label }
+
+    /// `2026-12-07 08:00` (`2026-12-07 08:00:10` with `seconds`) in `timezone` (UTC when it
+    /// is not one Foundation knows).
+    static func localTime(_ time: Timestamp, _ timezone: String, seconds: Bool = false) -> String {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: timezone) ?? TimeZone(secondsFromGMT: 0)!
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: time.date)
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: time.date)
         func two(_ n: Int?) -> String { let n = n ?? 0; return n < 10 ? "0\(n)" : "\(n)" }
-        return "\(c.year ?? 1970)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))"
+        return "\(c.year ?? 1970)-\(two(c.month))-\(two(c.day)) \(two(c.hour)):\(two(c.minute))" + (seconds ? ":\(two(c.second))" : "")
     }
 }

@@ -43,7 +43,7 @@ public struct EmailLabels: Sendable {
             "escalated_from": "Escalated: not acknowledged in time by", "reminder_body": "Reminder: this alert has not been acknowledged yet.",
             "case_reminder_body": "Reminder: the next event of this case is near.", "acknowledged_by": "Acknowledged by",
             "action": "Action", "note": "Note", "case_status": "Case status", "next_event": "Next event",
-            "digest_prefix": "DIGEST", "digest_alerts": "alerts", "digest_intro": "Alerts gathered for you from",
+            "digest_prefix": "DIGEST", "digest_alerts": "alerts", "digest_alert": "alert", "digest_intro": "Alerts gathered for you from",
         ])
     static let french = EmailLabels(
         severity: [.critical: "CRITIQUE", .high: "ÉLEVÉE", .medium: "MOYENNE", .low: "FAIBLE"],
@@ -71,6 +71,7 @@ public struct EmailLabels: Sendable {
             "reminder_body": "Rappel : cette alerte n'a pas encore fait l'objet d'un accusé de réception.",
             "case_reminder_body": "Rappel : la prochaine échéance de ce dossier approche.", "acknowledged_by": "Accusé de réception par",
             "action": "Action", "note": "Note", "case_status": "Statut du dossier", "next_event": "Prochaine échéance",
+            "digest_prefix": "SYNTHÈSE", "digest_alerts": "alertes", "digest_alert": "alerte", "digest_intro": "Alertes regroupées pour vous sur la période",
         ])
     static let dutch = EmailLabels(
         severity: [.critical: "KRITIEK", .high: "HOOG", .medium: "GEMIDDELD", .low: "LAAG"],
@@ -97,10 +98,12 @@ public struct EmailLabels: Sendable {
             "escalated_from": "Geëscaleerd: niet op tijd bevestigd door", "reminder_body": "Herinnering: deze melding is nog niet bevestigd.",
             "case_reminder_body": "Herinnering: de volgende stap in dit dossier nadert.", "acknowledged_by": "Bevestigd door",
             "action": "Actie", "note": "Opmerking", "case_status": "Dossierstatus", "next_event": "Volgende gebeurtenis",
+            "digest_prefix": "OVERZICHT", "digest_alerts": "meldingen", "digest_alert": "melding", "digest_intro": "Voor u verzamelde meldingen over de periode",
         ])
-    /// Spanish and German have the handling instructions, the follow-ups' words and the
-    /// acknowledgement link translated; their other labels are still English. Subject
-    /// prefixes: `[ESCALADO]` / `[RECORDATORIO]` and `[ESKALIERT]` / `[ERINNERUNG]`.
+    /// Spanish and German have the handling instructions, the follow-ups' words, the
+    /// acknowledgement link and a digest's subject and introduction translated; their other
+    /// labels are still English. Subject prefixes: `[ESCALADO]` / `[RECORDATORIO]` /
+    /// `[RESUMEN]` and `[ESKALIERT]` / `[ERINNERUNG]` / `[ZUSAMMENFASSUNG]`.
     static let spanish = EmailLabels(
         severity: [:], threat: [:],
         fields: [
@@ -113,6 +116,7 @@ public struct EmailLabels: Sendable {
             "escalated_from": "Escalado: sin acuse de recibo a tiempo de", "reminder_body": "Recordatorio: aún no se ha acusado recibo de esta alerta.",
             "case_reminder_body": "Recordatorio: se acerca la próxima etapa de este caso.", "acknowledged_by": "Recibo confirmado por",
             "action": "Acción", "note": "Nota", "case_status": "Estado del caso", "next_event": "Próxima etapa",
+            "digest_prefix": "RESUMEN", "digest_alerts": "alertas", "digest_alert": "alerta", "digest_intro": "Alertas reunidas para usted en el periodo",
         ])
     static let german = EmailLabels(
         severity: [:], threat: [:],
@@ -126,5 +130,6 @@ public struct EmailLabels: Sendable {
             "escalated_from": "Eskaliert: nicht rechtzeitig bestätigt von", "reminder_body": "Erinnerung: der Empfang dieser Meldung wurde noch nicht bestätigt.",
             "case_reminder_body": "Erinnerung: der nächste Termin in diesem Fall steht bevor.", "acknowledged_by": "Bestätigt von",
             "action": "Maßnahme", "note": "Notiz", "case_status": "Fallstatus", "next_event": "Nächster Termin",
+            "digest_prefix": "ZUSAMMENFASSUNG", "digest_alerts": "Meldungen", "digest_alert": "Meldung", "digest_intro": "Für Sie gesammelte Meldungen im Zeitraum",
         ])
 }

@@ -69,7 +69,8 @@ public enum WebhookPayload {
 
 extension WebhookPayload {
     /// The exact bytes of an `alerts.digest` webhook: `data` holds the window and the alerts
-    /// listed, each with its own `delivery_id` and `ack_url` and the filer's `handling`.
+    /// listed, each with its own `delivery_id` and `ack_url`, the filer's `handling` and
+    /// whether it is a drill (`exercise`), as a single alert's webhook has them.
     public static func digestBody(_ digest: Digest, deliveryID: String, sentAt: Timestamp) -> [UInt8] {
         var w = JSONWriter(capacity: 600 + 1400 * digest.entries.count)
         w.beginObject()
@@ -83,6 +84,8 @@ extension WebhookPayload {
             w.key("alert")
             entry.alert.write(to: &w)
             w.field("delivery_id", entry.deliveryID)
+            w.key("exercise")
+            w.bool(entry.alert.status == .exercise)
             if let handling = entry.alert.handling {
                 w.key("handling")
                 handling.write(to: &w)

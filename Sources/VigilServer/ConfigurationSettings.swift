@@ -74,7 +74,11 @@ extension VigilConfiguration {
             meaning: "a delivery claimed by a worker that died is sent again after this (on the embedded log a restart makes it due at once)"),
         positive(
             "worker_concurrency", \.workerConcurrency,
-            meaning: "sends in flight at once (at most 4 per endpoint)"),
+            meaning: "sends in flight at once (4 per endpoint at first, more once it answers quickly: see `endpoint_window_max`)"),
+        ConfigurationSetting(
+            "endpoint_window_max", \.endpointWindowMax, .number,
+            meaning: "the most sends one webhook endpoint may have in flight: its window opens from 4 while it answers quickly (under 1 s) and successfully, halves when it fails, narrows when it is slow",
+            check: { $0 >= 4 && $0 <= 256 && $0 == $0.rounded() ? nil : "must be a whole number from 4 to 256" }),
         ConfigurationSetting(
             "max_body_bytes", \.maxBodyBytes, .wholeNumber,
             meaning: "larger bodies get `413`",

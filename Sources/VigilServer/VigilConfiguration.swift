@@ -53,6 +53,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var leaseSeconds = 60.0
     /// Sends in flight at once.
     public var workerConcurrency = 32.0
+    /// The most sends one webhook endpoint may have in flight once it has shown it answers
+    /// quickly (each starts at 4, and falls back when it fails or slows down).
+    public var endpointWindowMax = 16.0
     /// The master key that wraps every alert's data key: 64 hex digits or base64 of 32
     /// bytes. Prefer `VIGIL_MASTER_KEY` or `master_key_file` to writing it in the file.
     public var masterKey: String?
@@ -152,6 +155,7 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var workerConfiguration: WorkerConfiguration {
         var w = WorkerConfiguration()
         w.maxConcurrent = Int(workerConcurrency)
+        w.endpointWindowCeiling = Int(endpointWindowMax)
         w.leaseMilliseconds = Int64(leaseSeconds * 1000)
         w.webhookTimeoutMilliseconds = Int(webhookTimeoutSeconds * 1000)
         let budget = Int64(retryBudgetSeconds * 1000), base = Int64(retryBaseMilliseconds), cap = Int64(retryCapSeconds * 1000)

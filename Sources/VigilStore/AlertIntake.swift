@@ -68,11 +68,48 @@ public struct AlertIntake: Sendable {
     /// the log says the append is durable).
     public func file(_ body: [UInt8], by filer: Filer, claim: IdempotencyClaim?, completion: @escaping @Sendable (Outcome) -> Void) {
         let alert: Alert
+        switch checked(body, by: filer) {
+        case .success(let admitted): alert = admitted
+        case .failure(let refusal): return completion(refusal.outcome)
+        }
+        let metrics = self.metrics
+        log.append(alert, idempotency: claim) { result in completion(Self.outcome(of: result, for: alert, metrics: metrics)) }
+    }
+
+    /// `file` for many submissions at once (`POST /v1/alerts/batch`): each is validated and
+    /// checked on its own, and those that pass are appended together in one durable write
+    /// (`AlertLog.appendAll`); `completion` hears one outcome per submission, in order, once
+    /// that write is durable.
+    public func fileAll(_ submissions: [(body: [UInt8], claim: IdempotencyClaim?)], by filer: Filer, completion: @escaping @Sendable ([Outcome]) -> Void) {
+        var outcomes = [Outcome?](repeating: nil, count: submissions.count)
+        var admitted: [(index: Int, alert: Alert, claim: IdempotencyClaim?)] = []
+        for (index, submission) in submissions.enumerated() {
+            switch checked(submission.body, by: filer) {
+            case .success(let alert): admitted.append((index, alert, submission.claim))
+            case .failure(let refusal): outcomes[index] = refusal.outcome
+            }
+        }
+        let metrics = self.metrics, decided = outcomes, appended = admitted
+        log.appendAll(admitted.map { ($0.alert, $0.claim) }) { results in
+            var answers = decided
+            for (entry, result) in zip(appended, results) { answers[entry.index] = Self.outcome(of: result, for: entry.alert, metrics: metrics) }
+            completion(answers.map { $0 ?? .notStored(.unavailable("no answer from the log")) })
+        }
+    }
+
+    /// Why a submission is not appended, as the outcome its filer hears.
+    struct Refusal: Error {
+        let outcome: Outcome
+    }
+
+    /// The alert `body` files for `filer`, validated and with the right to its case checked.
+    private func checked(_ body: [UInt8], by filer: Filer) -> Result<Alert, Refusal> {
+        let alert: Alert
         switch admit(body, by: filer) {
         case .success(let admitted): alert = admitted
         case .failure(let failure):
             metrics.increment("vigil_alerts_rejected_total", labels: "reason=\"validation\"")
-            return completion(.invalid(failure))
+            return .failure(Refusal(outcome: .invalid(failure)))
         }
         let byOperator: Bool
         switch filer {
@@ -80,19 +117,21 @@ public struct AlertIntake: Sendable {
         case .body: byOperator = false
         }
         do {
-            if let refusal = try CaseRights.refusal(of: alert, in: log, byOperator: byOperator) { return completion(.refused(alert, refusal)) }
+            if let refusal = try CaseRights.refusal(of: alert, in: log, byOperator: byOperator) { return .failure(Refusal(outcome: .refused(alert, refusal))) }
         } catch {
-            return completion(.unreadable(error))
+            return .failure(Refusal(outcome: .unreadable(error)))
         }
-        let metrics = self.metrics
-        log.append(alert, idempotency: claim) { result in
-            switch result {
-            case .success(let receipt):
-                if !receipt.repeated { metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"") }
-                completion(.accepted(alert, receipt))
-            case .failure(let error):
-                completion(.notStored(error))
-            }
+        return .success(alert)
+    }
+
+    /// The outcome of appending `alert`, counted.
+    private static func outcome(of result: Result<AppendReceipt, AlertLogError>, for alert: Alert, metrics: Metrics) -> Outcome {
+        switch result {
+        case .success(let receipt):
+            if !receipt.repeated { metrics.increment("vigil_alerts_received_total", labels: "severity=\"\(alert.severity.rawValue)\"") }
+            return .accepted(alert, receipt)
+        case .failure(let error):
+            return .notStored(error)
         }
     }
 

@@ -57,13 +57,69 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
                 if !receipt.repeated { self?.remember(receipt.offset, view: sealed.view, identity: alert.identity) }
                 completion(.success(receipt))
                 if !receipt.repeated { self?.notify(receipt.offset) }
-            case .failure(let error as AlertLogError):
-                completion(.failure(error))
-            case .failure(let error as SQLiteError):
-                completion(.failure(.unavailable(error.isStorageUnavailable ? "the data directory cannot be written (\(error.message))" : error.description)))
             case .failure(let error):
-                completion(.failure(.unavailable(String(describing: error))))
+                completion(.failure(Self.appendFailure(error)))
             }
+        }
+    }
+
+    /// One transaction for the whole batch: each alert sealed under its own data key and
+    /// inserted in order; an idempotency conflict refuses that alert alone (it is detected
+    /// before anything of it is written), any other failure the whole batch.
+    public func appendAll(
+        _ entries: [(alert: Alert, idempotency: IdempotencyClaim?)],
+        completion: @escaping @Sendable ([Result<AppendReceipt, AlertLogError>]) -> Void
+    ) {
+        guard !entries.isEmpty else { return completion([]) }
+        var results = [Result<AppendReceipt, AlertLogError>?](repeating: nil, count: entries.count)
+        var sealed: [(index: Int, view: Alert, identity: AlertIdentity, keyID: Int64, box: [UInt8], body: [UInt8], routing: String?, claim: IdempotencyClaim?)] = []
+        for (index, entry) in entries.enumerated() {
+            do {
+                let (view, keyID, box) = try vault.seal(entry.alert)
+                sealed.append((index, view, entry.alert.identity, keyID, box, view.jsonBytes(), RoutingColumn.encode(entry.alert), entry.idempotency))
+            } catch {
+                results[index] = .failure(.unavailable("the identity could not be sealed: \(error)"))
+            }
+        }
+        let items = sealed, partial = results
+        database.write({ transaction in
+            try items.map { item -> Result<AppendReceipt, AlertLogError> in
+                do {
+                    return .success(try EmbeddedAlertLog.insert(
+                        item.view, body: item.body, keyID: item.keyID, identity: item.box, routing: item.routing, claim: item.claim,
+                        into: transaction.connection))
+                } catch let refusal as AlertLogError {
+                    return .failure(refusal)
+                }
+            }
+        }) { [weak self] result in
+            var answers = partial
+            var newest: LogOffset = 0
+            switch result {
+            case .success(let receipts):
+                for (item, receipt) in zip(items, receipts) {
+                    answers[item.index] = receipt
+                    if case .success(let stored) = receipt, !stored.repeated {
+                        self?.remember(stored.offset, view: item.view, identity: item.identity)
+                        newest = max(newest, stored.offset)
+                    }
+                }
+            case .failure(let error):
+                let failure = Self.appendFailure(error)
+                for item in items { answers[item.index] = .failure(failure) }
+            }
+            completion(answers.map { $0 ?? .failure(.unavailable("no answer from the log")) })
+            if newest > 0 { self?.notify(newest) }
+        }
+    }
+
+    /// What a failed write means to the one who appended.
+    static func appendFailure(_ error: any Error) -> AlertLogError {
+        switch error {
+        case let error as AlertLogError: error
+        case let error as SQLiteError:
+            .unavailable(error.isStorageUnavailable ? "the data directory cannot be written (\(error.message))" : error.description)
+        default: .unavailable(String(describing: error))
         }
     }
 

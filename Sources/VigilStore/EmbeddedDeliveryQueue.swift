@@ -271,7 +271,7 @@ public final class EmbeddedDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
         // taken. Held channels are the queries' business: they skip them for all but critical
         // work, and not at all for expired leases.
         var left = ClaimRequest(
-            limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, perChannel: claim.perChannel, inFlight: claim.inFlight,
+            limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, perChannel: claim.perChannel, windows: claim.windows, inFlight: claim.inFlight,
             onlyChannels: claim.onlyChannels)
         /// Takes what `query` (asked for the slots left, skipping the channels it is given)
         /// returns, within each channel's room. A channel that runs out of room is skipped and

@@ -48,40 +48,17 @@ func capDocument(
 /// `POST /v1/alerts` with `application/cap+xml` and `GET /v1/alerts/{id}` with
 /// `Accept: application/cap+xml`, in-process over the in-memory log.
 @Suite(.timeLimit(.minutes(2))) struct CAPRoutesTests {
-    let fixture: RoutingFixture
-    let tokens: TokenStore
-    let audit: AuditTrail
-    let authenticator: Authenticator
-    let handler: HTTPHandler
+    let routes: AlertRoutesHarness
+    var fixture: RoutingFixture { routes.fixture }
+    var tokens: TokenStore { routes.tokens }
+    var audit: AuditTrail { routes.audit }
     let secret = "cap-partner-secret-0123456789"
 
-    init() throws {
-        fixture = try RoutingFixture()
-        tokens = TokenStore(database: fixture.database)
-        audit = AuditTrail(database: fixture.database)
-        authenticator = Authenticator(tokens: tokens)
-        _ = try tokens.register(secret: secret, organisation: "partner", scopes: [.alertsRead, .alertsWrite], clearance: .confidential)
-        let intake = AlertIntake(log: fixture.log, fingerprintKey: Array(repeating: 7, count: 32), metrics: fixture.metrics)
-        let filing = AlertFiling(intake: intake, audit: audit, metrics: fixture.metrics, logger: fixture.logger)
-        var router = HTTPRouter()
-        AlertsAPI(
-            log: fixture.log, deliveries: fixture.queue, authenticator: authenticator, audit: audit, filing: filing, metrics: fixture.metrics,
-            logger: fixture.logger, publicURL: { "https://vigil.example.org" }
-        ).register(on: &router)
-        handler = router.handler
-    }
+    init() throws { routes = try AlertRoutesHarness(secret: secret) }
 
     /// Sends a request through admission and the routes; the in-memory log answers at once.
     func send(_ method: String, _ target: String, body: [UInt8] = [], headers: [String: String] = [:], token: String? = nil) -> HTTPResponse {
-        var fields = HTTPHeaders()
-        fields.set("authorization", "Bearer \(token ?? secret)")
-        for (name, value) in headers { fields.set(name, value) }
-        var request = HTTPRequest(method: method, target: target, headers: fields, body: body)
-        request.remoteAddress = "192.0.2.9"
-        if let refused = authenticator.admission(request) { return refused }
-        let answer = Mutex<HTTPResponse?>(nil)
-        handler(request, HTTPResponder(capture: { response in answer.withLock { $0 = response } }))
-        return answer.withLock { $0 } ?? HTTPResponse(status: 0)
+        routes.send(method, target, body: body, headers: headers, token: token)
     }
 
     func fileCAP(_ text: String, key: String? = nil) -> HTTPResponse {

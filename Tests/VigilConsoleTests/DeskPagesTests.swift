@@ -18,11 +18,13 @@ import VigilStore
 
     /// A subscriber of `organisation` following BY, with a webhook to a closed loopback port;
     /// its id, its webhook channel's id and the secret shown when it was made.
-    func subscriber(_ organisation: String, name: String = "BY desk") throws -> (id: String, channelID: String, secret: String) {
+    func subscriber(
+        _ organisation: String, name: String = "BY desk", subscription: String = #"{"countries":["BY"],"min_severity":"low"}"#
+    ) throws -> (id: String, channelID: String, secret: String) {
         let response = try fixture.api("POST", "/v1/subscribers", json: """
             {"name":"\(organisation) \(name)","kind":"diplomatic_desk","organisation":"\(organisation)","contact":"desk@example.org",
              "clearance":"restricted","language":"en","channels":[{"type":"webhook","url":"http://127.0.0.1:9/hook"}],
-             "subscriptions":[{"countries":["BY"],"min_severity":"low"}]}
+             "subscriptions":[\(subscription)]}
             """)
         #expect(response.status == 201, "\(response.text)")
         guard case .object(let fields) = try JSONParser.parse(response.body), case .string(let id)? = fields["id"],
@@ -106,6 +108,25 @@ import VigilStore
         #expect(languageOnly.status == 303)
         let kept = try #require(try fixture.shared.subscribers.subscriber(id: own.id))
         #expect(kept.language == "nl" && kept.subscriptions.first?.minSeverity == .high && kept.subscriptions.first?.countries == [CountryCode("BY")!])
+    }
+
+    /// A digest set through the API (issue 21) is shown on the page and kept when the form,
+    /// which does not edit it, is saved.
+    @Test func aSubscriptionsDigestIsShownAndKeptWhenTheFormIsSaved() throws {
+        let digest = DigestSchedule(below: .high, every: .days(1), at: TimeOfDay(hour: 8, minute: 0), timezone: "Europe/Brussels")
+        let own = try subscriber("digest-desk", subscription: """
+            {"countries":["BY"],"min_severity":"low","digest":{"below":"high","every":"P1D","at":"08:00","timezone":"Europe/Brussels"}}
+            """)
+        let desk = try fixture.browser(role: .desk, organisation: "digest-desk", subscriberIDs: [own.id])
+        let page = try desk.get("/console/subscriptions")
+        expectPageRules(page, "subscriptions with a digest")
+        #expect(page.text.contains("id=\"\(own.id).subscriptions[0].digest\"") && page.text.contains("every P1D, aligned on 08:00 (Europe/Brussels)"))
+        let saved = try desk.post("/console/subscriptions/\(own.id)", [
+            ("subscriptions[0].countries", "BY"), ("subscriptions[0].min_severity", "medium"), ("language", "en"), ("ack_visibility", "filer"),
+        ], formPage: "/console/subscriptions")
+        #expect(saved.status == 303, "\(saved.text)")
+        let stored = try #require(try fixture.shared.subscribers.subscriber(id: own.id))
+        #expect(stored.subscriptions.first?.minSeverity == .medium && stored.subscriptions.first?.digest == digest)
     }
 
     @Test func aRefusedEditShowsTheAPIsMessagesBesideTheirFieldsAndKeepsWhatWasTyped() throws {

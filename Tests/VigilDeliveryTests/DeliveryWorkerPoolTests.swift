@@ -25,11 +25,14 @@ import VigilCore
 
     /// A queue holding `due` until claimed, recording outcomes.
     final class FakeQueue: DeliveryWorkQueue {
-        private let state: Mutex<(due: [DeliveryRecord], outcomes: [String: DeliveryOutcome])>
+        private let state: Mutex<(due: [DeliveryRecord], gathered: [DeliveryRecord], outcomes: [String: DeliveryOutcome], settled: [String])>
 
-        init(_ due: [DeliveryRecord]) { state = Mutex((due, [:])) }
+        /// A queue with `due` to claim, and `gathered` the deliveries digests find.
+        init(_ due: [DeliveryRecord], gathered: [DeliveryRecord] = []) { state = Mutex((due, gathered, [:], [])) }
 
         var outcomes: [String: DeliveryOutcome] { state.withLock { $0.outcomes } }
+        /// What delivered digests settled.
+        var settled: [String] { state.withLock { $0.settled } }
 
         func claimDue(_ claim: ClaimRequest, now: Timestamp) throws -> [DeliveryRecord] {
             state.withLock { state in
@@ -41,10 +44,13 @@ import VigilCore
         func complete(
             _ id: String, outcome: DeliveryOutcome, settling gathered: [String], at now: Timestamp, completion: @escaping @Sendable (Error?) -> Void
         ) {
-            state.withLock { $0.outcomes[id] = outcome }
+            state.withLock {
+                $0.outcomes[id] = outcome
+                $0.settled += gathered
+            }
             completion(nil)
         }
-        func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] { [] }
+        func gathered(into digest: DeliveryRecord) throws -> [DeliveryRecord] { state.withLock { $0.gathered.filter { $0.isGathered(into: digest) } } }
         func firstAttempt(of id: String) throws -> Timestamp? { nil }
         func nextDueTime() throws -> Timestamp? { nil }
         func deadLetters(limit: Int) throws -> [DeliveryRecord] { [] }

@@ -254,14 +254,15 @@ import VigilCore
         let json: [String: Any]
     }
 
-    /// The request sent for `id`, its signature checked by the `standardwebhooks` package.
-    static func sent(_ id: String, in transport: DeliveryWorkerPoolTests.FakeTransport) throws -> Sent {
+    /// The request sent for `id`, its signature checked by the `standardwebhooks` package
+    /// against `secrets` (the directory's).
+    static func sent(_ id: String, in transport: DeliveryWorkerPoolTests.FakeTransport, secrets: [String] = [directory.secret]) throws -> Sent {
         let request = try #require(transport.requests.first { $0.headers.contains { $0 == ("webhook-id", id) } }, "\(id) was sent")
         let headers = Dictionary(request.headers, uniquingKeysWith: { a, _ in a })
         let body = String(decoding: request.body, as: UTF8.self)
         #expect(try verify(
             id: id, timestamp: Int64(headers["webhook-timestamp"] ?? "") ?? 0, body: body, signature: headers["webhook-signature"] ?? "",
-            secrets: [Self.directory.secret]), "\(id) verifies with Standard Webhooks")
+            secrets: secrets), "\(id) verifies with Standard Webhooks")
         return Sent(headers: headers, json: try #require(JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any]))
     }
 

@@ -1,3 +1,4 @@
+import Synchronization
 import Dispatch
 import Foundation
 import Testing
@@ -285,5 +286,40 @@ func appendNow(_ log: EmbeddedAlertLog, _ alert: Alert, claim: IdempotencyClaim?
         #expect(try tokens.revoke(id: record.id))
         #expect(try tokens.authenticate(secret: "secret-abcdefghijklmnop") == nil)
         #expect(try !tokens.revoke(id: record.id))
+    }
+}
+
+/// `appendAll` on the embedded log (issue 22's batch ingest): one write job, one commit, for
+/// the whole batch; an alert whose idempotency key was used for another body is refused
+/// alone; the router hears of the newest offset once.
+@Suite struct EmbeddedBatchAppendTests {
+    func appendAll(_ log: EmbeddedAlertLog, _ entries: [(alert: Alert, idempotency: IdempotencyClaim?)]) async -> [Result<AppendReceipt, AlertLogError>] {
+        await withCheckedContinuation { continuation in log.appendAll(entries) { continuation.resume(returning: $0) } }
+    }
+
+    @Test func aBatchIsOneCommitAndAConflictRefusesItsAlertAlone() async throws {
+        let db = try Database(path: temporaryDatabasePath())
+        let log = try EmbeddedAlertLog(database: db, masterKey: testMasterKey)
+        let claim = IdempotencyClaim(organisation: "partner", key: "k", fingerprint: "first")
+        _ = try appendNow(log, makeAlert(), claim: claim).get()
+        let heard = Mutex<[LogOffset]>([])
+        let observation = log.observeAppends { offset in heard.withLock { $0.append(offset) } }
+        defer { observation.cancel() }
+        let before = db.commitStatistics
+        let batch = [makeAlert(country: "CO"), makeAlert(country: "PH"), makeAlert(country: "GT"), makeAlert(country: "BY")]
+        let reuse = IdempotencyClaim(organisation: "partner", key: "k", fingerprint: "other")
+        let same = IdempotencyClaim(organisation: "partner", key: "k2", fingerprint: "x")
+        let results = await appendAll(log, [(batch[0], nil), (batch[1], reuse), (batch[2], same), (batch[3], same)])
+        #expect(db.commitStatistics.jobs - before.jobs == 1, "the whole batch is one write job")
+        #expect(db.commitStatistics.commits - before.commits == 1)
+        let receipts = results.map { try? $0.get() }
+        #expect(receipts[0]?.offset == 2 && receipts[2]?.offset == 3)
+        guard case .failure(.idempotencyConflict(let key)) = results[1] else { Issue.record("\(results[1])"); return }
+        #expect(key == "k")
+        #expect(receipts[3] == AppendReceipt(id: batch[2].id, offset: 3, repeated: true), "a key repeated within the batch answers the first")
+        #expect(try log.alert(id: batch[0].id)?.alert == batch[0] && log.alert(id: batch[1].id) == nil)
+        #expect(try log.lastOffset() == 3)
+        for _ in 0..<100 where heard.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(heard.withLock { $0 } == [3], "one notification, with the newest offset")
     }
 }

@@ -94,7 +94,7 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
     public func recipients(ofAlerts ids: [String]) throws -> Set<String> {
         let wanted = Set(ids)
         return state.withLock { state in
-            Set(state.entries.values.map(\.record).filter { wanted.contains($0.alertID) && $0.state != .skipped }.map(\.subscriberID))
+            Set(state.entries.values.map(\.record).filter { wanted.contains($0.alertID) && $0.state != .skipped && $0.followUp?.isDigest != true }.map(\.subscriberID))
         }
     }
 
@@ -141,7 +141,7 @@ public final class InMemoryDeliveryQueue: DeliveryQueue, RoutingLedger, Sendable
             var taken = claim.selecting(due, channelID: \.record.channelID, severity: \.record.severity)
             // Work whose worker died holding the lease, held channels or not.
             let left = ClaimRequest(
-                limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, perChannel: claim.perChannel, inFlight: claim.inFlight,
+                limit: claim.limit, leaseMilliseconds: claim.leaseMilliseconds, perChannel: claim.perChannel, windows: claim.windows, inFlight: claim.inFlight,
                 onlyChannels: claim.onlyChannels
             ).taking(taken.map(\.record.channelID))
             let expired = state.entries.values.filter { entry in
