@@ -213,7 +213,7 @@ import Glibc
         if once { #expect(mails.count == 1, "one digest email for the window, \(mails.count) arrived") }
         for mail in mails {
             #expect(Set(cases(in: mail)) == Set(expected.map { caseOf[$0] ?? $0 }) && cases(in: mail).count == expected.count, "\(mail.parts.first?.text ?? "")")
-            #expect(mail.subject.hasPrefix("[DIGEST] \(expected.count) alerts,"), "\(mail.subject)")
+            #expect(mail.subject.hasPrefix("[DIGEST] \(expected.count) \(expected.count == 1 ? "alert" : "alerts"),"), "\(mail.subject)")
         }
         // Delivered, the digest settles what it listed in the same write.
         let settled = await waitUntil(within: max(10, end + 40 - now), interval: 0.2) {
