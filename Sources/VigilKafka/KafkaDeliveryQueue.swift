@@ -172,11 +172,13 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
         // A delivery already under way is left alone; one only recorded as pending is written
         // again, as its work record may be what a failed earlier attempt did not write (a
         // second copy is harmless: workers send once and skip what is settled). A digest
-        // written again keeps the alert that opened it.
+        // written again keeps the alert that opened it, and a gathered alert the window it was
+        // gathered into: routed again later (after a crash, a refused commit), it is still
+        // listed by that window's digest only, not by the later window's too.
         let fresh = state.withLock { state in
             deliveries.map { routed -> KafkaDeliveryMessage in
                 let message = KafkaDeliveryMessage(routed: routed, now: now)
-                guard case .digest = routed.followUp, let known = state.view[message.record.id] else { return message }
+                guard routed.followUp?.isDigest == true, let known = state.view[message.record.id] else { return message }
                 return KafkaDeliveryMessage(record: known, firstAttemptAt: nil)
             }.filter { (state.view[$0.record.id]?.state ?? .pending) == .pending }
         }
