@@ -56,6 +56,65 @@ public final class KafkaMockCluster: @unchecked Sendable {
         return cluster
     }
 
+    // MARK: Faults (issue 23, point 4)
+
+    /// Disconnects broker `id` (or every broker, for `nil`) and refuses new connections; the
+    /// partitions it leads keep it as leader (the mock does not elect another).
+    public func setBrokerDown(_ id: Int32?) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_down(cluster, id ?? -1), "take broker \(id.map(String.init) ?? "all") down")
+    }
+
+    /// Lets broker `id` (or every broker, for `nil`) take connections again.
+    public func setBrokerUp(_ id: Int32?) throws(KafkaError) {
+        try check(rd_kafka_mock_broker_set_up(cluster, id ?? -1), "bring broker \(id.map(String.init) ?? "all") up")
+    }
+
+    /// Makes broker `broker` the leader of `partition` of `topic` (`nil`: no leader at all).
+    public func setLeader(topic: String, partition: Int32, broker: Int32?) throws(KafkaError) {
+        try check(rd_kafka_mock_partition_set_leader(cluster, topic, partition, broker ?? -1), "move the leader of \(topic)/\(partition)")
+    }
+
+    /// A Kafka protocol request the mock can be told to fail.
+    public enum Request: Int16, Sendable {
+        /// ProduceRequest.
+        case produce = 0
+        /// FetchRequest.
+        case fetch = 1
+    }
+
+    /// An error the mock answers a request with.
+    public enum InjectedError: Sendable {
+        /// The broker is not the partition's leader (a leader moved).
+        case notLeaderOrFollower
+        /// The broker did not answer in time.
+        case requestTimedOut
+        /// Fewer in-sync replicas than `min.insync.replicas`.
+        case notEnoughReplicas
+        /// The connection drops.
+        case disconnect
+
+        var code: rd_kafka_resp_err_t {
+            switch self {
+            case .notLeaderOrFollower: RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION
+            case .requestTimedOut: RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT
+            case .notEnoughReplicas: RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS
+            case .disconnect: RD_KAFKA_RESP_ERR__TRANSPORT
+            }
+        }
+    }
+
+    /// The next `errors.count` requests of kind `request`, on any broker, fail with `errors`, in order.
+    public func failNext(_ request: Request, with errors: [InjectedError]) {
+        var codes = errors.map(\.code)
+        codes.withUnsafeMutableBufferPointer { buffer in
+            rd_kafka_mock_push_request_errors_array(cluster, request.rawValue, buffer.count, buffer.baseAddress)
+        }
+    }
+
+    private func check(_ code: rd_kafka_resp_err_t, _ what: String) throws(KafkaError) {
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("cannot \(what) on the mock cluster: \(KafkaClientHandle.describe(code))") }
+    }
+
     /// The librdkafka version linked in, for example `2.0.2`.
     public static var librdkafkaVersion: String { String(cString: rd_kafka_version_str()) }
 }
