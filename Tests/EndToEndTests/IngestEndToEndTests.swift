@@ -32,7 +32,8 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
             let body = try JSONDecoder().decode(Accepted.self, from: Data(response.body))
             service.kill(signal: SIGKILL)  // no graceful anything
             accepted.append(body.id)
-            #expect(body.offset == Int64(round + 1))
+            // On Kafka offsets sort partition by partition, and each case has a partition of its own choosing.
+            if service.kafka == nil { #expect(body.offset == Int64(round + 1)) }
         }
         try service.start()
         let client = try BlockingHTTPClient(port: service.port)
@@ -42,7 +43,8 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         }
         let list = try client.request("GET", "/v1/alerts?limit=100", headers: auth)
         struct Page: Decodable { struct Item: Decodable { let id: String }; let alerts: [Item] }
-        #expect(try JSONDecoder().decode(Page.self, from: Data(list.body)).alerts.map(\.id) == accepted)
+        let listed = try JSONDecoder().decode(Page.self, from: Data(list.body)).alerts.map(\.id)
+        #expect(service.kafka == nil ? listed == accepted : Set(listed) == Set(accepted) && listed.count == accepted.count)
     }
 
     @Test func refusesBadInputAndMissingTokens() throws {
@@ -125,7 +127,7 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         #expect(tail.status == 0, "\(tail.stderr)")
         let lines = tail.stdout.split(separator: "\n")
         #expect(lines.count == 2)
-        #expect(lines.first?.contains(id) == true)
+        #expect(lines.contains { $0.contains(id) }, "the alert sent is tailed (on Kafka, partition by partition)")
 
         let refused = try VigilCommand.run(["alert", "send", "--country", "XX", "--threat", "arrest"], environment: environment)
         #expect(refused.status == 1)
