@@ -17,6 +17,8 @@ public final class KafkaConnection: Sendable {
     public let producer: KafkaProducer
     /// Where its clients' log lines go (librdkafka's own, and refused records').
     public let logger: Logger
+    /// How every client of this connection authenticates and encrypts.
+    public let security: KafkaSecurity
     private let readers = Mutex(Readers())
 
     /// The readers handed out, and whether `shutdown()` has begun.
@@ -26,13 +28,18 @@ public final class KafkaConnection: Sendable {
         var consumers: [KafkaConsumer] = []
     }
 
-    /// Connects to `bootstrapServers`; a write the brokers have not taken within
-    /// `writeTimeout` seconds fails. Its clients log to `logger`.
-    public init(bootstrapServers: String, writeTimeout: Double = 10, logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
+    /// Connects to `bootstrapServers` as `security` says; a write the brokers have not taken
+    /// within `writeTimeout` seconds fails. Its clients log to `logger`.
+    public init(
+        bootstrapServers: String, writeTimeout: Double = 10, security: KafkaSecurity = .plaintext, logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) {
+        if let problem = security.problem { throw KafkaError("Kafka security: \(problem)") }
         self.bootstrapServers = bootstrapServers
         self.logger = logger
+        self.security = security
         let milliseconds = min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))
-        producer = try KafkaProducer(bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(milliseconds))], logger: logger)
+        producer = try KafkaProducer(
+            bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(milliseconds))] + security.properties, logger: logger)
     }
 
     /// Reads every partition of `topics` from the beginning on a thread of its own (named
@@ -44,7 +51,8 @@ public final class KafkaConnection: Sendable {
         onError: @escaping @Sendable (KafkaError) -> Double
     ) throws(KafkaError) -> KafkaTopicFollower {
         let follower = try KafkaTopicFollower(
-            reader: KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics, logger: logger), name: name, onRecord: onRecord, onError: onError)
+            reader: KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics, extra: security.properties, logger: logger), name: name,
+            onRecord: onRecord, onError: onError)
         guard register({ $0.followers.append(follower) }) else {
             follower.stop()
             throw KafkaError("the Kafka connection is shut down; this process is stopping")
@@ -59,7 +67,7 @@ public final class KafkaConnection: Sendable {
 
     /// A new member of consumer group `group` reading `topics`; `shutdown()` closes it.
     public func consumer(group: String, topics: [String]) throws(KafkaError) -> KafkaConsumer {
-        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: group, topics: topics, logger: logger)
+        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: group, topics: topics, extra: security.properties, logger: logger)
         guard register({ $0.consumers.append(consumer) }) else {
             consumer.close()
             throw KafkaError("the Kafka connection is shut down; this process is stopping")

@@ -19,7 +19,8 @@ enum BackendAssembly {
         case .kafka(let servers):
             do {
                 return try KafkaBackend(
-                    bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, database: database,
+                    bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds,
+                    security: try configuration.kafkaSecurity(), database: database,
                     masterKey: masterKey, processID: try processID(dataDir: configuration.dataDir), metrics: metrics, logger: logger,
                     eventReminderSeconds: eventReminderSeconds(configuration))
             } catch let error as KafkaError {
@@ -45,7 +46,8 @@ enum BackendAssembly {
             return (TokenStore(database: local), audit, { audit.waitForPublished() })
         case .kafka(let servers):
             return try KafkaBackend.tokenAdministration(
-                bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, local: local, cache: try scratch())
+                bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, security: try configuration.kafkaSecurity(),
+                local: local, cache: try scratch())
         }
     }
 
@@ -64,7 +66,8 @@ enum BackendAssembly {
             )
         case .kafka(let servers):
             return try KafkaBackend.userAdministration(
-                bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, local: local, cache: try scratch(),
+                bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, security: try configuration.kafkaSecurity(),
+                local: local, cache: try scratch(),
                 masterKey: masterKey)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilKafka
 import VigilStore
 
 extension VigilConfiguration {
@@ -130,6 +131,28 @@ extension VigilConfiguration {
         positive(
             "kafka_timeout_seconds", \.kafkaTimeoutSeconds,
             meaning: "on Kafka, how long a write may wait for the brokers before the request fails (ingest answers `503`)"),
+        ConfigurationSetting(
+            "kafka_security_protocol", \.kafkaSecurityProtocol,
+            .parsed({ text in
+                KafkaSecurity.Transport(rawValue: text).map { .success($0) }
+                    ?? .failure(SettingProblem(message: "must be plaintext, ssl, sasl_plaintext or sasl_ssl, got '\(text)'"))
+            }, show: \.rawValue),
+            meaning: "on Kafka, how every client reaches the brokers: `plaintext`, `ssl`, `sasl_plaintext` or `sasl_ssl` (librdkafka's `security.protocol`)"),
+        ConfigurationSetting(
+            "kafka_sasl_mechanism", \.kafkaSASLMechanism, .optionalString,
+            meaning: "with SASL: `PLAIN`, `SCRAM-SHA-256` or `SCRAM-SHA-512`",
+            check: { $0.map { KafkaSecurity.Mechanism(rawValue: $0) == nil ? "must be PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512" : nil } ?? nil }),
+        ConfigurationSetting("kafka_sasl_username", \.kafkaSASLUsername, .optionalString, meaning: "with SASL: the user name"),
+        ConfigurationSetting(
+            "kafka_sasl_password", \.kafkaSASLPassword, .optionalString,
+            meaning: "with SASL: the password; never logged (prefer the variable or `kafka_sasl_password_file` to writing it in the file)"),
+        ConfigurationSetting(
+            "kafka_sasl_password_file", \.kafkaSASLPasswordFile, .optionalString,
+            meaning: "with SASL: a file holding the password (for systemd's `LoadCredential=` or a Kubernetes secret)"),
+        ConfigurationSetting("kafka_ssl_ca_location", \.kafkaSSLCALocation, .optionalString, meaning: "with TLS: the CA bundle the brokers are verified with"),
+        ConfigurationSetting(
+            "kafka_ssl_certificate_location", \.kafkaSSLCertificateLocation, .optionalString, meaning: "with mutual TLS: this client's certificate"),
+        ConfigurationSetting("kafka_ssl_key_location", \.kafkaSSLKeyLocation, .optionalString, meaning: "with mutual TLS: this client's key"),
         ConfigurationSetting(
             "store_cache_mib", \.storeCacheMiB, .number,
             meaning: "SQLite page cache of the embedded store's writer, in MiB (each reader gets an eighth); more keeps more of a large store's indexes in memory, at the cost of resident memory",

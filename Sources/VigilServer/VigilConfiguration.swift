@@ -1,6 +1,7 @@
 import Foundation
 import VigilCore
 import VigilDelivery
+import VigilKafka
 import VigilStore
 
 /// Every setting of a running Vigil, loaded from a JSON file (`config/vigil.json`) and
@@ -72,6 +73,21 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var role = ServiceRole.all
     /// Seconds the Kafka backend waits for the brokers to take a write before answering 503.
     public var kafkaTimeoutSeconds = 10.0
+    /// On Kafka, librdkafka's `security.protocol`.
+    public var kafkaSecurityProtocol = KafkaSecurity.Transport.plaintext
+    /// On Kafka with SASL: the mechanism (`PLAIN`, `SCRAM-SHA-256`, `SCRAM-SHA-512`).
+    public var kafkaSASLMechanism: String?
+    /// On Kafka with SASL: the user name.
+    public var kafkaSASLUsername: String?
+    /// On Kafka with SASL: the password (prefer `kafka_sasl_password_file` or the variable).
+    public var kafkaSASLPassword: String?
+    /// On Kafka with SASL: a file holding the password.
+    public var kafkaSASLPasswordFile: String?
+    /// On Kafka with TLS: the CA bundle the brokers are verified with.
+    public var kafkaSSLCALocation: String?
+    /// On Kafka with mutual TLS: this client's certificate and key files.
+    public var kafkaSSLCertificateLocation: String?
+    public var kafkaSSLKeyLocation: String?
     /// When set, `/metrics` answers only `Authorization: Bearer <metrics_token>` (env `VIGIL_METRICS_TOKEN`).
     public var metricsToken: String?
     /// MiB of SQLite page cache for the store's writer (readers get an eighth): more
@@ -132,6 +148,26 @@ public struct VigilConfiguration: Sendable, Equatable {
         if masterKey != nil, masterKeyFile != nil {
             throw .invalid(key: "master_key_file", message: "cannot be set together with master_key; choose one")
         }
+        if kafkaSASLPassword != nil, kafkaSASLPasswordFile != nil {
+            throw .invalid(key: "kafka_sasl_password_file", message: "cannot be set together with kafka_sasl_password; choose one")
+        }
+        if case .kafka = log, let problem = (try kafkaSecurity()).problem { throw .invalid(key: "kafka_security_protocol", message: problem) }
+    }
+
+    /// The Kafka security settings as the clients take them, the password read from its file
+    /// when one is named.
+    public func kafkaSecurity() throws(ConfigurationError) -> KafkaSecurity {
+        var password = kafkaSASLPassword
+        if let file = kafkaSASLPasswordFile {
+            guard let contents = FileManager.default.contents(atPath: file) else {
+                throw .invalid(key: "kafka_sasl_password_file", message: "cannot read \(file)")
+            }
+            password = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return KafkaSecurity(
+            transport: kafkaSecurityProtocol, mechanism: kafkaSASLMechanism.flatMap(KafkaSecurity.Mechanism.init(rawValue:)),
+            username: kafkaSASLUsername, password: password, caLocation: kafkaSSLCALocation, certificateLocation: kafkaSSLCertificateLocation,
+            keyLocation: kafkaSSLKeyLocation)
     }
 
     /// The master key file in use when `master_key` is not set.
