@@ -134,7 +134,7 @@ enum BenchCommand: Command {
             compared = { try $0.latency(progress: progress) }
         case "throughput":
             comparison.alerts = alerts ?? comparison.alerts
-            title = "vigil bench throughput — \(comparison.alerts) alerts to one webhook endpoint, \(comparison.runs) runs"
+            title = "vigil bench throughput\(kafka == nil ? "" : " on Kafka") — \(comparison.alerts) alerts to one webhook endpoint, \(comparison.runs) runs"
             rows = []
             compared = { try $0.throughput(progress: progress) }
         case "replay":
@@ -153,7 +153,7 @@ enum BenchCommand: Command {
         if let compared {
             if comparison.alertmanager == nil { skipped = AlertmanagerComparison.skipped }
             if comparison.alertmanager != nil || scenario == "throughput" {
-                if !rows.isEmpty { rows.append(BenchmarkRow(name: "— beside Alertmanager, same run, same sink —")) }
+                if !rows.isEmpty && !json { rows.append(BenchmarkRow(name: "— beside Alertmanager, same run, same sink —")) }
                 rows += try compared(comparison)
             }
         }

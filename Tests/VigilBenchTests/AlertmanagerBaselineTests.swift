@@ -40,7 +40,8 @@ import VigilTestSupport
         let alertmanager = #"{"receiver":"sink-0","alerts":[{"labels":{"id":"vbk-a1-17","country":"GT"}}]}"#
         #expect(WebhookSinkServer.key(in: Array(vigil.utf8)) == "vbk-v1-17")
         #expect(WebhookSinkServer.key(in: Array(alertmanager.utf8)) == "vbk-a1-17")
-        #expect(WebhookSinkServer.key(in: Array("vb vbk".utf8)) == "vbk")
+        #expect(WebhookSinkServer.key(in: Array("vb vbk vbk-x\"".utf8)) == "vbk-x")
+        #expect(WebhookSinkServer.key(in: Array("vbk".utf8)) == nil)
         #expect(WebhookSinkServer.key(in: Array(#"{"no":"key"}"#.utf8)) == nil)
         #expect(WebhookSinkServer.key(in: []) == nil)
         // Bounded: a key runs at most 64 bytes however long the run of key characters.
