@@ -9,6 +9,7 @@ import VigilServer
 /// embedded log, or a Kafka cluster), one subscriber per webhook endpoint, each following
 /// the bench alerts' country.
 final class ComparedVigil: ComparedSide {
+    /// The bootstrap token the bench files with.
     static let token = "bench-token-0123456789abcdef"
 
     let name = "vigil"

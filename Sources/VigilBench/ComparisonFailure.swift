@@ -6,6 +6,8 @@ public enum ComparisonFailure: Error, CustomStringConvertible {
     case alertmanagerDidNotStart(String)
     /// Alertmanager did not answer `/-/ready` in time; the end of its log.
     case alertmanagerNotReady(seconds: Int, log: String)
+    /// A side's alerts could not be filed (the connection failed or timed out): which side, and why.
+    case filingFailed(side: String, detail: String)
     /// A side refused alerts: which side, the status and the start of the answer.
     case refused(side: String, status: Int, answer: String)
     /// The disk probe could not write or sync its file.
@@ -22,6 +24,8 @@ public enum ComparisonFailure: Error, CustomStringConvertible {
             "Alertmanager did not start (\(detail)); check that `prometheus-alertmanager --version` runs, or reinstall it with `deploy/setup.sh bench`"
         case .alertmanagerNotReady(let seconds, let log):
             "Alertmanager did not answer /-/ready within \(seconds) s; the end of its log:\n\(log)"
+        case .filingFailed(let side, let detail):
+            "filing alerts with \(side) failed: \(detail); is the machine overloaded? try fewer --clients or a shorter run"
         case .refused(let side, let status, let answer):
             "\(side) answered \(status) to a bench alert: \(answer.prefix(300))"
         case .fsyncProbeFailed(let detail):
