@@ -33,8 +33,10 @@ public final class WebhookSinkServer: Sendable {
             onReceipt(WebhookSinkServer.key(in: request.body), at)
         }
         var configuration = HTTPServerConfiguration(host: "127.0.0.1", port: 0)
-        // Alertmanager opens a connection per notification in flight; Vigil keeps a few per endpoint.
-        configuration.maxConnections = 4096
+        // Alertmanager opens a connection per notification in flight (thousands when 20,000 alerts
+        // arrive at once), Vigil a few per endpoint: the sink takes as many as its descriptors
+        // allow, so that neither side is refused and made to retry.
+        configuration.maxConnections = 1 << 20
         server = try HTTPServer(configuration: configuration, runsInline: { _ in true }, handler: router.handler)
         server.start()
     }
@@ -68,6 +70,12 @@ public final class WebhookSinkServer: Sendable {
     /// `KEY NANOSECONDS` per webhook (`-` for a body without a key) to standard output, and
     /// stops when standard input closes (when the bench that started it ends, however it ends).
     public static func serveOverPipes() throws {
+        // Its own process: the soft descriptor limit raised to the hard one, for connections.
+        var limit = rlimit()
+        if getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
+        }
         let sink = try WebhookSinkServer { key, at in
             // One write per line: under PIPE_BUF, so lines from concurrent handlers never interleave.
             let line = Array("\(key ?? "-") \(at)\n".utf8)
