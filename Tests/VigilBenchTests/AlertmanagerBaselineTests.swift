@@ -55,7 +55,7 @@ import VigilTestSupport
         #expect(ComparedVigil.accepted(in: Array("not json".utf8), of: 100) == 0)
     }
 
-    @Test func theSinkProcessReportsEachWebhookWithItsKey() throws {
+    @Test func theSinkProcessReportsEachWebhookWithItsKey() async throws {
         let binary = ServiceProcess.binary
         try #require(FileManager.default.isExecutableFile(atPath: binary), "build vigil first (swift build --build-tests): \(binary)")
         let sink = try WebhookSink(executable: binary, arguments: ["bench", "sink"])
@@ -64,12 +64,12 @@ import VigilTestSupport
         for body in [#"{"id":"vbk-p-1"}"#, #"{"id":"vbk-p-2"}"#, #"{"nothing":"here"}"#] {
             #expect(try client.request("POST", "/hook/x", body: body).status == 204)
         }
-        try BenchClock.wait(upTo: 10, every: 0.01, failure: "the sink reported \(sink.received) of 3 webhooks") { sink.received == 3 }
+        #expect(await waitUntil(within: 10) { sink.received == 3 }, "the sink reported \(sink.received) of 3 webhooks")
         #expect(sink.times(of: "vbk-p-1").count == 1 && sink.times(of: "vbk-p-2").count == 1 && sink.distinctKeys == 2)
     }
 
     @Test(.enabled(if: installed, "prometheus-alertmanager is not installed: deploy/setup.sh bench installs it"), .timeLimit(.minutes(1)))
-    func alertmanagerDeliversTwoPostedAlertsToTheSink() throws {
+    func alertmanagerDeliversTwoPostedAlertsToTheSink() async throws {
         let receipts = Mutex<[String]>([])
         let sink = try WebhookSinkServer { key, _ in receipts.withLock { $0.append(key ?? "-") } }
         defer { sink.stop() }
@@ -78,9 +78,7 @@ import VigilTestSupport
         defer { alertmanager.stop() }
         let client = try BlockingHTTPClient(port: alertmanager.port, timeout: 10)
         #expect(try alertmanager.file(["vbk-test-1", "vbk-test-2"], on: client) == 2)
-        try BenchClock.wait(upTo: 20, every: 0.01, failure: "Alertmanager delivered \(receipts.withLock { $0 }) of 2 within 20 s") {
-            receipts.withLock { $0.count >= 2 }
-        }
+        #expect(await waitUntil(within: 20) { receipts.withLock { $0.count >= 2 } }, "Alertmanager delivered \(receipts.withLock { $0 }) of 2 within 20 s")
         #expect(receipts.withLock { $0.sorted() } == ["vbk-test-1", "vbk-test-2"])
     }
 }
