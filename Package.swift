@@ -72,6 +72,7 @@ let package = Package(
             name: "VigilConsoleTests",
             dependencies: ["VigilConsole", "VigilServer", "VigilStore", "VigilCore", "VigilCrypto", "VigilHTTP", "VigilHTTPClient", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
+        .testTarget(name: "VigilBenchTests", dependencies: ["VigilBench", "VigilHTTPClient", "VigilTestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -5,6 +5,8 @@
 #                          subscriber and a sample alert flowing (Ctrl-C stops it);
 #   deploy/setup.sh test   runs the whole test suite, then each fuzz target for 20 s
 #                          (what .ci/run calls);
+#   deploy/setup.sh bench  also installs what `vigil bench` compares Vigil with (Debian's
+#                          prometheus-alertmanager, issue 22), then builds vigil (release);
 #   deploy/setup.sh        only installs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +22,8 @@ command -v swift >/dev/null 2>&1 || die "the Swift 6 toolchain is not on PATH; i
 # Chromium with its driver for the console's browser tests, and xmllint (libxml2-utils) to
 # validate Vigil's CAP documents against the OASIS CAP 1.2 schema.
 packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev librdkafka-dev kcat curl python3 python3-venv chromium chromium-driver libxml2-utils)
+# The bench's baseline, only for `bench`: neither the service nor the tests need it.
+if [ "${1:-}" = bench ]; then packages+=(prometheus-alertmanager); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -60,6 +64,11 @@ case "${1:-}" in
     say "fuzzing each parser and decoder for 20 s with libFuzzer (deploy/fuzz.sh campaign runs the long one)"
     exec deploy/fuzz.sh ci 20
     ;;
+  bench)
+    say "building vigil (release) for vigil bench; Alertmanager: $(prometheus-alertmanager --version 2>&1 | head -n 1)"
+    swift build -c release --product vigil
+    say "run e.g. $(swift build -c release --show-bin-path)/vigil bench throughput --runs 3"
+    ;;
   demo)
     say "building vigil (release)"
     swift build -c release --product vigil
@@ -73,6 +82,6 @@ case "${1:-}" in
     exec "$root/deploy/demo.sh" "$bin"
     ;;
   *)
-    die "unknown mode '$1'; use: deploy/setup.sh [demo|test]"
+    die "unknown mode '$1'; use: deploy/setup.sh [demo|test|bench]"
     ;;
 esac

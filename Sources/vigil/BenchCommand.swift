@@ -13,6 +13,7 @@ enum BenchCommand: Command {
                vigil bench fanout [--runs 3] [--fanout 200,1000,10000] [--log kafka[://HOST:PORT,…]]
                vigil bench deliver [--runs 3] [--fanout 200,1000] [--log kafka[://HOST:PORT,…]]
                vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000] [--log kafka[://HOST:PORT,…]]
+               vigil bench throughput [--runs 3] [--alerts 20000] [--log kafka[://HOST:PORT,…]]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
@@ -29,6 +30,15 @@ enum BenchCommand: Command {
         filled store, so `vigil serve --data-dir DIR` can show the service's own memory.
         fanout: one alert to --fanout endpoints (200,1000,10000), 202 → last receipt, connections warm;
         three alerts timed per run, with the process's CPU per delivery (service and sink).
+        throughput: --alerts (20,000) alerts to one webhook endpoint, 100 per POST over 4 connections,
+        first POST → last receipt.
+        Alertmanager baseline: when prometheus-alertmanager is installed (deploy/setup.sh bench),
+        ingest, latency, fanout and throughput also start a fresh Alertmanager and a fresh Vigil one
+        after the other, RUNS times, on one webhook sink in a process of its own, and print each
+        side's median and Vigil's as a multiple of Alertmanager's: alerts accepted per second
+        (Alertmanager 100 per POST over 4 connections; Vigil 1 per POST over --clients, and 100 per
+        POST /v1/alerts/batch over 4), alert → webhook at 50/s on a fresh service (p50/p99, with
+        the disk's fsync p99), one alert to 200 endpoints (warm), and the throughput above.
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
         and queued, next to reading the log alone.
         --log kafka runs ingest, deliver, fanout and replay on the Kafka backend against a fresh librdkafka
@@ -39,7 +49,15 @@ enum BenchCommand: Command {
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
-        guard let scenario = arguments.positional.first else { throw UsageError("name a scenario: ingest, latency, fanout, route, deliver or replay") }
+        guard let scenario = arguments.positional.first else {
+            throw UsageError("name a scenario: ingest, latency, fanout, throughput, route, deliver or replay")
+        }
+        if scenario == "sink" {
+            // The comparison's webhook sink, started by the bench itself in a process of its own.
+            try arguments.finish()
+            try WebhookSinkServer.serveOverPipes()
+            return
+        }
         let runs = try number(arguments.value("runs"), "runs")
         let clients = try number(arguments.value("clients"), "clients"), seconds = try arguments.value("seconds").map { text throws(UsageError) -> Double in
             guard let value = Double(text), value > 0 else { throw UsageError("--seconds must be positive") }
@@ -54,12 +72,20 @@ enum BenchCommand: Command {
             guard text.hasPrefix("kafka://"), text.count > 8 else { throw UsageError("--log must be kafka or kafka://HOST:PORT[,HOST:PORT…]") }
             return String(text.dropFirst(8))
         }
-        if kafka != nil && !["ingest", "deliver", "fanout", "replay"].contains(scenario) {
-            throw UsageError("--log kafka applies to ingest, deliver, fanout and replay")
+        if kafka != nil && !["ingest", "deliver", "fanout", "replay", "throughput"].contains(scenario) {
+            throw UsageError("--log kafka applies to ingest, deliver, fanout, throughput and replay")
         }
         try arguments.finish()
         let progress: (String) -> Void = { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
-        let title: String, rows: [BenchmarkRow]
+        let title: String
+        var rows: [BenchmarkRow]
+        // Alertmanager beside Vigil, on a sink run as this same binary's `vigil bench sink`.
+        var comparison = AlertmanagerComparison(
+            alertmanager: AlertmanagerComparison.locateAlertmanager(),
+            sinkExecutable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
+        comparison.runs = runs ?? comparison.runs
+        comparison.kafka = kafka
+        var compared: ((AlertmanagerComparison) throws -> [BenchmarkRow])?
         switch scenario {
         case "ingest":
             var b = IngestBenchmark()
@@ -69,6 +95,9 @@ enum BenchCommand: Command {
             b.kafka = kafka
             title = "vigil bench ingest\(kafka == nil ? "" : " on Kafka") — \(b.clients) keep-alive clients, \(b.runs) runs × \(b.seconds) s"
             rows = try b.run(progress: progress)
+            comparison.clients = b.clients
+            comparison.ingestSeconds = b.seconds
+            compared = { try $0.ingest(progress: progress) }
         case "route":
             var b = RouteBenchmark()
             b.runs = runs ?? b.runs
@@ -91,6 +120,7 @@ enum BenchCommand: Command {
             b.kafka = kafka
             title = "vigil bench fanout\(kafka == nil ? "" : " on Kafka") — one alert to N webhook endpoints on a loopback sink, \(b.runs) runs × \(b.fanoutsPerRun) alerts"
             rows = try b.run(progress: progress)
+            compared = { try $0.fanout(progress: progress) }
         case "latency":
             var b = LatencyBenchmark()
             b.runs = runs ?? b.runs
@@ -100,6 +130,13 @@ enum BenchCommand: Command {
             b.keepDataDir = keepDataDir
             title = "vigil bench latency — 202 → webhook with \(b.alerts) alerts in the log and \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
+            comparison.latencySeconds = seconds ?? comparison.latencySeconds
+            compared = { try $0.latency(progress: progress) }
+        case "throughput":
+            comparison.alerts = alerts ?? comparison.alerts
+            title = "vigil bench throughput\(kafka == nil ? "" : " on Kafka") — \(comparison.alerts) alerts to one webhook endpoint, \(comparison.runs) runs"
+            rows = []
+            compared = { try $0.throughput(progress: progress) }
         case "replay":
             var b = ReplayBenchmark()
             b.runs = runs ?? b.runs
@@ -110,7 +147,21 @@ enum BenchCommand: Command {
             title = "vigil bench replay\(kafka == nil ? "" : " on Kafka") — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
         default:
-            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, route, deliver, replay")
+            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, throughput, route, deliver, replay")
+        }
+        var skipped: String?
+        if let compared {
+            if comparison.alertmanager == nil { skipped = AlertmanagerComparison.skipped }
+            if comparison.alertmanager != nil || scenario == "throughput" {
+                if !rows.isEmpty && !json { rows.append(BenchmarkRow(name: "— beside Alertmanager, same run, same sink —")) }
+                rows += try compared(comparison)
+            }
+        }
+        defer {
+            // One line, after the table (on standard error with --json, which keeps standard output JSON).
+            if let skipped {
+                if json { FileHandle.standardError.write(Data((skipped + "\n").utf8)) } else { print(skipped) }
+            }
         }
         if json {
             struct Line: Encodable { let scenario: String; let per_second: Double?; let p50_ms: Double?; let p99_ms: Double?; let note: String }
