@@ -83,7 +83,7 @@ public final class KafkaMockCluster: @unchecked Sendable {
     }
 
     /// An error the mock answers a request with.
-    public enum InjectedError: Sendable {
+    public enum InjectedError: Sendable, CustomStringConvertible {
         /// The broker is not the partition's leader (a leader moved).
         case notLeaderOrFollower
         /// The broker did not answer in time.
@@ -92,6 +92,15 @@ public final class KafkaMockCluster: @unchecked Sendable {
         case notEnoughReplicas
         /// The connection drops.
         case disconnect
+
+        public var description: String {
+            switch self {
+            case .notLeaderOrFollower: "NOT_LEADER_OR_FOLLOWER"
+            case .requestTimedOut: "REQUEST_TIMED_OUT"
+            case .notEnoughReplicas: "NOT_ENOUGH_REPLICAS"
+            case .disconnect: "a dropped connection"
+            }
+        }
 
         var code: rd_kafka_resp_err_t {
             switch self {
