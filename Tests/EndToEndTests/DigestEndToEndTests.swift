@@ -239,7 +239,7 @@ import Glibc
     /// critical alerts filed in the same window go at once. An update of a case the desk got
     /// at once goes at once, even if low; an update of a case it got only in a digest is
     /// gathered into the next. A window with nothing gathered sends nothing.
-    @Test(.timeLimit(.minutes(2))) func lowAlertsWaitForOneDigestPerWindowWhileUrgentOnesGoAtOnce() async throws {
+    @Test(.timeLimit(.minutes(4))) func lowAlertsWaitForOneDigestPerWindowWhileUrgentOnesGoAtOnce() async throws {
         let bed = try Bed()
         try await Self.warmUp(bed)
 
@@ -293,7 +293,7 @@ import Glibc
     /// receiver holds each request two seconds). After each restart on the same data (and the
     /// same Kafka cluster) the desk gets the digest with every alert under one delivery id: a
     /// receiver deduplicating on `webhook-id` sees one digest.
-    @Test(.timeLimit(.minutes(2))) func aDigestSurvivesSIGKILLsAndIsSentUnderOneDeliveryID() async throws {
+    @Test(.timeLimit(.minutes(4))) func aDigestSurvivesSIGKILLsAndIsSentUnderOneDeliveryID() async throws {
         let bed = try Bed(path: "/hang/digest", hang: 2)
         try await Self.warmUp(bed)
 
