@@ -4,11 +4,8 @@ import Synchronization
 import VigilCore
 import VigilCrypto
 
-/// The alert log of the Kafka backend (DESIGN §2): topic `vigil.alerts`, keyed by case id so
-/// each case keeps its order (an update always lands after its case's first alert, even when
-/// the defender moved country) and cases spread over the partitions (keyed by country, a
-/// handful of countries put three of them on one of four partitions: issue 23, point 5), with
-/// the data keys in the compacted topic `vigil.keys`.
+/// The alert log of the Kafka backend (DESIGN §2): topic `vigil.alerts`, keyed by country
+/// so each country keeps its order, with the data keys in the compacted topic `vigil.keys`.
 ///
 /// Data keys are made ahead of use, in batches of 256 whose wrapped forms are acknowledged
 /// on `vigil.keys` before any is used, so an acknowledged alert never points at a key that
@@ -258,7 +255,7 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         } catch {
             return finish(claimKey, .failure(.unavailable("the identity could not be sealed: \(error)")), fallback: completion)
         }
-        producer.produce(topic: Self.topic, key: Array(alert.caseID.utf8), value: record.encoded(macKey: macKey)) { [self] result in
+        producer.produce(topic: Self.topic, key: Array(alert.country.code.utf8), value: record.encoded(macKey: macKey)) { [self] result in
             switch result {
             case .failure(let error):
                 finish(claimKey, .failure(.unavailable(error.description)), fallback: completion)
