@@ -37,7 +37,7 @@ import Glibc
         let id = try JSONDecoder().decode(Accepted.self, from: Data(sent.stdout.utf8)).id
         let log = try Kcat.consume(kafka.bootstrapServers, topic: "vigil.alerts", format: "%k\\t%s\\n")
         let line = try #require(log.split(separator: "\n").first { $0.contains(#""id":"\#(id)""#) }, "kcat reads the alert vigil alert send filed")
-        #expect(line.hasPrefix("\(id)\t{\"vigil\":1,\"mac\":\""), "keyed by its case (a new alert's case id is its own id), signed: \(line.prefix(80))")
+        #expect(line.hasPrefix("BY\t{\"vigil\":1,\"mac\":\""), "keyed by country, signed: \(line.prefix(80))")
         #expect(line.contains(#""name":"[erased]""#) && !line.contains("CLI Defender"), "the identity travels sealed")
     }
 
