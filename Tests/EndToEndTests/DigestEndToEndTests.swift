@@ -256,7 +256,9 @@ import Glibc
         }
         let firstWindows = try #require(await bed.gatheredWindows([low, medium]), "the low and medium alerts are gathered on both channels")
         #expect(bed.ownHooks(low).isEmpty && bed.ownHooks(medium).isEmpty, "gathered alerts do not go on their own")
-        #expect(bed.digests.isEmpty, "no digest before its window closed")
+        // On a loaded machine the gathering may be seen only after the window closed and its
+        // digest went: what matters is that none came before the close.
+        #expect(bed.digests.allSatisfy { $0.at >= closes }, "no digest before its window closed")
         // Filed a few seconds into a window, both are routed inside it; were the machine so
         // slow that one slipped into the next, each window's digest must still list its own.
         for window in Set(firstWindows.values).sorted() {
