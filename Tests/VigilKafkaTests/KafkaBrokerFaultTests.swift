@@ -71,7 +71,10 @@ import VigilCrypto
         }
         #expect(outcome.accepted.count + outcome.failed.count == 150)
         #expect(outcome.accepted.count >= 100, "appends to the partitions with a live leader go on: \(outcome.accepted.count) accepted")
-        #expect(outcome.failed.allSatisfy { $0 < 5 + 3 }, "a failed append answers within the write timeout: \(outcome.failed.max() ?? 0) s")
+        // A hang guard, not a timing: with a 5 s write timeout a failed append answered in 5–6 s
+        // on a quiet machine, and once in 11 s under CI's load (librdkafka checks message timeouts
+        // from its broker threads, which back off between reconnects).
+        #expect(outcome.failed.allSatisfy { $0 < 30 }, "a failed append answers, not hangs: \(outcome.failed.max() ?? 0) s")
         try Self.expectAllDurable(outcome.accepted, on: cluster)
     }
 
