@@ -78,9 +78,11 @@ import VigilCrypto
         try Self.expectAllDurable(outcome.accepted, on: cluster)
     }
 
-    @Test(arguments: [
-        [KafkaMockCluster.InjectedError.notLeaderOrFollower], [.requestTimedOut], [.notEnoughReplicas], [.disconnect],
-        [.notLeaderOrFollower, .requestTimedOut, .notEnoughReplicas, .disconnect], Array(repeating: .notEnoughReplicas, count: 5),
+    // Two cases, one after the other: each runs a three-broker cluster, and the whole suite
+    // shares CI's two cores (with one case per error kind, other suites ran past their limits).
+    @Test(.serialized, arguments: [
+        [KafkaMockCluster.InjectedError.notLeaderOrFollower, .requestTimedOut, .notEnoughReplicas, .disconnect],
+        Array(repeating: KafkaMockCluster.InjectedError.notEnoughReplicas, count: 5),
     ])
     func injectedProduceErrorsAreRetriedWithoutDuplicates(errors: [KafkaMockCluster.InjectedError]) async throws {
         let cluster = try KafkaMockCluster.withVigilTopics(brokers: 3, partitions: 4)
