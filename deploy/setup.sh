@@ -20,8 +20,9 @@ command -v swift >/dev/null 2>&1 || die "the Swift 6 toolchain is not on PATH; i
 # Debian packages: the four C libraries, kcat as an outside Kafka client for the tests,
 # Python's venv for the test receivers (SMTP server, Standard Webhooks verifier), headless
 # Chromium with its driver for the console's browser tests, and xmllint (libxml2-utils) to
-# validate Vigil's CAP documents against the OASIS CAP 1.2 schema.
-packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev librdkafka-dev kcat curl python3 python3-venv chromium chromium-driver libxml2-utils)
+# validate Vigil's CAP documents against the OASIS CAP 1.2 schema, and systemd for `systemd-analyze`,
+# which checks the units under deploy/systemd.
+packages=(libsqlite3-dev libssl-dev libcurl4-openssl-dev librdkafka-dev kcat curl python3 python3-venv chromium chromium-driver libxml2-utils systemd)
 # The bench's baseline, only for `bench`: neither the service nor the tests need it.
 if [ "${1:-}" = bench ]; then packages+=(prometheus-alertmanager); fi
 missing=()
@@ -35,10 +36,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Python test helpers live in a private virtual environment, never in the system Python.
+# Python test helpers live in a private virtual environment, never in the system Python:
+# the SMTP receiver, the Standard Webhooks verifier, the console's browser driver and TOTP,
+# the feed parser, and for issue 24 the OpenAPI validator, schemathesis (the live API fuzzed
+# against its contract) and kubernetes-validate (the manifests under deploy/kubernetes).
 venv="$root/.venv"
-python_packages=(aiosmtpd standardwebhooks selenium pyotp segno feedparser)
-if ! "$venv/bin/python3" -c "import $(IFS=,; echo "${python_packages[*]}")" >/dev/null 2>&1; then
+python_packages=(aiosmtpd standardwebhooks selenium pyotp segno feedparser openapi-spec-validator schemathesis kubernetes-validate)
+python_modules=(aiosmtpd standardwebhooks selenium pyotp segno feedparser openapi_spec_validator schemathesis kubernetes_validate)
+if ! "$venv/bin/python3" -c "import $(IFS=,; echo "${python_modules[*]}")" >/dev/null 2>&1; then
   say "installing Python test helpers (${python_packages[*]}) into .venv"
   [ -x "$venv/bin/python3" ] || python3 -m venv "$venv" || die "python3 -m venv failed; install python3-venv"
   "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check "${python_packages[@]}"
