@@ -132,7 +132,8 @@ public struct IngestBenchmark: Sendable {
     /// The Kafka log alone with `clients` concurrent appenders (sealing, key, record, no HTTP).
     func kafkaLogOnly(_ cluster: BenchCluster) throws -> LatencySample {
         let key = MasterKey.generate()
-        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: key.identityCipher, macKey: key.derivedKey("bench"))
+        let log = try KafkaAlertLog(
+            bootstrapServers: cluster.bootstrapServers, signer: KafkaRecordSigner(masterKey: key), cipher: key.identityCipher, macKey: key.derivedKey("bench"))
         defer { log.close() }
         return try appendConcurrently(to: log)
     }

@@ -39,8 +39,10 @@ public struct ReplayBenchmark: Sendable {
         if let kafka {
             // The log and the queue on Kafka; the replay's own bookkeeping stays local.
             let made = try BenchCluster(address: kafka), key = MasterKey.generate()
-            let kafkaLog = try KafkaAlertLog(bootstrapServers: made.bootstrapServers, cipher: key.identityCipher, macKey: key.derivedKey("bench"))
-            let kafkaQueue = try KafkaDeliveryQueue(bootstrapServers: made.bootstrapServers)
+            let signer = KafkaRecordSigner(masterKey: key)
+            let kafkaLog = try KafkaAlertLog(
+                bootstrapServers: made.bootstrapServers, signer: signer, cipher: key.identityCipher, macKey: key.derivedKey("bench"))
+            let kafkaQueue = try KafkaDeliveryQueue(bootstrapServers: made.bootstrapServers, signer: signer)
             (log, queue, cluster) = (kafkaLog, kafkaQueue, made)
             close = {
                 kafkaQueue.close()

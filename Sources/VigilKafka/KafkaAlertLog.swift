@@ -31,6 +31,9 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     public static let keysTopic = "vigil.keys"
     /// Where records that fail validation go, with the reason.
     public static let invalidTopic = "vigil.alerts.invalid"
+    /// Where outside producers write alert JSON (the only topic they may write to); the
+    /// router validates each and appends it to `vigil.alerts` as a signed record.
+    public static let submissionsTopic = KafkaRecordSigner.intakeTopic
 
     private let connection: KafkaConnection
     /// Whether `close()` shuts `connection` down too (it was made for this log alone).
@@ -56,6 +59,9 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         var claims: [String: (fingerprint: String, receipt: AppendReceipt)] = [:]
         var pendingClaims: [String: [(fingerprint: String, completion: @Sendable (Result<AppendReceipt, AlertLogError>) -> Void)]] = [:]
         var keys: [String: [UInt8]] = [:]
+        /// Whether a master-key check record was read that this process's key does not sign:
+        /// the deployment runs with another master key.
+        var foreignMasterCheck = false
         var readError: String?
         var stopped = false
 
@@ -112,15 +118,17 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     private let pool = DataKeyPool<String>(batchSize: KafkaAlertLog.batchSize)
     private static let batchSize = 256
 
-    /// The log on `bootstrapServers` with clients of its own, sealing identities with
-    /// `cipher` and signing records with `macKey`; an append the brokers have not taken within
+    /// The log on `bootstrapServers` with clients of its own (their records signed and
+    /// checked by `signer`), sealing identities with `cipher` and signing alerts with `macKey`; an append the brokers have not taken within
     /// `writeTimeout` seconds fails (the API answers 503). Returns once both topics have been
     /// read to their end, or throws after `timeout` seconds.
     public convenience init(
-        bootstrapServers: String, cipher: IdentityCipher, macKey: [UInt8], writeTimeout: Double = 10, timeout: Double = 30
+        bootstrapServers: String, signer: KafkaRecordSigner, cipher: IdentityCipher, macKey: [UInt8], writeTimeout: Double = 10,
+        timeout: Double = 30
     ) throws(KafkaError) {
         try self.init(
-            connection: KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: writeTimeout), owning: true, cipher: cipher,
+            connection: KafkaConnection(bootstrapServers: bootstrapServers, signer: signer, writeTimeout: writeTimeout), owning: true,
+            cipher: cipher,
             macKey: macKey, timeout: timeout)
     }
 
@@ -138,6 +146,10 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         do {
             let follower = try connection.follow(
                 [Self.topic, Self.keysTopic], name: "log", timeout: timeout, onRecord: { [weak self] in self?.read($0) },
+                onRefused: { [weak self] record in
+                    guard record.topic == Self.keysTopic, record.key == Array(Self.masterCheckID.utf8) else { return }
+                    self?.state.withLock { $0.foreignMasterCheck = true }
+                },
                 onError: { [weak self] error in
                     self?.state.withLock { $0.readError = error.description }
                     return 0.1
@@ -190,7 +202,14 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     /// recorded: such a process could open no identity and would take every signed record
     /// for a forgery. The first process records a data key wrapped by its master key.
     private func checkMasterKey() throws(KafkaError) {
-        if let recorded = state.withLock({ $0.keys[Self.masterCheckID] }) {
+        let (recorded, foreign) = state.withLock { ($0.keys[Self.masterCheckID], $0.foreignMasterCheck) }
+        // Under another master key even the check record's signature fails: it never reaches `keys`.
+        if recorded == nil && foreign {
+            close()
+            throw KafkaError(
+                "master key: this process's master key is not the one \(Self.keysTopic) was started with (its records do not verify under it); give every Vigil process of a deployment the same VIGIL_MASTER_KEY (or master_key_file)")
+        }
+        if let recorded {
             guard cipher.unwraps(recorded) else {
                 close()
                 throw KafkaError(
@@ -340,13 +359,19 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         case submission([UInt8])
         /// A record that cannot be taken, and why; it goes to `vigil.alerts.invalid`.
         case invalid(String)
+        /// A record whose signature failed: counted and logged as it was read; nothing to do.
+        case refused
     }
 
     /// Classifies `record`, first waiting (up to `timeout` seconds) until this process has
     /// materialised the log through it, so an alert the router takes can be read by id.
+    /// Records of `vigil.submissions` are outside producers' alert JSON; on `vigil.alerts`
+    /// only Vigil's own signed records are taken.
     public func intake(_ record: KafkaRecord, timeout: Double = 10) throws(KafkaError) -> Intake {
+        guard !record.refused else { return .refused }
         guard let value = record.value, !value.isEmpty else { return .invalid("the record has no value") }
-        guard KafkaAlertRecord.looksSigned(value) else { return .submission(value) }
+        if record.topic == Self.submissionsTopic { return .submission(value) }
+        guard KafkaAlertRecord.looksSigned(value) else { return .invalid("a record of \(Self.topic) that is not a Vigil alert record") }
         let offset = Self.logOffset(partition: record.partition, offset: record.offset)
         let reached = state.withLock { $0.entries[offset] != nil }
             || progress.wait(until: record.partition, record.offset, deadline: .now() + timeout)

@@ -7,12 +7,12 @@ import VigilObservability
 import VigilStore
 
 /// The router of the Kafka backend: a member of the consumer group `vigil-router` on
-/// `vigil.alerts`. Any number of them share the partitions; each record is committed only
+/// `vigil.alerts` and `vigil.submissions`. Any number of them share the partitions; each record is committed only
 /// after what it asked for is durable, so a router killed mid-stream hands its partitions
 /// over from the last commit and nothing is lost (a record may be routed twice; the
 /// deliveries' stable ids make the second time change nothing).
 ///
-/// Signed alerts are routed. Alert JSON written by an outside Kafka producer is validated
+/// Signed alerts are routed. Alert JSON an outside Kafka producer wrote to `vigil.submissions` is validated
 /// exactly as `POST /v1/alerts` would, then appended as a signed record (its position is the
 /// idempotency key, so a crash between the append and the commit cannot file it twice) and
 /// routed when it comes round. Anything else goes to `vigil.alerts.invalid` with the reason.
@@ -65,7 +65,7 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
     }
 
     public func start() throws {
-        let consumer = try connection.consumer(group: Self.group, topics: [KafkaAlertLog.topic])
+        let consumer = try connection.consumer(group: Self.group, topics: [KafkaAlertLog.topic, KafkaAlertLog.submissionsTopic])
         state.withLock { $0.consumer = consumer }
         let loop = try KafkaThread(name: "vigil-router") { [self] thread in
             var pending: [KafkaRecord] = []
@@ -108,7 +108,7 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
             }
         }
         state.withLock { $0.loop = loop }
-        logger.info("router joined the Kafka group", ["group": Self.group, "topic": KafkaAlertLog.topic])
+        logger.info("router joined the Kafka group", ["group": Self.group, "topics": "\(KafkaAlertLog.topic),\(KafkaAlertLog.submissionsTopic)"])
     }
 
     /// Commits the last record done in each partition.
@@ -148,6 +148,8 @@ public final class KafkaAlertRouter: AlertRouting, Sendable {
             logger.info("skipped a second copy of an alert filed twice at once", ["partition": String(record.partition), "offset": String(record.offset)])
         case .invalid(let reason):
             try quarantine(record, reason)
+        case .refused:
+            return
         case .submission(let body):
             try file(body, from: record)
         }

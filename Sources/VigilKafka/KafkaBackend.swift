@@ -32,7 +32,9 @@ public final class KafkaBackend: VigilBackend, Sendable {
         metrics: Metrics, logger: Logger, eventReminderSeconds: Int64 = BatchRouting.defaultEventReminderSeconds
     ) throws {
         self.database = database
-        let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout, security: security, logger: logger.labelled("kafka"))
+        let connection = try KafkaConnection(
+            bootstrapServers: bootstrapServers, signer: KafkaRecordSigner(masterKey: masterKey), writeTimeout: timeout, security: security,
+            logger: logger.labelled("kafka"))
         self.connection = connection
         do {
             kafkaLog = try KafkaAlertLog(
@@ -92,9 +94,10 @@ public final class KafkaBackend: VigilBackend, Sendable {
     /// into a private cache at `cachePath` and written through to the topic, and the audit
     /// trail (in `local`, published to `vigil.audit`). `close` flushes the audit and stops.
     public static func tokenAdministration(
-        bootstrapServers: String, timeout: Double, security: KafkaSecurity = .plaintext, local: Database, cache: Database
+        bootstrapServers: String, timeout: Double, security: KafkaSecurity = .plaintext, local: Database, cache: Database, masterKey: MasterKey
     ) throws -> (tokens: TokenStore, audit: AuditTrail, close: @Sendable () -> Void) {
-        let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout, security: security)
+        let connection = try KafkaConnection(
+            bootstrapServers: bootstrapServers, signer: KafkaRecordSigner(masterKey: masterKey), writeTimeout: timeout, security: security)
         let audit = AuditTrail(database: local, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.auditTopic, timeout: timeout))
         let tokens = TokenStore(database: cache, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.tokensTopic, timeout: timeout))
         let replica: KafkaStateReplica
@@ -118,7 +121,8 @@ public final class KafkaBackend: VigilBackend, Sendable {
     public static func userAdministration(
         bootstrapServers: String, timeout: Double, security: KafkaSecurity = .plaintext, local: Database, cache: Database, masterKey: MasterKey
     ) throws -> (accounts: AccountStore, subscribers: SubscriberRegistry, audit: AuditTrail, close: @Sendable () -> Void) {
-        let connection = try KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: timeout, security: security)
+        let connection = try KafkaConnection(
+            bootstrapServers: bootstrapServers, signer: KafkaRecordSigner(masterKey: masterKey), writeTimeout: timeout, security: security)
         let audit = AuditTrail(database: local, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.auditTopic, timeout: timeout))
         let accounts = AccountStore(
             database: cache, seal: SecretSeal(masterKey: masterKey, purpose: SecretSeal.totpSecrets),

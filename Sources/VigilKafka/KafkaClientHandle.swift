@@ -107,7 +107,19 @@ extension KafkaClientHandle {
             let key = m.key.map { Array(UnsafeRawBufferPointer(start: $0, count: m.key_len)) }
             var type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE
             let timestamp = rd_kafka_message_timestamp(message, &type)
-            return .record(KafkaRecord(topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, timestamp: timestamp))
+            var signature: [UInt8]?
+            var headers: OpaquePointer?
+            if rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR, let headers {
+                var bytes: UnsafeRawPointer?
+                var size = 0
+                if rd_kafka_header_get_last(headers, KafkaRecordSigner.header, &bytes, &size) == RD_KAFKA_RESP_ERR_NO_ERROR, let bytes {
+                    // Only a signature's length is worth copying; anything longer cannot verify.
+                    signature = Array(UnsafeRawBufferPointer(start: bytes, count: min(size, 65)))
+                }
+            }
+            return .record(
+                KafkaRecord(
+                    topic: topic, partition: m.partition, offset: m.offset, key: key, value: value, timestamp: timestamp, signature: signature))
         }
     }
 

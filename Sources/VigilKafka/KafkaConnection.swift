@@ -19,6 +19,8 @@ public final class KafkaConnection: Sendable {
     public let logger: Logger
     /// How every client of this connection authenticates and encrypts.
     public let security: KafkaSecurity
+    /// Signs every record the producer writes and checks every record the readers read.
+    public let signer: KafkaRecordSigner
     private let readers = Mutex(Readers())
 
     /// The readers handed out, and whether `shutdown()` has begun.
@@ -28,31 +30,36 @@ public final class KafkaConnection: Sendable {
         var consumers: [KafkaConsumer] = []
     }
 
-    /// Connects to `bootstrapServers` as `security` says; a write the brokers have not taken
-    /// within `writeTimeout` seconds fails. Its clients log to `logger`.
+    /// Connects to `bootstrapServers` as `security` says, signing and checking records with
+    /// `signer`; a write the brokers have not taken within `writeTimeout` seconds fails. Its
+    /// clients log to `logger`.
     public init(
-        bootstrapServers: String, writeTimeout: Double = 10, security: KafkaSecurity = .plaintext, logger: Logger = Logger(label: "kafka")
+        bootstrapServers: String, signer: KafkaRecordSigner, writeTimeout: Double = 10, security: KafkaSecurity = .plaintext,
+        logger: Logger = Logger(label: "kafka")
     ) throws(KafkaError) {
         if let problem = security.problem { throw KafkaError("Kafka security: \(problem)") }
         self.bootstrapServers = bootstrapServers
         self.logger = logger
         self.security = security
+        self.signer = signer
         let milliseconds = min(max(DeliveryArithmetic.milliseconds(fromSeconds: writeTimeout), 0), Int64(Int32.max))
         producer = try KafkaProducer(
-            bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(milliseconds))] + security.properties, logger: logger)
+            bootstrapServers: bootstrapServers, extra: [("message.timeout.ms", String(milliseconds))] + security.properties, signer: signer,
+            logger: logger)
     }
 
     /// Reads every partition of `topics` from the beginning on a thread of its own (named
-    /// `vigil-kafka-<name>`), handing each record to `onRecord` there; a failed poll is
-    /// reported to `onError`, which answers how many seconds to pause before the next.
-    /// Returns once the topics have been read to their end, or throws after `timeout` seconds.
+    /// `vigil-kafka-<name>`), handing each record to `onRecord` there, and each one that
+    /// fails its signature (counted and logged already) to `onRefused`, never to `onRecord`; a
+    /// failed poll is reported to `onError`, which answers how many seconds to pause before
+    /// the next. Returns once the topics have been read to their end, or throws after `timeout` seconds.
     public func follow(
         _ topics: [String], name: String, timeout: Double = 30, onRecord: @escaping @Sendable (KafkaRecord) -> Void,
-        onError: @escaping @Sendable (KafkaError) -> Double
+        onRefused: @escaping @Sendable (KafkaRecord) -> Void = { _ in }, onError: @escaping @Sendable (KafkaError) -> Double
     ) throws(KafkaError) -> KafkaTopicFollower {
         let follower = try KafkaTopicFollower(
-            reader: KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics, extra: security.properties, logger: logger), name: name,
-            onRecord: onRecord, onError: onError)
+            reader: KafkaTopicReader(bootstrapServers: bootstrapServers, topics: topics, extra: security.properties, signer: signer, logger: logger),
+            name: name, onRecord: onRecord, onRefused: onRefused, onError: onError)
         guard register({ $0.followers.append(follower) }) else {
             follower.stop()
             throw KafkaError("the Kafka connection is shut down; this process is stopping")
@@ -65,9 +72,11 @@ public final class KafkaConnection: Sendable {
         return follower
     }
 
-    /// A new member of consumer group `group` reading `topics`; `shutdown()` closes it.
+    /// A new member of consumer group `group` reading `topics`; `shutdown()` closes it. A
+    /// record that fails its signature comes back `refused`: commit it, apply nothing from it.
     public func consumer(group: String, topics: [String]) throws(KafkaError) -> KafkaConsumer {
-        let consumer = try KafkaConsumer(bootstrapServers: bootstrapServers, group: group, topics: topics, extra: security.properties, logger: logger)
+        let consumer = try KafkaConsumer(
+            bootstrapServers: bootstrapServers, group: group, topics: topics, extra: security.properties, signer: signer, logger: logger)
         guard register({ $0.consumers.append(consumer) }) else {
             consumer.close()
             throw KafkaError("the Kafka connection is shut down; this process is stopping")
@@ -107,14 +116,17 @@ public final class KafkaTopicFollower: Sendable {
     private let thread: KafkaThread
 
     init(
-        reader: KafkaTopicReader, name: String, onRecord: @escaping @Sendable (KafkaRecord) -> Void, onError: @escaping @Sendable (KafkaError) -> Double
+        reader: KafkaTopicReader, name: String, onRecord: @escaping @Sendable (KafkaRecord) -> Void,
+        onRefused: @escaping @Sendable (KafkaRecord) -> Void, onError: @escaping @Sendable (KafkaError) -> Double
     ) throws(KafkaError) {
         self.reader = reader
         do throws(KafkaError) {
             thread = try KafkaThread(name: "vigil-kafka-\(name)") { thread in
                 while !thread.isStopping {
                     do throws(KafkaError) {
-                        if let record = try reader.poll(timeout: 0.1) { onRecord(record) }
+                        if let record = try reader.poll(timeout: 0.1) {
+                            if record.refused { onRefused(record) } else { onRecord(record) }
+                        }
                     } catch {
                         if !thread.pause(onError(error)) { return }
                     }

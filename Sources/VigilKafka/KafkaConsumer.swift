@@ -17,6 +17,11 @@ public struct KafkaRecord: Sendable, Equatable {
     public let value: [UInt8]?
     /// The broker's or producer's timestamp, in milliseconds since 1970.
     public let timestamp: Int64
+    /// Its `vigil-mac` header, if it has one (`KafkaRecordSigner` checks it).
+    public let signature: [UInt8]?
+    /// Whether its signature failed: a consumer hands such a record on, so its offset can be
+    /// committed in order, but nothing may be applied from it (it was counted and logged).
+    public internal(set) var refused = false
 
     /// The partition it came from.
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
@@ -29,12 +34,18 @@ public struct KafkaRecord: Sendable, Equatable {
 public final class KafkaConsumer: Sendable {
     private let client: KafkaClientHandle
     private let rebalances: Rebalances
+    private let signer: KafkaRecordSigner?
+    private let logger: Logger
 
     /// Joins `group` on `bootstrapServers` and subscribes to `topics`, reading from the
-    /// beginning where the group has no commit yet. librdkafka's log lines go to `logger`.
+    /// beginning where the group has no commit yet. With `signer`, a record it does not
+    /// verify comes back `refused`. librdkafka's log lines, and refused records', go to `logger`.
     public init(
-        bootstrapServers: String, group: String, topics: [String], extra: [(String, String)] = [], logger: Logger = Logger(label: "kafka")
+        bootstrapServers: String, group: String, topics: [String], extra: [(String, String)] = [], signer: KafkaRecordSigner? = nil,
+        logger: Logger = Logger(label: "kafka")
     ) throws(KafkaError) {
+        self.signer = signer
+        self.logger = logger
         var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: group)
         configuration.set("auto.offset.reset", "earliest")
         configuration.set("session.timeout.ms", "6000")
@@ -71,10 +82,16 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// The next record, or `nil` when none arrived within `timeout` seconds.
+    /// The next record, or `nil` when none arrived within `timeout` seconds. One that fails
+    /// its signature is counted in `KafkaRecordRejections`, logged, and returned `refused`.
     public func poll(timeout: Double) throws(KafkaError) -> KafkaRecord? {
-        if case .record(let record) = try client.poll(timeout: timeout) { return record }
-        return nil
+        guard case .record(var record) = try client.poll(timeout: timeout) else { return nil }
+        if let signer, !signer.verifies(record) {
+            KafkaRecordRejections.record(
+                topic: record.topic, partition: record.partition, offset: record.offset, reason: KafkaRecordSigner.refusal(of: record), logger: logger)
+            record.refused = true
+        }
+        return record
     }
 
     /// Commits `record` and everything before it in its partition, synchronously. Returns

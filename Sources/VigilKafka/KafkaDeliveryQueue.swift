@@ -115,10 +115,12 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
         let source: KafkaRecord
     }
 
-    /// The queue on `bootstrapServers` with clients of its own; returns once the outcomes
-    /// are read to their end.
-    public convenience init(bootstrapServers: String, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
-        try self.init(connection: KafkaConnection(bootstrapServers: bootstrapServers, writeTimeout: writeTimeout), owning: true, timeout: timeout)
+    /// The queue on `bootstrapServers` with clients of its own (their records signed and
+    /// checked by `signer`); returns once the outcomes are read to their end.
+    public convenience init(bootstrapServers: String, signer: KafkaRecordSigner, writeTimeout: Double = 10, timeout: Double = 30) throws(KafkaError) {
+        try self.init(
+            connection: KafkaConnection(bootstrapServers: bootstrapServers, signer: signer, writeTimeout: writeTimeout), owning: true,
+            timeout: timeout)
     }
 
     /// The queue on `connection` (its producer, a follower of the outcomes and, once
@@ -149,7 +151,7 @@ public final class KafkaDeliveryQueue: DeliveryQueue, Sendable {
     /// The delivery in `record`, or `nil` (counted and logged as refused, unless it is a
     /// tombstone) when it holds none.
     static func message(in record: KafkaRecord, logger: Logger) -> KafkaDeliveryMessage? {
-        guard let value = record.value else { return nil }
+        guard !record.refused, let value = record.value else { return nil }  // a refused record was counted as it was read
         switch KafkaDeliveryMessage.decode(value) {
         case .success(let message): return message
         case .failure(let refusal):

@@ -22,10 +22,16 @@ public struct KafkaRecordPosition: Sendable, Equatable {
 public final class KafkaProducer: Sendable {
     private let client: KafkaClientHandle
     private let topics: TopicHandles
+    private let signer: KafkaRecordSigner?
 
     /// A producer for `bootstrapServers`; `extra` adds or overrides librdkafka properties.
-    /// librdkafka's log lines go to `logger`.
-    public init(bootstrapServers: String, extra: [(String, String)] = [], logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
+    /// With `signer` (every Vigil process's producer) each record carries its signature in
+    /// the `vigil-mac` header; without, it writes as an outside producer would. librdkafka's
+    /// log lines go to `logger`.
+    public init(
+        bootstrapServers: String, extra: [(String, String)] = [], signer: KafkaRecordSigner? = nil, logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) {
+        self.signer = signer
         var configuration = KafkaConfiguration()
         configuration.set("bootstrap.servers", bootstrapServers)
         configuration.set("enable.idempotence", "true")
@@ -93,17 +99,44 @@ public final class KafkaProducer: Sendable {
             refused = try client.withClient { client throws(KafkaError) -> KafkaError? in
                 let handle = try topics.handle(topic, in: client)
                 let opaque = Unmanaged.passRetained(DeliveryReport(completion)).toOpaque()
-                let status = (value ?? []).withUnsafeBytes { payload in
+                let signature = signer?.signature(topic: topic, key: key, value: value)
+                // librdkafka copies the value, the key and the header before it returns.
+                let error = (value ?? []).withUnsafeBytes { payload in
                     (key ?? []).withUnsafeBytes { keyBytes in
-                        rd_kafka_produce(
-                            handle, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY,
-                            value == nil ? nil : UnsafeMutableRawPointer(mutating: payload.baseAddress), value == nil ? 0 : payload.count,
-                            key == nil ? nil : keyBytes.baseAddress, key == nil ? 0 : keyBytes.count, opaque)
+                        (signature ?? []).withUnsafeBytes { mac in
+                            KafkaRecordSigner.header.withCString { headerName in
+                                var fields = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                                fields[0].vtype = RD_KAFKA_VTYPE_RKT
+                                fields[0].u.rkt = handle
+                                fields[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                                fields[1].u.i32 = RD_KAFKA_PARTITION_UA
+                                fields[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                                fields[2].u.i = RD_KAFKA_MSG_F_COPY
+                                fields[3].vtype = RD_KAFKA_VTYPE_VALUE
+                                fields[3].u.mem.ptr = value == nil ? nil : UnsafeMutableRawPointer(mutating: payload.baseAddress)
+                                fields[3].u.mem.size = value == nil ? 0 : payload.count
+                                fields[4].vtype = RD_KAFKA_VTYPE_KEY
+                                fields[4].u.mem.ptr = key == nil ? nil : UnsafeMutableRawPointer(mutating: keyBytes.baseAddress)
+                                fields[4].u.mem.size = key == nil ? 0 : keyBytes.count
+                                fields[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                                fields[5].u.ptr = opaque
+                                var count = 6
+                                if signature != nil {
+                                    fields[6].vtype = RD_KAFKA_VTYPE_HEADER
+                                    fields[6].u.header.name = headerName
+                                    fields[6].u.header.val = mac.baseAddress
+                                    fields[6].u.header.size = mac.count
+                                    count = 7
+                                }
+                                return rd_kafka_produceva(client, fields, count)
+                            }
+                        }
                     }
                 }
-                guard status != 0 else { return nil }
+                guard let error else { return nil }
+                defer { rd_kafka_error_destroy(error) }
                 Unmanaged<DeliveryReport>.fromOpaque(opaque).release()
-                return KafkaError("Kafka refused the message: \(KafkaClientHandle.describe(rd_kafka_last_error()))")
+                return KafkaError("Kafka refused the message: \(String(cString: rd_kafka_error_string(error)))")
             }
         } catch {
             refused = error

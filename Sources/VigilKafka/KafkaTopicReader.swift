@@ -11,6 +11,8 @@ import VigilObservability
 public final class KafkaTopicReader: Sendable {
     private let client: KafkaClientHandle
     private let partitionCount: [String: Int]
+    private let signer: KafkaRecordSigner?
+    private let logger: Logger
     /// The partitions read to their end at least once, and the completions of the callers
     /// waiting until all are (see `waitUntilCaughtUp`).
     private let atEnd = Mutex(CatchingUp())
@@ -24,7 +26,13 @@ public final class KafkaTopicReader: Sendable {
     /// Reads every partition of `topics` on `bootstrapServers` from the start; fails when a
     /// topic does not exist (run `vigil kafka init`, or `vigil dev kafka` for the mock).
     /// librdkafka's log lines go to `logger`.
-    public init(bootstrapServers: String, topics: [String], extra: [(String, String)] = [], logger: Logger = Logger(label: "kafka")) throws(KafkaError) {
+    /// With `signer`, a record it does not verify comes back `refused` (counted in
+    /// `KafkaRecordRejections` and logged to `logger`).
+    public init(
+        bootstrapServers: String, topics: [String], extra: [(String, String)] = [], signer: KafkaRecordSigner? = nil, logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) {
+        self.signer = signer
+        self.logger = logger
         // A group id is required by the consumer API; nothing is ever committed under it.
         var configuration = KafkaConfiguration.consumer(bootstrapServers: bootstrapServers, group: "vigil-reader")
         configuration.set("enable.partition.eof", "true")
@@ -80,10 +88,18 @@ public final class KafkaTopicReader: Sendable {
         }
     }
 
-    /// The next record, or `nil` when none arrived within `timeout` seconds.
+    /// The next record, or `nil` when none arrived within `timeout` seconds. One that fails
+    /// its signature is counted in `KafkaRecordRejections`, logged, and returned `refused`.
     public func poll(timeout: Double) throws(KafkaError) -> KafkaRecord? {
         switch try client.poll(timeout: timeout) {
-        case .record(let record): return record
+        case .record(var record):
+            if let signer, !signer.verifies(record) {
+                KafkaRecordRejections.record(
+                    topic: record.topic, partition: record.partition, offset: record.offset, reason: KafkaRecordSigner.refusal(of: record),
+                    logger: logger)
+                record.refused = true
+            }
+            return record
         case .endOfPartition(let partition):
             let total = totalPartitions
             let reached: [@Sendable () -> Void] = atEnd.withLock { state in

@@ -40,6 +40,10 @@ public enum KafkaTopics {
             // The log of record: kept until an operator decides otherwise.
             topic("vigil.alerts", durable.merging(["retention.ms": "-1"]) { $1 }),
             topic("vigil.alerts.invalid", durable.merging(["retention.ms": String(30 * 86_400_000)]) { $1 }),
+            // The one topic outside producers write to: alert JSON the router validates and
+            // appends to vigil.alerts as a signed record. It may name defenders in the clear,
+            // so it is kept only a week (the router takes each record within seconds).
+            topic(KafkaRecordSigner.intakeTopic, durable.merging(["retention.ms": week]) { $1 }),
             topic("vigil.deliveries.webhook", durable.merging(["retention.ms": week]) { $1 }),
             topic("vigil.deliveries.email", durable.merging(["retention.ms": week]) { $1 }),
             topic("vigil.deliveries.retry", durable.merging(["retention.ms": week]) { $1 }),

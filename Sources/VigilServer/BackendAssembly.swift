@@ -47,7 +47,9 @@ enum BackendAssembly {
         case .kafka(let servers):
             return try KafkaBackend.tokenAdministration(
                 bootstrapServers: servers.joined(separator: ","), timeout: configuration.kafkaTimeoutSeconds, security: try configuration.kafkaSecurity(),
-                local: local, cache: try scratch())
+                local: local, cache: try scratch(),
+                // The records of vigil.tokens are signed under the deployment's master key.
+                masterKey: try VigilService.masterKey(configuration, logger: Logger(label: "tokens")))
         }
     }
 

@@ -358,8 +358,10 @@ public final class VigilService: Sendable {
         metrics.gauge("vigil_router_lag") { router.lag.map(Double.init) ?? .nan }
         metrics.describe(
             "vigil_kafka_records_refused_total", type: "counter",
-            help: "Records read from Vigil's topics and refused as unreadable, forged or out of range (each also logged).")
-        metrics.gauge("vigil_kafka_records_refused_total") { Double(KafkaRecordRejections.total) }
+            help: "Records read from Vigil's topics and refused as unsigned, forged, unreadable or out of range, by topic (each also logged).")
+        metrics.labelledGauge("vigil_kafka_records_refused_total") {
+            Dictionary(uniqueKeysWithValues: KafkaRecordRejections.byTopic.map { ("topic=\"\($0.key)\"", Double($0.value)) })
+        }
     }
 }
 

@@ -79,8 +79,8 @@ private func alertBody(kind: String = "alert", caseID: String? = nil) -> String 
         func update(_ organisation: String, _ summary: String) -> String {
             #"{"kind":"update","case_id":"\#(caseID)","country":"BY","threat":"arrest","severity":"high","certainty":"observed","summary":"\#(summary)","defender":{"name":"Case Defender"},"source":{"organisation":"\#(organisation)"}}"#
         }
-        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "BY", value: update("other-ngo", "forged follow-up")) == 0)
-        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "BY", value: update("filer-ngo", "genuine follow-up")) == 0)
+        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.submissions", key: "BY", value: update("other-ngo", "forged follow-up")) == 0)
+        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.submissions", key: "BY", value: update("filer-ngo", "genuine follow-up")) == 0)
         #expect(try eventually(30) {
             try Kcat.consume(kafka.bootstrapServers, topic: "vigil.alerts.invalid").contains("another organisation")
         })

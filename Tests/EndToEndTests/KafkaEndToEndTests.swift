@@ -22,7 +22,7 @@ import Glibc
         try receivers.desk(on: service.port, path: "/ok/desk", country: "CO")
 
         let written = #"{"country":"CO","threat":"killing","severity":"critical","certainty":"observed","summary":"An environmental defender was shot near Tumaco.","defender":{"name":"Yelena Dubrovskaya","group":"environmental_defender"},"source":{"organisation":"partner-ngo"}}"#
-        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "CO", value: written) == 0)
+        #expect(try Kcat.produce(kafka.bootstrapServers, topic: "vigil.submissions", key: "CO", value: written) == 0)
         #expect(eventually(30) { receivers.hooks.contains { $0.path == "/ok/desk" && $0.verified && $0.status == 200 } })
         let hook = try #require(receivers.hooks.first { $0.path == "/ok/desk" })
         #expect(hook.payload?.data.defender["name"] == "Yelena Dubrovskaya", "the restricted desk reads the name")
@@ -41,8 +41,9 @@ import Glibc
         #expect(line.contains(#""name":"[erased]""#) && !line.contains("CLI Defender"), "the identity travels sealed")
     }
 
-    /// Records that fail validation, and records that claim to be Vigil's but fail the MAC,
-    /// go to `vigil.alerts.invalid` with the reason and are never routed.
+    /// Submissions that fail validation go to `vigil.alerts.invalid` with the reason; a record
+    /// written to `vigil.alerts` itself by anyone but Vigil is refused for its missing
+    /// signature, counted, and never routed (issue 23).
     @Test func recordsThatCannotBeTakenGoToTheInvalidTopic() throws {
         let kafka = try KafkaDevCluster()
         let receivers = try Receivers()
@@ -50,19 +51,21 @@ import Glibc
         defer { service.kill(signal: SIGKILL) }
         try service.start(environment: fastRetries(["VIGIL_LOG": kafka.logSetting], smtp: receivers.smtp.port))
         _ = try createSubscriber(service.port, channels: #"[{"type":"webhook","url":"\#(receivers.url("/ok/desk"))"}]"#, country: "BY")
-        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", value: #"{"country":"XX","severity":"apocalyptic"}"#)
-        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", value: "not json at all")
+        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.submissions", value: #"{"country":"XX","severity":"apocalyptic"}"#)
+        try Kcat.produce(kafka.bootstrapServers, topic: "vigil.submissions", value: "not json at all")
         let forged = #"{"vigil":1,"mac":"\#(String(repeating: "0", count: 64))","claim":null,"identity":"","alert":{"id":"01J00000000000000000000000","country":"BY"}}"#
         try Kcat.produce(kafka.bootstrapServers, topic: "vigil.alerts", key: "BY", value: forged)
         var invalid: [String] = []
         #expect(try eventually(30) {
             invalid = try Kcat.consume(kafka.bootstrapServers, topic: "vigil.alerts.invalid").split(separator: "\n").map(String.init)
-            return invalid.count == 3
-        }, "three records quarantined: \(invalid)")
+            return invalid.count == 2
+        }, "two submissions quarantined: \(invalid)")
         #expect(invalid.contains { $0.contains("country") && $0.contains("severity") && $0.contains("source.organisation") }, "every problem is named")
         // The notice names the record's position, length and digest, never its bytes (issue 17).
         #expect(invalid.contains { $0.contains("not valid JSON") && $0.contains(#""record_bytes":15"#) } && !invalid.contains { $0.contains("not json at all") })
-        #expect(invalid.contains { $0.contains("MAC does not verify") })
+        #expect(eventually(30) { service.logs.contains("refused a record of vigil.alerts") && service.logs.contains("vigil-mac") }, "the forgery is refused")
+        let metrics = try BlockingHTTPClient(port: service.port).request("GET", "/metrics").text
+        #expect(metrics.contains(#"vigil_kafka_records_refused_total{topic="vigil.alerts"}"#), "counted by topic")
         let listed = try BlockingHTTPClient(port: service.port).request("GET", "/v1/alerts?limit=10", headers: auth)
         #expect(listed.status == 200 && !listed.text.contains("01J00000000000000000000000"), "a forged record is never in the log")
         usleep(300_000)

@@ -57,7 +57,7 @@ import VigilTestSupport
 
         // A malformed record on the topic is skipped and counted; what follows is still read.
         let before = KafkaRecordRejections.byTopic[Self.topic] ?? 0
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, signer: KafkaRecordSigner(masterKey: try MasterKey(text: String(repeating: "cd", count: 32))))
         _ = try producer.produceAndWait(topic: Self.topic, key: Array("account/acct_huge".utf8), value: row(id: "acct_huge", email: "h@example.org", createdAt: "1e19"))
         _ = try producer.produceAndWait(topic: Self.topic, key: Array("account/acct_god".utf8), value: row(id: "acct_god", email: "g@example.org", role: "god"))
         _ = try producer.produceAndWait(topic: Self.topic, key: Array("account/acct_good".utf8), value: row(id: "acct_good", email: "ok@example.org"))

@@ -46,7 +46,7 @@ import VigilTestSupport
 
         // A malformed record on the topic is refused and counted; what follows is still read.
         let before = KafkaRecordRejections.byTopic[AcknowledgementStore.topic] ?? 0
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, signer: KafkaRecordSigner(masterKey: try MasterKey(text: String(repeating: "cd", count: 32))))
         _ = try producer.produceAndWait(
             topic: AcknowledgementStore.topic, key: Array("\(alert.id)/sub_2".utf8),
             value: Array(#"{"alert_id":"\#(alert.id)","subscriber_id":"sub_2","organisation":"o","kind":"embassy","action":"seen","at":1e19,"via":"api"}"#.utf8))

@@ -51,7 +51,7 @@ import VigilKafka
 
     @Test func appendsAreReadSealedErasedAndSeenByASecondProcess() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
-        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
         defer { log.close() }
         let first = alert("BY", name: "Ilse Vandermeulen"), second = alert("CO", name: "Another Defender")
         let a = try append(log, first).get(), b = try append(log, second).get()
@@ -69,7 +69,7 @@ import VigilKafka
         }
 
         // A second process reads the same log, claims included, from the cluster.
-        let other = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        let other = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
         defer { other.close() }
         #expect(try other.alert(id: first.id)?.alert.defender.name == "Ilse Vandermeulen")
         #expect(try append(other, alert(), claim: claim).get().id == keyed.id, "a retry through another process gets the first answer")
@@ -84,7 +84,7 @@ import VigilKafka
 
         // Another master key is refused at start.
         #expect(throws: KafkaError.self) {
-            _ = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: IdentityCipher(masterKey: Array(repeating: 8, count: 32)), macKey: macKey)
+            _ = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: IdentityCipher(masterKey: Array(repeating: 8, count: 32)), macKey: macKey)
         }
     }
 
@@ -92,7 +92,7 @@ import VigilKafka
     /// organisation, case status, next event's type and time, handling without its note.
     @Test func routingViewsCarryCaseStatusNextEventAndHandlingWithoutFreeText() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
-        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
         defer { log.close() }
         var filed = alert(caseID: "case-9")
         let eventAt = Timestamp(milliseconds: filed.receivedAt.milliseconds + 86_400_000)
@@ -109,7 +109,7 @@ import VigilKafka
 
     @Test func aDeliveryMessageRoundTrips() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
-        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { queue.close() }
         let routed = RoutedDelivery(
             alertID: ULID().description, alertOffset: 5, subscriberID: "sub_1", channelID: "chn_1", channelType: .webhook, clearance: .restricted,

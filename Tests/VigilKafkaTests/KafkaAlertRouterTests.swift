@@ -14,7 +14,7 @@ import VigilStore
 @Suite(.serialized, .timeLimit(.minutes(2))) struct KafkaAlertRouterTests {
     @Test func routesSignedAlertsFilesOutsideAlertsAndQuarantinesTheRest() async throws {
         let cluster = try KafkaMockCluster.withVigilTopics(partitions: 2)
-        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers)
+        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { connection.shutdown() }
         let log = try KafkaAlertLog(
             connection: connection, cipher: IdentityCipher(masterKey: Array(repeating: 7, count: 32)), macKey: Array(repeating: 9, count: 32))
@@ -50,8 +50,15 @@ import VigilStore
                 invalid.withLock { $0.append(String(decoding: record.value ?? [], as: UTF8.self)) }
             }, onError: { _ in 0.1 })
         defer { follower.stop() }
+        // Outside producers write to the intake topic, unsigned, as kcat would; written to
+        // `vigil.alerts` itself, the same alert is refused for its missing signature and neither
+        // filed nor quarantined.
+        let outsider = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let refusedBefore = KafkaRecordRejections.byTopic[KafkaAlertLog.topic] ?? 0
+        _ = try outsider.produceAndWait(
+            topic: KafkaAlertLog.topic, key: Array("CO".utf8), value: Array(outside.replacingOccurrences(of: "outside-ngo", with: "forger").utf8))
         for value in [outside, anonymous, "not json at all"] {
-            _ = try connection.producer.produceAndWait(topic: KafkaAlertLog.topic, key: Array("CO".utf8), value: Array(value.utf8))
+            _ = try outsider.produceAndWait(topic: KafkaAlertLog.submissionsTopic, key: Array("CO".utf8), value: Array(value.utf8))
         }
         #expect(try await waitUntil(within: 30) {
             try log.alerts(matching: AlertQuery(country: CountryCode("CO"))).contains { $0.alert.source.organisation == "outside-ngo" }
@@ -65,6 +72,9 @@ import VigilStore
         #expect(notices.count == 2)
         #expect(notices.contains { $0.contains("source.organisation") }, "the missing filer is named: \(notices)")
         #expect(fixture.metrics.value("vigil_alerts_received_total", labels: "severity=\"critical\"") == 1)
+
+        #expect(await waitUntil(within: 10) { (KafkaRecordRejections.byTopic[KafkaAlertLog.topic] ?? 0) >= refusedBefore + 2 }, "refused by the router and the log's reader")
+        #expect(try log.alerts(matching: AlertQuery()).allSatisfy { $0.alert.source.organisation != "forger" })
 
         // Each alert routed once: the log holds two, the queue two deliveries.
         #expect(try log.alerts(matching: AlertQuery()).count == 2)

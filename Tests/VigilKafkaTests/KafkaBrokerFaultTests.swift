@@ -44,7 +44,7 @@ import VigilCrypto
 
     /// Every accepted alert, read back by a log that starts reading afresh, exactly once.
     static func expectAllDurable(_ accepted: [String], on cluster: KafkaMockCluster) throws {
-        let reader = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        let reader = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
         defer { reader.close() }
         for id in accepted { #expect(try reader.alert(id: id) != nil, "alert \(id) was answered success but is not in the log") }
         var all: [String] = []
@@ -60,7 +60,7 @@ import VigilCrypto
 
     @Test func aLeaderGoingDownAndUpLosesNoAcceptedAlert() async throws {
         let cluster = try KafkaMockCluster.withVigilTopics(brokers: 3, partitions: 4)
-        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: Self.cipher, macKey: Self.macKey, writeTimeout: 5)
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: Self.cipher, macKey: Self.macKey, writeTimeout: 5)
         defer { log.close() }
         // Partition 0's leader goes down for a while, then partition 1's leadership moves.
         try cluster.setLeader(topic: KafkaAlertLog.topic, partition: 0, broker: 1)
@@ -86,7 +86,7 @@ import VigilCrypto
     ])
     func injectedProduceErrorsAreRetriedWithoutDuplicates(errors: [KafkaMockCluster.InjectedError]) async throws {
         let cluster = try KafkaMockCluster.withVigilTopics(brokers: 3, partitions: 4)
-        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: Self.cipher, macKey: Self.macKey, writeTimeout: 10)
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: Self.cipher, macKey: Self.macKey, writeTimeout: 10)
         defer { log.close() }
         let outcome = try await Self.appendThrough(log, count: 60) { n in
             if n == 10 || n == 40 { cluster.failNext(.produce, with: errors) }

@@ -173,7 +173,7 @@ import Testing
 
     @Test func writersShareOneProducerAndShutdownStopsEveryReader() throws {
         let cluster = try KafkaMockCluster.withVigilTopics(partitions: 2)
-        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, writeTimeout: 5)
+        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, signer: .forTests, writeTimeout: 5)
         let feed = KafkaReplicationFeed(connection: connection, topic: "vigil.tokens", timeout: 5)
         try feed.publish(key: "tok_1", value: Array("{}".utf8))
         let seen = Mutex<[String]>([])

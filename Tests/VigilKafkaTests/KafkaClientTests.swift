@@ -27,7 +27,7 @@ func consume(_ consumer: KafkaConsumer, count: Int, seconds: Double = 30, commit
     @Test func specifiesVigilsTopicsAndReportsAnUnansweredCreate() throws {
         let specs = KafkaTopics.all(partitions: 6, replicationFactor: 3)
         #expect(specs.map(\.name) == [
-            "vigil.alerts", "vigil.alerts.invalid", "vigil.deliveries.webhook", "vigil.deliveries.email", "vigil.deliveries.retry",
+            "vigil.alerts", "vigil.alerts.invalid", "vigil.submissions", "vigil.deliveries.webhook", "vigil.deliveries.email", "vigil.deliveries.retry",
             "vigil.deliveries.dead", "vigil.deliveries.outcomes", "vigil.subscribers", "vigil.tokens", "vigil.accounts", "vigil.feeds", "vigil.audit", "vigil.replays", "vigil.acks",
             "vigil.keys",
         ])

@@ -32,7 +32,7 @@ import VigilCrypto
                     dueAt: window.end.adding(milliseconds: DigestSchedule.settlingMilliseconds)),
             ]
         }
-        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { queue.close() }
         try queue.record(routed(into: first))
         try queue.record(routed(into: later))  // the batch routed again, its commit lost

@@ -47,7 +47,7 @@ import VigilCrypto
 
     @Test func aDeliveredDigestSettlesItsGatheredAlertsOnEveryCopy() async throws {
         let cluster = try KafkaMockCluster.withVigilTopics(partitions: 1)
-        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { queue.close() }
         let first = ULID().description, second = ULID().description
         try queue.record(Self.gathered(first, offset: 1))
@@ -70,7 +70,7 @@ import VigilCrypto
         #expect(try await claim(queue, at: fallback, within: 1).isEmpty, "the settled alerts' own copies are never sent")
 
         // Another process reading the outcomes sees them delivered too.
-        let reader = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let reader = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { reader.close() }
         #expect(try [first, second].flatMap { try reader.deliveries(ofAlert: $0) }.allSatisfy { $0.state == .delivered })
     }

@@ -47,7 +47,7 @@ import VigilTestSupport
 
         // A record that is not a feed token is skipped and counted; what follows is still read.
         let before = KafkaRecordRejections.byTopic[Self.topic] ?? 0
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         _ = try producer.produceAndWait(topic: Self.topic, key: Array("sub_bad".utf8), value: Array(#"{"hash":"nope","created_at":1}"#.utf8))
         _ = try producer.produceAndWait(topic: Self.topic, key: Array("sub_big".utf8), value: Array(#"{"hash":"x","created_at":1e19}"#.utf8))
         let later = try a.shared.feedTokens.rotate(subscriberID: "sub_later")
@@ -57,7 +57,7 @@ import VigilTestSupport
 
     @Test func theDeliveryViewListsTheNewestAlertsRoutedToASubscriber() throws {
         let cluster = try KafkaMockCluster.withVigilTopics(partitions: 2)
-        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { queue.close() }
         let base: Int64 = 1_795_338_843_000
         let ids = (0..<4).map { ULID(time: Timestamp(milliseconds: base + Int64($0) * 1000)).description }

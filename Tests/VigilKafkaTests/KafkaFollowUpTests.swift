@@ -54,7 +54,7 @@ import VigilCrypto
                 followUp: followUp, dueAt: due)
         }
         do {
-            let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+            let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
             defer { queue.close() }
             try queue.record([routed("desk", nil, nil), routed("desk", .reminder(1), soon), routed("backup", .escalation(from: "desk"), inAnHour)])
             #expect(try queue.deliveries(ofAlert: alert).first { $0.followUp == .escalation(from: "desk") }?.nextAttemptAt == inAnHour)
@@ -73,7 +73,7 @@ import VigilCrypto
         }
         // Another worker of the group reads from the last commit: the escalation was not
         // committed, so it is read again and still waits; what was done is not sent again.
-        let next = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let next = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { next.close() }
         try next.startWorking(isReadable: { _ in true }, onAvailable: {})
         let deadline = Date().addingTimeInterval(20)
@@ -88,7 +88,7 @@ import VigilCrypto
     /// reading of work that is due.
     @Test func manyWaitingFollowUpsDoNotHoldBackDueWork() throws {
         let cluster = try KafkaMockCluster.withVigilTopics(partitions: 1)
-        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { queue.close() }
         let inAnHour = Timestamp(milliseconds: Timestamp.now().milliseconds + 3_600_000)
         let waiting = (1...10_050).map { n in

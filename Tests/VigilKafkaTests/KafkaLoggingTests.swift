@@ -36,13 +36,13 @@ import VigilObservability
     /// in the line format the service has always written (`librdkafka`, facility `VIGIL`).
     @Test(.timeLimit(.minutes(1))) func aRefusedRecordIsLoggedThroughTheConnectionsLogger() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { producer.shutdown() }
         _ = try producer.produceAndWait(
             topic: KafkaDeliveryQueue.outcomesTopic, key: Array("dlv_bad".utf8),
             value: KafkaRecordSafetyTests.message(["created_at": "1e19", "id": #""dlv_bad""#]))
         let capture = CapturingLogHandler()
-        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, writeTimeout: 5, logger: Logger(label: "kafka", handler: capture))
+        let connection = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, signer: .forTests, writeTimeout: 5, logger: Logger(label: "kafka", handler: capture))
         defer { connection.shutdown() }
         let queue = try KafkaDeliveryQueue(connection: connection)
         defer { queue.close() }

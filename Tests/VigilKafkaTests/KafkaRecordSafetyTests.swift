@@ -50,11 +50,11 @@ import VigilCrypto
     /// keeps reading what follows.
     @Test(.timeLimit(.minutes(1))) func aHostileOutcomeIsCountedAndSkipped() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
-        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers)
+        let producer = try KafkaProducer(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         let before = KafkaRecordRejections.byTopic[KafkaDeliveryQueue.outcomesTopic] ?? 0
         _ = try producer.produceAndWait(topic: KafkaDeliveryQueue.outcomesTopic, key: Array("dlv_bad".utf8), value: Self.message(["created_at": "1e19", "id": #""dlv_bad""#]))
         _ = try producer.produceAndWait(topic: KafkaDeliveryQueue.outcomesTopic, key: Array("dlv_1".utf8), value: Self.message([:]))
-        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers)
+        let queue = try KafkaDeliveryQueue(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { queue.close() }
         let deadline = Date().addingTimeInterval(20)
         while try queue.deliveries(ofAlert: "01M825CFCJ7PXX86Y361FVVH2B").isEmpty && Date() < deadline { usleep(20_000) }
@@ -82,7 +82,7 @@ import VigilCrypto
     /// submission may name a defender.
     @Test func aQuarantineNoticeHoldsNoBytesOfTheRecord() throws {
         let value = Array(#"{"country":"XX","summary":"Tomas Okonkwo was taken","defender":{"name":"Tomas Okonkwo"}}"#.utf8)
-        let record = KafkaRecord(topic: "vigil.alerts", partition: 2, offset: 41, key: Array("XX".utf8), value: value, timestamp: 0)
+        let record = KafkaRecord(topic: "vigil.alerts", partition: 2, offset: 41, key: Array("XX".utf8), value: value, timestamp: 0, signature: nil)
         let notice = String(decoding: KafkaAlertLog.quarantineNotice(record, reason: "country: 'XX' is not a country"), as: UTF8.self)
         #expect(!notice.contains("Okonkwo") && !notice.contains("taken"))
         #expect(notice.contains(#""record_bytes":\#(value.count)"#) && notice.contains(Hex.encode(SHA256.digest(value))))
@@ -108,9 +108,9 @@ import VigilCrypto
     /// process that reads the tombstone announces the erasure (and so does the first).
     @Test(.timeLimit(.minutes(1))) func recordsHoldNoFreeTextAndTombstonesAreAnnounced() throws {
         let cluster = try KafkaMockCluster.withVigilTopics()
-        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
         defer { log.close() }
-        let other = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, cipher: cipher, macKey: macKey)
+        let other = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
         defer { other.close() }
         let now = Timestamp.now()
         let alert = Alert(

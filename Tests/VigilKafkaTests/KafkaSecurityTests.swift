@@ -31,7 +31,7 @@ import VigilCrypto
     ])
     func anIncompleteSettingIsRefusedBeforeAnyClientIsMade(security: KafkaSecurity, problem: String) {
         #expect(security.problem?.contains(problem) == true, "\(security.problem ?? "no problem")")
-        #expect(throws: KafkaError.self) { _ = try KafkaConnection(bootstrapServers: "127.0.0.1:9", security: security) }
+        #expect(throws: KafkaError.self) { _ = try KafkaConnection(bootstrapServers: "127.0.0.1:9", signer: .forTests, security: security) }
     }
 
     /// librdkafka's mock brokers speak neither SASL nor TLS (librdkafka \(KafkaMockCluster.librdkafkaVersion)):
@@ -41,12 +41,12 @@ import VigilCrypto
     @Test func theSettingsReachTheClientsTheMockRefusesSASL() throws {
         let cluster = try KafkaMockCluster.withVigilTopics(partitions: 2)
         let cipher = IdentityCipher(masterKey: Array(repeating: 7, count: 32)), macKey = [UInt8](repeating: 9, count: 32)
-        let plain = try KafkaConnection(bootstrapServers: cluster.bootstrapServers)
+        let plain = try KafkaConnection(bootstrapServers: cluster.bootstrapServers, signer: .forTests)
         defer { plain.shutdown() }
         let log = try KafkaAlertLog(connection: plain, cipher: cipher, macKey: macKey, timeout: 10)
         log.close()
         let sasl = try KafkaConnection(
-            bootstrapServers: cluster.bootstrapServers, writeTimeout: 2,
+            bootstrapServers: cluster.bootstrapServers, signer: .forTests, writeTimeout: 2,
             security: KafkaSecurity(transport: .saslPlaintext, mechanism: .plain, username: "vigil", password: "not-for-the-mock"))
         defer { sasl.shutdown() }
         let started = Date()

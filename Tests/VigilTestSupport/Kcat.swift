@@ -2,11 +2,12 @@ import Foundation
 
 /// `kcat`, Debian's command-line Kafka client, run as an outside producer and consumer.
 public enum Kcat {
-    /// Writes `value` (one message) to `topic` with `key`; returns kcat's exit status.
+    /// Writes `value` (one message) to `topic` with `key` and `headers`; returns kcat's exit status.
     @discardableResult
-    public static func produce(_ bootstrap: String, topic: String, key: String? = nil, value: String) throws -> Int32 {
+    public static func produce(_ bootstrap: String, topic: String, key: String? = nil, headers: [(String, String)] = [], value: String) throws -> Int32 {
         var arguments = ["-b", bootstrap, "-P", "-t", topic]
         if let key { arguments += ["-k", key] }
+        for (name, text) in headers { arguments += ["-H", "\(name)=\(text)"] }
         // One message per run, whatever newlines it holds: the input ends the message.
         arguments += ["-D", "\u{1}"]
         return try run(arguments, stdin: value).status
