@@ -70,18 +70,14 @@ public enum KafkaTopics {
         ]
     }
 
-    /// Creates `topics` on the cluster at `bootstrapServers`, waiting up to `timeout`
-    /// seconds; a topic that already exists is left as it is. Returns what happened to each.
-    /// The admin client's log lines go to `logger`.
+    /// Creates `topics` on the cluster at `bootstrapServers` (with `extra` client properties,
+    /// such as the deployment's SASL and TLS settings), waiting up to `timeout` seconds; a
+    /// topic that already exists is left as it is. Returns what happened to each. The admin
+    /// client's log lines go to `logger`.
     public static func create(
-        _ topics: [KafkaTopicSpec], bootstrapServers: String, timeout: Double = 30, logger: Logger = Logger(label: "kafka")
+        _ topics: [KafkaTopicSpec], bootstrapServers: String, extra: [(String, String)] = [], timeout: Double = 30,
+        logger: Logger = Logger(label: "kafka")
     ) throws(KafkaError) -> [String: String] {
-        var configuration = KafkaConfiguration()
-        configuration.set("bootstrap.servers", bootstrapServers)
-        configuration.set("log_level", "3")
-        let context = KafkaClientContext(logger: logger)
-        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: "Kafka admin client", context: context)
-        defer { withExtendedLifetime(context) { rd_kafka_destroy(client) } }
         var errorText = [CChar](repeating: 0, count: 512)
         var newTopics: [OpaquePointer?] = []
         defer { for topic in newTopics { rd_kafka_NewTopic_destroy(topic) } }
@@ -95,33 +91,29 @@ public enum KafkaTopics {
                 guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("topic \(spec.name) setting \(key): \(KafkaClientHandle.describe(code))") }
             }
         }
-        guard let queue = rd_kafka_queue_new(client) else { throw KafkaError("out of memory") }
-        defer { rd_kafka_queue_destroy(queue) }
-        let options = rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_CREATETOPICS)
-        defer { rd_kafka_AdminOptions_destroy(options) }
-        _ = rd_kafka_AdminOptions_set_operation_timeout(options, Int32(timeout * 1000), &errorText, errorText.count)
-        newTopics.withUnsafeMutableBufferPointer { rd_kafka_CreateTopics(client, $0.baseAddress, $0.count, options, queue) }
-        guard let event = rd_kafka_queue_poll(queue, Int32((timeout + 5) * 1000)) else {
-            throw KafkaError("the cluster at \(bootstrapServers) did not answer CreateTopics within \(Int(timeout)) s")
-        }
-        defer { rd_kafka_event_destroy(event) }
-        if rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR {
-            throw KafkaError("CreateTopics failed: \(String(cString: rd_kafka_event_error_string(event)))")
-        }
-        guard let result = rd_kafka_event_CreateTopics_result(event) else { throw KafkaError("CreateTopics gave no result") }
-        var count = 0
-        guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [:] }
-        var outcome: [String: String] = [:]
-        for i in 0..<count {
-            guard let item = results[i] else { continue }
-            let name = String(cString: rd_kafka_topic_result_name(item))
-            let code = rd_kafka_topic_result_error(item)
-            switch code {
-            case RD_KAFKA_RESP_ERR_NO_ERROR: outcome[name] = "created"
-            case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: outcome[name] = "exists"
-            default: throw KafkaError("topic \(name): \(rd_kafka_topic_result_error_string(item).map { String(cString: $0) } ?? KafkaClientHandle.describe(code))")
-            }
-        }
-        return outcome
+        return try KafkaAdminClient.run(
+            bootstrapServers: bootstrapServers, extra: extra, timeout: timeout, logger: logger, operation: RD_KAFKA_ADMIN_OP_CREATETOPICS,
+            what: "CreateTopics",
+            request: { client, options, queue in
+                newTopics.withUnsafeMutableBufferPointer { rd_kafka_CreateTopics(client, $0.baseAddress, $0.count, options, queue) }
+            },
+            result: { event throws(KafkaError) in
+                guard let result = rd_kafka_event_CreateTopics_result(event) else { throw KafkaError("CreateTopics gave no result") }
+                var count = 0
+                guard let results = rd_kafka_CreateTopics_result_topics(result, &count) else { return [:] }
+                var outcome: [String: String] = [:]
+                for i in 0..<count {
+                    guard let item = results[i] else { continue }
+                    let name = String(cString: rd_kafka_topic_result_name(item))
+                    let code = rd_kafka_topic_result_error(item)
+                    switch code {
+                    case RD_KAFKA_RESP_ERR_NO_ERROR: outcome[name] = "created"
+                    case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS: outcome[name] = "exists"
+                    default:
+                        throw KafkaError("topic \(name): \(rd_kafka_topic_result_error_string(item).map { String(cString: $0) } ?? KafkaClientHandle.describe(code))")
+                    }
+                }
+                return outcome
+            })
     }
 }
