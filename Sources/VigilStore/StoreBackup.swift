@@ -69,6 +69,14 @@ public enum StoreBackup {
     /// must exist) as `vigil.sqlite` and `vigil.keys.sqlite`, mode 0600, `pagesPerStep` pages
     /// at a time; checks each copy with `PRAGMA integrity_check` and answers what it holds.
     public static func copy(storePath: String, keysPath: String, into directory: String, pagesPerStep: Int = 1024) throws(StoreBackupError) -> Summary {
+        try copy(storePath: storePath, keysPath: keysPath, into: directory, pagesPerStep: pagesPerStep, betweenFiles: {})
+    }
+
+    /// `copy`, running `betweenFiles` after the alert store is copied and before the key
+    /// store's snapshot is taken: tests write there what the order must survive.
+    static func copy(
+        storePath: String, keysPath: String, into directory: String, pagesPerStep: Int, betweenFiles: () -> Void
+    ) throws(StoreBackupError) -> Summary {
         for path in [storePath, keysPath] where !FileManager.default.fileExists(atPath: path) {
             throw .missing(path)
         }
@@ -76,6 +84,7 @@ public enum StoreBackup {
         let keysCopy = (directory as NSString).appendingPathComponent(keysFileName)
         // The alert store first, the key store after (see the type's description).
         try copy(storePath, to: storeCopy, pagesPerStep: pagesPerStep)
+        betweenFiles()
         try copy(keysPath, to: keysCopy, pagesPerStep: pagesPerStep)
         do {
             return try summary(storePath: storeCopy, keysPath: keysCopy)

@@ -61,9 +61,11 @@ import VigilTestSupport
         #expect(now == 1500 + Int64(commits), "and the writer's rows are all in the source")
     }
 
-    /// `StoreBackup.copy` of a store that keeps appending from another thread: both copies
-    /// pass the integrity check, no alert in the copy lacks its data key, every alert appended
-    /// before the copy began reads back whole from it, and the summary counts what is there.
+    /// `StoreBackup.copy` of a store that keeps appending from another thread, and appends
+    /// 1,500 more (new batches of data keys among them) between the two files' snapshots:
+    /// both copies pass the integrity check, no alert in the copy lacks its data key (copying
+    /// the key store first fails here), every alert appended before the copy began reads back
+    /// whole from it, and the summary counts what is there.
     @Test func aStoreCopiedWhileAlertsAreAppendedHasEveryAlertsKey() async throws {
         let path = temporaryDatabasePath()
         let database = try Database(path: path)
@@ -87,7 +89,17 @@ import VigilTestSupport
         // Once the appender has committed, so the copy runs beside its writes.
         #expect(await waitUntil(within: 30) { appendedDuring.load(ordering: .relaxed) > 0 })
         let directory = TemporaryDirectory.make("vigil-backup")
-        let summary = try StoreBackup.copy(storePath: path, keysPath: database.keysPath, into: directory, pagesPerStep: 4)
+        let batch = (0..<1500).map { n in (alert: makeAlert(country: "VE", at: 1_795_339_000_000 + Int64(n)), idempotency: IdempotencyClaim?.none) }
+        let between = Mutex<[Result<AppendReceipt, AlertLogError>]>([])
+        let summary = try StoreBackup.copy(storePath: path, keysPath: database.keysPath, into: directory, pagesPerStep: 4) {
+            let done = Atomic<Bool>(false)
+            log.appendAll(batch) { results in
+                between.withLock { $0 = results }
+                done.store(true, ordering: .releasing)
+            }
+            for _ in 0..<6000 where !done.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.005) }
+        }
+        #expect(between.withLock { $0.count } == batch.count && between.withLock { $0.allSatisfy { (try? $0.get()) != nil } }, "the batch was appended between the snapshots")
         appending.store(false, ordering: .releasing)
         #expect(await waitUntil(within: 30) { appender.isFinished })
         database.close()
