@@ -94,15 +94,21 @@ struct BackupManifest: Codable, Equatable {
         }
         guard manifest.files.map(\.name) == storeFiles else { throw .badManifest("files must be exactly \(storeFiles.joined(separator: " and "))") }
         for file in manifest.files {
-            guard file.bytes > 0, file.sha256.count == 64, file.sha256.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+            guard file.bytes > 0, isSHA256(file.sha256) else {
                 throw .badManifest("the entry for \(file.name) has no valid size and SHA-256")
             }
         }
+        if let check = manifest.masterKeyCheckSHA256, !isSHA256(check) { throw .badManifest("master_key_check_sha256 is not a SHA-256 in hex") }
         guard manifest.schemaVersion > 0, manifest.schemaVersion <= StoreBackup.schemaVersion else {
             throw .badManifest(
                 "schema_version \(manifest.schemaVersion) is not one this build knows (1…\(StoreBackup.schemaVersion)); restore it with the Vigil version that took it or a newer one")
         }
         return manifest
+    }
+
+    /// Whether `text` is 64 lower-case hex digits.
+    private static func isSHA256(_ text: String) -> Bool {
+        text.utf8.count == 64 && text.utf8.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
     }
 
     /// Checks every file of `directory` against its size and checksum; throws naming the
