@@ -60,7 +60,7 @@ enum RestoreCommand: Command {
             if created {
                 try? FileManager.default.removeItem(atPath: target)
             } else {
-                for name in try FileManager.default.contentsOfDirectory(atPath: target) {
+                for name in (try? FileManager.default.contentsOfDirectory(atPath: target)) ?? [] {
                     try? FileManager.default.removeItem(atPath: (target as NSString).appendingPathComponent(name))
                 }
             }
