@@ -74,14 +74,12 @@ final class SQLiteBackup {
     }
 
     /// Copies everything, `pagesPerStep` pages at a time, pausing `pause` seconds after a step
-    /// that found a database busy, at most `busyRetries` times in a row; `progress` hears
-    /// (pages copied, pages in all) after each step.
-    func run(pagesPerStep: Int, busyRetries: Int = 600, pause: Double = 0.01, progress: (Int, Int) -> Void = { _, _ in }) throws(SQLiteError) {
+    /// that found a database busy, at most `busyRetries` times in a row, then releases the backup.
+    func run(pagesPerStep: Int, busyRetries: Int = 600, pause: Double = 0.01) throws(SQLiteError) {
         var busyInARow = 0
         while true {
             switch try step(pages: pagesPerStep) {
             case .done:
-                progress(pageCount, pageCount)
                 return try finish()
             case .more:
                 busyInARow = 0
@@ -92,7 +90,6 @@ final class SQLiteBackup {
                 }
                 Thread.sleep(forTimeInterval: pause)
             }
-            progress(pageCount - remainingPages, pageCount)
         }
     }
 }

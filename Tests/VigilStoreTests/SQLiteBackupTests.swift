@@ -50,6 +50,7 @@ import VigilTestSupport
             if steps > 10_000 { break }
         }
         let pages = backup.pageCount
+        #expect(backup.remainingPages == 0 && pages > 1500 / 4, "\(pages) pages, all copied")
         try backup.finish()
         try reader.execute("COMMIT")
         #expect(commits > 100, "the other connection committed \(commits) times while the copy ran")
