@@ -66,6 +66,14 @@ enum RestoreCommand: Command {
             }
             throw error
         }
+        if older == nil {
+            FileHandle.standardError.write(Data((
+                "erasures made after \(manifest.createdAt) are not in this backup: re-run them (vigil erase) before the restored alerts are read, "
+                    + "or restore again with --erasures-from OLD_DATA_DIR\n").utf8))
+        }
+        let fingerprint = manifest.masterKeyCheckSHA256.map { " (master-key check \($0.prefix(16))…)" } ?? ""
+        FileHandle.standardError.write(Data(
+            "start vigil serve with data_dir \(target) and the master key this store was sealed with\(fingerprint); it refuses any other\n".utf8))
         if json {
             struct Restored: Encodable {
                 let dataDir: String
@@ -84,14 +92,7 @@ enum RestoreCommand: Command {
         if older != nil {
             print("re-applied \(erased.count) erasure\(erased.count == 1 ? "" : "s") made after the backup")
             for id in erased { print("erased \(id)") }
-        } else {
-            FileHandle.standardError.write(Data((
-                "erasures made after \(manifest.createdAt) are not in this backup: re-run them (vigil erase) before the restored alerts are read, "
-                    + "or restore again with --erasures-from OLD_DATA_DIR\n").utf8))
         }
-        let fingerprint = manifest.masterKeyCheckSHA256.map { " (master-key check \($0.prefix(16))…)" } ?? ""
-        FileHandle.standardError.write(Data(
-            "start vigil serve with data_dir \(target) and the master key this store was sealed with\(fingerprint); it refuses any other\n".utf8))
     }
 
     /// Makes `target` ready (mode 0700): creates it, or accepts an empty directory. Answers
