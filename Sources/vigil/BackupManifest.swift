@@ -31,7 +31,8 @@ struct BackupManifest: Codable, Equatable {
 
     var format: String
     var formatVersion: Int
-    /// When the copy was taken (when the alert store's snapshot was opened, to the second).
+    /// When the copy was taken: just before the alert store's snapshot was opened, so every
+    /// erasure made after it may be missing from the copy and none made before it is.
     var createdAt: Timestamp
     /// The store's schema version (its last migration).
     var schemaVersion: Int
