@@ -25,4 +25,38 @@ public enum SHA256 {
 
     /// The digest of `bytes`, in lower-case hex.
     public static func hex(_ bytes: some Collection<UInt8>) -> String { Hex.encode(digest(bytes)) }
+
+    /// A digest fed piece by piece, for input too large to hold at once (a backup's files).
+    /// One owner at a time; not for sharing between threads.
+    public final class Hasher {
+        private let context: OpaquePointer?
+        private var finished = false
+
+        /// A fresh SHA-256 computation.
+        public init() {
+            context = EVP_MD_CTX_new()
+            guard let context, EVP_DigestInit_ex(context, algorithm, nil) == 1 else {
+                fatalError("libcrypto failed to start a SHA-256 digest")
+            }
+        }
+
+        deinit { EVP_MD_CTX_free(context) }
+
+        /// Adds `bytes` to the input.
+        public func update(_ bytes: [UInt8]) {
+            precondition(!finished, "SHA256.Hasher fed after finalize()")
+            let ok = bytes.withUnsafeBytes { EVP_DigestUpdate(context, $0.baseAddress, $0.count) == 1 }
+            guard ok else { fatalError("libcrypto failed to compute a SHA-256 digest") }
+        }
+
+        /// The 32-byte digest of everything added; the hasher takes no more input after.
+        public func finalize() -> [UInt8] {
+            precondition(!finished, "SHA256.Hasher finalized twice")
+            finished = true
+            var output = [UInt8](repeating: 0, count: Int(SHA256_DIGEST_LENGTH))
+            let ok = output.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context, $0.baseAddress, nil) == 1 }
+            guard ok else { fatalError("libcrypto failed to compute a SHA-256 digest") }
+            return output
+        }
+    }
 }

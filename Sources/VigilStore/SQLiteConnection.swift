@@ -33,7 +33,8 @@ struct SQLiteRow: Sendable {
 /// One SQLite connection with a cache of prepared statements. Not thread-safe: `Database`
 /// confines each connection to one queue or lock. All of the C API is used here and only here.
 final class SQLiteConnection {
-    private var handle: OpaquePointer?
+    /// The C handle, read by `SQLiteBackup` (the other half of this wrapper) and nothing else.
+    private(set) var handle: OpaquePointer?
     private var statements: [String: OpaquePointer] = [:]
     let path: String
 
