@@ -1,0 +1,97 @@
+import Foundation
+import Synchronization
+import Testing
+import VigilCore
+@testable import VigilHTTP
+import VigilObservability
+import VigilStore
+import VigilTestSupport
+@testable import VigilAPI
+
+/// The API contract (issue 24): the routes `APIRoutes.register` serves and the paths of
+/// `/openapi.json` are the same set, both ways; the document is OpenAPI 3.1 JSON with the
+/// vocabularies of VigilCore's enums.
+/// `@unchecked Sendable`: each test gets its own instance and uses it from one task.
+@Suite(.timeLimit(.minutes(1))) final class OpenAPIContractTests: @unchecked Sendable {
+    let backend: EmbeddedBackend
+    let api: APIRoutes
+
+    init() throws {
+        let database = try Database(path: (TemporaryDirectory.make("vigil-contract") as NSString).appendingPathComponent("vigil.sqlite"), readers: 1)
+        let metrics = Metrics(), logger = Logger(label: "test", enabled: false)
+        backend = try EmbeddedBackend(database: database, masterKey: RoutingFixture.masterKey, metrics: metrics, logger: logger)
+        try backend.router.start()  // its wake-up source must be running before it is released
+        let shared = backend.shared
+        let replays = ReplayRunner(
+            log: backend.log, queue: backend.deliveries, subscribers: shared.subscribers, store: shared.replays, ratePerSecond: 1000,
+            metrics: metrics, logger: logger, onQueued: {})
+        api = APIRoutes(
+            backend: backend, workers: PokeCounter(), replays: replays,
+            settings: APIRoutes.Settings(
+                rateLimitPerSecond: 100, rateLimitBurst: 100, allowPrivateWebhooks: false, metricsToken: nil, ackLinkKey: Array(repeating: 1, count: 32),
+                publicURL: { "https://vigil.example.org" }),
+            metrics: metrics, logger: logger, isStopping: { false })
+    }
+
+    deinit {
+        backend.router.stop()
+        backend.shutdown()
+    }
+
+    /// `METHOD path` of every route registered.
+    func served(servingAPI: Bool) -> Set<String> {
+        var router = HTTPRouter()
+        api.register(on: &router, servingAPI: servingAPI)
+        let routes = router.registered.map { "\($0.method) \($0.pattern)" }
+        #expect(Set(routes).count == routes.count, "a route is registered twice: \(routes.sorted())")
+        return Set(routes)
+    }
+
+    /// The document `GET /openapi.json` answers, fetched through the router.
+    func document() throws -> [String: Any] {
+        var router = HTTPRouter()
+        api.register(on: &router, servingAPI: true)
+        let request = HTTPRequest(method: "GET", target: "/openapi.json")
+        #expect(api.authenticator.admission(request) == nil, "the contract needs no token")
+        let answer = Mutex<HTTPResponse?>(nil)
+        router.handler(request, HTTPResponder(capture: { response in answer.withLock { $0 = response } }))
+        let response = try #require(answer.withLock { $0 })
+        #expect(response.status == 200 && response.headers["content-type"] == "application/json")
+        return try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+    }
+
+    @Test func everyRouteIsDescribedAndEveryDescriptionIsARoute() throws {
+        let paths = try #require(try document()["paths"] as? [String: [String: Any]])
+        let described = Set(paths.flatMap { path, operations in operations.keys.map { "\($0.uppercased()) \(path)" } })
+        let routes = served(servingAPI: true)
+        #expect(routes.subtracting(described).isEmpty, "routes the contract does not describe: \(routes.subtracting(described).sorted())")
+        #expect(described.subtracting(routes).isEmpty, "described operations no route serves: \(described.subtracting(routes).sorted())")
+        #expect(routes.count == 30, "29 API routes and /openapi.json")
+        #expect(Set(APIRoutes.operations(servingAPI: false).map { "\($0.method) \($0.path)" }) == served(servingAPI: false))
+        let ids = APIRoutes.operations(servingAPI: true).map(\.id)
+        #expect(Set(ids).count == ids.count, "operation ids are unique")
+        #expect(!routes.contains { $0.contains("/console") }, "the console is not part of the contract")
+    }
+
+    @Test func theDocumentIsOpenAPI31WithTheServersURLAndTheCoreVocabularies() throws {
+        let document = try document()
+        #expect(document["openapi"] as? String == "3.1.0")
+        #expect((document["servers"] as? [[String: String]])?.first?["url"] == "https://vigil.example.org")
+        let components = try #require(document["components"] as? [String: Any])
+        let schemas = try #require(components["schemas"] as? [String: [String: Any]])
+        let submission = try #require(schemas["AlertSubmission"]?["properties"] as? [String: [String: Any]])
+        #expect(submission["severity"]?["enum"] as? [String] == Severity.allCases.map(\.rawValue))
+        #expect((submission["country"]?["enum"] as? [String])?.count == CountryCode.all.count)
+        #expect((submission["summary"]?["maxLength"] as? Int) == AlertSubmission.Limits.summary)
+        let schemes = try #require(components["securitySchemes"] as? [String: [String: String]])
+        #expect(schemes["bearer"]?["scheme"] == "bearer")
+        // Each operation names the scope its handler asks the authenticator for.
+        let paths = try #require(document["paths"] as? [String: [String: [String: Any]]])
+        let file = try #require(paths["/v1/alerts"]?["post"])
+        #expect(file["security"] as? [[String: [String]]] == [["bearer": ["alerts:write"]]])
+        #expect((paths["/healthz"]?["get"]?["security"] as? [Any])?.isEmpty == true)
+        let responses = try #require(file["responses"] as? [String: Any])
+        #expect(Set(responses.keys).isSuperset(of: ["202", "400", "401", "403", "409", "413", "415", "422", "429", "503"]))
+        #expect((document["info"] as? [String: String])?["description"]?.contains("/console") == true)
+    }
+}
