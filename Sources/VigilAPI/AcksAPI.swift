@@ -84,7 +84,10 @@ public struct AcksAPI: Sendable {
             }
         }
         let subscriberID = text("subscriber_id"), action = text("action"), note = text("note")
-        if subscriberID == nil && fields["subscriber_id"] == nil { problems.append(FieldError("subscriber_id", "is required")) }
+        // `null` reads as absent, as everywhere in a body: the field is still required.
+        if subscriberID == nil && (fields["subscriber_id"] == nil || fields["subscriber_id"] == .null) {
+            problems.append(FieldError("subscriber_id", "is required"))
+        }
         if case .failure(let failure) = Acknowledger.request(action: action, note: note) { problems += failure.fields }
         guard problems.isEmpty, let subscriberID else { return responder.send(APIError.validation(ValidationFailure(problems)).response) }
         switch acknowledger.acknowledge(alertID: id, subscriberID: subscriberID, action: action, note: note, by: token, via: .api) {
