@@ -75,9 +75,16 @@ public struct HTTPRouter: Sendable {
         }
     }
 
-    /// The routes whose pattern matches `path`.
+    /// The routes whose pattern matches `path`, keeping only the most specific: those with the
+    /// fewest `{name}` segments (OpenAPI's rule, so `/v1/alerts/batch` is never read as the
+    /// alert `batch`, and its `405` names only the methods of the literal path).
     private static func candidates(_ routes: [Route], _ path: [Substring]) -> [(route: Route, parameters: [String: String])] {
-        routes.compactMap { route in match(route.segments, path).map { (route, $0) } }
+        var found: [(route: Route, parameters: [String: String])] = []
+        for route in routes {
+            if let parameters = match(route.segments, path) { found.append((route, parameters)) }
+        }
+        guard let fewest = found.map(\.parameters.count).min() else { return [] }
+        return found.filter { $0.parameters.count == fewest }
     }
 
     private static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {

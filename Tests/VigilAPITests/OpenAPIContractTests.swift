@@ -10,7 +10,7 @@ import VigilTestSupport
 
 /// The API contract (issue 24): the routes `APIRoutes.register` serves and the paths of
 /// `/openapi.json` are the same set, both ways; the document is OpenAPI 3.1 JSON with the
-/// vocabularies of VigilCore's enums.
+/// vocabularies of VigilCore's enums; and a literal path is never read as a parameter.
 /// `@unchecked Sendable`: each test gets its own instance and uses it from one task.
 @Suite(.timeLimit(.minutes(1))) final class OpenAPIContractTests: @unchecked Sendable {
     let backend: EmbeddedBackend
@@ -93,5 +93,28 @@ import VigilTestSupport
         let responses = try #require(file["responses"] as? [String: Any])
         #expect(Set(responses.keys).isSuperset(of: ["202", "400", "401", "403", "409", "413", "415", "422", "429", "503"]))
         #expect((document["info"] as? [String: String])?["description"]?.contains("/console") == true)
+    }
+
+    @Test func aLiteralPathIsNotReadAsAParameter() throws {
+        var router = HTTPRouter()
+        let hits = Mutex<[String]>([])
+        router.add("GET", "/v1/things/{id}") { request, responder in
+            hits.withLock { $0.append("id=\(request.pathParameters["id"] ?? "")") }
+            responder.send(HTTPResponse(status: 200))
+        }
+        router.add("POST", "/v1/things/batch") { _, responder in
+            hits.withLock { $0.append("batch") }
+            responder.send(HTTPResponse(status: 202))
+        }
+        func send(_ method: String, _ target: String) -> HTTPResponse {
+            let answer = Mutex<HTTPResponse?>(nil)
+            router.handler(HTTPRequest(method: method, target: target), HTTPResponder(capture: { response in answer.withLock { $0 = response } }))
+            return answer.withLock { $0 } ?? HTTPResponse(status: 0)
+        }
+        #expect(send("POST", "/v1/things/batch").status == 202)
+        #expect(send("GET", "/v1/things/01ARZ3NDEKTSV4RRFFQ69G5FAV").status == 200)
+        let refused = send("GET", "/v1/things/batch")
+        #expect(refused.status == 405 && refused.headers["allow"] == "POST", "\(refused.headers["allow"] ?? "no Allow")")
+        #expect(hits.withLock { $0 } == ["batch", "id=01ARZ3NDEKTSV4RRFFQ69G5FAV"])
     }
 }
