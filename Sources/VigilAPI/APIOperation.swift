@@ -160,7 +160,8 @@ public struct APIOperation: Sendable, Encodable {
     }
 
     /// Every response: the particular ones, then those the server (`400` for a malformed
-    /// request, `413` for a body over the limit, `503` when it is out of connections), the
+    /// request, `411` for a chunked body, `413` for a body over the limit, `431` for headers
+    /// over theirs, `503` when it is out of connections), the
     /// authenticator (`401`, `403`, `429`, `503`) and the failure throttle (`429`) can give.
     public var responses: [Response] {
         var all = particular
@@ -181,7 +182,11 @@ public struct APIOperation: Sendable, Encodable {
             break
         }
         add(.error(400, "the request is malformed (its line, headers or query)"))
-        if body != nil { add(.error(413, "the body is larger than the server's limit (`max_body_bytes`)")) }
+        if body != nil {
+            add(.error(411, "the body was sent chunked; send it with a Content-Length"))
+            add(.error(413, "the body is larger than the server's limit (`max_body_bytes`)"))
+        }
+        add(.error(431, "the request line and headers are larger than the server accepts"))
         add(.error(503, "the service cannot answer now (out of connections, or the store cannot be read or written)", headers: retryAfter))
         return all.sorted { $0.status < $1.status }
     }

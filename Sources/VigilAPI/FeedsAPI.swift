@@ -34,7 +34,7 @@ public struct FeedsAPI: Sendable {
 
     private static let atom = APIOperation.Content(mediaType: "application/atom+xml", schema: .string("an Atom 1.0 feed"))
     private static let etag = ["etag": APIOperation.Header("the feed's entity tag, for If-None-Match", required: true)]
-    private static let ifNoneMatch = APIOperation.Parameter.header("If-None-Match", "the ETag of the feed the reader holds", .string(maxLength: 4096))
+    private static let ifNoneMatch = APIOperation.Parameter.header("If-None-Match", "the ETag of the feed the reader holds", .string())
     private static let countryFilter = APIOperation.Parameter.query("country", "only this country", APIComponents.country)
 
     static let makeTokenOperation = APIOperation(
