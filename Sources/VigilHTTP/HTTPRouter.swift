@@ -43,6 +43,8 @@ public struct HTTPRouter: Sendable {
         return { request in
             guard !routes.isEmpty else { return false }
             let segments = request.path.split(separator: "/")
+            // Most requests match no inline route: only those that do pay for the full look-up.
+            guard routes.contains(where: { $0.method == request.method && HTTPRouter.match($0.segments, segments) != nil }) else { return false }
             return HTTPRouter.candidates(all, segments).contains { $0.route.inline && $0.route.method == request.method }
         }
     }
