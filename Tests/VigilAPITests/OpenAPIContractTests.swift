@@ -95,6 +95,43 @@ import VigilTestSupport
         #expect((document["info"] as? [String: String])?["description"]?.contains("/console") == true)
     }
 
+    /// Each operation's documented scope is the one its handler asks the authenticator for:
+    /// a token with every other scope gets `403`, a token with only that one does not.
+    @Test func eachOperationNeedsExactlyTheScopeItDocuments() throws {
+        var router = HTTPRouter()
+        api.register(on: &router, servingAPI: true)
+        let handler = router.handler
+        var secrets: [Scope: (without: String, only: String)] = [:]
+        for scope in Scope.allCases {
+            let without = "without-\(scope.rawValue)-0123456789", only = "only-\(scope.rawValue)-0123456789"
+            _ = try backend.shared.tokens.register(secret: without, organisation: "ops", scopes: Set(Scope.allCases).subtracting([scope]), clearance: .confidential)
+            _ = try backend.shared.tokens.register(secret: only, organisation: "ops", scopes: [scope], clearance: .confidential)
+            secrets[scope] = (without, only)
+        }
+        func status(_ operation: APIOperation, _ secret: String) -> Int {
+            let path = operation.path.split(separator: "/").map { $0.hasPrefix("{") ? "x" : String($0) }.joined(separator: "/")
+            var headers = HTTPHeaders()
+            headers.set("authorization", "Bearer \(secret)")
+            var request = HTTPRequest(method: operation.method, target: "/" + path, headers: headers)
+            request.remoteAddress = "192.0.2.24"
+            if let refused = api.authenticator.admission(request) { return refused.status }
+            let answer = Mutex<HTTPResponse?>(nil)
+            handler(request, HTTPResponder(capture: { response in answer.withLock { $0 = response } }))
+            let deadline = Date().addingTimeInterval(5)
+            while answer.withLock({ $0 }) == nil && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            return answer.withLock { $0 }?.status ?? 0
+        }
+        var checked = 0
+        for operation in APIRoutes.operations(servingAPI: true) {
+            guard case .token(let scope) = operation.access, let pair = secrets[scope] else { continue }
+            #expect(status(operation, pair.without) == 403, "\(operation.method) \(operation.path) answers a token without \(scope.rawValue)")
+            let allowed = status(operation, pair.only)
+            #expect(allowed != 403 && allowed != 401 && allowed != 0, "\(operation.method) \(operation.path) refuses a token with only \(scope.rawValue): \(allowed)")
+            checked += 1
+        }
+        #expect(checked == 22, "every operation behind a bearer token")
+    }
+
     @Test func aLiteralPathIsNotReadAsAParameter() throws {
         var router = HTTPRouter()
         let hits = Mutex<[String]>([])
