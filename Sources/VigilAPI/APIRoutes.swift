@@ -13,6 +13,8 @@ public struct APIRoutes: Sendable {
         /// Requests per second each token may make, and the burst above it.
         public var rateLimitPerSecond: Double
         public var rateLimitBurst: Double
+        /// Failed authentications a client address may make a minute before it gets `429`.
+        public var authFailureLimit: Int
         /// Whether webhook URLs may point at private addresses (development only).
         public var allowPrivateWebhooks: Bool
         /// The token `/metrics` asks for, if any.
@@ -25,8 +27,9 @@ public struct APIRoutes: Sendable {
         /// The settings, as the configuration gives them.
         public init(
             rateLimitPerSecond: Double, rateLimitBurst: Double, allowPrivateWebhooks: Bool, metricsToken: String?, ackLinkKey: [UInt8],
-            publicURL: @escaping @Sendable () -> String = { "http://vigil.invalid" }
+            publicURL: @escaping @Sendable () -> String = { "http://vigil.invalid" }, authFailureLimit: Int = Authenticator.failureLimit
         ) {
+            self.authFailureLimit = authFailureLimit
             self.rateLimitPerSecond = rateLimitPerSecond
             self.rateLimitBurst = rateLimitBurst
             self.allowPrivateWebhooks = allowPrivateWebhooks
@@ -63,12 +66,22 @@ public struct APIRoutes: Sendable {
         self.logger = logger
         self.isStopping = isStopping
         authenticator = Authenticator(
-            tokens: backend.shared.tokens, limiter: RateLimiter(rate: settings.rateLimitPerSecond, burst: settings.rateLimitBurst))
+            tokens: backend.shared.tokens, limiter: RateLimiter(rate: settings.rateLimitPerSecond, burst: settings.rateLimitBurst),
+            failureLimit: settings.authFailureLimit)
         let shared = backend.shared
         filing = AlertFiling(intake: backend.intake, audit: shared.audit, metrics: metrics, logger: logger)
         acknowledger = Acknowledger(
             log: backend.log, ledger: shared.acknowledgements, subscribers: shared.subscribers, deliveries: backend.deliveries, workers: workers,
             audit: shared.audit, metrics: metrics, logger: logger)
+    }
+
+    /// The contract of every route `register` adds: the whole API's when `servingAPI`,
+    /// otherwise the health, readiness and metrics routes'.
+    public static func operations(servingAPI: Bool) -> [APIOperation] {
+        guard servingAPI else { return HealthAPI.operations }
+        return AlertsAPI.operations + DeliveriesAPI.operations + SubscribersAPI.operations + ErasuresAPI.operations + AuditAPI.operations
+            + AcksAPI.operations + AckLinkAPI.operations + CasesAPI.operations + ReplaysAPI.operations + FeedsAPI.operations
+            + ContractAPI.operations + HealthAPI.operations
     }
 
     /// Adds the routes to `router`: the whole API when `servingAPI`, otherwise only the
@@ -104,6 +117,7 @@ public struct APIRoutes: Sendable {
                 log: backend.log, deliveries: backend.deliveries, subscribers: shared.subscribers, feedTokens: shared.feedTokens,
                 authenticator: authenticator, audit: shared.audit, publicURL: settings.publicURL, logger: logger
             ).register(on: &router)
+            ContractAPI(operations: Self.operations(servingAPI: true), publicURL: settings.publicURL).register(on: &router)
         }
         HealthAPI(log: backend.log, metrics: metrics, metricsToken: settings.metricsToken, isStopping: isStopping).register(on: &router)
     }

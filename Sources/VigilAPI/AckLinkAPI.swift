@@ -18,9 +18,52 @@ public struct AckLinkAPI: Sendable {
 
     /// Adds the routes to `router`.
     public func register(on router: inout HTTPRouter) {
-        router.add("GET", "/ack/{token}") { request, responder in show(request, responder) }
-        router.add("POST", "/ack/{token}") { request, responder in record(request, responder) }
+        router.add(Self.showOperation) { request, responder in show(request, responder) }
+        router.add(Self.recordOperation) { request, responder in record(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [showOperation, recordOperation] }
+
+    /// An error as the API's JSON or, for forms and browsers, as a page.
+    private static func refused(_ status: Int, _ description: String) -> APIOperation.Response {
+        APIOperation.Response(status, description, [.json(.ref("Error")), .html])
+    }
+
+    static let showOperation = APIOperation(
+        "GET", "/ack/{token}", id: "showAckLink", tag: "acknowledgement links",
+        summary: "The confirmation page of a signed acknowledgement link (changes nothing: mail scanners open links)", access: .secretInPath,
+        parameters: [.path("token", "the signed link token")],
+        responses: [
+            APIOperation.Response(200, "the confirmation page", [.html]),
+            refused(404, "the link is not genuine, or its alert or subscriber no longer exists"),
+            refused(410, "the link has expired"),
+            refused(429, "this address presented too many refused links"),
+            refused(503, "the alert cannot be read right now"),
+        ])
+
+    static let recordOperation = APIOperation(
+        "POST", "/ack/{token}", id: "recordAckLink", tag: "acknowledgement links",
+        summary: "Record the acknowledgement a signed link names, with an optional action and note", access: .secretInPath,
+        parameters: [.path("token", "the signed link token")],
+        body: [
+            .json(.object(
+                ["action": .words(AckAction.self).orNull, "note": APIComponents.note.orNull], closed: true)),
+            APIOperation.Content(mediaType: "application/x-www-form-urlencoded", schema: .object(
+                ["action": .words(AckAction.self), "note": APIComponents.note])),
+        ], bodyRequired: false,
+        responses: [
+            APIOperation.Response(200, "acknowledged again", [.json(.ref("Acknowledgement")), .html]),
+            APIOperation.Response(201, "the subscriber's first acknowledgement", [.json(.ref("Acknowledgement")), .html]),
+            refused(400, "the form is not UTF-8"),
+            refused(404, "the link is not genuine, or its alert or subscriber no longer exists"),
+            refused(409, "the action contradicts the filer's handling instruction"),
+            refused(410, "the link has expired"),
+            refused(415, "the body is neither a form, JSON nor empty"),
+            refused(422, "the action or note is invalid"),
+            refused(429, "this address presented too many refused links"),
+            refused(503, "the acknowledgement cannot be recorded right now"),
+        ])
 
     /// What a request's link names, or the page or JSON that refuses it.
     private enum Resolution {

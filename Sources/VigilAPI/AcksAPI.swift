@@ -15,9 +15,49 @@ public struct AcksAPI: Sendable {
 
     /// Adds the routes to `router`.
     public func register(on router: inout HTTPRouter) {
-        router.add("POST", "/v1/alerts/{id}/acks") { request, responder in acknowledge(request, responder) }
-        router.add("GET", "/v1/alerts/{id}/acks") { request, responder in list(request, responder) }
+        router.add(Self.acknowledgeOperation) { request, responder in acknowledge(request, responder) }
+        router.add(Self.listOperation) { request, responder in list(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [acknowledgeOperation, listOperation] }
+
+    static let acknowledgeOperation = APIOperation(
+        "POST", "/v1/alerts/{id}/acks", id: "acknowledgeAlert", tag: "acknowledgements",
+        summary: "Acknowledge an alert for one of the token's organisation's subscribers", access: .token(.alertsRead),
+        parameters: [.path("id", "the alert's id")],
+        body: [.json(.object(
+            [
+                "subscriber_id": .string("a subscriber of the token's organisation that received the alert"),
+                "action": .words(AckAction.self).orNull, "note": APIComponents.note.orNull,
+            ], required: ["subscriber_id"], closed: true))],
+        responses: [
+            .json(200, "acknowledged again (action or note changed)", .ref("Acknowledgement")),
+            .json(201, "the subscriber's first acknowledgement", .ref("Acknowledgement")),
+            .error(403, "the subscriber belongs to another organisation"),
+            .error(404, "no such alert"),
+            .error(409, "the action contradicts the filer's handling instruction (`instruction` names it)"),
+            .error(415, "the body is not application/json"),
+            .validation("the body is invalid, or the subscriber is unknown or did not receive the alert"),
+        ])
+
+    static let listOperation = APIOperation(
+        "GET", "/v1/alerts/{id}/acks", id: "listAcknowledgements", tag: "acknowledgements",
+        summary: "Who acknowledged an alert; notes only at the alert's clearance", access: .token(.alertsRead),
+        parameters: [.path("id", "the alert's id")],
+        responses: [
+            .json(200, "the acknowledgements", .object(
+                [
+                    "alert_id": .string(),
+                    "acks": .array(.object(
+                        [
+                            "subscriber_id": .string(), "organisation": .string(), "kind": .words(SubscriberKind.self),
+                            "action": .words(AckAction.self), "at": APIComponents.time, "via": .words(Acknowledgement.Via.self),
+                            "note": .string().orNull,
+                        ], required: ["action", "at", "kind", "note", "organisation", "subscriber_id", "via"])),
+                ], required: ["acks", "alert_id"])),
+            .error(404, "no such alert"),
+        ])
 
     func acknowledge(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.alertsRead, request, responder) else { return }
@@ -44,7 +84,10 @@ public struct AcksAPI: Sendable {
             }
         }
         let subscriberID = text("subscriber_id"), action = text("action"), note = text("note")
-        if subscriberID == nil && fields["subscriber_id"] == nil { problems.append(FieldError("subscriber_id", "is required")) }
+        // `null` reads as absent, as everywhere in a body: the field is still required.
+        if subscriberID == nil && (fields["subscriber_id"] == nil || fields["subscriber_id"] == .null) {
+            problems.append(FieldError("subscriber_id", "is required"))
+        }
         if case .failure(let failure) = Acknowledger.request(action: action, note: note) { problems += failure.fields }
         guard problems.isEmpty, let subscriberID else { return responder.send(APIError.validation(ValidationFailure(problems)).response) }
         switch acknowledger.acknowledge(alertID: id, subscriberID: subscriberID, action: action, note: note, by: token, via: .api) {

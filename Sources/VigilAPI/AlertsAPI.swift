@@ -36,12 +36,95 @@ public struct AlertsAPI: Sendable {
     public func register(on router: inout HTTPRouter) {
         // Filing answers from the append's completion and waits for no commit: it runs on
         // the connection's queue, without a hop to the blocking pool.
-        router.add("POST", "/v1/alerts", inline: true) { request, responder in file(request, responder) }
-        router.add("POST", "/v1/alerts/batch", inline: true) { request, responder in fileBatch(request, responder) }
-        router.add("GET", "/v1/alerts/{id}") { request, responder in read(request, responder) }
-        router.add("GET", "/v1/alerts") { request, responder in list(request, responder) }
-        router.add("GET", "/v1/alerts/{id}/deliveries") { request, responder in listDeliveries(request, responder) }
+        router.add(Self.fileOperation, inline: true) { request, responder in file(request, responder) }
+        router.add(Self.fileBatchOperation, inline: true) { request, responder in fileBatch(request, responder) }
+        router.add(Self.readOperation) { request, responder in read(request, responder) }
+        router.add(Self.listOperation) { request, responder in list(request, responder) }
+        router.add(Self.listDeliveriesOperation) { request, responder in listDeliveries(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [fileOperation, fileBatchOperation, readOperation, listOperation, listDeliveriesOperation] }
+
+    static let fileOperation = APIOperation(
+        "POST", "/v1/alerts", id: "fileAlert", tag: "alerts", summary: "File an alert (JSON, or CAP 1.2 as application/cap+xml); 202 once durable",
+        access: .token(.alertsWrite),
+        parameters: [.header("Idempotency-Key", "repeats of the same key and body answer the first filing", .string(minLength: 1, maxLength: 200, pattern: "^[!-~]+$"))],
+        body: [.json(.ref("AlertSubmission")), APIOperation.Content(mediaType: CAPDocument.mediaType, schema: .string("a CAP 1.2 alert"))],
+        responses: [
+            .json(202, "filed and durable", .ref("Receipt"), headers: [
+                "location": APIOperation.Header("the alert's URL", required: true),
+                "idempotent-replayed": APIOperation.Header("`true` when an earlier filing with this key answers"),
+            ]),
+            .error(400, "a CAP document that cannot be read, or a malformed Idempotency-Key"),
+            .error(409, "the Idempotency-Key was used with another body"),
+            .error(415, "the body is neither application/json nor application/cap+xml"),
+            .validation("the alert is invalid; every problem is named"),
+        ])
+
+    static let fileBatchOperation = APIOperation(
+        "POST", "/v1/alerts/batch", id: "fileAlerts", tag: "alerts",
+        summary: "File up to \(AlertFiling.maxBatch) alerts in one durable write; each counts against the rate limit",
+        access: .token(.alertsWrite),
+        body: [.json(.object(
+            [
+                "alerts": .array(
+                    .object(["idempotency_key": OpenAPISchema.string("1 to 200 visible ASCII characters, else that alert alone is refused").orNull]), minItems: 1,
+                    maxItems: AlertFiling.maxBatch,
+                    "each an AlertSubmission plus an optional idempotency_key; each is checked on its own, and an invalid one is refused in its result, not the batch")
+            ],
+            required: ["alerts"], closed: true))],
+        responses: [
+            .json(200, "one result per alert, in order", .object(
+                [
+                    "accepted": .integer(minimum: 0), "refused": .integer(minimum: 0),
+                    "results": .array(.object(
+                        [
+                            "index": .integer(minimum: 0), "status": .integer(minimum: 200, maximum: 599), "id": APIComponents.ulid,
+                            "offset": .integer(minimum: 1), "error": .string(), "message": .string(), "fields": .array(.ref("FieldError")),
+                        ], required: ["index", "status"])),
+                ], required: ["accepted", "refused", "results"])),
+            .error(415, "the body is not application/json"),
+            .validation("the body is not a batch of 1 to \(AlertFiling.maxBatch) alert objects"),
+        ])
+
+    static let readOperation = APIOperation(
+        "GET", "/v1/alerts/{id}", id: "readAlert", tag: "alerts",
+        summary: "An alert redacted to the token's clearance, as JSON or (Accept: application/cap+xml) CAP 1.2; audited",
+        access: .token(.alertsRead), parameters: [.path("id", "the alert's id")],
+        responses: [
+            APIOperation.Response(200, "the alert", [.json(.ref("Alert")), APIOperation.Content(mediaType: CAPDocument.mediaType, schema: .string())]),
+            .error(404, "no such alert"),
+            .error(406, "Accept names neither application/json nor application/cap+xml"),
+        ])
+
+    static let listOperation = APIOperation(
+        "GET", "/v1/alerts", id: "listAlerts", tag: "alerts",
+        summary: "Alerts in log order, redacted to the token's clearance; wait=N holds the request until one arrives",
+        access: .token(.alertsRead),
+        parameters: [
+            .query("country", "only this country", APIComponents.country),
+            .query("since", "received at or after", APIComponents.time),
+            .query("until", "received before", APIComponents.time),
+            .query("after", "an offset (exclusive), or end for the newest", .oneOf([
+                .integer(minimum: 0, maximum: AlertsAPI.maxOffset), .constant("end"),
+            ])),
+            .query("limit", "at most this many", .integer(minimum: 1, maximum: Int64(AlertsAPI.maxLimit))),
+            .query("wait", "seconds to wait for a first match", .number(minimum: 0, maximum: AlertsAPI.maxWaitSeconds)),
+        ],
+        responses: [
+            .json(200, "a page; pass next_after as after for the next", .object(
+                ["alerts": .array(.ref("Alert")), "next_after": .integer(minimum: 0)], required: ["alerts", "next_after"])),
+            .error(400, "a parameter is out of its bounds"),
+            .error(429, "over the rate limit, or the token already holds \(AlertsAPI.maxLongPollsPerToken) waiting requests", headers: [
+                "retry-after": APIOperation.Header("seconds to wait")
+            ]),
+        ])
+
+    static let listDeliveriesOperation = APIOperation(
+        "GET", "/v1/alerts/{id}/deliveries", id: "listAlertDeliveries", tag: "alerts", summary: "Every delivery of an alert and its state",
+        access: .token(.alertsRead), parameters: [.path("id", "the alert's id")],
+        responses: [.json(200, "the deliveries", .ref("Deliveries")), .error(404, "no such alert")])
 
     /// `POST /v1/alerts`: an alert as `application/json` (the default), or a CAP 1.2 alert as
     /// `application/cap+xml`, read by `CAPSubmission` and filed as the JSON it maps to.

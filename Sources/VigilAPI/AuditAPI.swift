@@ -11,8 +11,32 @@ public struct AuditAPI: Sendable {
 
     /// Adds the route to `router`.
     public func register(on router: inout HTTPRouter) {
-        router.add("GET", "/v1/audit") { request, responder in list(request, responder) }
+        router.add(Self.listOperation) { request, responder in list(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [listOperation] }
+
+    static let listOperation = APIOperation(
+        "GET", "/v1/audit", id: "listAudit", tag: "audit", summary: "The audit trail, oldest first, paged by next_after",
+        access: .token(.subscribersAdmin),
+        parameters: [
+            .query("after", "a sequence number (exclusive)", .integer(minimum: 0, maximum: AlertsAPI.maxOffset)),
+            .query("action", "only this action", .words(AuditAction.self)),
+            .query("limit", "at most this many (default 100)", .integer(minimum: 1, maximum: 1000)),
+        ],
+        responses: [
+            .json(200, "a page", .object(
+                [
+                    "entries": .array(.object(
+                        [
+                            "seq": .integer(minimum: 1), "at": APIComponents.time, "token_id": .string(), "organisation": .string(),
+                            "action": .words(AuditAction.self), "target": .string(), "detail": .string(),
+                        ], required: ["action", "at", "detail", "organisation", "seq", "target", "token_id"])),
+                    "next_after": .integer(minimum: 0),
+                ], required: ["entries", "next_after"])),
+            .error(400, "a parameter is out of its bounds"),
+        ])
 
     private struct Page: Encodable {
         let entries: [AuditEntry]

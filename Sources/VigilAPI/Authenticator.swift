@@ -17,7 +17,7 @@ import VigilStore
 /// out; the cache holds at most `maxCacheEntries` entries (4096 by default) and `maxCacheBytes` bytes, and when
 /// full drops the entries closest to expiry one at a time, never the whole cache at once.
 ///
-/// Failed authentications are counted per client address: after `failureLimit` failures in
+/// Failed authentications are counted per client address: after `failuresAllowed` failures in
 /// `failureWindow` seconds the address gets `429` with `Retry-After`, before any lookup.
 public final class Authenticator: Sendable {
     private struct CachedToken {
@@ -41,7 +41,8 @@ public final class Authenticator: Sendable {
     public static let defaultMaxCacheEntries = 4096
     /// Most bytes of cached token records (ids, organisations, digests and bookkeeping).
     public static let maxCacheBytes = 1 << 20
-    /// Failed authentications an address may make per window before it is throttled.
+    /// Failed authentications an address may make per window before it is throttled, unless
+    /// the initialiser says otherwise (the `auth_failure_limit` setting).
     public static let failureLimit = 10
     /// The window of failed authentications, in seconds.
     public static let failureWindow = 60.0
@@ -52,17 +53,22 @@ public final class Authenticator: Sendable {
     private let limiter: RateLimiter?
     private let cacheSeconds: Double
     private let maxCacheEntries: Int
+    /// Failed authentications an address may make per window before it gets `429`.
+    public let failuresAllowed: Int
     private let clock: @Sendable () -> Double
     private let state = Mutex(State())
-    /// Paths that need no token here (`/healthz`, `/readyz`, and `/metrics`, which checks its own).
-    private let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+    /// Paths that need no token here (`/healthz`, `/readyz`, `/openapi.json`, and `/metrics`, which checks its own).
+    private let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/openapi.json"]
 
-    /// An authenticator over `tokens`, caching answers for `cacheSeconds`, and holding each
-    /// token to `limiter`'s budget when one is given; `clock` gives seconds (tests).
+    /// An authenticator over `tokens`, caching answers for `cacheSeconds`, holding each token
+    /// to `limiter`'s budget when one is given and each client address to `failureLimit` failed
+    /// authentications a minute; `clock` gives seconds (tests).
     public init(
         tokens: TokenStore, limiter: RateLimiter? = nil, cacheSeconds: Double = 2,
-        maxCacheEntries: Int = Authenticator.defaultMaxCacheEntries, clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
+        maxCacheEntries: Int = Authenticator.defaultMaxCacheEntries, failureLimit: Int = Authenticator.failureLimit,
+        clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }
     ) {
+        failuresAllowed = max(1, failureLimit)
         self.tokens = tokens
         self.limiter = limiter
         self.cacheSeconds = cacheSeconds
@@ -156,14 +162,14 @@ public final class Authenticator: Sendable {
                 state.failures[address] = nil
                 return nil
             }
-            return window.count >= Self.failureLimit ? max(1, Int((ends - now).rounded(.up))) : nil
+            return window.count >= failuresAllowed ? max(1, Int((ends - now).rounded(.up))) : nil
         }
     }
 
     private func recordFailure(_ address: String, now: Double) {
         state.withLock { state in
             if var window = state.failures[address], now < window.started + Self.failureWindow {
-                window.count = min(window.count + 1, Self.failureLimit)
+                window.count = min(window.count + 1, failuresAllowed)
                 state.failures[address] = window
                 return
             }

@@ -23,8 +23,33 @@ public struct CasesAPI: Sendable {
 
     /// Adds the route to `router`.
     public func register(on router: inout HTTPRouter) {
-        router.add("GET", "/v1/cases/{case_id}") { request, responder in read(request, responder) }
+        router.add(Self.readOperation) { request, responder in read(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [readOperation] }
+
+    static let readOperation = APIOperation(
+        "GET", "/v1/cases/{case_id}", id: "readCase", tag: "cases",
+        summary: "A case: its status, next event, alerts redacted to the reader, and the who-is-acting board", access: .token(.alertsRead),
+        parameters: [.path("case_id", "the id of the case's first alert")],
+        responses: [
+            .json(200, "the case", .object(
+                [
+                    "case_id": .string(), "status": .words(CaseStatus.self).orNull,
+                    "next_event": OpenAPISchema.object(
+                        ["type": .words(CaseEvent.Kind.self), "at": APIComponents.time, "place": .string().orNull],
+                        required: ["at", "place", "type"]).orNull,
+                    "alerts": .array(.ref("Alert"), minItems: 1),
+                    "board": .array(.object(
+                        [
+                            "subscriber_id": .string(), "organisation": .string(), "kind": .words(SubscriberKind.self).orNull,
+                            "delivered": .boolean(), "acknowledged": .boolean(), "action": .words(AckAction.self).orNull,
+                            "at": APIComponents.time.orNull, "note": .string().orNull,
+                        ], required: ["acknowledged", "action", "at", "delivered", "kind", "note", "organisation", "subscriber_id"])),
+                ], required: ["alerts", "board", "case_id", "next_event", "status"])),
+            .error(404, "no such case"),
+        ])
 
     func read(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.alertsRead, request, responder) else { return }

@@ -16,9 +16,30 @@ struct DeliveriesAPI: Sendable {
     var deadLetters: DeadLetters { DeadLetters(queue: queue, workers: workers, audit: audit, logger: logger) }
 
     func register(on router: inout HTTPRouter) {
-        router.add("GET", "/v1/deliveries") { request, responder in list(request, responder) }
-        router.add("POST", "/v1/deliveries/{id}/retry") { request, responder in retry(request, responder) }
+        router.add(Self.listOperation) { request, responder in list(request, responder) }
+        router.add(Self.retryOperation) { request, responder in retry(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [listOperation, retryOperation] }
+
+    static let listOperation = APIOperation(
+        "GET", "/v1/deliveries", id: "listDeadLetters", tag: "deliveries", summary: "The newest dead letters, newest first",
+        access: .token(.replay),
+        parameters: [
+            .query("state", "only dead is listed here", .words([DeliveryState.dead.rawValue]), required: true),
+            .query("limit", "at most this many (default 100)", .integer(minimum: 1, maximum: 1000)),
+        ],
+        responses: [.json(200, "the dead letters", .ref("Deliveries")), .error(400, "state is not dead, or limit is out of bounds")])
+
+    static let retryOperation = APIOperation(
+        "POST", "/v1/deliveries/{id}/retry", id: "retryDeadLetter", tag: "deliveries",
+        summary: "Queue a dead delivery again with a fresh retry budget", access: .token(.replay),
+        parameters: [.path("id", "the delivery's id")],
+        responses: [
+            .json(202, "queued again", .object(["id": .string(), "state": .constant(DeliveryState.pending.rawValue)], required: ["id", "state"])),
+            .error(404, "no dead delivery with this id"),
+        ])
 
     private func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard authenticator.require(.replay, request, responder) != nil else { return }

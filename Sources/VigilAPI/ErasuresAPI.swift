@@ -15,8 +15,24 @@ struct ErasuresAPI: Sendable {
     let logger: Logger
 
     func register(on router: inout HTTPRouter) {
-        router.add("POST", "/v1/erasures") { request, responder in erase(request, responder) }
+        router.add(Self.eraseOperation) { request, responder in erase(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [eraseOperation] }
+
+    static let eraseOperation = APIOperation(
+        "POST", "/v1/erasures", id: "erase", tag: "erasures",
+        summary: "Erase the identities of an alert or of every alert of a case (their data keys are deleted)", access: .token(.subscribersAdmin),
+        body: [.json(.oneOf([
+            .object(["alert_id": .string(minLength: 1)], required: ["alert_id"], closed: true),
+            .object(["case_id": .string(minLength: 1)], required: ["case_id"], closed: true),
+        ]))],
+        responses: [
+            .json(200, "the alerts erased", .object(["erased": .array(.string(), minItems: 1)], required: ["erased"])),
+            .error(403, "the alert was filed by another organisation and the token is not an operator's"),
+            .error(404, "no alert matches"), .validation("the body names neither or both of alert_id and case_id"),
+        ])
 
     private struct Answer: Encodable {
         let erased: [String]

@@ -23,11 +23,60 @@ public struct FeedsAPI: Sendable {
 
     /// Adds the routes to `router`.
     public func register(on router: inout HTTPRouter) {
-        router.add("POST", "/v1/subscribers/{id}/feed-token") { request, responder in makeToken(request, responder) }
-        router.add("GET", "/feeds/{token}/alerts.atom") { request, responder in subscriberFeed(request, responder) }
-        router.add("GET", "/feeds/{token}/alerts/{file}") { request, responder in subscriberCAP(request, responder) }
-        router.add("GET", "/v1/feeds/alerts.atom") { request, responder in tokenFeed(request, responder) }
+        router.add(Self.makeTokenOperation) { request, responder in makeToken(request, responder) }
+        router.add(Self.subscriberFeedOperation) { request, responder in subscriberFeed(request, responder) }
+        router.add(Self.subscriberCAPOperation) { request, responder in subscriberCAP(request, responder) }
+        router.add(Self.tokenFeedOperation) { request, responder in tokenFeed(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [makeTokenOperation, subscriberFeedOperation, subscriberCAPOperation, tokenFeedOperation] }
+
+    private static let atom = APIOperation.Content(mediaType: "application/atom+xml", schema: .string("an Atom 1.0 feed"))
+    private static let etag = ["etag": APIOperation.Header("the feed's entity tag, for If-None-Match", required: true)]
+    private static let ifNoneMatch = APIOperation.Parameter.header("If-None-Match", "the ETag of the feed the reader holds", .string())
+    private static let countryFilter = APIOperation.Parameter.query("country", "only this country", APIComponents.country)
+
+    static let makeTokenOperation = APIOperation(
+        "POST", "/v1/subscribers/{id}/feed-token", id: "makeFeedToken", tag: "feeds",
+        summary: "A new secret feed URL for a subscriber, replacing its old one at once; shown this once", access: .token(.subscribersAdmin),
+        parameters: [.path("id", "the subscriber's id")],
+        responses: [
+            .json(201, "the feed token and URL", .object(
+                ["feed_token": .string(), "feed_url": .string(format: "uri")], required: ["feed_token", "feed_url"])),
+            .error(403, "the token is of another organisation (and no operator's), or its clearance is below the subscriber's"),
+            .error(404, "no such subscriber"),
+        ])
+
+    static let subscriberFeedOperation = APIOperation(
+        "GET", "/feeds/{token}/alerts.atom", id: "subscriberFeed", tag: "feeds",
+        summary: "The newest \(AlertFeed.maxEntries) alerts routed to the feed's subscriber, at its clearance (no Authorization: the URL is the secret)",
+        access: .secretInPath, parameters: [.path("token", "the feed token"), countryFilter, ifNoneMatch],
+        responses: [
+            APIOperation.Response(200, "the feed", [atom], headers: etag),
+            APIOperation.Response(304, "unchanged since If-None-Match", headers: etag),
+            .error(400, "country is not a country code"),
+            .error(404, "no feed at this address (counted against the address's failure throttle)"),
+        ])
+
+    static let subscriberCAPOperation = APIOperation(
+        "GET", "/feeds/{token}/alerts/{file}", id: "subscriberFeedCAP", tag: "feeds",
+        summary: "The CAP 1.2 form ({id}.cap) of an alert in the feed, at the subscriber's clearance", access: .secretInPath,
+        parameters: [.path("token", "the feed token"), .path("file", "the alert's id and .cap")],
+        responses: [
+            APIOperation.Response(200, "the CAP document", [APIOperation.Content(mediaType: CAPDocument.mediaType, schema: .string())]),
+            .error(404, "no feed at this address, or no such alert in it"),
+        ])
+
+    static let tokenFeedOperation = APIOperation(
+        "GET", "/v1/feeds/alerts.atom", id: "tokenFeed", tag: "feeds",
+        summary: "The log's newest \(AlertFeed.maxEntries) alerts at the token's clearance", access: .token(.alertsRead),
+        parameters: [countryFilter, ifNoneMatch],
+        responses: [
+            APIOperation.Response(200, "the feed", [atom], headers: etag),
+            APIOperation.Response(304, "unchanged since If-None-Match", headers: etag),
+            .error(400, "country is not a country code"),
+        ])
 
     /// A new feed token for the subscriber, replacing its old one at once: `201
     /// {"feed_token", "feed_url"}`, the token shown this once. For `subscribers:admin` tokens

@@ -13,12 +13,31 @@ struct HealthAPI: Sendable {
     let metricsToken: String?
     let isStopping: @Sendable () -> Bool
 
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [healthOperation, readyOperation, metricsOperation] }
+
+    static let healthOperation = APIOperation(
+        "GET", "/healthz", id: "health", tag: "operations", summary: "Whether the process answers", access: .open,
+        responses: [.json(200, "it answers", .object(["status": .constant("ok")], required: ["status"]))])
+
+    static let readyOperation = APIOperation(
+        "GET", "/readyz", id: "ready", tag: "operations", summary: "Whether it can read its log and is not stopping", access: .open,
+        responses: [
+            .json(200, "ready", .object(["status": .constant("ready")], required: ["status"])),
+            .error(503, "stopping, or the log cannot be read", headers: ["retry-after": APIOperation.Header("seconds to wait")]),
+        ])
+
+    static let metricsOperation = APIOperation(
+        "GET", "/metrics", id: "metrics", tag: "operations", summary: "Prometheus metrics (text exposition format 0.0.4)",
+        access: .metricsToken,
+        responses: [APIOperation.Response(200, "the metrics", [APIOperation.Content(mediaType: "text/plain", schema: .string())])])
+
     func register(on router: inout HTTPRouter) {
-        router.add("GET", "/healthz", inline: true) { _, responder in
+        router.add(Self.healthOperation, inline: true) { _, responder in
             responder.send(HTTPResponse(status: 200, contentType: "application/json", text: "{\"status\":\"ok\"}"))
         }
         let log = self.log, metrics = self.metrics, isStopping = self.isStopping
-        router.add("GET", "/readyz") { _, responder in
+        router.add(Self.readyOperation) { _, responder in
             if isStopping() {
                 return responder.send(APIError.unavailable("the service is stopping").response)
             }
@@ -28,7 +47,7 @@ struct HealthAPI: Sendable {
             responder.send(HTTPResponse(status: 200, contentType: "application/json", text: "{\"status\":\"ready\"}"))
         }
         let metricsToken = self.metricsToken
-        router.add("GET", "/metrics") { request, responder in
+        router.add(Self.metricsOperation) { request, responder in
             if let metricsToken, !HealthAPI.presents(metricsToken, request.headers["authorization"]) {
                 return responder.send(APIError.unauthorized("/metrics needs Authorization: Bearer <metrics_token>").response)
             }

@@ -16,9 +16,44 @@ struct ReplaysAPI: Sendable {
     var launcher: ReplayLauncher { ReplayLauncher(runner: runner, store: store, audit: audit) }
 
     func register(on router: inout HTTPRouter) {
-        router.add("POST", "/v1/replays") { request, responder in start(request, responder) }
-        router.add("GET", "/v1/replays/{id}") { request, responder in show(request, responder) }
+        router.add(Self.startOperation) { request, responder in start(request, responder) }
+        router.add(Self.showOperation) { request, responder in show(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [startOperation, showOperation] }
+
+    static let startOperation = APIOperation(
+        "POST", "/v1/replays", id: "startReplay", tag: "replays",
+        summary: "Resend alerts from the log to today's matching subscribers, or list what would be sent (dry_run)", access: .token(.replay),
+        body: [.json(.object(
+            [
+                "from_offset": .integer(minimum: 1, maximum: 8_999_999_999_999_999), "to_offset": .integer(minimum: 1, maximum: 8_999_999_999_999_999),
+                "since": APIComponents.time, "until": APIComponents.time,
+                "alert_ids": .array(APIComponents.ulid, maxItems: 10_000), "case_id": .string(),
+                "countries": .array(APIComponents.country, maxItems: 249), "severities": .array(.words(Severity.self), maxItems: 8),
+                "threats": .array(.words(Threat.self), maxItems: 32), "subscriber_id": .string(),
+                "channel_id": .string("needs subscriber_id"), "dry_run": .boolean(),
+            ], closed: true, "name at least one selector; from_offset 1 selects the whole log"))],
+        responses: [
+            .json(200, "the dry run: what would be sent", .object(
+                [
+                    "dry_run": OpenAPISchema.boolean(), "scanned": .integer(minimum: 0), "alerts": .integer(minimum: 0),
+                    "deliveries": .integer(minimum: 0), "truncated": .boolean(),
+                    "listed": .array(.object(
+                        [
+                            "delivery_id": .string(), "alert_id": .string(), "alert_offset": .integer(minimum: 1), "subscriber_id": .string(),
+                            "channel_id": .string(), "channel_type": .words(Channel.Kind.self),
+                        ], required: ["alert_id", "alert_offset", "channel_id", "channel_type", "delivery_id", "subscriber_id"])),
+                ], required: ["alerts", "deliveries", "dry_run", "listed", "scanned", "truncated"])),
+            .json(202, "started", .ref("ReplayProgress"), headers: ["location": APIOperation.Header("the replay's URL", required: true)]),
+            .validation("the replay is invalid or selects nothing"),
+        ])
+
+    static let showOperation = APIOperation(
+        "GET", "/v1/replays/{id}", id: "readReplay", tag: "replays", summary: "Where a replay stands", access: .token(.replay),
+        parameters: [.path("id", "the replay's id")],
+        responses: [.json(200, "the replay", .ref("ReplayProgress")), .error(404, "no such replay")])
 
     private struct PlannedDelivery: Encodable {
         let delivery_id: String

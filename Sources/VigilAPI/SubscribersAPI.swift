@@ -16,15 +16,58 @@ public struct SubscribersAPI: Sendable {
     let logger: Logger
 
     func register(on router: inout HTTPRouter) {
-        router.add("POST", "/v1/subscribers") { request, responder in save(request, responder, replacing: nil) }
-        router.add("GET", "/v1/subscribers") { request, responder in list(request, responder) }
-        router.add("GET", "/v1/subscribers/{id}") { request, responder in get(request, responder) }
-        router.add("PUT", "/v1/subscribers/{id}") { request, responder in
+        router.add(Self.createOperation) { request, responder in save(request, responder, replacing: nil) }
+        router.add(Self.listOperation) { request, responder in list(request, responder) }
+        router.add(Self.readOperation) { request, responder in get(request, responder) }
+        router.add(Self.replaceOperation) { request, responder in
             save(request, responder, replacing: request.pathParameters["id"])
         }
-        router.add("DELETE", "/v1/subscribers/{id}") { request, responder in delete(request, responder) }
-        router.add("POST", "/v1/subscribers/{id}/channels/{channel}/rotate-secret") { request, responder in rotate(request, responder) }
+        router.add(Self.deleteOperation) { request, responder in delete(request, responder) }
+        router.add(Self.rotateOperation) { request, responder in rotate(request, responder) }
     }
+
+    /// The contract of each route `register` adds.
+    static var operations: [APIOperation] { [createOperation, listOperation, readOperation, replaceOperation, deleteOperation, rotateOperation] }
+
+    static let createOperation = APIOperation(
+        "POST", "/v1/subscribers", id: "createSubscriber", tag: "subscribers",
+        summary: "Add a subscriber; each new webhook channel gets a whsec_ secret, shown once", access: .token(.subscribersAdmin),
+        body: [.json(.ref("SubscriberSubmission"))],
+        responses: [.json(201, "added", .ref("Subscriber")), .validation("the subscriber is invalid (or a webhook URL points inside)")])
+
+    static let listOperation = APIOperation(
+        "GET", "/v1/subscribers", id: "listSubscribers", tag: "subscribers", summary: "Every subscriber", access: .token(.subscribersAdmin),
+        responses: [.json(200, "the subscribers", .object(["subscribers": .array(.ref("Subscriber"))], required: ["subscribers"]))])
+
+    static let readOperation = APIOperation(
+        "GET", "/v1/subscribers/{id}", id: "readSubscriber", tag: "subscribers", summary: "One subscriber", access: .token(.subscribersAdmin),
+        parameters: [.path("id", "the subscriber's id")],
+        responses: [.json(200, "the subscriber", .ref("Subscriber")), .error(404, "no such subscriber")])
+
+    static let replaceOperation = APIOperation(
+        "PUT", "/v1/subscribers/{id}", id: "replaceSubscriber", tag: "subscribers",
+        summary: "Replace a subscriber; channels that name their id keep it and their secret", access: .token(.subscribersAdmin),
+        parameters: [.path("id", "the subscriber's id")], body: [.json(.ref("SubscriberSubmission"))],
+        responses: [
+            .json(200, "replaced", .ref("Subscriber")), .error(404, "no such subscriber"),
+            .validation("the subscriber is invalid (or a webhook URL points inside)"),
+        ])
+
+    static let deleteOperation = APIOperation(
+        "DELETE", "/v1/subscribers/{id}", id: "deleteSubscriber", tag: "subscribers", summary: "Remove a subscriber",
+        access: .token(.subscribersAdmin), parameters: [.path("id", "the subscriber's id")],
+        responses: [APIOperation.Response(204, "removed"), .error(404, "no such subscriber")])
+
+    static let rotateOperation = APIOperation(
+        "POST", "/v1/subscribers/{id}/channels/{channel}/rotate-secret", id: "rotateChannelSecret", tag: "subscribers",
+        summary: "A new whsec_ secret for a webhook channel, shown once; the old one keeps signing for a day", access: .token(.subscribersAdmin),
+        parameters: [.path("id", "the subscriber's id"), .path("channel", "the webhook channel's id")],
+        responses: [
+            .json(200, "the new secret", .object(
+                ["channel_id": .string(), "secret": .string(pattern: "^whsec_"), "previous_valid_until": APIComponents.time],
+                required: ["channel_id", "previous_valid_until", "secret"])),
+            .error(404, "no such subscriber, or no such webhook channel"),
+        ])
 
     /// Validates and stores a subscriber; the one place that creates ids and secrets, used
     /// by the API, by seeding from `config/subscribers.json` and by `vigil bench`. Webhook URLs go through the

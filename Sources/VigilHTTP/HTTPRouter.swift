@@ -3,6 +3,7 @@
 public struct HTTPRouter: Sendable {
     private struct Route: Sendable {
         let method: String
+        let pattern: String
         let segments: [Substring]
         let handler: HTTPHandler
         let inline: Bool
@@ -22,7 +23,7 @@ public struct HTTPRouter: Sendable {
     /// completion, as `POST /v1/alerts` answers from the append's), and at most read the
     /// store, which is bounded.
     public mutating func add(_ method: String, _ pattern: String, inline: Bool = false, _ handler: @escaping HTTPHandler) {
-        routes.append(Route(method: method, segments: pattern.split(separator: "/"), handler: handler, inline: inline))
+        routes.append(Route(method: method, pattern: pattern, segments: pattern.split(separator: "/"), handler: handler, inline: inline))
     }
 
     /// Answers a request under `prefix` that no route matches with `handler` instead of the
@@ -31,13 +32,20 @@ public struct HTTPRouter: Sendable {
         fallbacks.append((prefix, handler))
     }
 
+    /// Every route added, as its method and path pattern, in the order added (so a contract
+    /// test can compare the routes served with the routes described).
+    public var registered: [(method: String, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
+
     /// Whether `request` goes to an `inline` route, for `HTTPServer`'s `runsInline`.
     public var runsInline: @Sendable (HTTPRequest) -> Bool {
         let routes = self.routes.filter(\.inline)
+        let all = self.routes
         return { request in
             guard !routes.isEmpty else { return false }
             let segments = request.path.split(separator: "/")
-            return routes.contains { $0.method == request.method && HTTPRouter.match($0.segments, segments) != nil }
+            // Most requests match no inline route: only those that do pay for the full look-up.
+            guard routes.contains(where: { $0.method == request.method && HTTPRouter.match($0.segments, segments) != nil }) else { return false }
+            return HTTPRouter.candidates(all, segments).contains { $0.route.inline && $0.route.method == request.method }
         }
     }
 
@@ -47,8 +55,7 @@ public struct HTTPRouter: Sendable {
         return { request, responder in
             let segments = request.path.split(separator: "/")
             var allowed: [String] = []
-            for route in routes {
-                guard let parameters = HTTPRouter.match(route.segments, segments) else { continue }
+            for (route, parameters) in HTTPRouter.candidates(routes, segments) {
                 if route.method == request.method || (route.method == "GET" && request.method == "HEAD") {
                     var routed = request
                     routed.pathParameters = parameters
@@ -68,6 +75,18 @@ public struct HTTPRouter: Sendable {
                     headers: ["allow": allowed.joined(separator: ", ")]))
             }
         }
+    }
+
+    /// The routes whose pattern matches `path`, keeping only the most specific: those with the
+    /// fewest `{name}` segments (OpenAPI's rule, so `/v1/alerts/batch` is never read as the
+    /// alert `batch`, and its `405` names only the methods of the literal path).
+    private static func candidates(_ routes: [Route], _ path: [Substring]) -> [(route: Route, parameters: [String: String])] {
+        var found: [(route: Route, parameters: [String: String])] = []
+        for route in routes {
+            if let parameters = match(route.segments, path) { found.append((route, parameters)) }
+        }
+        guard let fewest = found.map(\.parameters.count).min() else { return [] }
+        return found.filter { $0.parameters.count == fewest }
     }
 
     private static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {

@@ -123,6 +123,9 @@ extension VigilConfiguration {
             "rate_limit_burst", \.rateLimitBurst,
             meaning: "requests a token may make at once above that; over it the answer is `429` with `Retry-After`"),
         positive(
+            "auth_failure_limit", \.authFailureLimit,
+            meaning: "failed authentications (unknown tokens, refused feed and link secrets) a client address may make a minute; over it the answer is `429`"),
+        positive(
             "replay_rate_per_second", \.replayRatePerSecond,
             meaning: "alerts per second a replay re-routes, so it cannot starve live alerts"),
         ConfigurationSetting(

@@ -67,6 +67,9 @@ public struct VigilConfiguration: Sendable, Equatable {
     public var rateLimitPerSecond = 200.0
     /// Requests a token may make in a burst above the sustained rate.
     public var rateLimitBurst = 2000.0
+    /// Failed authentications (unknown tokens, refused feed and acknowledgement-link secrets)
+    /// a client address may make a minute before it gets `429`.
+    public var authFailureLimit = 10.0
     /// Alerts per second a replay re-routes, so a large replay cannot starve live alerts.
     public var replayRatePerSecond = 2000.0
     /// Which part of the pipeline this process runs: everything, or on Kafka one part.

@@ -199,7 +199,8 @@ public final class VigilService: Sendable {
             settings: APIRoutes.Settings(
                 rateLimitPerSecond: configuration.rateLimitPerSecond, rateLimitBurst: configuration.rateLimitBurst,
                 allowPrivateWebhooks: configuration.allowPrivateWebhooks, metricsToken: configuration.metricsToken,
-                ackLinkKey: ackLinkKey, publicURL: { [publicURL = self.publicURL] in publicURL.value }),
+                ackLinkKey: ackLinkKey, publicURL: { [publicURL = self.publicURL] in publicURL.value },
+                authFailureLimit: Int(min(configuration.authFailureLimit.rounded(.up), 1_000_000_000))),
             metrics: metrics, logger: logger.labelled("api"), isStopping: { [weak self] in self?.isStopping ?? true })
         api.register(on: &router, servingAPI: role.servesAPI)
         if role.servesAPI {

@@ -122,6 +122,17 @@ final class PokeCounter: DeliveryWorkers {
         #expect(send("POST", path, body: #"{"subscriber_id":"sub_desk","action":"seen"}"#, headers: bearer(operatorToken)).status == 200)
     }
 
+    /// Found by schemathesis against the contract: a `null` subscriber_id was read as absent
+    /// but not reported as missing, so the answer was a `422` naming no field at all.
+    @Test func aNullSubscriberIsNamedAsMissing() throws {
+        let alert = try sentAlert()
+        let response = send("POST", "/v1/alerts/\(alert.alert.id)/acks", body: #"{"subscriber_id":null,"action":null}"#, headers: bearer(try token("org")))
+        #expect(response.status == 422)
+        let body = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        let named = (body["fields"] as? [[String: Any]])?.compactMap { $0["field"] as? String }
+        #expect(named == ["subscriber_id"], "\(String(decoding: response.body, as: UTF8.self))")
+    }
+
     @Test func anActionTheFilerForbidsIsRefusedNamingTheInstruction() throws {
         let alert = try sentAlert(handling: HandlingInstructions(noContactWithAuthorities: true))
         let response = send(
