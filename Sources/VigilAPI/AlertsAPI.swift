@@ -106,15 +106,19 @@ public struct AlertsAPI: Sendable {
             .query("country", "only this country", APIComponents.country),
             .query("since", "received at or after", APIComponents.time),
             .query("until", "received before", APIComponents.time),
-            .query("after", "an offset (exclusive), or end for the newest", .oneOf([
-                .integer(minimum: 0, maximum: AlertsAPI.maxOffset), .constant("end"),
+            .query("after", "a cursor (next_cursor of the page before; one offset is a cursor too), or end for the newest", .oneOf([
+                .string("offsets joined by -", maxLength: AlertsAPI.maxCursorLength, pattern: AlertsAPI.cursorPattern), .constant("end"),
             ])),
             .query("limit", "at most this many", .integer(minimum: 1, maximum: Int64(AlertsAPI.maxLimit))),
             .query("wait", "seconds to wait for a first match", .number(minimum: 0, maximum: AlertsAPI.maxWaitSeconds)),
         ],
         responses: [
-            .json(200, "a page; pass next_after as after for the next", .object(
-                ["alerts": .array(.ref("Alert")), "next_after": .integer(minimum: 0)], required: ["alerts", "next_after"])),
+            .json(200, "a page; pass next_cursor as after for the next", .object(
+                [
+                    "alerts": .array(.ref("Alert")),
+                    "next_cursor": .string("where the next page starts, partition by partition", maxLength: AlertsAPI.maxCursorLength, pattern: AlertsAPI.cursorPattern),
+                    "next_after": .integer("the newest offset seen (one number: on Kafka it cannot follow every partition; use next_cursor)", minimum: 0),
+                ], required: ["alerts", "next_cursor", "next_after"])),
             .error(400, "a parameter is out of its bounds"),
             .error(429, "over the rate limit, or the token already holds \(AlertsAPI.maxLongPollsPerToken) waiting requests", headers: [
                 "retry-after": APIOperation.Header("seconds to wait")
@@ -252,9 +256,9 @@ public struct AlertsAPI: Sendable {
         }
     }
 
-    /// Lists alerts by `country`, `since`, `until`, `after` (an offset, exclusive) and
-    /// `limit`; with `wait=N` and nothing to list yet, holds the request up to N seconds
-    /// until a matching alert is appended (what `vigil tail` uses).
+    /// Lists alerts by `country`, `since`, `until`, `after` (a cursor, exclusive: see
+    /// `AlertCursor`) and `limit`; with `wait=N` and nothing to list yet, holds the request up
+    /// to N seconds until a matching alert is appended (what `vigil tail` uses).
     func list(_ request: HTTPRequest, _ responder: HTTPResponder) {
         guard let token = authenticator.require(.alertsRead, request, responder) else { return }
         let listing: ListingRequest
@@ -263,22 +267,21 @@ public struct AlertsAPI: Sendable {
         case .success(let parsed): listing = parsed
         }
         let log = self.log, audit = self.audit
-        var (query, wait, after) = (listing.query, listing.wait, listing.after)
+        var (query, wait) = (listing.query, listing.wait)
         if listing.fromEnd {
-            guard let last = try? log.lastOffset() else {
+            guard let end = try? log.endCursor() else {
                 return responder.send(APIError.unavailable("the alert log cannot be read right now").response)
             }
-            after = last
-            query.fromOffset = ListingRequest.offset(after: last)
+            query.after = end
         }
-        let fixed = (query: query, wait: wait, after: after)
+        let fixed = (query: query, wait: wait, after: query.after ?? .start)
         let answer: @Sendable () -> HTTPResponse? = {
             guard let found = try? log.alerts(matching: fixed.query) else {
                 return APIError.unavailable("the alert log cannot be read right now").response
             }
             if found.isEmpty && fixed.wait > 0 { return nil }
             audit.recordListing(found, by: token)
-            return AlertsAPI.listing(found, clearance: token.clearance, nextAfter: found.last?.offset ?? fixed.after)
+            return AlertsAPI.listing(found, clearance: token.clearance, after: fixed.after)
         }
         if let response = answer() { return responder.send(response) }
         let metrics = self.metrics, longPolls = self.longPolls
@@ -290,23 +293,30 @@ public struct AlertsAPI: Sendable {
         AppendWaiter.wait(on: log, seconds: fixed.wait, check: answer) { response in
             longPolls.release(token.id)
             metrics.adjust("vigil_api_long_polls_waiting", by: -1)
-            responder.send(response ?? AlertsAPI.listing([], clearance: token.clearance, nextAfter: fixed.after))
+            responder.send(response ?? AlertsAPI.listing([], clearance: token.clearance, after: fixed.after))
         }
     }
 }
 
 extension AlertsAPI {
-    /// `{"alerts":[…],"next_after":N}`, each alert redacted to `clearance` and carrying its
-    /// `offset`; pass `next_after` as `after` for the next page.
-    static func listing(_ alerts: [StoredAlert], clearance: Confidentiality, nextAfter: LogOffset) -> HTTPResponse {
-        var w = JSONWriter(capacity: 64 + alerts.count * 900)
+    /// `{"alerts":[…],"next_cursor":"…","next_after":N}`, each alert redacted to `clearance`
+    /// and carrying its `offset`; pass `next_cursor` as `after` for the next page. `next_after`,
+    /// the newest offset seen, is what clients read before cursors: one number follows the
+    /// embedded log, but not every partition on Kafka.
+    static func listing(_ alerts: [StoredAlert], clearance: Confidentiality, after: AlertCursor) -> HTTPResponse {
+        var next = after
+        var w = JSONWriter(capacity: 96 + alerts.count * 900)
         w.beginObject()
         w.key("alerts")
         w.beginArray()
-        for stored in alerts { stored.alert.redacted(for: clearance).write(to: &w, offset: stored.offset) }
+        for stored in alerts {
+            stored.alert.redacted(for: clearance).write(to: &w, offset: stored.offset)
+            next.advance(past: stored.offset)
+        }
         w.endArray()
+        w.field("next_cursor", next.description)
         w.key("next_after")
-        w.integer(nextAfter)
+        w.integer(alerts.last?.offset ?? next.through.values.max() ?? 0)
         w.endObject()
         return APIResponse.json(200, bytes: w.bytes)
     }
@@ -355,7 +365,6 @@ final class AppendWaiter: Sendable {
 struct ListingRequest {
     let query: AlertQuery
     let wait: Double
-    let after: LogOffset
     /// `after=end`: start from the newest alert, as `vigil tail` does.
     let fromEnd: Bool
 
@@ -370,18 +379,17 @@ struct ListingRequest {
             guard let text = q[name] else { continue }
             if let time = Timestamp(rfc3339: text) { assign(time) } else { problems.append(FieldError(name, "must be an RFC 3339 time")) }
         }
-        var after: LogOffset = 0
         var fromEnd = false
+        query.after = .start
         if let text = q["after"] {
             if text == "end" {
                 fromEnd = true
-            } else if let value = LogOffset(text), (0...AlertsAPI.maxOffset).contains(value) {
-                after = value
+            } else if text.utf8.count <= AlertsAPI.maxCursorLength, let cursor = AlertCursor(Substring(text)) {
+                query.after = cursor
             } else {
-                problems.append(FieldError("after", "must be an offset from 0 to \(AlertsAPI.maxOffset), or 'end'"))
+                problems.append(FieldError("after", "must be a cursor (next_cursor of a page, or one offset from 0 to \(AlertCursor.maxOffset)), or 'end'"))
             }
         }
-        query.fromOffset = offset(after: after)
         if let text = q["limit"] {
             if let value = Int(text), (1...AlertsAPI.maxLimit).contains(value) { query.limit = value } else {
                 problems.append(FieldError("limit", "must be between 1 and \(AlertsAPI.maxLimit)"))
@@ -394,21 +402,19 @@ struct ListingRequest {
             }
         }
         guard problems.isEmpty else { return .failure(.badRequest(ValidationFailure(problems).description)) }
-        return .success(ListingRequest(query: query, wait: wait, after: after, fromEnd: fromEnd))
+        return .success(ListingRequest(query: query, wait: wait, fromEnd: fromEnd))
     }
 
-    /// The offset after `offset`, saturating: the log never reaches `LogOffset.max`, but the
-    /// arithmetic must not trap on the way to finding that out.
-    static func offset(after offset: LogOffset) -> LogOffset {
-        let (next, overflow) = offset.addingReportingOverflow(1)
-        return overflow ? LogOffset.max : next
-    }
 
 }
 
 extension AlertsAPI {
     /// Largest offset a client may name (2^53 − 1, the largest integer JSON carries exactly).
-    static let maxOffset: LogOffset = 9_007_199_254_740_991
+    static let maxOffset: LogOffset = AlertCursor.maxOffset
+    /// Longest cursor a client may send: one offset of up to 16 digits per partition.
+    static let maxCursorLength = AlertCursor.maxStreams * 17
+    /// What a cursor looks like: offsets joined by `-`.
+    static let cursorPattern = "^[0-9]{1,16}(-[0-9]{1,16})*$"
 }
 
 /// How many long polls each token holds, so no token can hold every waiting slot.

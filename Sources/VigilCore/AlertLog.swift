@@ -69,12 +69,16 @@ public struct AlertQuery: Sendable, Equatable {
     public var caseID: String?
     /// At most this many alerts, in offset order.
     public var limit: Int
+    /// Only alerts after this cursor, stream by stream (what a reader following the log has
+    /// not seen yet; see `AlertCursor`).
+    public var after: AlertCursor?
 
     /// A query; with no arguments, the first 100 alerts of the log.
     public init(
         fromOffset: LogOffset? = nil, toOffset: LogOffset? = nil, since: Timestamp? = nil, until: Timestamp? = nil,
-        country: CountryCode? = nil, caseID: String? = nil, limit: Int = 100
+        country: CountryCode? = nil, caseID: String? = nil, limit: Int = 100, after: AlertCursor? = nil
     ) {
+        self.after = after
         self.fromOffset = fromOffset
         self.toOffset = toOffset
         self.since = since
@@ -142,6 +146,10 @@ public protocol AlertLog: AnyObject, Sendable {
     /// The offset of the newest alert, or 0 when the log is empty.
     func lastOffset() throws -> LogOffset
 
+    /// The cursor after every alert of the log as this process has read it, stream by
+    /// stream: where `vigil tail` starts (`after=end`).
+    func endCursor() throws -> AlertCursor
+
     /// Calls `handler` with the newest offset after every durable append, until the
     /// returned observation is cancelled.
     func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation
@@ -174,6 +182,9 @@ public protocol AlertLog: AnyObject, Sendable {
 }
 
 extension AlertLog {
+    /// One stream: the cursor after the newest alert.
+    public func endCursor() throws -> AlertCursor { AlertCursor(after: try lastOffset()) }
+
     /// `appendAll` as concurrent `append`s, answered when the last is: a log whose appends
     /// do not wait for one another (Kafka's produce, a test double) writes them together.
     public func appendAll(

@@ -90,19 +90,27 @@ public final class KafkaAlertLog: AlertLog, Sendable {
             return true
         }
 
-        /// The offsets `query` selects, in order.
-        func select(_ query: AlertQuery) -> [LogOffset] {
+        /// The index in `order` of the first offset at least `offset`.
+        func firstIndex(atLeast offset: LogOffset) -> Int {
             var low = 0, high = order.count
-            if let from = query.fromOffset {
-                while low < high {
-                    let mid = (low + high) / 2
-                    if order[mid] < from { low = mid + 1 } else { high = mid }
-                }
+            while low < high {
+                let mid = (low + high) / 2
+                if order[mid] < offset { low = mid + 1 } else { high = mid }
             }
+            return low
+        }
+
+        /// The offsets `query` selects, in order. A cursor is followed partition by partition:
+        /// within each, the selection jumps to the first offset after it.
+        func select(_ query: AlertQuery) -> [LogOffset] {
             var selected: [LogOffset] = []
-            var i = low
+            var i = query.fromOffset.map(firstIndex(atLeast:)) ?? 0
             while i < order.count && selected.count < query.limit {
                 let offset = order[i]
+                if let after = query.after, !after.admits(offset) {
+                    i = max(i + 1, firstIndex(atLeast: after.firstAdmitted(in: AlertCursor.stream(of: offset))))
+                    continue
+                }
                 i += 1
                 if let to = query.toOffset, offset > to { break }
                 let view = entries[offset]!.view
@@ -501,6 +509,21 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     }
 
     public func lastOffset() throws -> LogOffset { state.withLock { $0.order.last ?? 0 } }
+
+    /// Partition by partition, the last alert this process has read.
+    public func endCursor() throws -> AlertCursor {
+        state.withLock { state in
+            var cursor = AlertCursor.start
+            var i = state.order.count
+            // From the newest partition down: each partition's last offset, then jump below the partition.
+            while i > 0 {
+                let last = state.order[i - 1]
+                cursor.advance(past: last)
+                i = state.firstIndex(atLeast: AlertCursor.stream(of: last) << AlertCursor.streamShift)
+            }
+            return cursor
+        }
+    }
 
     public func observeAppends(_ handler: @escaping @Sendable (LogOffset) -> Void) -> AppendObservation { appends.add(handler) }
 

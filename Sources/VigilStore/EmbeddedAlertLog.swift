@@ -193,6 +193,8 @@ public final class EmbeddedAlertLog: AlertLog, Sendable {
         var clauses: [String] = []
         var parameters: [SQLiteValue] = []
         if let from = query.fromOffset { clauses.append("a.log_offset >= ?"); parameters.append(.integer(from)) }
+        // One stream: the cursor's only bound is the first offset after it.
+        if let after = query.after { clauses.append("a.log_offset >= ?"); parameters.append(.integer(after.firstAdmitted(in: 0))) }
         if let to = query.toOffset { clauses.append("a.log_offset <= ?"); parameters.append(.integer(to)) }
         if let since = query.since { clauses.append("a.received_at >= ?"); parameters.append(.integer(since.milliseconds)) }
         if let until = query.until { clauses.append("a.received_at < ?"); parameters.append(.integer(until.milliseconds)) }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilCore
 import VigilKafka
 
 /// `vigil kafka init`: creates Vigil's topics on a real Kafka cluster.
@@ -37,7 +38,7 @@ enum KafkaInitCommand: Command {
         guard let bootstrap = arguments.value("bootstrap") ?? environment["VIGIL_KAFKA_BOOTSTRAP"] else {
             throw UsageError("--bootstrap is required, for example --bootstrap kafka-1:9092,kafka-2:9092")
         }
-        let partitions = try count(arguments.value("partitions"), "partitions", fallback: 12, range: 1...1000)
+        let partitions = try count(arguments.value("partitions"), "partitions", fallback: 12, range: 1...AlertCursor.maxStreams)
         let replication = try count(arguments.value("replication"), "replication", fallback: 3, range: 1...7)
         let vigil = arguments.value("vigil-principal") ?? "User:vigil"
         let partners = arguments.value("partner-principal") ?? "User:partners"

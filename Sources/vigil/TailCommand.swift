@@ -7,11 +7,12 @@ enum TailCommand: Command {
     static let summary = "print new alerts as JSON lines as they arrive"
     static let switches: Set<String> = ["from-beginning", "json", "help"]
     static let help = """
-        usage: vigil tail [--country CC] [--from-beginning | --after OFFSET] [--count N]
+        usage: vigil tail [--country CC] [--from-beginning | --after CURSOR] [--count N]
 
         Prints each alert (redacted to your token's clearance) as one JSON line, waiting for new ones
         with a long poll, never a busy loop. Starts at the end of the log unless --from-beginning or
-        --after is given; stops after N alerts with --count. Reads VIGIL_URL and VIGIL_TOKEN.
+        --after is given (a next_cursor of GET /v1/alerts, or one offset); stops after N alerts with
+        --count. On Kafka it follows every partition of the log. Reads VIGIL_URL and VIGIL_TOKEN.
         """
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
@@ -28,8 +29,8 @@ enum TailCommand: Command {
 
         struct Page: Decodable {
             let alerts: [JSONValue]
-            let nextAfter: Int64
-            enum CodingKeys: String, CodingKey { case alerts; case nextAfter = "next_after" }
+            let nextCursor: String
+            enum CodingKeys: String, CodingKey { case alerts; case nextCursor = "next_cursor" }
         }
         var printed = 0
         let encoder = VigilJSON.encoder()
@@ -45,7 +46,9 @@ enum TailCommand: Command {
                 if let count, printed >= count { break }
             }
             fflush(nil)
-            after = String(page.nextAfter)
+            // The service's own cursor, passed back only if it still reads as one.
+            guard AlertCursor(Substring(page.nextCursor)) != nil else { throw ClientError(description: "the service answered a cursor that is not one") }
+            after = page.nextCursor
         }
     }
 }

@@ -494,13 +494,13 @@ class ConsoleRun:
             return json.loads(response.read())
 
     def alerts_with(self, text):
-        alerts, after = [], 0
+        alerts, after = [], "0"
         for _ in range(20):
             page = self.api(f"/v1/alerts?country=BY&limit=100&after={after}")
             alerts += page.get("alerts", [])
-            if not page.get("alerts") or not page.get("next_after"):
+            if not page.get("alerts") or not page.get("next_cursor"):
                 break
-            after = page["next_after"]
+            after = page["next_cursor"]
         return [a for a in alerts if text in json.dumps(a, ensure_ascii=False)]
 
     def api_refusal(self):

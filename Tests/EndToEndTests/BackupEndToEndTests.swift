@@ -36,7 +36,7 @@ import Glibc
             let defender: Person
         }
         let alerts: [Item]
-        let next_after: Int64
+        let next_cursor: String
     }
 
     /// What Python's own `sqlite3` and `hashlib` read from a backup directory, to check the
@@ -69,14 +69,14 @@ import Glibc
     func allAlerts(_ port: Int) throws -> [Listing.Item] {
         let client = try BlockingHTTPClient(port: port)
         var alerts: [Listing.Item] = []
-        var after: Int64 = 0
+        var after = "0"
         for _ in 0..<100 {
             let response = try client.request("GET", "/v1/alerts?after=\(after)&limit=1000", headers: auth)
             #expect(response.status == 200, "\(response.text)")
             let page = try JSONDecoder().decode(Listing.self, from: Data(response.body))
             alerts += page.alerts
             if page.alerts.isEmpty { break }
-            after = page.next_after
+            after = page.next_cursor
         }
         return alerts
     }

@@ -137,16 +137,22 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         #expect(try VigilCommand.run(["tail", "--help"]).stdout.contains("usage: vigil tail"))
     }
 
+    /// `vigil tail` starts at the end of the log and prints every alert filed after, whatever
+    /// country (on Kafka: whatever partition) it lands in; one offset for a cursor once missed
+    /// the lower partitions' (issue 23).
     @Test func tailWaitsForNewAlerts() throws {
         let service = ServiceProcess()
         defer { service.kill(signal: SIGKILL) }
         try service.start()
         let environment = ["VIGIL_URL": "http://127.0.0.1:\(service.port)", "VIGIL_TOKEN": ServiceProcess.token]
-        _ = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(summary: "old"), headers: auth)
+        let countries = ["BY", "PH", "RU", "IR", "CO"]
+        for country in countries {
+            _ = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(country: country, summary: "old"), headers: auth)
+        }
         let done = DispatchSemaphore(value: 0)
         nonisolated(unsafe) var output: VigilCommand.Output?
         DispatchQueue.global().async {
-            output = try? VigilCommand.run(["tail", "--count", "1"], environment: environment, timeout: 30)
+            output = try? VigilCommand.run(["tail", "--count", String(countries.count)], environment: environment, timeout: 40)
             done.signal()
         }
         // tail starts at the end of the log, after "old"; file "fresh" once its long poll waits.
@@ -154,9 +160,11 @@ struct Accepted: Decodable { let id: String; let offset: Int64; let status: Stri
         while Date() < deadline, try !BlockingHTTPClient(port: service.port).request("GET", "/metrics").text.contains("vigil_api_long_polls_waiting 1") {
             usleep(20_000)
         }
-        _ = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(summary: "fresh"), headers: auth)
-        #expect(done.wait(timeout: .now() + 30) == .success)
-        #expect(output?.stdout.contains("fresh") == true)
+        for country in countries.reversed() {
+            _ = try BlockingHTTPClient(port: service.port).request("POST", "/v1/alerts", body: alertJSON(country: country, summary: "fresh \(country)"), headers: auth)
+        }
+        #expect(done.wait(timeout: .now() + 45) == .success)
+        for country in countries { #expect(output?.stdout.contains("fresh \(country)") == true, "\(country): \(output?.stdout ?? "no output")") }
         #expect(output?.stdout.contains("\"old\"") == false)
     }
 }

@@ -32,7 +32,7 @@ struct ListedAlert: Decodable {
     let status: String
     let offset: Int64
 }
-struct AlertPage: Decodable { let alerts: [ListedAlert]; let next_after: Int64 }
+struct AlertPage: Decodable { let alerts: [ListedAlert]; let next_cursor: String }
 struct DeliveryList: Decodable {
     struct Item: Decodable { let id: String; let subscriber_id: String; let channel_id: String; let state: String; let reason: String }
     let deliveries: [Item]
@@ -44,13 +44,13 @@ struct CreatedSubscriber: Decodable {
 }
 
 func allAlerts(port: Int) throws -> [ListedAlert] {
-    var after: Int64 = 0
+    var after = "0"
     var all: [ListedAlert] = []
     while true {
         let page = try JSONDecoder().decode(AlertPage.self, from: Data(try BlockingHTTPClient(port: port).request("GET", "/v1/alerts?limit=1000&after=\(after)", headers: auth).body))
         all += page.alerts
         if page.alerts.isEmpty { return all }
-        after = page.next_after
+        after = page.next_cursor
     }
 }
 

@@ -70,8 +70,10 @@ private final class ManualClock: Sendable {
 
     @Test func theLargestOffsetIsAcceptedAndOffsetsSaturate() throws {
         let parsed = try ListingRequest.parse(["after": "9007199254740991"]).get()
-        #expect(parsed.query.fromOffset == 9_007_199_254_740_992)
-        #expect(ListingRequest.offset(after: .max) == .max)
+        let cursor = try #require(parsed.query.after)
+        #expect(!cursor.admits(9_007_199_254_740_991) && cursor.admits(9_007_199_254_740_992 | 1))
+        #expect(cursor.firstAdmitted(in: AlertCursor.stream(of: 9_007_199_254_740_991)) == 9_007_199_254_740_992)
+        if case .success = ListingRequest.parse(["after": "9007199254740992"]) { Issue.record("accepted an offset past the largest") }
         #expect(ReplaySelection().query(after: .max, limit: 10).fromOffset == .max)
     }
 

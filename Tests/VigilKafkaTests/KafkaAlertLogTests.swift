@@ -29,6 +29,36 @@ import VigilKafka
         return result
     }
 
+    /// A reader following the log with a cursor sees an alert a lower partition takes after
+    /// the cursor was made: one offset, compared across partitions, never did (issue 23).
+    @Test func aCursorFollowsEveryPartition() throws {
+        let cluster = try KafkaMockCluster.withVigilTopics(partitions: 4)
+        let log = try KafkaAlertLog(bootstrapServers: cluster.bootstrapServers, signer: .forTests, cipher: cipher, macKey: macKey)
+        defer { log.close() }
+        let countries = ["BY", "PH", "RU", "IR", "CO", "BE"]
+        for country in countries { _ = try append(log, alert(country)).get() }
+        let end = try log.endCursor()
+        #expect(try log.alerts(matching: AlertQuery(after: end)).isEmpty)
+        let partitions = Set(try log.alerts(matching: AlertQuery()).map { AlertCursor.stream(of: $0.offset) })
+        #expect(partitions.count >= 3, "the countries spread over partitions: \(partitions)")
+        // The newest partition's last offset, as one number: what `after=end` gave before cursors.
+        let last = try log.lastOffset()
+        var later: [String] = []
+        for country in countries { later.append(try append(log, alert(country)).get().id) }
+        #expect(Set(try log.alerts(matching: AlertQuery(after: end)).map(\.alert.id)) == Set(later))
+        #expect(try log.alerts(matching: AlertQuery(after: AlertCursor(after: last))).count < later.count, "one offset misses the lower partitions")
+        // Paging one alert at a time through the cursors each page gives lists every alert once.
+        var cursor = AlertCursor.start, paged: [String] = []
+        for _ in 0..<50 {
+            let page = try log.alerts(matching: AlertQuery(limit: 1, after: cursor))
+            guard let stored = page.first else { break }
+            paged.append(stored.alert.id)
+            cursor.advance(past: stored.offset)
+            cursor = try #require(AlertCursor(Substring(cursor.description)), "a cursor reads back as written")
+        }
+        #expect(paged.count == countries.count * 2 && Set(paged).count == paged.count)
+    }
+
     @Test func offsetsKeepEachPartitionsOrder() {
         let a = KafkaAlertLog.logOffset(partition: 0, offset: 41), b = KafkaAlertLog.logOffset(partition: 0, offset: 42)
         let c = KafkaAlertLog.logOffset(partition: 3, offset: 0)

@@ -179,6 +179,7 @@ public final class InMemoryAlertLog: AlertLog, Sendable {
         for stored in state.entries where selected.count < limit {
             let alert = stored.alert
             if let from = query.fromOffset, stored.offset < from { continue }
+            if let after = query.after, !after.admits(stored.offset) { continue }
             if let to = query.toOffset, stored.offset > to { break }
             if let since = query.since, alert.receivedAt < since { continue }
             if let until = query.until, alert.receivedAt >= until { continue }
