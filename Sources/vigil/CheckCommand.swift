@@ -25,7 +25,7 @@ enum CheckCommand: Command {
           data directory   data_dir exists, this user can write it, other users cannot read it
           master key       master_key or master_key_file is readable and well formed
           store            the master key opens the existing store (the check vigil serve makes
-                           at start); on Kafka, each process checks it against vigil.keys instead
+                           at start); on Kafka, it is the key vigil.keys records (read, not written)
           smtp             when smtp_url is set: the relay greets, takes EHLO and NOOP (no mail)
           kafka            on Kafka: a broker answers and every Vigil topic exists, each with
                            as many partitions as vigil.alerts (what vigil kafka init creates)
@@ -34,9 +34,10 @@ enum CheckCommand: Command {
         first start).
 
         Exit status 0 when every line is ok, 1 otherwise (2 for a wrong flag), so it can run
-        before a start (systemd ExecStartPre=, a Kubernetes init container) or as a readiness
-        or startup probe (exec). --json prints {"ok": …, "checks": [{"name", "ok", "detail",
-        "advice"}…]} instead of lines.
+        before a start (systemd ExecStartPre=) or as a readiness probe (an exec probe beside
+        vigil serve; it opens the store read-only). It connects to the relay and the brokers
+        each time: give such a probe a period of a minute or more, and keep /readyz for the
+        frequent one. --json prints {"ok": …, "checks": [{"name", "ok", "detail", "advice"}…]}.
         """
 
     /// One line of the report.
@@ -70,9 +71,10 @@ enum CheckCommand: Command {
             findings.append(Finding(
                 name: "settings", ok: true, detail: "loaded and valid (log \(configuration.log), data_dir \(configuration.dataDir))", advice: ""))
             findings.append(dataDirectory(configuration))
-            findings += masterKeyAndStore(configuration)
+            let (keyFindings, key) = masterKeyAndStore(configuration)
+            findings += keyFindings
             findings.append(smtp(configuration))
-            if let bootstrap = configuration.log.kafkaBootstrapServers { findings += kafka(configuration, bootstrap: bootstrap) }
+            if let bootstrap = configuration.log.kafkaBootstrapServers { findings += kafka(configuration, bootstrap: bootstrap, masterKey: key) }
         }
         let allOK = findings.allSatisfy(\.ok)
         if json {
@@ -115,59 +117,74 @@ enum CheckCommand: Command {
         return Finding(name: name, ok: true, detail: "\(directory) exists, is writable, mode \(mode)", advice: "")
     }
 
-    /// The master key is readable and well formed, and opens the existing store (embedded).
-    private static func masterKeyAndStore(_ configuration: VigilConfiguration) -> [Finding] {
+    /// The master key is readable and well formed, and opens the existing store (embedded;
+    /// on Kafka the key is returned for `kafka`, which holds it against vigil.keys).
+    private static func masterKeyAndStore(_ configuration: VigilConfiguration) -> ([Finding], MasterKey?) {
+        let (findings, key) = masterKey(configuration)
+        guard let key else { return (findings, nil) }
+        return (findings + store(configuration, key), key)
+    }
+
+    /// The master key, or the lines saying why there is none (a missing key file is fine
+    /// before the first start: the store line says so).
+    private static func masterKey(_ configuration: VigilConfiguration) -> ([Finding], MasterKey?) {
         let storeExists = FileManager.default.fileExists(atPath: configuration.storePath)
         let key: MasterKey
         if let text = configuration.masterKey {
             do {
                 key = try MasterKey(text: text)
             } catch {
-                return [Finding(name: "master key", ok: false, detail: error.description, advice: "set VIGIL_MASTER_KEY to 64 hex digits")]
+                return ([Finding(name: "master key", ok: false, detail: error.description, advice: "set VIGIL_MASTER_KEY to 64 hex digits")], nil)
             }
         } else {
             let file = configuration.effectiveMasterKeyFile
             var info = stat()
             guard stat(file, &info) == 0 else {
                 if storeExists {
-                    return [Finding(
+                    return ([Finding(
                         name: "master key", ok: false, detail: "master_key_file \(file) is missing but the store \(configuration.storePath) exists",
-                        advice: "restore the key this store was created with; vigil serve would make a new one that opens none of its identities")]
+                        advice: "restore the key this store was created with; vigil serve would make a new one that opens none of its identities")], nil)
                 }
-                return [
-                    Finding(name: "master key", ok: true, detail: "master_key_file \(file) does not exist yet: vigil serve creates it at first start", advice: ""),
-                    Finding(name: "store", ok: true, detail: "no store at \(configuration.storePath) yet: vigil serve creates it", advice: ""),
+                var findings = [
+                    Finding(name: "master key", ok: true, detail: "master_key_file \(file) does not exist yet: vigil serve creates it at first start", advice: "")
                 ]
+                if configuration.log == .embedded {
+                    findings.append(Finding(name: "store", ok: true, detail: "no store at \(configuration.storePath) yet: vigil serve creates it", advice: ""))
+                }
+                return (findings, nil)
             }
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
-                return [Finding(name: "master key", ok: false, detail: MasterKeyError.fileUnreadable(file).description, advice: "make it readable by the user Vigil runs as (mode 0600 or 0400)")]
+                return ([Finding(name: "master key", ok: false, detail: MasterKeyError.fileUnreadable(file).description, advice: "make it readable by the user Vigil runs as (mode 0600 or 0400)")], nil)
             }
             do {
                 key = try MasterKey(text: text)
             } catch {
-                return [Finding(name: "master key", ok: false, detail: "\(file): \(error.description)", advice: "put the 64 hex digits of the key in \(file)")]
+                return ([Finding(name: "master key", ok: false, detail: "\(file): \(error.description)", advice: "put the 64 hex digits of the key in \(file)")], nil)
             }
             guard info.st_mode & 0o007 == 0 else {
-                return [Finding(
+                return ([Finding(
                     name: "master key", ok: false, detail: "master_key_file \(file) has mode \(String(info.st_mode & 0o777, radix: 8)): other users can read it",
-                    advice: "chmod 600 \(file)")]
+                    advice: "chmod 600 \(file)")], nil)
             }
         }
-        let keyLine = Finding(name: "master key", ok: true, detail: configuration.masterKey != nil ? "master_key is well formed" : "\(configuration.effectiveMasterKeyFile) holds a well-formed key", advice: "")
-        guard configuration.log == .embedded else {
-            return [keyLine, Finding(name: "store", ok: true, detail: "on Kafka each process checks the master key against vigil.keys at start", advice: "")]
-        }
+        let detail = configuration.masterKey != nil ? "master_key is well formed" : "\(configuration.effectiveMasterKeyFile) holds a well-formed key"
+        return ([Finding(name: "master key", ok: true, detail: detail, advice: "")], key)
+    }
+
+    /// The embedded store's check record opens under `key` (on Kafka, `kafka` asks vigil.keys).
+    private static func store(_ configuration: VigilConfiguration, _ key: MasterKey) -> [Finding] {
+        guard configuration.log == .embedded else { return [] }
         let store = configuration.storePath
         do {
             switch try MasterKeyCheck.verify(masterKey: key, storePath: store) {
             case .opens:
-                return [keyLine, Finding(name: "store", ok: true, detail: "the master key opens \(store)", advice: "")]
+                return [Finding(name: "store", ok: true, detail: "the master key opens \(store)", advice: "")]
             case .noStore:
-                return [keyLine, Finding(name: "store", ok: true, detail: "no store at \(store) yet: vigil serve creates it, sealed with this key", advice: "")]
+                return [Finding(name: "store", ok: true, detail: "no store at \(store) yet: vigil serve creates it, sealed with this key", advice: "")]
             case .noRecord:
-                return [keyLine, Finding(name: "store", ok: true, detail: "\(store) has no master key record yet: vigil serve records this key at start", advice: "")]
+                return [Finding(name: "store", ok: true, detail: "\(store) has no master key record yet: vigil serve records this key at start", advice: "")]
             case .noKeyFile(let keys):
-                return [keyLine, Finding(
+                return [Finding(
                     name: "store", ok: false, detail: "\(store) exists but its key file \(keys) does not: every identity would read as erased",
                     advice: "restore \(keys) with the store (a backup holds both)")]
             }
@@ -175,7 +192,7 @@ enum CheckCommand: Command {
             // The description already says what to do: start with the key the store was created with.
             return [Finding(name: "master key", ok: false, detail: error.description, advice: "")]
         } catch {
-            return [keyLine, Finding(name: "store", ok: false, detail: "cannot read \(store): \(error)", advice: "check the files' owner and mode")]
+            return [Finding(name: "store", ok: false, detail: "cannot read \(store): \(error)", advice: "check the files' owner and mode")]
         }
     }
 
@@ -202,7 +219,7 @@ enum CheckCommand: Command {
     }
 
     /// A broker answers and every topic of `KafkaTopics.all` exists with vigil.alerts' partition count.
-    private static func kafka(_ configuration: VigilConfiguration, bootstrap: String) -> [Finding] {
+    private static func kafka(_ configuration: VigilConfiguration, bootstrap: String, masterKey: MasterKey?) -> [Finding] {
         let counts: [String: Int]
         do {
             counts = try KafkaTopics.partitionCounts(bootstrapServers: bootstrap, security: try configuration.kafkaSecurity(), logger: Logger(label: "kafka", enabled: false))
@@ -227,6 +244,32 @@ enum CheckCommand: Command {
                 advice: "give every Vigil topic vigil.alerts' partition count (kafka-topics.sh --alter --partitions \(partitions))"))
         } else {
             findings.append(Finding(name: "kafka topics", ok: true, detail: "all \(expected.count) exist with \(partitions) partitions each", advice: ""))
+        }
+        guard counts[KafkaAlertLog.keysTopic] != nil else { return findings }
+        // Without a key (a key file vigil serve would create) any recorded key is a mismatch.
+        let keyFileMissing = masterKey == nil && configuration.masterKey == nil
+            && !FileManager.default.fileExists(atPath: configuration.effectiveMasterKeyFile)
+        guard let cipher = masterKey?.identityCipher ?? (keyFileMissing ? MasterKey.generate().identityCipher : nil) else { return findings }
+        do {
+            switch try KafkaAlertLog.masterKeyMatches(
+                cipher, bootstrapServers: bootstrap, security: try configuration.kafkaSecurity(), logger: Logger(label: "kafka", enabled: false))
+            {
+            case true?:
+                findings.append(Finding(name: "store", ok: true, detail: "the master key is the one \(KafkaAlertLog.keysTopic) records", advice: ""))
+            case false?:
+                findings.append(Finding(
+                    name: "master key", ok: false,
+                    detail: keyFileMissing
+                        ? "master_key_file \(configuration.effectiveMasterKeyFile) is missing but \(KafkaAlertLog.keysTopic) records a key"
+                        : "the master key is not the one \(KafkaAlertLog.keysTopic) was started with",
+                    advice: "give every Vigil process of a deployment the same VIGIL_MASTER_KEY (or master_key_file)"))
+            case nil:
+                findings.append(Finding(
+                    name: "store", ok: true, detail: "no process has recorded a master key in \(KafkaAlertLog.keysTopic) yet: the first vigil serve records this one",
+                    advice: ""))
+            }
+        } catch {
+            findings.append(Finding(name: "store", ok: false, detail: "cannot read \(KafkaAlertLog.keysTopic): \(error)", advice: "check that this host may read the topic"))
         }
         return findings
     }
