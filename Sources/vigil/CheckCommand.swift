@@ -128,7 +128,8 @@ enum CheckCommand: Command {
     /// The master key, or the lines saying why there is none (a missing key file is fine
     /// before the first start: the store line says so).
     private static func masterKey(_ configuration: VigilConfiguration) -> ([Finding], MasterKey?) {
-        let storeExists = FileManager.default.fileExists(atPath: configuration.storePath)
+        // The embedded store is sealed with the key; on Kafka `kafka` asks vigil.keys instead.
+        let storeExists = configuration.log == .embedded && FileManager.default.fileExists(atPath: configuration.storePath)
         let key: MasterKey
         if let text = configuration.masterKey {
             do {
