@@ -73,7 +73,7 @@ let package = Package(
             dependencies: ["VigilConsole", "VigilServer", "VigilStore", "VigilCore", "VigilCrypto", "VigilHTTP", "VigilHTTPClient", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilServerTests", dependencies: ["VigilServer", "VigilObservability", "VigilTestSupport"]),
         .testTarget(name: "VigilBenchTests", dependencies: ["VigilBench", "VigilHTTPClient", "VigilTestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilTestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["vigil", "VigilCore", "VigilHTTPClient", "VigilKafka", "VigilTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

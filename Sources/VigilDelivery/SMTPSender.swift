@@ -43,6 +43,15 @@ public struct SMTPSender: Sendable {
         return from
     }
 
+    /// The relay's URL without credentials, and the user and password it carried.
+    private var endpoint: (url: String, user: String?, password: String?) {
+        guard let parsed = URLComponents(string: url), let name = parsed.user else { return (url, nil, nil) }
+        var bare = parsed
+        bare.user = nil
+        bare.password = nil
+        return (bare.string ?? url, name.removingPercentEncoding, parsed.password?.removingPercentEncoding)
+    }
+
     /// Hands `message` to the relay and blocks until it answers.
     public func send(_ message: EmailMessage) -> Result<Void, SMTPFailure> {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
@@ -55,16 +64,7 @@ public struct SMTPSender: Sendable {
         let context = Unmanaged.passRetained(source)
         defer { context.release() }
 
-        var target = url
-        var user: String?, password: String?
-        if let parsed = URLComponents(string: url), let name = parsed.user {
-            user = name.removingPercentEncoding
-            password = parsed.password?.removingPercentEncoding
-            var bare = parsed
-            bare.user = nil
-            bare.password = nil
-            target = bare.string ?? url
-        }
+        let (target, user, password) = endpoint
         _ = vigil_curl_setopt_string(handle, CURLOPT_URL, target)
         _ = vigil_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(envelopeFrom)>")
         _ = vigil_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, recipients)
@@ -83,6 +83,32 @@ public struct SMTPSender: Sendable {
         guard code != CURLE_OK else { return .success(()) }
         var reply = 0
         _ = vigil_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
+        var seconds = 0.0
+        _ = vigil_curl_getinfo_double(handle, CURLINFO_TOTAL_TIME, &seconds)
+        let reason = Self.reason(code: code, reply: reply, milliseconds: max(0, DeliveryArithmetic.milliseconds(fromSeconds: seconds, rounding: .toNearestOrAwayFromZero)), handle: handle)
+        return reply >= 500 && reply < 600 ? .failure(.permanent(reason)) : .failure(.transient(reason))
+    }
+
+    /// Checks that the relay answers as an SMTP server without sending anything: connects
+    /// (with STARTTLS when offered, and the URL's credentials), reads the greeting, says EHLO
+    /// and NOOP, and quits. For `vigil check`; the relay's reply text is discarded.
+    public func probe() -> Result<Void, SMTPFailure> {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        guard let handle = curl_easy_init() else { return .failure(.transient("libcurl could not start a transfer")) }
+        defer { curl_easy_cleanup(handle) }
+        let (target, user, password) = endpoint
+        _ = vigil_curl_setopt_string(handle, CURLOPT_URL, target)
+        _ = vigil_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, "NOOP")
+        _ = vigil_curl_setopt_long(handle, CURLOPT_USE_SSL, Int(CURLUSESSL_TRY.rawValue))
+        _ = vigil_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
+        _ = vigil_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        if let user { _ = vigil_curl_setopt_string(handle, CURLOPT_USERNAME, user) }
+        if let password { _ = vigil_curl_setopt_string(handle, CURLOPT_PASSWORD, password) }
+        _ = vigil_curl_setopt_write_function(handle) { _, size, count, _ in size * count }
+        let code = curl_easy_perform(handle)
+        var reply = 0
+        _ = vigil_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &reply)
+        if code == CURLE_OK, (200..<300).contains(reply) { return .success(()) }
         var seconds = 0.0
         _ = vigil_curl_getinfo_double(handle, CURLINFO_TOTAL_TIME, &seconds)
         let reason = Self.reason(code: code, reply: reply, milliseconds: max(0, DeliveryArithmetic.milliseconds(fromSeconds: seconds, rounding: .toNearestOrAwayFromZero)), handle: handle)

@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import VigilCore
 import VigilCrypto
+import VigilObservability
 
 /// The alert log of the Kafka backend (DESIGN §2): topic `vigil.alerts`, keyed by country
 /// so each country keeps its order, with the data keys in the compacted topic `vigil.keys`.
@@ -568,5 +569,33 @@ public final class KafkaAlertLog: AlertLog, Sendable {
         } else {
             try? producer.flush(timeout: 5)
         }
+    }
+}
+
+extension KafkaAlertLog {
+    /// Whether `cipher`'s master key is the one the deployment on `bootstrapServers` records
+    /// in `vigil.keys` (the question each process asks at start, `checkMasterKey`), asked
+    /// from outside: the topic is read from its start, in no group and without writing.
+    /// `nil` when no process has recorded a key yet; it reads until the first check record
+    /// (the first decides) or the end of every partition, at most `timeout` seconds.
+    public static func masterKeyMatches(
+        _ cipher: IdentityCipher, signer: KafkaRecordSigner, bootstrapServers: String, security: KafkaSecurity = .plaintext, timeout: Double = 30,
+        logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) -> Bool? {
+        let reader = try KafkaTopicReader(
+            bootstrapServers: bootstrapServers, topics: [keysTopic], extra: security.properties, signer: signer, logger: logger)
+        defer { reader.close() }
+        let deadline = Date().addingTimeInterval(timeout)
+        var foreign = false
+        while Date() < deadline {
+            if let record = try reader.poll(timeout: 0.2) {
+                guard record.key.map({ String(decoding: $0, as: UTF8.self) }) == masterCheckID, let recorded = record.value else { continue }
+                // A check record this key did not sign: another master key's, unless a signed one follows.
+                if record.refused { foreign = true; continue }
+                return cipher.unwraps(recorded)
+            }
+            if reader.caughtUp { return foreign ? false : nil }
+        }
+        throw KafkaError("\(keysTopic) was not read to its end within \(Int(timeout)) s")
     }
 }

@@ -70,6 +70,35 @@ public enum KafkaTopics {
         ]
     }
 
+    /// The partition count of every topic on the cluster at `bootstrapServers`, from one
+    /// metadata request for all topics (which, unlike asking for one by name, never makes a
+    /// broker create a missing topic), so `vigil check` can hold them against `all`. Throws
+    /// when no broker answers within `timeout` seconds.
+    public static func partitionCounts(
+        bootstrapServers: String, security: KafkaSecurity = .plaintext, timeout: Double = 10, logger: Logger = Logger(label: "kafka")
+    ) throws(KafkaError) -> [String: Int] {
+        var configuration = KafkaConfiguration()
+        configuration.set("bootstrap.servers", bootstrapServers)
+        configuration.set("log_level", "3")
+        for (key, value) in security.properties { configuration.set(key, value) }
+        let context = KafkaClientContext(logger: logger)
+        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: "Kafka metadata client", context: context)
+        defer { withExtendedLifetime(context) { rd_kafka_destroy(client) } }
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let code = rd_kafka_metadata(client, 1, nil, &metadata, Int32(timeout * 1000))
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError("the cluster at \(bootstrapServers) gave no metadata within \(Int(timeout)) s: \(KafkaClientHandle.describe(code))")
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        var counts: [String: Int] = [:]
+        for index in 0..<Int(max(0, metadata.pointee.topic_cnt)) {
+            let topic = metadata.pointee.topics[index]
+            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = topic.topic else { continue }
+            counts[String(cString: name)] = Int(max(0, topic.partition_cnt))
+        }
+        return counts
+    }
+
     /// Creates `topics` on the cluster at `bootstrapServers` (with `extra` client properties,
     /// such as the deployment's SASL and TLS settings), waiting up to `timeout` seconds; a
     /// topic that already exists is left as it is. Returns what happened to each. The admin

@@ -87,7 +87,8 @@ public final class VigilService: Sendable {
         blocking = BlockingPool(
             threadCount: HTTPServerConfiguration.defaultHandlerThreads + configuration.workerConfiguration.maxConcurrent + 2, label: "vigil.blocking")
         do {
-            try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true)
+            // Only Vigil reads the store: a directory it creates is closed to other users (`vigil check` insists).
+            try FileManager.default.createDirectory(atPath: configuration.dataDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw ServiceError.dataDirectory(configuration.dataDir, error.localizedDescription)
         }

@@ -11,7 +11,6 @@ import VigilCrypto
 /// key erases the identity for good: the log keeps only the `[erased]` view and the
 /// ciphertext.
 final class IdentityVault: Sendable {
-    private static let checkContext = Array("vigil-master-check".utf8)
     private static let batchSize = 1024
 
     private let database: Database
@@ -22,12 +21,8 @@ final class IdentityVault: Sendable {
         self.database = database
         cipher = IdentityCipher(masterKey: masterKey.bytes)
         let check = try database.read { try $0.connection.query("SELECT sealed FROM keys.master_check WHERE id = 1").first?.blob(0) }
-        if let check {
-            guard (try? AESGCM.open(check, key: masterKey.bytes, associatedData: Self.checkContext)) != nil else {
-                throw MasterKeyError.mismatch(database.keysPath)
-            }
-        }
-        let sealedCheck = try AESGCM.seal(Self.checkContext, key: masterKey.bytes, associatedData: Self.checkContext)
+        if let check { try MasterKeyCheck.verify(check, masterKey: masterKey, keysPath: database.keysPath) }
+        let sealedCheck = try MasterKeyCheck.seal(masterKey)
         let isNew = check == nil
         try database.writeAndWait { transaction in
             if isNew { try transaction.connection.run("INSERT INTO keys.master_check(id, sealed) VALUES (1, ?)", [.blob(sealedCheck)]) }

@@ -3,7 +3,7 @@ import VigilServer
 
 /// `vigil`: the command line (DESIGN §10). Each command has --help, exits non-zero with a
 /// one-line reason on failure, and prints JSON with --json where it prints data.
-let commands: [any Command.Type] = [ServeCommand.self, AlertSendCommand.self, TailCommand.self, TokensCommand.self, UsersCommand.self, DevKafkaCommand.self, BenchCommand.self, SubscribersCommand.self, EraseCommand.self, AckCommand.self, CaseCommand.self, AuditCommand.self, ReplayCommand.self, KafkaInitCommand.self, BackupCommand.self, RestoreCommand.self]
+let commands: [any Command.Type] = [ServeCommand.self, AlertSendCommand.self, TailCommand.self, TokensCommand.self, UsersCommand.self, DevKafkaCommand.self, BenchCommand.self, SubscribersCommand.self, EraseCommand.self, AckCommand.self, CaseCommand.self, AuditCommand.self, ReplayCommand.self, KafkaInitCommand.self, BackupCommand.self, RestoreCommand.self, CheckCommand.self]
 
 @MainActor func usage() -> String {
     var text = "usage: vigil <command> [flags]\n\ncommands:\n"
