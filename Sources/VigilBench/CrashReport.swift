@@ -68,8 +68,9 @@ public struct CrashReport: Sendable {
             alerts_acknowledged: tally.acknowledged, alerts_lost: tally.lost.count, lost_alert_ids: Array(tally.lost.prefix(100)),
             deliveries_expected: tally.expected, deliveries_made: tally.made, deliveries_missing: tally.missing,
             duplicates: tally.duplicates, duplicates_under_second_id: tally.duplicatesUnderSecondID, strays: tally.strays,
-            unacknowledged_receipts: tally.unacknowledgedReceipts, refused_while_filing: refused, settle_seconds: settleSeconds,
-            restart_to_ready_longest_ms: longestRestart * 1000, restart_to_ready_median_ms: medianRestart * 1000, sound: tally.isSound)
+            unacknowledged_receipts: tally.unacknowledgedReceipts, refused_while_filing: refused, settle_seconds: (settleSeconds * 10).rounded() / 10,
+            restart_to_ready_longest_ms: (longestRestart * 10_000).rounded() / 10, restart_to_ready_median_ms: (medianRestart * 10_000).rounded() / 10,
+            sound: tally.isSound)
     }
 
     /// The JSON shape of a report.
