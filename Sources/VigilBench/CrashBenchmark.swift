@@ -120,7 +120,7 @@ public struct CrashBenchmark: Sendable {
         let tally = CrashTally(expected: owed, readable: readable, receipts: receipts.all)
         keepsScratch = !tally.isSound
         return CrashReport(
-            backend: kafka == nil ? "embedded" : "kafka", kills: max(1, kills), seed: seed, rate: rate, killsByRole: killsByRole,
+            backend: kafka == nil ? "embedded" : "kafka", kills: max(1, kills), seed: seed, rate: rate, pause: pause, killsByRole: killsByRole,
             restartSeconds: restarts, settleSeconds: settleSeconds, refused: filer.refused,
             tally: tally, endpoints: desks.map(\.endpoint), keptDataDir: keepsScratch ? scratch : nil)
     }

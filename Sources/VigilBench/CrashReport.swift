@@ -11,6 +11,8 @@ public struct CrashReport: Sendable {
     public let seed: UInt64
     /// Alerts per second filed.
     public let rate: Double
+    /// Seconds between a process being ready and the next kill, lowest and highest.
+    public let pause: ClosedRange<Double>
     /// Kills per role (`serve` on the embedded backend).
     public let killsByRole: [String: Int]
     /// Seconds from each restart to `/readyz` 200.
@@ -41,7 +43,7 @@ public struct CrashReport: Sendable {
         let t = tally
         let roles = killsByRole.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         var lines = [
-            "vigil bench crash — \(backend) backend, \(kills) SIGKILLs (seed \(seed); \(roles)), \(Int(rate)) alerts/s, \(ProcessInfo.processInfo.activeProcessorCount) cores",
+            "vigil bench crash — \(backend) backend, \(kills) SIGKILLs (seed \(seed); \(roles)) \(pause.lowerBound)–\(pause.upperBound) s after ready, \(Int(rate)) alerts/s, \(ProcessInfo.processInfo.activeProcessorCount) cores",
             "endpoints: \(endpoints.joined(separator: ", "))",
         ]
         func row(_ name: String, _ value: Int, _ note: String = "") {
@@ -64,7 +66,7 @@ public struct CrashReport: Sendable {
     /// The report as JSON fields, for `--json`.
     public var json: JSON {
         JSON(
-            backend: backend, kills: kills, seed: seed, rate_per_second: rate, kills_by_role: killsByRole, endpoints: endpoints,
+            backend: backend, kills: kills, seed: seed, pause_seconds: [pause.lowerBound, pause.upperBound], rate_per_second: rate, kills_by_role: killsByRole, endpoints: endpoints,
             alerts_acknowledged: tally.acknowledged, alerts_lost: tally.lost.count, lost_alert_ids: Array(tally.lost.prefix(100)),
             deliveries_expected: tally.expected, deliveries_made: tally.made, deliveries_missing: tally.missing,
             duplicates: tally.duplicates, duplicates_under_second_id: tally.duplicatesUnderSecondID, strays: tally.strays,
@@ -75,7 +77,7 @@ public struct CrashReport: Sendable {
 
     /// The JSON shape of a report.
     public struct JSON: Encodable, Sendable {
-        let backend: String, kills: Int, seed: UInt64, rate_per_second: Double, kills_by_role: [String: Int], endpoints: [String]
+        let backend: String, kills: Int, seed: UInt64, pause_seconds: [Double], rate_per_second: Double, kills_by_role: [String: Int], endpoints: [String]
         let alerts_acknowledged: Int, alerts_lost: Int, lost_alert_ids: [String]
         let deliveries_expected: Int, deliveries_made: Int, deliveries_missing: Int
         let duplicates: Int, duplicates_under_second_id: Int, strays: Int, unacknowledged_receipts: Int, refused_while_filing: Int, settle_seconds: Double

@@ -14,7 +14,7 @@ enum BenchCommand: Command {
                vigil bench deliver [--runs 3] [--fanout 200,1000] [--log kafka[://HOST:PORT,…]]
                vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000] [--log kafka[://HOST:PORT,…]]
                vigil bench throughput [--runs 3] [--alerts 20000] [--log kafka[://HOST:PORT,…]]
-               vigil bench crash [--kills 100] [--rate 20] [--seed 1] [--log kafka[://HOST:PORT,…]] [--json]
+               vigil bench crash [--kills 100] [--rate 20] [--seed 1] [--pause 0.2-1.2] [--log kafka[://HOST:PORT,…]] [--json]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
@@ -46,7 +46,9 @@ enum BenchCommand: Command {
         and one process per role, ingest, router and worker) with two webhook endpoints on a loopback
         sink and a mailbox on a loopback SMTP receiver, files alerts at --rate (20/s) keeping every
         202, and SIGKILLs the service (on Kafka a random role) --kills (100) times at moments drawn
-        from --seed, starting it again each time. Then it waits (at most 180 s) for deliveries to
+        from --seed, --pause seconds (0.2-1.2) after the last restart was ready, starting it again
+        each time (on Kafka a restarted router or worker is ready seconds before its group gives it
+        partitions: a longer --pause, say 5-15, kills it while it works). Then it waits (at most 180 s) for deliveries to
         settle and prints alerts acknowledged and lost (a 202'd alert the API no longer returns),
         deliveries expected, made and missing, duplicates and whether each kept its first delivery
         id, and restart → /readyz 200 (longest, median). Exits 1 if an alert was lost, a delivery is
@@ -196,12 +198,19 @@ enum BenchCommand: Command {
         var b = CrashBenchmark(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
         b.kills = try number(arguments.value("kills"), "kills") ?? b.kills
         if let text = arguments.value("rate") {
-            guard let rate = Double(text), rate.isFinite, rate > 0, rate <= 1000 else { throw UsageError("--rate must be a number of alerts per second from 0 to 1000") }
+            guard let rate = Double(text), rate.isFinite, rate > 0, rate <= 1000 else { throw UsageError("--rate must be alerts per second, above 0 and at most 1000") }
             b.rate = rate
         }
         if let text = arguments.value("seed") {
             guard let seed = UInt64(text) else { throw UsageError("--seed must be a whole number from 0 to \(UInt64.max)") }
             b.seed = seed
+        }
+        if let text = arguments.value("pause") {
+            let bounds = text.split(separator: "-", maxSplits: 1).compactMap { Double($0) }
+            guard bounds.count == 2, bounds[0].isFinite, bounds[1].isFinite, bounds[0] >= 0.01, bounds[0] <= bounds[1], bounds[1] <= 600 else {
+                throw UsageError("--pause must be MIN-MAX seconds, 0.01 ≤ MIN ≤ MAX ≤ 600, such as 0.2-1.2")
+            }
+            b.pause = bounds[0]...bounds[1]
         }
         b.kafka = try arguments.value("log").map { text throws(UsageError) -> String in
             if text == "kafka" { return "" }

@@ -110,7 +110,7 @@ import Testing
         let tally = CrashTally(expected: [:], readable: [], receipts: [])
         func report(_ restarts: [Double]) -> CrashReport {
             CrashReport(
-                backend: "embedded", kills: restarts.count, seed: 1, rate: 20, killsByRole: ["serve": restarts.count], restartSeconds: restarts,
+                backend: "embedded", kills: restarts.count, seed: 1, rate: 20, pause: 0.2...1.2, killsByRole: ["serve": restarts.count], restartSeconds: restarts,
                 settleSeconds: 0, refused: 0, tally: tally, endpoints: [], keptDataDir: nil)
         }
         #expect(report([0.3, 0.1, 0.2]).medianRestart == 0.2 && report([0.3, 0.1, 0.2]).longestRestart == 0.3)
