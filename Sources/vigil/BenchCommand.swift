@@ -52,7 +52,9 @@ enum BenchCommand: Command {
         settle and prints alerts acknowledged and lost (a 202'd alert the API no longer returns),
         deliveries expected, made and missing, duplicates and whether each kept its first delivery
         id, and restart → /readyz 200 (longest, median). Exits 1 if an alert was lost, a delivery is
-        missing or misrouted, or a duplicate came under a second id. Delivery leases are 2 s.
+        missing or misrouted, or a duplicate came under a second id. Delivery leases are 2 s. On the
+        in-process mock cluster (--log kafka) a run must stay under 3,000 alerts (--rate × its length):
+        the mock keeps 5 MiB per partition and drops the oldest records beyond.
         --log kafka runs ingest, deliver, fanout and replay on the Kafka backend against a fresh librdkafka
         mock cluster per run (--log kafka://HOST:PORT uses that cluster); ingest then compares
         POST /v1/alerts on Kafka with librdkafka's raw produce rate to the same cluster, the Kafka
