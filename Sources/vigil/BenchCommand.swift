@@ -14,6 +14,7 @@ enum BenchCommand: Command {
                vigil bench deliver [--runs 3] [--fanout 200,1000] [--log kafka[://HOST:PORT,…]]
                vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000] [--log kafka[://HOST:PORT,…]]
                vigil bench throughput [--runs 3] [--alerts 20000] [--log kafka[://HOST:PORT,…]]
+               vigil bench crash [--kills 100] [--rate 20] [--seed 1] [--pause 0.2-1.2] [--log kafka[://HOST:PORT,…]] [--json]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
         service on a loopback port, next to three baselines measured in the same run: SQLite alone
@@ -41,6 +42,19 @@ enum BenchCommand: Command {
         the disk's fsync p99), one alert to 200 endpoints (warm), and the throughput above.
         replay: alerts re-routed from a log of --alerts (100,000) with --subscribers (10,000): dry run
         and queued, next to reading the log alone.
+        crash: the proof of durability. Starts this binary as `vigil serve` (on --log kafka: a mock cluster
+        and one process per role, ingest, router and worker) with two webhook endpoints on a loopback
+        sink and a mailbox on a loopback SMTP receiver, files alerts at --rate (20/s) keeping every
+        202, and SIGKILLs the service (on Kafka a random role) --kills (100) times at moments drawn
+        from --seed, --pause seconds (0.2-1.2) after the last restart was ready, starting it again
+        each time (on Kafka a restarted router or worker is ready seconds before its group gives it
+        partitions: a longer --pause, say 5-15, kills it while it works). Then it waits (at most 180 s) for deliveries to
+        settle and prints alerts acknowledged and lost (a 202'd alert the API no longer returns),
+        deliveries expected, made and missing, duplicates and whether each kept its first delivery
+        id, and restart → /readyz 200 (longest, median). Exits 1 if an alert was lost, a delivery is
+        missing or misrouted, or a duplicate came under a second id. Delivery leases are 2 s. On the
+        in-process mock cluster (--log kafka) a run must stay under 3,000 alerts (--rate × its length):
+        the mock keeps 5 MiB per partition and drops the oldest records beyond.
         --log kafka runs ingest, deliver, fanout and replay on the Kafka backend against a fresh librdkafka
         mock cluster per run (--log kafka://HOST:PORT uses that cluster); ingest then compares
         POST /v1/alerts on Kafka with librdkafka's raw produce rate to the same cluster, the Kafka
@@ -50,12 +64,16 @@ enum BenchCommand: Command {
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
         guard let scenario = arguments.positional.first else {
-            throw UsageError("name a scenario: ingest, latency, fanout, throughput, route, deliver or replay")
+            throw UsageError("name a scenario: ingest, latency, fanout, throughput, route, deliver, replay or crash")
         }
         if scenario == "sink" {
             // The comparison's webhook sink, started by the bench itself in a process of its own.
             try arguments.finish()
             try WebhookSinkServer.serveOverPipes()
+            return
+        }
+        if scenario == "crash" {
+            try crash(&arguments)
             return
         }
         let runs = try number(arguments.value("runs"), "runs")
@@ -147,7 +165,7 @@ enum BenchCommand: Command {
             title = "vigil bench replay\(kafka == nil ? "" : " on Kafka") — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
         default:
-            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, throughput, route, deliver, replay")
+            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, throughput, route, deliver, replay, crash")
         }
         var skipped: String?
         if let compared {
@@ -175,6 +193,37 @@ enum BenchCommand: Command {
                 + (row.p50.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10) + (row.p99.map { String(format: "%.2f", $0) } ?? "–").leftPadded(10)
                 + "  " + row.note)
         }
+    }
+
+    /// `vigil bench crash`: runs `CrashBenchmark`, prints its report, and fails when it found a fault.
+    private static func crash(_ arguments: inout Arguments) throws {
+        var b = CrashBenchmark(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path)
+        b.kills = try number(arguments.value("kills"), "kills") ?? b.kills
+        if let text = arguments.value("rate") {
+            guard let rate = Double(text), rate.isFinite, rate > 0, rate <= 1000 else { throw UsageError("--rate must be alerts per second, above 0 and at most 1000") }
+            b.rate = rate
+        }
+        if let text = arguments.value("seed") {
+            guard let seed = UInt64(text) else { throw UsageError("--seed must be a whole number from 0 to \(UInt64.max)") }
+            b.seed = seed
+        }
+        if let text = arguments.value("pause") {
+            let bounds = text.split(separator: "-", maxSplits: 1).compactMap { Double($0) }
+            guard bounds.count == 2, bounds[0].isFinite, bounds[1].isFinite, bounds[0] >= 0.01, bounds[0] <= bounds[1], bounds[1] <= 600 else {
+                throw UsageError("--pause must be MIN-MAX seconds, 0.01 ≤ MIN ≤ MAX ≤ 600, such as 0.2-1.2")
+            }
+            b.pause = bounds[0]...bounds[1]
+        }
+        b.kafka = try arguments.value("log").map { text throws(UsageError) -> String in
+            if text == "kafka" { return "" }
+            guard text.hasPrefix("kafka://"), text.count > 8 else { throw UsageError("--log must be kafka or kafka://HOST:PORT[,HOST:PORT…]") }
+            return String(text.dropFirst(8))
+        }
+        let json = arguments.flag("json")
+        try arguments.finish()
+        let report = try b.run { FileHandle.standardError.write(Data("bench: \($0)\n".utf8)) }
+        if json { try printJSON(report.json) } else { print(report.text) }
+        guard report.tally.isSound else { throw CrashFault.unsound(report.tally, keptDataDir: report.keptDataDir) }
     }
 
     private static func number(_ text: String?, _ flag: String) throws(UsageError) -> Int? {
