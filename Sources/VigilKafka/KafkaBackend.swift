@@ -96,6 +96,7 @@ public final class KafkaBackend: VigilBackend, Sendable {
     public static func tokenAdministration(
         bootstrapServers: String, timeout: Double, security: KafkaSecurity = .plaintext, local: Database, cache: Database, masterKey: MasterKey
     ) throws -> (tokens: TokenStore, audit: AuditTrail, close: @Sendable () -> Void) {
+        try requireDeploymentKey(masterKey, bootstrapServers: bootstrapServers, security: security, timeout: timeout)
         let connection = try KafkaConnection(
             bootstrapServers: bootstrapServers, signer: KafkaRecordSigner(masterKey: masterKey), writeTimeout: timeout, security: security)
         let audit = AuditTrail(database: local, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.auditTopic, timeout: timeout))
@@ -121,6 +122,7 @@ public final class KafkaBackend: VigilBackend, Sendable {
     public static func userAdministration(
         bootstrapServers: String, timeout: Double, security: KafkaSecurity = .plaintext, local: Database, cache: Database, masterKey: MasterKey
     ) throws -> (accounts: AccountStore, subscribers: SubscriberRegistry, audit: AuditTrail, close: @Sendable () -> Void) {
+        try requireDeploymentKey(masterKey, bootstrapServers: bootstrapServers, security: security, timeout: timeout)
         let connection = try KafkaConnection(
             bootstrapServers: bootstrapServers, signer: KafkaRecordSigner(masterKey: masterKey), writeTimeout: timeout, security: security)
         let audit = AuditTrail(database: local, feed: KafkaReplicationFeed(connection: connection, topic: KafkaStateReplica.auditTopic, timeout: timeout))
@@ -143,5 +145,17 @@ public final class KafkaBackend: VigilBackend, Sendable {
             replica.stop()
             connection.shutdown()
         })
+    }
+
+    /// Refuses an administration command whose master key is not the deployment's: every record
+    /// it wrote would be refused by the running processes, and it could read none of theirs.
+    private static func requireDeploymentKey(_ masterKey: MasterKey, bootstrapServers: String, security: KafkaSecurity, timeout: Double) throws {
+        let matches = try KafkaAlertLog.masterKeyMatches(
+            masterKey.identityCipher, signer: KafkaRecordSigner(masterKey: masterKey), bootstrapServers: bootstrapServers, security: security,
+            timeout: max(timeout, 10), logger: Logger(label: "kafka", enabled: false))
+        if matches == false {
+            throw KafkaError(
+                "master key: this command's master key is not the one \(KafkaAlertLog.keysTopic) was started with; give it the deployment's VIGIL_MASTER_KEY (or master_key_file)")
+        }
     }
 }

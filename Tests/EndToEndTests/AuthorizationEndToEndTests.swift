@@ -107,6 +107,23 @@ private func alertBody(kind: String = "alert", caseID: String? = nil) -> String 
         #expect(reads.first.map { entry in ids.allSatisfy { entry.target.contains($0) } } == true)
     }
 
+    /// On Kafka, `vigil tokens` and `vigil users` sign what they write under their master key:
+    /// with another key than the deployment's, they are refused before they write anything the
+    /// running processes would refuse (issue 23).
+    @Test(.enabled(if: EndToEndBackend.isKafka)) func administrationWithAnotherMasterKeyIsRefused() throws {
+        let service = ServiceProcess()
+        defer { service.kill(signal: SIGKILL) }
+        try service.start()
+        var environment = service.commandEnvironment
+        environment["VIGIL_MASTER_KEY"] = String(repeating: "6b", count: 32)
+        for command in [["tokens", "list"], ["users", "list"]] {
+            let refused = try VigilCommand.run(command, environment: environment)
+            #expect(refused.status == 1 && refused.stderr.contains("master key"), "\(command): \(refused.status) \(refused.stderr)")
+        }
+        let listed = try VigilCommand.run(["tokens", "list"], environment: service.commandEnvironment)
+        #expect(listed.status == 0 && listed.stdout.contains("vigil-operators"), "with the deployment's key: \(listed.stderr)")
+    }
+
     /// `VIGIL_BOOTSTRAP_TOKEN` at start used to revive a revoked bootstrap token.
     @Test func aRevokedBootstrapTokenStaysRevokedAcrossRestarts() throws {
         let service = ServiceProcess()
