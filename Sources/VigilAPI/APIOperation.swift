@@ -191,13 +191,7 @@ public struct APIOperation: Sendable, Encodable {
         return all.sorted { $0.status < $1.status }
     }
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ name: String) { stringValue = name }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
+    private typealias Key = OpenAPIKey
 
     private struct MediaType: Encodable {
         let schema: OpenAPISchema

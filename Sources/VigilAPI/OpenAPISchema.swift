@@ -162,13 +162,7 @@ public struct OpenAPISchema: Sendable, Encodable {
         return schema
     }
 
-    private struct Key: CodingKey {
-        var stringValue: String
-        var intValue: Int? { nil }
-        init(_ name: String) { stringValue = name }
-        init?(stringValue: String) { self.stringValue = stringValue }
-        init?(intValue: Int) { nil }
-    }
+    private typealias Key = OpenAPIKey
 
     /// Writes the keywords that are set, `type` as a string when there is one.
     public func encode(to encoder: any Encoder) throws {
