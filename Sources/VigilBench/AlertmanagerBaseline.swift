@@ -1,4 +1,5 @@
 import Foundation
+import VigilObservability
 import VigilHTTPClient
 
 #if canImport(Glibc)
@@ -114,6 +115,9 @@ final class AlertmanagerBaseline: ComparedSide {
     }
 
     /// `POST /api/v2/alerts` with one alert per key, each labelled with its key as `id`.
+    /// The Alertmanager process's.
+    var residentBytes: Double { ProcessMemory.residentBytes(of: process.processIdentifier) }
+
     func file(_ keys: [String], on client: BlockingHTTPClient) throws -> Int {
         let response = try client.request("POST", "/api/v2/alerts", body: Self.body(keys), headers: ["Content-Type": "application/json"])
         guard response.status == 200 else { throw ComparisonFailure.refused(side: name, status: response.status, answer: response.text) }

@@ -1,4 +1,5 @@
 import Foundation
+import VigilObservability
 import Synchronization
 import VigilHTTPClient
 
@@ -188,19 +189,66 @@ public struct AlertmanagerComparison: Sendable {
         return rows
     }
 
+    /// Alertmanager and Vigil under load, one after the other on the same sink: `alerts`
+    /// filed and delivered first (as `throughput` files them), then the side's resident memory,
+    /// then alert → webhook at `rate` per second on top of what it holds (issue 22's "loaded
+    /// p99 and memory", where Vigil must stay at most 0.1× Alertmanager).
+    public func loaded(progress: (String) -> Void) throws -> [BenchmarkRow] {
+        guard alertmanager != nil else { return [] }
+        let sink = try startSink()
+        defer { sink.stop() }
+        var am: [(megabytes: Double, latency: LatencySample)] = [], vigil: [(megabytes: Double, latency: LatencySample)] = []
+        for round in 1...runs {
+            for useAlertmanager in [true, false] {
+                let name = useAlertmanager ? "alertmanager" : "vigil"
+                progress("alertmanager comparison, run \(round) of \(runs): \(alerts) alerts filed, then alert → webhook at \(Int(rate))/s, \(name)")
+                // Both sides as processes of their own, so each one's resident memory is its own.
+                let measured = try measure(alertmanager: useAlertmanager, sink: sink, endpoints: 1, vigilProcess: true) { side in
+                    _ = try drain(side, sink: sink, tag: "\(name.prefix(1))d\(round)")
+                    let megabytes = side.residentBytes / 1_048_576
+                    return (megabytes, try steady(side, sink: sink, tag: "\(name.prefix(1))s\(round)").0)
+                }
+                if useAlertmanager { am.append(measured) } else { vigil.append(measured) }
+            }
+        }
+        func p(_ runs: [(megabytes: Double, latency: LatencySample)], _ q: Double) -> [Double] { runs.compactMap { $0.latency.percentile(q) } }
+        let amP99 = median(p(am, 99)), vigilP99 = median(p(vigil, 99))
+        let amMB = median(am.map(\.megabytes)), vigilMB = median(vigil.map(\.megabytes))
+        return [
+            BenchmarkRow(
+                name: "alertmanager: alert → webhook, \(Int(rate))/s, loaded", p50: median(p(am, 50)), p99: amP99,
+                note: "after \(alerts) alerts filed and delivered; p99 runs \(Self.spread(p(am, 99), "%.2f")) ms"),
+            BenchmarkRow(
+                name: "vigil: alert → webhook, \(Int(rate))/s, loaded", p50: median(p(vigil, 50)), p99: vigilP99,
+                note: String(format: "p99 %.3f× Alertmanager's (target ≤ 0.1×); runs %@ ms", vigilP99 / max(amP99, 1e-9), Self.spread(p(vigil, 99), "%.2f"))),
+            BenchmarkRow(
+                name: "alertmanager: resident memory, loaded",
+                note: String(format: "%.0f MB (runs %@ MB) after %d alerts", amMB, Self.spread(am.map(\.megabytes), "%.0f"), alerts)),
+            BenchmarkRow(
+                name: "vigil: resident memory, loaded",
+                note: String(format: "%.0f MB (runs %@ MB), %.3f× Alertmanager's (target ≤ 0.1×); vigil serve in a process of its own",
+                    vigilMB, Self.spread(vigil.map(\.megabytes), "%.0f"), vigilMB / max(amMB, 1e-9))),
+        ]
+    }
+
     // MARK: - Measurements
 
     private func startSink() throws -> WebhookSink { try WebhookSink(executable: sinkExecutable, arguments: sinkArguments) }
 
     /// Starts a side delivering to `endpoints` endpoints on `sink`, runs `body` on it, stops it
     /// and forgets the sink's receipts.
-    private func measure<T>(alertmanager useAlertmanager: Bool, sink: WebhookSink, endpoints: Int, _ body: (any ComparedSide) throws -> T) throws -> T {
+    /// Vigil runs in this process unless `vigilProcess`: then `vigil serve`, this binary.
+    private func measure<T>(
+        alertmanager useAlertmanager: Bool, sink: WebhookSink, endpoints: Int, vigilProcess: Bool = false, _ body: (any ComparedSide) throws -> T
+    ) throws -> T {
         let prefix = useAlertmanager ? "am" : "v"
         let webhooks = (0..<endpoints).map { sink.url("\(prefix)\($0)") }
         let side: any ComparedSide
         if useAlertmanager {
             guard let alertmanager else { throw ComparisonFailure.alertmanagerDidNotStart("prometheus-alertmanager is not installed") }
             side = try AlertmanagerBaseline(executable: alertmanager, webhooks: webhooks)
+        } else if vigilProcess {
+            side = try ComparedVigilProcess(executable: sinkExecutable, webhooks: webhooks)
         } else {
             side = try ComparedVigil(webhooks: webhooks, kafka: kafka)
         }

@@ -12,6 +12,8 @@ protocol ComparedSide: Sendable {
     /// single Vigil alert, its batch endpoint for more; Alertmanager takes a list either
     /// way); returns how many it accepted.
     func file(_ keys: [String], on client: BlockingHTTPClient) throws -> Int
+    /// Its resident memory in bytes now (`VmRSS`).
+    var residentBytes: Double { get }
     /// Stops it and removes what it stored.
     func stop()
 }

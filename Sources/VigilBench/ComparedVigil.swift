@@ -3,6 +3,7 @@ import VigilAPI
 import VigilCore
 import VigilDelivery
 import VigilHTTPClient
+import VigilObservability
 import VigilServer
 
 /// Vigil's side of an Alertmanager comparison: a service on a fresh data directory (on the
@@ -33,13 +34,26 @@ final class ComparedVigil: ComparedSide {
         service = try VigilService(configuration: configuration, logging: false)
         port = try service.start()
         for (n, url) in webhooks.enumerated() {
-            let body = #"{"name":"Bench \#(n)","kind":"other","organisation":"bench","contact":"b@example.org","channels":[{"type":"webhook","url":"\#(url)"}],"subscriptions":[{"countries":["\#(ComparedAlert.country)"],"min_severity":"low"}]}"#
-            _ = try SubscribersAPI.store(try JSONParser.parse(Array(body.utf8)), replacing: nil, in: service.subscribers, policy: AddressPolicy(allowPrivate: true))
+            _ = try SubscribersAPI.store(
+                try JSONParser.parse(Array(Self.subscriber(n, url: url).utf8)), replacing: nil, in: service.subscribers, policy: AddressPolicy(allowPrivate: true))
         }
     }
 
-    /// One key: `POST /v1/alerts`; more: `POST /v1/alerts/batch`, counting the `202`s.
-    func file(_ keys: [String], on client: BlockingHTTPClient) throws -> Int {
+    /// The `n`th bench subscriber: every bench alert, at `url`.
+    static func subscriber(_ n: Int, url: String) -> String {
+        #"{"name":"Bench \#(n)","kind":"other","organisation":"bench","contact":"b@example.org","channels":[{"type":"webhook","url":"\#(url)"}],"subscriptions":[{"countries":["\#(ComparedAlert.country)"],"min_severity":"low"}]}"#
+    }
+
+    /// The bench's own process, which runs the service: the load generator's threads and the
+    /// bench's bookkeeping count against Vigil, never for it (`ComparedVigilProcess` measures
+    /// the service alone).
+    var residentBytes: Double { ProcessMemory.residentBytes() }
+
+    func file(_ keys: [String], on client: BlockingHTTPClient) throws -> Int { try Self.file(keys, on: client, side: name) }
+
+    /// One key: `POST /v1/alerts`; more: `POST /v1/alerts/batch`, counting the `202`s; for
+    /// either way of running the service.
+    static func file(_ keys: [String], on client: BlockingHTTPClient, side name: String) throws -> Int {
         let headers = ["Authorization": "Bearer \(Self.token)", "Content-Type": "application/json"]
         if keys.count == 1 {
             let response = try client.request("POST", "/v1/alerts", body: Self.alert(keys[0]), headers: headers)

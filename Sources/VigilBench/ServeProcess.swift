@@ -70,6 +70,9 @@ final class ServeProcess {
         throw BenchmarkFailure(description: "vigil serve (\(role)) was not ready within \(Int(timeout)) s on start \(starts); its log:\n\(Self.tail(of: logPath))")
     }
 
+    /// The running process's id, if it runs.
+    var pid: Int32? { process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+
     /// SIGKILLs the process, if running, and reaps it.
     func kill() {
         guard let process else { return }

@@ -14,6 +14,7 @@ enum BenchCommand: Command {
                vigil bench deliver [--runs 3] [--fanout 200,1000] [--log kafka[://HOST:PORT,…]]
                vigil bench replay [--runs 3] [--alerts 100000] [--subscribers 10000] [--log kafka[://HOST:PORT,…]]
                vigil bench throughput [--runs 3] [--alerts 20000] [--log kafka[://HOST:PORT,…]]
+               vigil bench loaded [--runs 3] [--alerts 20000] [--seconds 10]
                vigil bench crash [--kills 100] [--rate 20] [--seed 1] [--pause 0.2-1.2] [--log kafka[://HOST:PORT,…]] [--json]
 
         ingest: POST /v1/alerts, one alert per request, from N keep-alive clients against a real
@@ -33,6 +34,8 @@ enum BenchCommand: Command {
         three alerts timed per run, with the process's CPU per delivery (service and sink).
         throughput: --alerts (20,000) alerts to one webhook endpoint, 100 per POST over 4 connections,
         first POST → last receipt.
+        loaded (Alertmanager only): --alerts (20,000) filed and delivered as throughput files them,
+        then each side's resident memory, then alert → webhook at 50/s for --seconds (10) on top.
         Alertmanager baseline: when prometheus-alertmanager is installed (deploy/setup.sh bench),
         ingest, latency, fanout and throughput also start a fresh Alertmanager and a fresh Vigil one
         after the other, RUNS times, on one webhook sink in a process of its own, and print each
@@ -64,7 +67,7 @@ enum BenchCommand: Command {
 
     static func run(_ arguments: inout Arguments, environment: [String: String]) throws {
         guard let scenario = arguments.positional.first else {
-            throw UsageError("name a scenario: ingest, latency, fanout, throughput, route, deliver, replay or crash")
+            throw UsageError("name a scenario: ingest, latency, fanout, throughput, loaded, route, deliver, replay or crash")
         }
         if scenario == "sink" {
             // The comparison's webhook sink, started by the bench itself in a process of its own.
@@ -155,6 +158,12 @@ enum BenchCommand: Command {
             title = "vigil bench throughput\(kafka == nil ? "" : " on Kafka") — \(comparison.alerts) alerts to one webhook endpoint, \(comparison.runs) runs"
             rows = []
             compared = { try $0.throughput(progress: progress) }
+        case "loaded":
+            comparison.alerts = alerts ?? comparison.alerts
+            comparison.latencySeconds = seconds ?? comparison.latencySeconds
+            title = "vigil bench loaded — \(comparison.alerts) alerts filed, then alert → webhook at \(Int(comparison.rate))/s, \(comparison.runs) runs"
+            rows = []
+            compared = { try $0.loaded(progress: progress) }
         case "replay":
             var b = ReplayBenchmark()
             b.runs = runs ?? b.runs
@@ -165,7 +174,7 @@ enum BenchCommand: Command {
             title = "vigil bench replay\(kafka == nil ? "" : " on Kafka") — \(b.alerts) alerts, \(b.subscribers) subscribers, \(b.runs) runs"
             rows = try b.run(progress: progress)
         default:
-            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, throughput, route, deliver, replay, crash")
+            throw UsageError("unknown scenario '\(scenario)'; this build has: ingest, latency, fanout, throughput, loaded, route, deliver, replay, crash")
         }
         var skipped: String?
         if let compared {
