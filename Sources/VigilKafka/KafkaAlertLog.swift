@@ -128,9 +128,10 @@ public final class KafkaAlertLog: AlertLog, Sendable {
     private static let batchSize = 256
 
     /// The log on `bootstrapServers` with clients of its own (their records signed and
-    /// checked by `signer`), sealing identities with `cipher` and signing alerts with `macKey`; an append the brokers have not taken within
-    /// `writeTimeout` seconds fails (the API answers 503). Returns once both topics have been
-    /// read to their end, or throws after `timeout` seconds.
+    /// checked by `signer`), sealing identities with `cipher` and signing alerts with
+    /// `macKey`; an append the brokers have not taken within `writeTimeout` seconds fails (the
+    /// API answers 503). Returns once both topics have been read to their end, or throws after
+    /// `timeout` seconds.
     public convenience init(
         bootstrapServers: String, signer: KafkaRecordSigner, cipher: IdentityCipher, macKey: [UInt8], writeTimeout: Double = 10,
         timeout: Double = 30
