@@ -56,6 +56,9 @@ private final class ManualClock: Sendable {
         ("after=9223372036854775807", "after"), ("after=-1", "after"), ("after=1e30", "after"), ("after=abc", "after"),
         ("after=9007199254740992", "after"), ("limit=-5", "limit"), ("limit=99999999999999999999", "limit"), ("limit=0", "limit"),
         ("wait=9999999999", "wait"), ("wait=-1", "wait"), ("wait=nan", "wait"), ("since=tomorrow", "since"),
+        // Cursors (issue 23): malformed, a stream past the largest, too many streams.
+        ("after=1-", "after"), ("after=-", "after"), ("after=1--2", "after"), ("after=1-2-x", "after"),
+        ("after=0-\(LogOffset(AlertCursor.maxStreams) << 40 | 1)", "after"), ("after=" + Array(repeating: "1", count: AlertCursor.maxStreams + 1).joined(separator: "-"), "after"),
     ])
     func aListingRefusesOutOfRangeParametersNamingThem(query: String, parameter: String) {
         let parsed = ListingRequest.parse(HTTPRequest(method: "GET", target: "/v1/alerts?" + query).query)

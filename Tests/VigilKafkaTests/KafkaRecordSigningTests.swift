@@ -31,6 +31,8 @@ import VigilTestSupport
         #expect(!signer.verifies(record("vigil.tokens", key, value, nil)), "unsigned")
         #expect(!signer.verifies(record("vigil.tokens", key, value, Array(repeating: UInt8(ascii: "0"), count: 64))))
         #expect(!signer.verifies(record("vigil.tokens", key, value, Array("zz".utf8) + mac.dropFirst(2))), "not hex")
+        #expect(!signer.verifies(record("vigil.tokens", key, value, mac + mac)), "longer than a signature")
+        #expect(!signer.verifies(record("vigil.tokens", key, value, Array(mac.prefix(63)))), "shorter")
         #expect(signer.signature(topic: "vigil.keys", key: key, value: nil) != signer.signature(topic: "vigil.keys", key: key, value: []))
         #expect(signer.signature(topic: "vigil.keys", key: nil, value: value) != signer.signature(topic: "vigil.keys", key: [], value: value))
         let other = KafkaRecordSigner(masterKey: try! MasterKey(text: String(repeating: "cd", count: 32)))
