@@ -18,17 +18,6 @@ private func take<T: FixedWidthInteger>(_ type: T.Type, from bytes: inout ArrayS
     return value
 }
 
-/// SplitMix64, seeded from the input, so a crash reproduces from its input alone.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 private let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
@@ -79,7 +68,7 @@ private func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let verdict = DeliveryVerdict.of(.success(outcome))
     let notBefore: Int64?
     if case .retry(_, let ms) = verdict { notBefore = ms } else { notBefore = nil }
-    var generator = SeededGenerator(state: UInt64(truncatingIfNeeded: now.milliseconds) ^ UInt64(size))
+    var generator = SeededGenerator(seed: UInt64(truncatingIfNeeded: now.milliseconds) ^ UInt64(size))  // seeded from the input: a crash reproduces from it alone
     let fuzzedPolicy = RetryPolicy(baseMilliseconds: latency, capMilliseconds: firstAttempt, budgetMilliseconds: now.milliseconds)
     for policy in [RetryPolicy.standard, RetryPolicy.critical, fuzzedPolicy] {
         for retryAfter in [notBefore, latency] {

@@ -215,16 +215,6 @@ public struct CrashBenchmark: Sendable {
         var all: [CrashTally.Receipt] { list.withLock { $0 } }
     }
 
-    /// SplitMix64: the kill schedule from `seed`, the same on every machine.
-    struct SeededGenerator: RandomNumberGenerator {
-        private var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The kill schedule's generator: the same schedule from `seed` on every machine.
+    typealias SeededGenerator = VigilCore.SeededGenerator
 }

@@ -1,8 +1,8 @@
 import CRdKafka
 import VigilObservability
 
-/// A short-lived client for Kafka's admin API (`vigil kafka init`: topics and ACLs): made,
-/// used for one request whose result event it waits for, and freed.
+/// A short-lived client for Kafka's admin API (`vigil kafka init`: topics and ACLs; `vigil
+/// check`: metadata): made, used for one request, and freed.
 enum KafkaAdminClient {
     /// Runs `request` with a client of `bootstrapServers` (with `extra` properties, such as the
     /// deployment's SASL and TLS settings), its admin options for `operation` (operation
@@ -12,13 +12,30 @@ enum KafkaAdminClient {
         bootstrapServers: String, extra: [(String, String)], timeout: Double, logger: Logger, operation: rd_kafka_admin_op_t, what: String,
         request: (OpaquePointer, OpaquePointer, OpaquePointer) throws(KafkaError) -> Void, result: (OpaquePointer) throws(KafkaError) -> T
     ) throws(KafkaError) -> T {
+        try withClient(bootstrapServers: bootstrapServers, extra: extra, logger: logger, what: "Kafka admin client") { client throws(KafkaError) in
+            try run(client, bootstrapServers: bootstrapServers, timeout: timeout, operation: operation, what: what, request: request, result: result)
+        }
+    }
+
+    /// Runs `body` with a short-lived client of `bootstrapServers` (with `extra` properties),
+    /// freed when it returns; `what` names it in errors.
+    static func withClient<T>(
+        bootstrapServers: String, extra: [(String, String)], logger: Logger, what: String, _ body: (OpaquePointer) throws(KafkaError) -> T
+    ) throws(KafkaError) -> T {
         var configuration = KafkaConfiguration()
         configuration.set("bootstrap.servers", bootstrapServers)
         configuration.set("log_level", "3")
         for (key, value) in extra { configuration.set(key, value) }
         let context = KafkaClientContext(logger: logger)
-        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: "Kafka admin client", context: context)
+        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: what, context: context)
         defer { withExtendedLifetime(context) { rd_kafka_destroy(client) } }
+        return try body(client)
+    }
+
+    private static func run<T>(
+        _ client: OpaquePointer, bootstrapServers: String, timeout: Double, operation: rd_kafka_admin_op_t, what: String,
+        request: (OpaquePointer, OpaquePointer, OpaquePointer) throws(KafkaError) -> Void, result: (OpaquePointer) throws(KafkaError) -> T
+    ) throws(KafkaError) -> T {
         guard let queue = rd_kafka_queue_new(client) else { throw KafkaError("out of memory") }
         defer { rd_kafka_queue_destroy(queue) }
         guard let options = rd_kafka_AdminOptions_new(client, operation) else { throw KafkaError("out of memory") }

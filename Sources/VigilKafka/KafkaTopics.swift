@@ -77,26 +77,23 @@ public enum KafkaTopics {
     public static func partitionCounts(
         bootstrapServers: String, security: KafkaSecurity = .plaintext, timeout: Double = 10, logger: Logger = Logger(label: "kafka")
     ) throws(KafkaError) -> [String: Int] {
-        var configuration = KafkaConfiguration()
-        configuration.set("bootstrap.servers", bootstrapServers)
-        configuration.set("log_level", "3")
-        for (key, value) in security.properties { configuration.set(key, value) }
-        let context = KafkaClientContext(logger: logger)
-        let client = try KafkaClientHandle.make(RD_KAFKA_PRODUCER, try configuration.makeHandle(context: context), what: "Kafka metadata client", context: context)
-        defer { withExtendedLifetime(context) { rd_kafka_destroy(client) } }
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let code = rd_kafka_metadata(client, 1, nil, &metadata, Int32(timeout * 1000))
-        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError("the cluster at \(bootstrapServers) gave no metadata within \(Int(timeout)) s: \(KafkaClientHandle.describe(code))")
+        try KafkaAdminClient.withClient(
+            bootstrapServers: bootstrapServers, extra: security.properties, logger: logger, what: "Kafka metadata client"
+        ) { client throws(KafkaError) in
+            var metadata: UnsafePointer<rd_kafka_metadata>?
+            let code = rd_kafka_metadata(client, 1, nil, &metadata, Int32(timeout * 1000))
+            guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+                throw KafkaError("the cluster at \(bootstrapServers) gave no metadata within \(Int(timeout)) s: \(KafkaClientHandle.describe(code))")
+            }
+            defer { rd_kafka_metadata_destroy(metadata) }
+            var counts: [String: Int] = [:]
+            for index in 0..<Int(max(0, metadata.pointee.topic_cnt)) {
+                let topic = metadata.pointee.topics[index]
+                guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = topic.topic else { continue }
+                counts[String(cString: name)] = Int(max(0, topic.partition_cnt))
+            }
+            return counts
         }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        var counts: [String: Int] = [:]
-        for index in 0..<Int(max(0, metadata.pointee.topic_cnt)) {
-            let topic = metadata.pointee.topics[index]
-            guard topic.err == RD_KAFKA_RESP_ERR_NO_ERROR, let name = topic.topic else { continue }
-            counts[String(cString: name)] = Int(max(0, topic.partition_cnt))
-        }
-        return counts
     }
 
     /// Creates `topics` on the cluster at `bootstrapServers` (with `extra` client properties,
